@@ -1,0 +1,648 @@
+//! CDNA V2.1: the 384-byte configuration (6 blocks, FNV-1a checksum), its profiles,
+//! validation and version history.
+
+use crate::connection::KINDS;
+use crate::error::{NgError, Result};
+use crate::space::{NUM_SPACES, SPACE_NAMES};
+
+/// Serialized size of a CDNA record.
+pub const CDNA_SIZE: usize = 384;
+/// Block offsets and sizes: header, grid physics, graph topology, token properties,
+/// connection constraints, evolution.
+pub const BLOCKS: [(&str, usize, usize); 6] = [
+    ("header", 0, 64),
+    ("grid_physics", 64, 128),
+    ("graph_topology", 192, 64),
+    ("token_properties", 256, 32),
+    ("connection_constraints", 288, 32),
+    ("evolution", 320, 64),
+];
+const _: () = assert!(BLOCKS[5].1 + BLOCKS[5].2 == CDNA_SIZE);
+
+pub const MAGIC: [u8; 4] = *b"CDNA";
+pub const VERSION_MAJOR: u16 = 2;
+pub const VERSION_MINOR: u16 = 1;
+
+/// CDNA header flags.
+pub mod flags {
+    pub const ENABLE_VALIDATION: u32 = 1 << 0;
+    pub const ENABLE_EVENTS: u32 = 1 << 1;
+    pub const ENABLE_MUTATION: u32 = 1 << 2;
+    pub const STRICT_MODE: u32 = 1 << 3;
+    pub const NAMES: [&str; 4] = [
+        "ENABLE_VALIDATION",
+        "ENABLE_EVENTS",
+        "ENABLE_MUTATION",
+        "STRICT_MODE",
+    ];
+}
+
+/// Profile names, index = profile id.
+pub const PROFILES: [&str; 4] = ["default", "explorer", "analyst", "creative"];
+
+/// Profile states.
+pub const STATES: [&str; 4] = ["active", "quarantine", "validated", "readonly"];
+pub const STATE_READONLY: u8 = 3;
+
+/// The decoded CDNA. `to_bytes`/`from_bytes` give the 384-byte V2.1 layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cdna {
+    // header
+    pub created: u64,
+    pub modified: u64,
+    pub profile_id: u32,
+    pub profile_state: u8,
+    pub flags: u32,
+    /// Monotonic revision, raised on every accepted change.
+    pub revision: u32,
+    // grid physics
+    pub space_ids: [u8; NUM_SPACES],
+    pub space_flags: [u8; NUM_SPACES],
+    pub scales: [f32; NUM_SPACES],
+    pub bucket_sizes: [u16; NUM_SPACES],
+    pub field_strength_limit: f32,
+    // graph topology
+    pub allowed_kinds: [u64; 3],
+    pub max_out_degree: u32,
+    pub max_in_degree: u32,
+    pub max_total_degree: u32,
+    pub traversal_weight_threshold: f32,
+    // token properties
+    pub token_weight_min: f32,
+    pub token_weight_max: f32,
+    pub field_radius_min: f32,
+    pub field_radius_max: f32,
+    pub field_strength_min: f32,
+    pub field_strength_max: f32,
+    // connection constraints
+    pub strength_min: f32,
+    pub strength_max: f32,
+    pub rigidity_min: f32,
+    pub rigidity_max: f32,
+    pub default_pull_strength: f32,
+    pub decay_rate: f32,
+    // evolution
+    pub mutation_rate: f32,
+    pub crossover_rate: f32,
+    pub selection_pressure: f32,
+}
+
+fn all_kinds() -> [u64; 3] {
+    let mut m = [0u64; 3];
+    for k in 0..KINDS.len() {
+        m[k / 64] |= 1 << (k % 64);
+    }
+    m
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Default for Cdna {
+    fn default() -> Self {
+        Cdna::profile("default").unwrap_or_else(|_| unreachable!())
+    }
+}
+
+/// Names of the numeric fields that `set_field` accepts, with the block they live in.
+pub const FIELDS: [(&str, &str); 17] = [
+    ("field_strength_limit", "grid_physics"),
+    ("max_out_degree", "graph_topology"),
+    ("max_in_degree", "graph_topology"),
+    ("max_total_degree", "graph_topology"),
+    ("traversal_weight_threshold", "graph_topology"),
+    ("token_weight_min", "token_properties"),
+    ("token_weight_max", "token_properties"),
+    ("field_radius_min", "token_properties"),
+    ("field_radius_max", "token_properties"),
+    ("field_strength_min", "token_properties"),
+    ("field_strength_max", "token_properties"),
+    ("strength_min", "connection_constraints"),
+    ("strength_max", "connection_constraints"),
+    ("rigidity_min", "connection_constraints"),
+    ("rigidity_max", "connection_constraints"),
+    ("default_pull_strength", "connection_constraints"),
+    ("decay_rate", "connection_constraints"),
+];
+
+impl Cdna {
+    /// A fresh CDNA with one of the four profiles.
+    pub fn profile(name: &str) -> Result<Cdna> {
+        let n = name.trim().to_ascii_lowercase();
+        let id = PROFILES
+            .iter()
+            .position(|p| *p == n)
+            .ok_or_else(|| NgError::UnknownProfile(name.to_string()))?;
+        let now = now_secs();
+        let mut c = Cdna {
+            created: now,
+            modified: now,
+            profile_id: id as u32,
+            profile_state: 0,
+            flags: flags::ENABLE_VALIDATION | flags::ENABLE_EVENTS,
+            revision: 0,
+            space_ids: [1, 2, 3, 4, 5, 6, 7, 8],
+            space_flags: [1; NUM_SPACES],
+            scales: [1.0; NUM_SPACES],
+            bucket_sizes: [64; NUM_SPACES],
+            field_strength_limit: 1.0,
+            allowed_kinds: all_kinds(),
+            max_out_degree: 1000,
+            max_in_degree: 1000,
+            max_total_degree: 2000,
+            traversal_weight_threshold: 0.0,
+            token_weight_min: 0.0,
+            token_weight_max: 1.0,
+            field_radius_min: 0.0,
+            field_radius_max: 2.55,
+            field_strength_min: 0.0,
+            field_strength_max: 1.0,
+            strength_min: 0.0,
+            strength_max: 1.0,
+            rigidity_min: 0.0,
+            rigidity_max: 1.0,
+            default_pull_strength: 0.5,
+            decay_rate: 0.05,
+            mutation_rate: 0.01,
+            crossover_rate: 0.0,
+            selection_pressure: 1.0,
+        };
+        match id {
+            1 => {
+                c.max_out_degree = 2000;
+                c.max_in_degree = 2000;
+                c.max_total_degree = 4000;
+                c.mutation_rate = 0.05;
+            }
+            2 => {
+                c.max_out_degree = 500;
+                c.max_in_degree = 500;
+                c.max_total_degree = 1000;
+                c.flags |= flags::STRICT_MODE;
+            }
+            3 => {
+                c.mutation_rate = 0.1;
+                c.crossover_rate = 0.2;
+                c.flags |= flags::ENABLE_MUTATION;
+            }
+            _ => {}
+        }
+        Ok(c)
+    }
+
+    pub fn profile_name(&self) -> &'static str {
+        PROFILES.get(self.profile_id as usize).copied().unwrap_or("custom")
+    }
+
+    pub fn has_flag(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    /// Whether a connection kind is allowed.
+    pub fn kind_allowed(&self, kind: u8) -> bool {
+        let k = kind as usize;
+        k < KINDS.len() && self.allowed_kinds[k / 64] & (1 << (k % 64)) != 0
+    }
+
+    /// Allow or forbid one kind.
+    pub fn set_kind_allowed(&mut self, kind: u8, allowed: bool) {
+        let k = kind as usize;
+        if k < KINDS.len() {
+            if allowed {
+                self.allowed_kinds[k / 64] |= 1 << (k % 64);
+            } else {
+                self.allowed_kinds[k / 64] &= !(1 << (k % 64));
+            }
+        }
+    }
+
+    /// Read a numeric field by name.
+    pub fn field(&self, name: &str) -> Result<f64> {
+        Ok(match name {
+            "field_strength_limit" => self.field_strength_limit as f64,
+            "max_out_degree" => self.max_out_degree as f64,
+            "max_in_degree" => self.max_in_degree as f64,
+            "max_total_degree" => self.max_total_degree as f64,
+            "traversal_weight_threshold" => self.traversal_weight_threshold as f64,
+            "token_weight_min" => self.token_weight_min as f64,
+            "token_weight_max" => self.token_weight_max as f64,
+            "field_radius_min" => self.field_radius_min as f64,
+            "field_radius_max" => self.field_radius_max as f64,
+            "field_strength_min" => self.field_strength_min as f64,
+            "field_strength_max" => self.field_strength_max as f64,
+            "strength_min" => self.strength_min as f64,
+            "strength_max" => self.strength_max as f64,
+            "rigidity_min" => self.rigidity_min as f64,
+            "rigidity_max" => self.rigidity_max as f64,
+            "default_pull_strength" => self.default_pull_strength as f64,
+            "decay_rate" => self.decay_rate as f64,
+            "mutation_rate" => self.mutation_rate as f64,
+            "crossover_rate" => self.crossover_rate as f64,
+            "selection_pressure" => self.selection_pressure as f64,
+            _ => return Err(unknown_field(name)),
+        })
+    }
+
+    /// Set a numeric field by name (no validation here: the Guardian validates the result).
+    pub fn set_field(&mut self, name: &str, v: f64) -> Result<()> {
+        let as_u32 = |v: f64| -> Result<u32> {
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+                Ok(v as u32)
+            } else {
+                Err(NgError::invalid(name, v, "must be a whole number >= 0"))
+            }
+        };
+        let f = v as f32;
+        match name {
+            "field_strength_limit" => self.field_strength_limit = f,
+            "max_out_degree" => self.max_out_degree = as_u32(v)?,
+            "max_in_degree" => self.max_in_degree = as_u32(v)?,
+            "max_total_degree" => self.max_total_degree = as_u32(v)?,
+            "traversal_weight_threshold" => self.traversal_weight_threshold = f,
+            "token_weight_min" => self.token_weight_min = f,
+            "token_weight_max" => self.token_weight_max = f,
+            "field_radius_min" => self.field_radius_min = f,
+            "field_radius_max" => self.field_radius_max = f,
+            "field_strength_min" => self.field_strength_min = f,
+            "field_strength_max" => self.field_strength_max = f,
+            "strength_min" => self.strength_min = f,
+            "strength_max" => self.strength_max = f,
+            "rigidity_min" => self.rigidity_min = f,
+            "rigidity_max" => self.rigidity_max = f,
+            "default_pull_strength" => self.default_pull_strength = f,
+            "decay_rate" => self.decay_rate = f,
+            "mutation_rate" => self.mutation_rate = f,
+            "crossover_rate" => self.crossover_rate = f,
+            "selection_pressure" => self.selection_pressure = f,
+            _ => return Err(unknown_field(name)),
+        }
+        Ok(())
+    }
+
+    /// Every rule the CDNA breaks, as readable lines (empty = valid).
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        for (i, s) in self.scales.iter().enumerate() {
+            if !s.is_finite() || *s <= 0.0 || *s > 1000.0 {
+                p.push(format!("scale of {} = {s} must be in (0, 1000]", SPACE_NAMES[i]));
+            }
+        }
+        for (i, b) in self.bucket_sizes.iter().enumerate() {
+            if *b == 0 {
+                p.push(format!("bucket size of {} must be >= 1", SPACE_NAMES[i]));
+            }
+        }
+        let mut range = |name: &str, lo: f32, hi: f32, min: f32, max: f32| {
+            if !lo.is_finite() || !hi.is_finite() {
+                p.push(format!("{name} bounds must be finite, got [{lo}, {hi}]"));
+            } else if lo > hi {
+                p.push(format!("{name}_min = {lo} is greater than {name}_max = {hi}"));
+            } else if lo < min || hi > max {
+                p.push(format!("{name} bounds [{lo}, {hi}] must lie within [{min}, {max}]"));
+            }
+        };
+        range("token_weight", self.token_weight_min, self.token_weight_max, -1e6, 1e6);
+        range("field_radius", self.field_radius_min, self.field_radius_max, 0.0, 2.55);
+        range("field_strength", self.field_strength_min, self.field_strength_max, 0.0, 1.0);
+        range("strength", self.strength_min, self.strength_max, -1e6, 1e6);
+        range("rigidity", self.rigidity_min, self.rigidity_max, 0.0, 1.0);
+        let unit = |name: &str, v: f32, p: &mut Vec<String>| {
+            if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+                p.push(format!("{name} = {v} must be in [0, 1]"));
+            }
+        };
+        unit("decay_rate", self.decay_rate, &mut p);
+        unit("mutation_rate", self.mutation_rate, &mut p);
+        unit("crossover_rate", self.crossover_rate, &mut p);
+        if !self.selection_pressure.is_finite() || !(0.0..=10.0).contains(&self.selection_pressure) {
+            p.push(format!("selection_pressure = {} must be in [0, 10]", self.selection_pressure));
+        }
+        if !self.field_strength_limit.is_finite() || self.field_strength_limit < 0.0 {
+            p.push(format!("field_strength_limit = {} must be >= 0", self.field_strength_limit));
+        }
+        if !self.traversal_weight_threshold.is_finite() {
+            p.push("traversal_weight_threshold must be finite".to_string());
+        }
+        if !(self.default_pull_strength >= self.strength_min && self.default_pull_strength <= self.strength_max) {
+            p.push(format!(
+                "default_pull_strength = {} must lie within the strength bounds [{}, {}]",
+                self.default_pull_strength, self.strength_min, self.strength_max
+            ));
+        }
+        for (name, v) in [
+            ("max_out_degree", self.max_out_degree),
+            ("max_in_degree", self.max_in_degree),
+            ("max_total_degree", self.max_total_degree),
+        ] {
+            if v == 0 {
+                p.push(format!("{name} must be >= 1"));
+            }
+        }
+        if self.allowed_kinds[2] >> (KINDS.len() - 128) != 0 {
+            p.push("allowed_kinds has bits set past the 176 kinds".to_string());
+        }
+        if self.profile_id as usize >= PROFILES.len() {
+            p.push(format!("profile id {} is unknown", self.profile_id));
+        }
+        if self.profile_state as usize >= STATES.len() {
+            p.push(format!("profile state {} is unknown", self.profile_state));
+        }
+        p
+    }
+
+    /// The 384-byte V2.1 record, checksum filled in.
+    pub fn to_bytes(&self) -> [u8; CDNA_SIZE] {
+        let mut b = [0u8; CDNA_SIZE];
+        let mut w = Writer { buf: &mut b, pos: 0 };
+        // header (64)
+        w.bytes(&MAGIC);
+        w.u16(VERSION_MAJOR);
+        w.u16(VERSION_MINOR);
+        w.u64(self.created);
+        w.u64(self.modified);
+        w.u32(self.profile_id);
+        w.u8(self.profile_state);
+        w.pos += 3;
+        w.u32(self.flags);
+        w.u32(self.revision);
+        // checksum at 40..48, filled below
+        w.pos = 64;
+        // grid physics (128)
+        w.bytes(&self.space_ids);
+        w.bytes(&self.space_flags);
+        for s in self.scales {
+            w.f32(s);
+        }
+        for s in self.bucket_sizes {
+            w.u16(s);
+        }
+        w.f32(self.field_strength_limit);
+        w.pos = 192;
+        // graph topology (64)
+        for m in self.allowed_kinds {
+            w.u64(m);
+        }
+        w.u32(self.max_out_degree);
+        w.u32(self.max_in_degree);
+        w.u32(self.max_total_degree);
+        w.f32(self.traversal_weight_threshold);
+        w.pos = 256;
+        // token properties (32)
+        for v in [
+            self.token_weight_min,
+            self.token_weight_max,
+            self.field_radius_min,
+            self.field_radius_max,
+            self.field_strength_min,
+            self.field_strength_max,
+        ] {
+            w.f32(v);
+        }
+        w.pos = 288;
+        // connection constraints (32)
+        for v in [
+            self.strength_min,
+            self.strength_max,
+            self.rigidity_min,
+            self.rigidity_max,
+            self.default_pull_strength,
+            self.decay_rate,
+        ] {
+            w.f32(v);
+        }
+        w.pos = 320;
+        // evolution (64)
+        for v in [self.mutation_rate, self.crossover_rate, self.selection_pressure] {
+            w.f32(v);
+        }
+        let sum = fnv1a64(&b);
+        b[40..48].copy_from_slice(&sum.to_le_bytes());
+        b
+    }
+
+    /// Parse and verify a 384-byte record (magic, version, checksum, rules).
+    pub fn from_bytes(b: &[u8]) -> std::result::Result<Cdna, String> {
+        if b.len() != CDNA_SIZE {
+            return Err(format!("CDNA record is {} bytes, expected {CDNA_SIZE}", b.len()));
+        }
+        if b[0..4] != MAGIC {
+            return Err("CDNA record has no 'CDNA' magic".to_string());
+        }
+        let mut r = Reader { buf: b, pos: 4 };
+        let (major, minor) = (r.u16(), r.u16());
+        if (major, minor) != (VERSION_MAJOR, VERSION_MINOR) {
+            return Err(format!("CDNA version {major}.{minor} is not supported (expected 2.1)"));
+        }
+        let mut zeroed = [0u8; CDNA_SIZE];
+        zeroed.copy_from_slice(b);
+        zeroed[40..48].fill(0);
+        let stored = u64::from_le_bytes(b[40..48].try_into().map_err(|_| "short header")?);
+        if fnv1a64(&zeroed) != stored {
+            return Err("CDNA checksum mismatch".to_string());
+        }
+        let created = r.u64();
+        let modified = r.u64();
+        let profile_id = r.u32();
+        let profile_state = r.u8();
+        r.pos += 3;
+        let flags = r.u32();
+        let revision = r.u32();
+        r.pos = 64;
+        let mut c = Cdna {
+            created,
+            modified,
+            profile_id,
+            profile_state,
+            flags,
+            revision,
+            ..Cdna::default()
+        };
+        for i in 0..NUM_SPACES {
+            c.space_ids[i] = r.u8();
+        }
+        for i in 0..NUM_SPACES {
+            c.space_flags[i] = r.u8();
+        }
+        for i in 0..NUM_SPACES {
+            c.scales[i] = r.f32();
+        }
+        for i in 0..NUM_SPACES {
+            c.bucket_sizes[i] = r.u16();
+        }
+        c.field_strength_limit = r.f32();
+        r.pos = 192;
+        for i in 0..3 {
+            c.allowed_kinds[i] = r.u64();
+        }
+        c.max_out_degree = r.u32();
+        c.max_in_degree = r.u32();
+        c.max_total_degree = r.u32();
+        c.traversal_weight_threshold = r.f32();
+        r.pos = 256;
+        c.token_weight_min = r.f32();
+        c.token_weight_max = r.f32();
+        c.field_radius_min = r.f32();
+        c.field_radius_max = r.f32();
+        c.field_strength_min = r.f32();
+        c.field_strength_max = r.f32();
+        r.pos = 288;
+        c.strength_min = r.f32();
+        c.strength_max = r.f32();
+        c.rigidity_min = r.f32();
+        c.rigidity_max = r.f32();
+        c.default_pull_strength = r.f32();
+        c.decay_rate = r.f32();
+        r.pos = 320;
+        c.mutation_rate = r.f32();
+        c.crossover_rate = r.f32();
+        c.selection_pressure = r.f32();
+        let problems = c.problems();
+        if !problems.is_empty() {
+            return Err(format!("CDNA record breaks its rules: {}", problems.join("; ")));
+        }
+        Ok(c)
+    }
+}
+
+fn unknown_field(name: &str) -> NgError {
+    let mut names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+    names.extend(["mutation_rate", "crossover_rate", "selection_pressure"]);
+    NgError::invalid("CDNA field", name, format!("unknown field; expected one of {}", names.join(", ")))
+}
+
+/// 64-bit FNV-1a.
+pub fn fnv1a64(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+struct Writer<'a> {
+    buf: &'a mut [u8; CDNA_SIZE],
+    pos: usize,
+}
+impl Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
+        self.pos += b.len();
+    }
+    fn u8(&mut self, v: u8) {
+        self.bytes(&[v]);
+    }
+    fn u16(&mut self, v: u16) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn f32(&mut self, v: f32) {
+        self.bytes(&v.to_le_bytes());
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        self.pos += N;
+        a
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+    fn f32(&mut self) -> f32 {
+        f32::from_le_bytes(self.take())
+    }
+}
+
+/// One entry of the CDNA history: the configuration before a change, and why it changed.
+#[derive(Clone, Debug)]
+pub struct CdnaVersion {
+    pub cdna: Cdna,
+    pub changed_at: f64,
+    pub reason: String,
+}
+
+/// Most history entries kept.
+pub const HISTORY_LIMIT: usize = 256;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_roundtrip_through_384_bytes() {
+        for p in PROFILES {
+            let c = Cdna::profile(p).unwrap();
+            assert!(c.problems().is_empty(), "{p}: {:?}", c.problems());
+            let b = c.to_bytes();
+            assert_eq!(b.len(), 384);
+            assert_eq!(&b[0..4], b"CDNA");
+            assert_eq!(Cdna::from_bytes(&b).unwrap(), c);
+        }
+        assert!(Cdna::profile("wild").is_err());
+    }
+
+    #[test]
+    fn profile_values() {
+        let e = Cdna::profile("explorer").unwrap();
+        assert_eq!((e.max_out_degree, e.max_total_degree), (2000, 4000));
+        assert_eq!(e.mutation_rate, 0.05);
+        let a = Cdna::profile("analyst").unwrap();
+        assert_eq!((a.max_out_degree, a.max_total_degree), (500, 1000));
+        assert!(a.has_flag(flags::STRICT_MODE));
+        let c = Cdna::profile("creative").unwrap();
+        assert!(c.has_flag(flags::ENABLE_MUTATION));
+        assert_eq!((c.mutation_rate, c.crossover_rate), (0.1, 0.2));
+    }
+
+    #[test]
+    fn corrupted_record_is_refused() {
+        let mut b = Cdna::default().to_bytes();
+        b[100] ^= 0xFF;
+        assert!(Cdna::from_bytes(&b).unwrap_err().contains("checksum"));
+    }
+
+    #[test]
+    fn validation_names_the_rule() {
+        let mut c = Cdna::default();
+        c.scales[4] = -1.0;
+        c.token_weight_min = 2.0;
+        let p = c.problems();
+        assert!(p.iter().any(|s| s.contains("cognitive")));
+        assert!(p.iter().any(|s| s.contains("token_weight_min")));
+    }
+
+    #[test]
+    fn kind_mask() {
+        let mut c = Cdna::default();
+        assert!(c.kind_allowed(175));
+        c.set_kind_allowed(0x50, false);
+        assert!(!c.kind_allowed(0x50));
+        assert!(c.kind_allowed(0x51));
+    }
+}

@@ -1,0 +1,94 @@
+//! The crate's one error type. Every variant names the thing and the value.
+
+use thiserror::Error;
+
+/// Result alias used across the core.
+pub type Result<T> = std::result::Result<T, NgError>;
+
+/// Everything that can go wrong in the runtime core.
+#[derive(Debug, Error)]
+pub enum NgError {
+    #[error("unknown space {0:?}: expected one of physical, sensory, motor, emotional, cognitive, social, temporal, abstract, L1..L8 or 1..8")]
+    UnknownSpace(String),
+    #[error("{space}.{axis} is {value}: coordinates must be finite numbers")]
+    NonFiniteCoordinate {
+        space: &'static str,
+        axis: &'static str,
+        value: f64,
+    },
+    #[error("{space}.{axis} = {value} is outside the space's range [{min}, {max}] (pass clamp=True to clamp)")]
+    CoordinateOutOfRange {
+        space: &'static str,
+        axis: &'static str,
+        value: f64,
+        min: f64,
+        max: f64,
+    },
+    #[error("row {row}: {source}")]
+    AtRow {
+        row: usize,
+        #[source]
+        source: Box<NgError>,
+    },
+    #[error("no token with id {0}")]
+    TokenNotFound(u32),
+    #[error("no connection with id {0}")]
+    ConnectionNotFound(u32),
+    #[error("token id {0} already exists")]
+    DuplicateId(u32),
+    #[error("token id {0} is invalid: ids are 1..=16777215 (24-bit local ids)")]
+    InvalidId(u64),
+    #[error("unknown entity type {0:?}: expected one of undefined, object, event, state, process, concept, relation, pattern, rule, goal, memory, sensor, actuator, controller, buffer")]
+    UnknownEntityType(String),
+    #[error("unknown connection kind {0:?}")]
+    UnknownConnectionKind(String),
+    #[error("unknown CDNA profile {0:?}: expected one of default, explorer, analyst, creative")]
+    UnknownProfile(String),
+    #[error("{field} = {value} is invalid: {reason}")]
+    InvalidValue {
+        field: String,
+        value: String,
+        reason: String,
+    },
+    #[error("Guardian refused {action}: {reason}")]
+    Rejected { action: String, reason: String },
+    #[error("the id space is exhausted: at most 16777215 tokens")]
+    IdSpaceExhausted,
+    #[error("snapshot {path}: {reason}")]
+    Snapshot { path: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl NgError {
+    /// Wrap an error with the row of a bulk input it came from.
+    pub fn at_row(self, row: usize) -> NgError {
+        NgError::AtRow {
+            row,
+            source: Box::new(self),
+        }
+    }
+
+    /// The innermost error (without row context).
+    pub fn root(&self) -> &NgError {
+        match self {
+            NgError::AtRow { source, .. } => source.root(),
+            e => e,
+        }
+    }
+
+    /// Shorthand for an invalid-value error.
+    pub fn invalid(field: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+        NgError::InvalidValue {
+            field: field.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

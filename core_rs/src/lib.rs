@@ -1,0 +1,24 @@
+//! NeuroGraph runtime core: tokens in eight coordinate spaces, typed connections, the CDNA
+//! configuration guarded by the Guardian, one shared store, snapshots and metrics.
+//!
+//! Plain Rust with no Python types; `python/` (feature `python`) holds the thin bindings.
+#![deny(clippy::unwrap_used)]
+
+pub mod cdna;
+pub mod connection;
+pub mod error;
+pub mod guardian;
+pub mod metrics;
+pub mod snapshot;
+pub mod space;
+pub mod storage;
+pub mod token;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use cdna::Cdna;
+pub use connection::Connection;
+pub use error::{NgError, Result};
+pub use storage::RuntimeStorage;
+pub use token::Token;

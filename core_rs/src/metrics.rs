@@ -1,0 +1,172 @@
+//! Operation counters and latency histograms, rendered as Prometheus text exposition.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Operations that are timed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Op {
+    TokenCreate,
+    TokenCreateMany,
+    TokenGet,
+    TokenUpdate,
+    TokenDelete,
+    TokenScan,
+    ConnectionCreate,
+    ConnectionCreateMany,
+    ConnectionGet,
+    ConnectionDelete,
+    ConnectionScan,
+    CdnaChange,
+    SnapshotSave,
+    SnapshotLoad,
+}
+
+/// Prometheus label of each op, in enum order.
+pub const OP_NAMES: [&str; 14] = [
+    "token_create",
+    "token_create_many",
+    "token_get",
+    "token_update",
+    "token_delete",
+    "token_scan",
+    "connection_create",
+    "connection_create_many",
+    "connection_get",
+    "connection_delete",
+    "connection_scan",
+    "cdna_change",
+    "snapshot_save",
+    "snapshot_load",
+];
+
+/// Histogram bucket upper bounds in seconds (+Inf is implicit).
+pub const BUCKETS: [f64; 14] = [
+    1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len() + 1],
+    sum_ns: AtomicU64,
+    count: AtomicU64,
+}
+
+/// Lock-free per-operation latency histograms.
+#[derive(Default)]
+pub struct Metrics {
+    ops: [Histogram; OP_NAMES.len()],
+}
+
+/// Point-in-time figures that the storage supplies for the gauges.
+#[derive(Clone, Debug, Default)]
+pub struct Gauges {
+    pub tokens: u64,
+    pub connections: u64,
+    pub labels: u64,
+    pub events_total: u64,
+    pub rejections_total: u64,
+    pub cdna_revision: u64,
+    /// (part, bytes) pairs, e.g. ("tokens", n).
+    pub memory: Vec<(&'static str, u64)>,
+}
+
+impl Metrics {
+    /// Record one observation.
+    pub fn observe(&self, op: Op, seconds: f64) {
+        let h = &self.ops[op as usize];
+        let idx = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
+        h.buckets[idx].fetch_add(1, Ordering::Relaxed);
+        h.sum_ns.fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+        h.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Run `f`, timing it as `op`.
+    pub fn time<T>(&self, op: Op, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.observe(op, t.elapsed().as_secs_f64());
+        out
+    }
+
+    /// How many times `op` ran.
+    pub fn count(&self, op: Op) -> u64 {
+        self.ops[op as usize].count.load(Ordering::Relaxed)
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut s = String::with_capacity(8192);
+        let gauge = |s: &mut String, name: &str, help: &str, kind: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        gauge(&mut s, "neurograph_tokens", "Tokens in the runtime.", "gauge", g.tokens);
+        gauge(&mut s, "neurograph_connections", "Connections in the runtime.", "gauge", g.connections);
+        gauge(&mut s, "neurograph_labels", "Tokens that carry a label.", "gauge", g.labels);
+        gauge(&mut s, "neurograph_cdna_revision", "Revision of the active CDNA.", "gauge", g.cdna_revision);
+        gauge(&mut s, "neurograph_guardian_events_total", "Events recorded by the Guardian.", "counter", g.events_total);
+        gauge(
+            &mut s,
+            "neurograph_guardian_rejections_total",
+            "Writes refused by the Guardian.",
+            "counter",
+            g.rejections_total,
+        );
+        let _ = writeln!(s, "# HELP neurograph_memory_bytes Memory held by the runtime's stores.");
+        let _ = writeln!(s, "# TYPE neurograph_memory_bytes gauge");
+        for (part, bytes) in &g.memory {
+            let _ = writeln!(s, "neurograph_memory_bytes{{part=\"{part}\"}} {bytes}");
+        }
+        if let Some(rss) = resident_bytes() {
+            gauge(
+                &mut s,
+                "neurograph_process_resident_memory_bytes",
+                "Resident memory of the whole process.",
+                "gauge",
+                rss,
+            );
+        }
+        let _ = writeln!(s, "# HELP neurograph_operation_seconds Latency of runtime operations.");
+        let _ = writeln!(s, "# TYPE neurograph_operation_seconds histogram");
+        for (i, name) in OP_NAMES.iter().enumerate() {
+            let h = &self.ops[i];
+            let mut cum = 0u64;
+            for (j, le) in BUCKETS.iter().enumerate() {
+                cum += h.buckets[j].load(Ordering::Relaxed);
+                let _ = writeln!(s, "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"{le}\"}} {cum}");
+            }
+            cum += h.buckets[BUCKETS.len()].load(Ordering::Relaxed);
+            let _ = writeln!(s, "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"+Inf\"}} {cum}");
+            let sum = h.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+            let _ = writeln!(s, "neurograph_operation_seconds_sum{{op=\"{name}\"}} {sum}");
+            let _ = writeln!(s, "neurograph_operation_seconds_count{{op=\"{name}\"}} {}", h.count.load(Ordering::Relaxed));
+        }
+        s
+    }
+}
+
+/// Resident set size of this process, from /proc (Linux), if available.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let m = Metrics::default();
+        m.observe(Op::TokenGet, 2e-6);
+        m.observe(Op::TokenGet, 0.2);
+        let text = m.render(&Gauges::default());
+        assert!(text.contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"0.000005\"} 1"));
+        assert!(text.contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"+Inf\"} 2"));
+        assert!(text.contains("neurograph_operation_seconds_count{op=\"token_get\"} 2"));
+        assert_eq!(m.count(Op::TokenGet), 2);
+    }
+}

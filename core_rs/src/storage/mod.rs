@@ -1,0 +1,505 @@
+//! RuntimeStorage: tokens, labels, connections, CDNA and events behind one read-write lock.
+//!
+//! Every write is all-or-nothing: a batch is validated and checked by the Guardian while the
+//! store is only read, and committed in one step afterwards.
+
+pub mod connections;
+pub mod tokens;
+
+use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
+use crate::connection::{Connection, LearnOutcome};
+use crate::error::{NgError, Result};
+use crate::guardian::{now_f64, Event, Guardian};
+use crate::metrics::{Gauges, Metrics, Op};
+use crate::space::{NUM_AXES, NUM_SPACES};
+use crate::token::Token;
+use connections::{ConnectionBatch, ConnectionStore};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard};
+use tokens::{TokenBatch, TokenStore, TokenUpdate};
+
+/// Everything the runtime holds.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub tokens: TokenStore,
+    pub connections: ConnectionStore,
+    pub cdna: Cdna,
+    pub history: Vec<CdnaVersion>,
+    pub guardian: Guardian,
+}
+
+/// One token as a value: record, space mask and label.
+#[derive(Clone, Debug)]
+pub struct TokenView {
+    pub token: Token,
+    pub defined: u8,
+    pub label: Option<String>,
+}
+
+/// A single token to create; `None` spaces are left undefined.
+#[derive(Clone, Debug, Default)]
+pub struct TokenSpec {
+    pub coords: [Option<[f32; 3]>; NUM_SPACES],
+    pub weight: f32,
+    pub entity: u8,
+    pub label: Option<String>,
+    pub id: Option<u32>,
+    pub field_radius: f32,
+    pub field_strength: f32,
+    pub clamp: bool,
+}
+
+/// The shared runtime store.
+#[derive(Default)]
+pub struct RuntimeStorage {
+    state: RwLock<State>,
+    pub metrics: Metrics,
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+impl RuntimeStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A store holding `state` (e.g. from a snapshot).
+    pub fn from_state(state: State) -> Self {
+        RuntimeStorage { state: RwLock::new(state), metrics: Metrics::default() }
+    }
+
+    /// Read access for bulk export; never call into Python while holding it.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read()
+    }
+
+    /// Replace everything at once (after a successful snapshot load).
+    pub fn replace(&self, new: State) {
+        *self.state.write() = new;
+    }
+
+    fn record_outcome<T>(g: &mut Guardian, cdna: &Cdna, kind: &str, target: String, r: &Result<T>) {
+        match r {
+            Ok(_) => g.record(cdna, kind, target, true, String::new()),
+            Err(e) => {
+                if let NgError::Rejected { reason, .. } = e.root() {
+                    g.record(cdna, kind, target, false, reason.clone());
+                }
+            }
+        }
+    }
+
+    // ---- tokens ----
+
+    /// Create many tokens; all or nothing.
+    pub fn create_tokens(&self, b: &TokenBatch<'_>) -> Result<Vec<u32>> {
+        self.metrics.time(Op::TokenCreateMany, || {
+            let n = b.coords.len() / (NUM_SPACES * NUM_AXES);
+            // Validation runs beside readers; writers queue behind it, so ids stay free.
+            let st = self.state.upgradable_read();
+            let prepared = st.tokens.prepare(b, &st.cdna);
+            let mut st = RwLockUpgradableReadGuard::upgrade(st);
+            let st = &mut *st;
+            Self::record_outcome(&mut st.guardian, &st.cdna, "token.create_many", plural(n, "token"), &prepared);
+            let (recs, masks, labels) = prepared?;
+            Ok(st.tokens.commit(recs, masks, labels))
+        })
+    }
+
+    /// Create one token.
+    pub fn create_token(&self, spec: &TokenSpec) -> Result<u32> {
+        self.metrics.time(Op::TokenCreate, || {
+            let mut coords = [f32::NAN; NUM_SPACES * NUM_AXES];
+            for (s, c) in spec.coords.iter().enumerate() {
+                if let Some(xyz) = c {
+                    for (a, v) in xyz.iter().enumerate() {
+                        if !v.is_finite() {
+                            return Err(NgError::NonFiniteCoordinate {
+                                space: crate::space::SPACE_NAMES[s],
+                                axis: crate::space::AXIS_NAMES[a],
+                                value: *v as f64,
+                            });
+                        }
+                        coords[s * NUM_AXES + a] = *v;
+                    }
+                }
+            }
+            let weights = [spec.weight];
+            let entities = [spec.entity];
+            let fr = [spec.field_radius];
+            let fs = [spec.field_strength];
+            let ids_arr = spec.id.map(|i| [i]);
+            let b = TokenBatch {
+                coords: &coords,
+                weights: Some(&weights),
+                entities: Some(&entities),
+                field_radius: Some(&fr),
+                field_strength: Some(&fs),
+                labels: Some(vec![spec.label.clone()]),
+                ids: ids_arr.as_ref().map(|a| &a[..]),
+                clamp: spec.clamp,
+                undefined_nan: true,
+                default_weight: spec.weight,
+            };
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let r = st.tokens.prepare(&b, &st.cdna).map_err(|e| match e {
+                NgError::AtRow { source, .. } => *source,
+                NgError::Rejected { action, reason } => NgError::Rejected {
+                    action,
+                    reason: reason.trim_start_matches("row 0: ").to_string(),
+                },
+                e => e,
+            });
+            let target = match (&r, spec.id) {
+                (Ok((recs, _, _)), _) => format!("token {}", recs[0].local_id()),
+                (_, Some(id)) => format!("token {id}"),
+                _ => "new token".to_string(),
+            };
+            Self::record_outcome(&mut st.guardian, &st.cdna, "token.create", target, &r);
+            let (recs, masks, labels) = r?;
+            Ok(st.tokens.commit(recs, masks, labels)[0])
+        })
+    }
+
+    /// One token.
+    pub fn get_token(&self, id: u32) -> Result<TokenView> {
+        self.metrics.time(Op::TokenGet, || {
+            let st = self.state.read();
+            let slot = st.tokens.slot(id).ok_or(NgError::TokenNotFound(id))?;
+            Ok(TokenView {
+                token: st.tokens.records[slot],
+                defined: st.tokens.defined[slot],
+                label: st.tokens.labels.get(&id).cloned(),
+            })
+        })
+    }
+
+    /// Change one token.
+    pub fn update_token(&self, id: u32, u: TokenUpdate) -> Result<()> {
+        self.metrics.time(Op::TokenUpdate, || {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let r = st.tokens.prepare_update(id, &u, &st.cdna);
+            Self::record_outcome(&mut st.guardian, &st.cdna, "token.update", format!("token {id}"), &r);
+            let (t, mask) = r?;
+            st.tokens.commit_update(t, mask, u.label);
+            Ok(())
+        })
+    }
+
+    /// Delete tokens and every connection touching them; all must exist.
+    pub fn delete_tokens(&self, ids: &[u32]) -> Result<usize> {
+        self.metrics.time(Op::TokenDelete, || {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            if let Some(missing) = ids.iter().find(|id| !st.tokens.contains(**id)) {
+                return Err(NgError::TokenNotFound(*missing));
+            }
+            let mut sorted = ids.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            let dropped = st.connections.remove_touching(&sorted);
+            st.tokens.remove(&sorted);
+            let target = if sorted.len() == 1 { format!("token {}", sorted[0]) } else { plural(sorted.len(), "token") };
+            let note = if dropped > 0 { format!("with {}", plural(dropped, "connection")) } else { String::new() };
+            st.guardian.record(&st.cdna, "token.delete", target, true, note);
+            Ok(sorted.len())
+        })
+    }
+
+    /// Remove all tokens and connections (the CDNA and events stay).
+    pub fn clear(&self) {
+        let mut st = self.state.write();
+        let st = &mut *st;
+        let n = st.tokens.len();
+        st.tokens.clear();
+        st.connections.clear();
+        st.guardian.record(&st.cdna, "token.clear", plural(n, "token"), true, String::new());
+    }
+
+    // ---- connections ----
+
+    /// Create many connections; all or nothing.
+    pub fn create_connections(&self, b: &ConnectionBatch<'_>) -> Result<Vec<u32>> {
+        let single = b.a.len() == 1;
+        let op = if single { Op::ConnectionCreate } else { Op::ConnectionCreateMany };
+        self.metrics.time(op, || {
+            let st = self.state.upgradable_read();
+            let mut r = st.connections.prepare(b, &st.tokens, &st.cdna);
+            let mut st = RwLockUpgradableReadGuard::upgrade(st);
+            let st = &mut *st;
+            if single {
+                r = r.map_err(|e| match e {
+                    NgError::AtRow { source, .. } => *source,
+                    NgError::Rejected { action, reason } => NgError::Rejected {
+                        action,
+                        reason: reason.trim_start_matches("row 0: ").trim_start_matches("row 0 ").to_string(),
+                    },
+                    e => e,
+                });
+            }
+            let (kind, target) = if single {
+                ("connection.create", format!("{} -> {}", b.a[0], b.b[0]))
+            } else {
+                ("connection.create_many", plural(b.a.len(), "connection"))
+            };
+            Self::record_outcome(&mut st.guardian, &st.cdna, kind, target, &r);
+            Ok(st.connections.commit(r?))
+        })
+    }
+
+    pub fn get_connection(&self, id: u32) -> Result<Connection> {
+        self.metrics.time(Op::ConnectionGet, || self.state.read().connections.get(id).copied())
+    }
+
+    /// Delete connections; all must exist.
+    pub fn delete_connections(&self, ids: &[u32]) -> Result<usize> {
+        self.metrics.time(Op::ConnectionDelete, || {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            if let Some(missing) = ids.iter().find(|id| st.connections.slot(**id).is_none()) {
+                return Err(NgError::ConnectionNotFound(*missing));
+            }
+            let mut sorted = ids.to_vec();
+            sorted.sort_unstable();
+            sorted.dedup();
+            st.connections.remove(&sorted);
+            let target = if sorted.len() == 1 { format!("connection {}", sorted[0]) } else { plural(sorted.len(), "connection") };
+            st.guardian.record(&st.cdna, "connection.delete", target, true, String::new());
+            Ok(sorted.len())
+        })
+    }
+
+    /// Connections touching a token (source or target).
+    pub fn connections_for_token(&self, t: u32) -> Result<Vec<Connection>> {
+        self.metrics.time(Op::ConnectionScan, || {
+            let st = self.state.read();
+            if !st.tokens.contains(t) {
+                return Err(NgError::TokenNotFound(t));
+            }
+            Ok(st.connections.slots_for_token(t).into_iter().map(|s| st.connections.records[s]).collect())
+        })
+    }
+
+    /// Apply feedback to one connection (Connection V3 rules); returns whether it changed
+    /// (false for immutable kinds). A hypothesis that falls under 10% confidence is dropped.
+    pub fn connection_feedback(&self, id: u32, success: bool) -> Result<LearnOutcome> {
+        let mut st = self.state.write();
+        let st = &mut *st;
+        let slot = st.connections.slot(id).ok_or(NgError::ConnectionNotFound(id))?;
+        let out = st.connections.records[slot].apply_feedback(success, crate::cdna::now_secs() as u32);
+        if out == LearnOutcome::Drop {
+            st.connections.remove(&[id]);
+        }
+        let note = match out {
+            LearnOutcome::Unchanged => "immutable kind: unchanged",
+            LearnOutcome::Updated => "",
+            LearnOutcome::Drop => "hypothesis dropped under 10% confidence",
+        };
+        let kind = if success { "connection.reinforce" } else { "connection.weaken" };
+        st.guardian.record(&st.cdna, kind, format!("connection {id}"), true, note.to_string());
+        Ok(out)
+    }
+
+    /// One decay step over all hypotheses; returns how many were dropped.
+    pub fn decay_hypotheses(&self) -> usize {
+        let mut st = self.state.write();
+        let st = &mut *st;
+        let now = crate::cdna::now_secs() as u32;
+        let mut drop = Vec::new();
+        for c in st.connections.records.iter_mut() {
+            if c.decay(now) == LearnOutcome::Drop {
+                drop.push(c.id);
+            }
+        }
+        st.connections.remove(&drop);
+        if !drop.is_empty() {
+            st.guardian.record(&st.cdna, "connection.decay", plural(drop.len(), "hypothesis"), true, "dropped under 10% confidence".into());
+        }
+        drop.len()
+    }
+
+    // ---- CDNA ----
+
+    pub fn cdna(&self) -> Cdna {
+        self.state.read().cdna.clone()
+    }
+
+    /// Change the CDNA through the Guardian; the old one goes to the history.
+    pub fn change_cdna(&self, what: &str, f: impl FnOnce(&mut Cdna) -> Result<()>) -> Result<Cdna> {
+        self.metrics.time(Op::CdnaChange, || {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let mut next = st.cdna.clone();
+            let applied = f(&mut next);
+            let check = match applied {
+                Ok(()) => Guardian::check_cdna(&st.cdna, &next),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(reason) = check {
+                return Err(st.guardian.refuse(&st.cdna, "cdna.change", what.to_string(), reason));
+            }
+            next.revision = st.cdna.revision + 1;
+            next.modified = crate::cdna::now_secs();
+            let old = std::mem::replace(&mut st.cdna, next);
+            st.history.push(CdnaVersion { cdna: old, changed_at: now_f64(), reason: what.to_string() });
+            if st.history.len() > HISTORY_LIMIT {
+                st.history.remove(0);
+            }
+            st.guardian.record(&st.cdna, "cdna.change", what.to_string(), true, String::new());
+            Ok(st.cdna.clone())
+        })
+    }
+
+    /// Switch to a profile (its values replace the current ones).
+    pub fn set_profile(&self, name: &str) -> Result<Cdna> {
+        let fresh = Cdna::profile(name)?;
+        self.change_cdna(&format!("profile -> {}", fresh.profile_name()), |c| {
+            let created = c.created;
+            *c = fresh;
+            c.created = created;
+            Ok(())
+        })
+    }
+
+    /// Go back `steps` versions in the history (the current one is kept in history too).
+    pub fn rollback_cdna(&self, steps: usize) -> Result<Cdna> {
+        let target = {
+            let st = self.state.read();
+            if steps == 0 || steps > st.history.len() {
+                return Err(NgError::invalid(
+                    "steps",
+                    steps,
+                    format!("history holds {} earlier versions", st.history.len()),
+                ));
+            }
+            st.history[st.history.len() - steps].cdna.clone()
+        };
+        let rev = target.revision;
+        self.change_cdna(&format!("rollback to revision {rev}"), move |c| {
+            *c = target;
+            Ok(())
+        })
+    }
+
+    pub fn history(&self) -> Vec<CdnaVersion> {
+        self.state.read().history.clone()
+    }
+
+    // ---- events, metrics ----
+
+    pub fn events(&self, last: Option<usize>) -> Vec<Event> {
+        self.state.read().guardian.events(last)
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        let st = self.state.read();
+        Gauges {
+            tokens: st.tokens.len() as u64,
+            connections: st.connections.len() as u64,
+            labels: st.tokens.labels.len() as u64,
+            events_total: st.guardian.total_events,
+            rejections_total: st.guardian.total_rejections,
+            cdna_revision: st.cdna.revision as u64,
+            memory: vec![("tokens", st.tokens.memory_bytes()), ("connections", st.connections.memory_bytes())],
+        }
+    }
+
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(&self.gauges())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use connections::Column;
+
+    fn rt_with(n: usize) -> (RuntimeStorage, Vec<u32>) {
+        let rt = RuntimeStorage::new();
+        let coords = vec![0.25f32; n * 24];
+        let ids = rt
+            .create_tokens(&TokenBatch { coords: &coords, default_weight: 0.5, ..Default::default() })
+            .unwrap();
+        (rt, ids)
+    }
+
+    fn batch<'a>(a: &'a [u32], b: &'a [u32]) -> ConnectionBatch<'a> {
+        ConnectionBatch {
+            a,
+            b,
+            kinds: Column::All(0x50),
+            strengths: Column::All(0.5),
+            rigidity: Column::All(0.5),
+            confidence: Column::All(0.5),
+            preferred_distance: 1.0,
+            learning_rate: 0.1,
+            decay_rate: None,
+            bidirectional: false,
+            active_levels: 0xFF,
+            hypothesis: false,
+            source_id: 0,
+        }
+    }
+
+    #[test]
+    fn refused_token_leaves_the_store_and_records_an_event() {
+        let (rt, _) = rt_with(3);
+        let spec = TokenSpec { weight: 5.0, ..Default::default() };
+        let e = rt.create_token(&spec).unwrap_err();
+        assert!(e.to_string().contains("weight = 5"), "{e}");
+        assert_eq!(rt.read().tokens.len(), 3);
+        let ev = rt.events(Some(1));
+        assert!(!ev[0].accepted);
+    }
+
+    #[test]
+    fn degree_limit_and_cascade_delete() {
+        let (rt, ids) = rt_with(4);
+        rt.change_cdna("test", |c| {
+            c.max_out_degree = 2;
+            Ok(())
+        })
+        .unwrap();
+        let a = [ids[0], ids[0], ids[0]];
+        let b = [ids[1], ids[2], ids[3]];
+        assert!(rt.create_connections(&batch(&a, &b)).is_err());
+        assert_eq!(rt.read().connections.len(), 0);
+        let c = rt.create_connections(&batch(&a[..2], &b[..2])).unwrap();
+        assert_eq!(c.len(), 2);
+        rt.delete_tokens(&[ids[1]]).unwrap();
+        assert_eq!(rt.read().connections.len(), 1);
+        assert_eq!(rt.read().connections.out_degree(ids[0]), 1);
+        assert!(rt.get_connection(c[1]).is_ok());
+    }
+
+    #[test]
+    fn connection_to_missing_token_is_not_found() {
+        let (rt, ids) = rt_with(2);
+        let e = rt.create_connections(&batch(&[ids[0]], &[99])).unwrap_err();
+        assert!(matches!(e, NgError::TokenNotFound(99)));
+    }
+
+    #[test]
+    fn cdna_history_and_rollback() {
+        let rt = RuntimeStorage::new();
+        rt.set_profile("explorer").unwrap();
+        assert_eq!(rt.cdna().max_out_degree, 2000);
+        assert!(rt.set_profile("nope").is_err());
+        let bad = rt.change_cdna("bad scale", |c| {
+            c.scales[0] = -1.0;
+            Ok(())
+        });
+        assert!(bad.is_err());
+        assert_eq!(rt.cdna().scales[0], 1.0);
+        rt.rollback_cdna(1).unwrap();
+        assert_eq!(rt.cdna().max_out_degree, 1000);
+        assert_eq!(rt.history().len(), 2);
+    }
+}

@@ -1,0 +1,446 @@
+//! The token store: dense 64-byte records, an id -> slot table, space masks and labels.
+
+use crate::cdna::Cdna;
+use crate::error::{NgError, Result};
+use crate::guardian::{Guardian, TokenWrite};
+use crate::space::{encode, NUM_AXES, NUM_SPACES};
+use crate::token::{
+    encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
+};
+use bytemuck::Zeroable;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Marks an unused entry of the id -> slot table.
+pub const EMPTY: u32 = u32::MAX;
+/// Every space defined.
+pub const ALL_SPACES: u8 = 0xFF;
+
+/// Tokens as struct-of-records with side tables.
+#[derive(Clone, Debug)]
+pub struct TokenStore {
+    /// The records, dense (deletes swap the last one into the hole).
+    pub records: Vec<Token>,
+    /// Bit per space: which spaces each token is placed in (parallel to `records`).
+    pub defined: Vec<u8>,
+    /// Local id -> slot in `records` (EMPTY where no token).
+    pub id_to_slot: Vec<u32>,
+    /// Labels by local id.
+    pub labels: HashMap<u32, String>,
+    /// Next id to try when allocating.
+    pub next_id: u32,
+}
+
+impl Default for TokenStore {
+    fn default() -> Self {
+        TokenStore {
+            records: Vec::new(),
+            defined: Vec::new(),
+            id_to_slot: Vec::new(),
+            labels: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+/// Bulk input for `create_many`; coordinates are row-major `(n, 8, 3)`.
+#[derive(Default)]
+pub struct TokenBatch<'a> {
+    pub coords: &'a [f32],
+    pub weights: Option<&'a [f32]>,
+    pub entities: Option<&'a [u8]>,
+    pub field_radius: Option<&'a [f32]>,
+    pub field_strength: Option<&'a [f32]>,
+    pub labels: Option<Vec<Option<String>>>,
+    pub ids: Option<&'a [u32]>,
+    pub clamp: bool,
+    /// NaN triples mean "not placed in this space".
+    pub undefined_nan: bool,
+    pub default_weight: f32,
+}
+
+/// A change to one token; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct TokenUpdate {
+    pub weight: Option<f32>,
+    pub entity: Option<u8>,
+    /// `Some(None)` removes the label.
+    pub label: Option<Option<String>>,
+    /// (space, Some(xyz)) places the token, (space, None) removes it from the space.
+    pub coords: Vec<(usize, Option<[f32; 3]>)>,
+    pub field_radius: Option<f32>,
+    pub field_strength: Option<f32>,
+    pub user_flags: Option<u8>,
+    pub domain: Option<u8>,
+    pub clamp: bool,
+}
+
+const CHUNK: usize = 8192;
+
+/// Validate a new token id.
+pub fn check_id(id: u64) -> Result<u32> {
+    if id == 0 || id > MAX_LOCAL_ID as u64 {
+        return Err(NgError::InvalidId(id));
+    }
+    Ok(id as u32)
+}
+
+fn encode_row(row: &[f32], undefined_nan: bool, clamp: bool, out: &mut Token) -> Result<u8> {
+    let mut mask = 0u8;
+    for s in 0..NUM_SPACES {
+        let xyz = &row[s * NUM_AXES..(s + 1) * NUM_AXES];
+        if undefined_nan && xyz.iter().all(|v| v.is_nan()) {
+            out.coords[s] = [0; 3];
+            continue;
+        }
+        for a in 0..NUM_AXES {
+            out.coords[s][a] = encode(s, a, xyz[a], clamp)?;
+        }
+        mask |= 1 << s;
+    }
+    Ok(mask)
+}
+
+impl TokenStore {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Slot of a token, if it exists.
+    #[inline]
+    pub fn slot(&self, id: u32) -> Option<usize> {
+        match self.id_to_slot.get(id as usize) {
+            Some(&s) if s != EMPTY => Some(s as usize),
+            _ => None,
+        }
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        self.slot(id).is_some()
+    }
+
+    /// The record of a token.
+    pub fn get(&self, id: u32) -> Result<&Token> {
+        self.slot(id).map(|s| &self.records[s]).ok_or(NgError::TokenNotFound(id))
+    }
+
+    /// Space mask of a token.
+    pub fn defined_of(&self, id: u32) -> Result<u8> {
+        self.slot(id).map(|s| self.defined[s]).ok_or(NgError::TokenNotFound(id))
+    }
+
+    /// Bytes held (records, masks, id table, labels), for metrics.
+    pub fn memory_bytes(&self) -> u64 {
+        let labels: usize = self.labels.values().map(|l| l.capacity() + 32).sum();
+        (self.records.capacity() * 64 + self.defined.capacity() + self.id_to_slot.capacity() * 4 + labels) as u64
+    }
+
+    fn allocate_ids(&self, n: usize) -> Result<Vec<u32>> {
+        let mut out = Vec::with_capacity(n);
+        let mut id = self.next_id.max(1);
+        while out.len() < n {
+            if id > MAX_LOCAL_ID {
+                return Err(NgError::IdSpaceExhausted);
+            }
+            if !self.contains(id) {
+                out.push(id);
+            }
+            id += 1;
+        }
+        Ok(out)
+    }
+
+    fn check_new_ids(&self, ids: &[u32]) -> Result<()> {
+        for (row, id) in ids.iter().enumerate() {
+            check_id(*id as u64).map_err(|e| e.at_row(row))?;
+            if self.contains(*id) {
+                return Err(NgError::DuplicateId(*id).at_row(row));
+            }
+        }
+        let mut sorted = ids.to_vec();
+        sorted.par_sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            let row = ids.iter().rposition(|x| *x == w[0]).unwrap_or(0);
+            return Err(NgError::DuplicateId(w[0]).at_row(row));
+        }
+        Ok(())
+    }
+
+    /// Validate and encode a batch without touching the store: all rows or nothing.
+    /// Returns the records and masks ready for `commit`, or the first failing row's error
+    /// (`NgError::Rejected` when a CDNA bound refused it).
+    pub fn prepare(&self, b: &TokenBatch<'_>, cdna: &Cdna) -> Result<(Vec<Token>, Vec<u8>, Vec<Option<String>>)> {
+        let per_row = NUM_SPACES * NUM_AXES;
+        if b.coords.len() % per_row != 0 {
+            return Err(NgError::invalid("coords", b.coords.len(), "length is not a multiple of 8 x 3"));
+        }
+        let n = b.coords.len() / per_row;
+        let check_len = |name: &str, len: Option<usize>| -> Result<()> {
+            match len {
+                Some(l) if l != n => Err(NgError::invalid(name, format!("{l} values"), format!("expected one per token ({n})"))),
+                _ => Ok(()),
+            }
+        };
+        check_len("weights", b.weights.map(|w| w.len()))?;
+        check_len("entities", b.entities.map(|w| w.len()))?;
+        check_len("field_radius", b.field_radius.map(|w| w.len()))?;
+        check_len("field_strength", b.field_strength.map(|w| w.len()))?;
+        check_len("labels", b.labels.as_ref().map(|w| w.len()))?;
+        check_len("ids", b.ids.map(|w| w.len()))?;
+        let ids = match b.ids {
+            Some(ids) => {
+                self.check_new_ids(ids)?;
+                ids.to_vec()
+            }
+            None => self.allocate_ids(n)?,
+        };
+        let now = crate::cdna::now_secs() as u32;
+        let mut records = vec![Token::zeroed(); n];
+        let mut masks = vec![0u8; n];
+        // Each chunk reports its first bad row; the lowest row wins.
+        let results: Vec<Result<()>> = records
+            .par_chunks_mut(CHUNK)
+            .zip(masks.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(ci, (recs, ms))| {
+                for (j, (t, m)) in recs.iter_mut().zip(ms.iter_mut()).enumerate() {
+                    let row = ci * CHUNK + j;
+                    let fail = |e: NgError| e.at_row(row);
+                    *m = encode_row(&b.coords[row * per_row..(row + 1) * per_row], b.undefined_nan, b.clamp, t)
+                        .map_err(fail)?;
+                    let weight = b.weights.map_or(b.default_weight, |w| w[row]);
+                    let entity = b.entities.map_or(0, |e| e[row]);
+                    if entity as usize >= ENTITY_TYPES.len() {
+                        return Err(fail(NgError::UnknownEntityType(entity.to_string())));
+                    }
+                    let fr = b.field_radius.map_or(0.0, |v| v[row]);
+                    let fs = b.field_strength.map_or(0.0, |v| v[row]);
+                    t.field_radius = encode_field_radius(fr).map_err(fail)?;
+                    t.field_strength = encode_field_strength(fs).map_err(fail)?;
+                    let w = TokenWrite { weight, field_radius: fr, field_strength: fs };
+                    if let Err(reason) = Guardian::check_token(cdna, &w) {
+                        return Err(NgError::Rejected {
+                            action: "token.create".to_string(),
+                            reason: format!("row {row}: {reason}"),
+                        });
+                    }
+                    t.id = ids[row];
+                    t.weight = weight;
+                    t.timestamp = now;
+                    t.flags = flags::ACTIVE | flags::MUTABLE;
+                    t.set_entity(entity);
+                }
+                Ok(())
+            })
+            .collect();
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        let labels = b.labels.clone().unwrap_or_default();
+        Ok((records, masks, labels))
+    }
+
+    /// Append prepared records (ids already checked free).
+    pub fn commit(&mut self, records: Vec<Token>, masks: Vec<u8>, labels: Vec<Option<String>>) -> Vec<u32> {
+        let ids: Vec<u32> = records.iter().map(|t| t.local_id()).collect();
+        let max_id = ids.iter().copied().max().unwrap_or(0) as usize;
+        if self.id_to_slot.len() <= max_id {
+            self.id_to_slot.resize(max_id + 1, EMPTY);
+        }
+        let base = self.records.len();
+        for (i, id) in ids.iter().enumerate() {
+            self.id_to_slot[*id as usize] = (base + i) as u32;
+        }
+        if self.records.is_empty() {
+            self.records = records;
+            self.defined = masks;
+        } else {
+            self.records.extend_from_slice(&records);
+            self.defined.extend_from_slice(&masks);
+        }
+        for (id, label) in ids.iter().zip(labels) {
+            if let Some(l) = label {
+                self.labels.insert(*id, l);
+            }
+        }
+        if let Some(last) = ids.iter().copied().max() {
+            if last >= self.next_id {
+                self.next_id = last + 1;
+            }
+        }
+        ids
+    }
+
+    /// Apply an update to a copy of the record and check it; returns the new record and mask.
+    pub fn prepare_update(&self, id: u32, u: &TokenUpdate, cdna: &Cdna) -> Result<(Token, u8)> {
+        let slot = self.slot(id).ok_or(NgError::TokenNotFound(id))?;
+        let mut t = self.records[slot];
+        let mut mask = self.defined[slot];
+        if let Some(w) = u.weight {
+            t.weight = w;
+        }
+        if let Some(e) = u.entity {
+            if e as usize >= ENTITY_TYPES.len() {
+                return Err(NgError::UnknownEntityType(e.to_string()));
+            }
+            t.set_entity(e);
+        }
+        if let Some(fr) = u.field_radius {
+            t.field_radius = encode_field_radius(fr)?;
+        }
+        if let Some(fs) = u.field_strength {
+            t.field_strength = encode_field_strength(fs)?;
+        }
+        if let Some(f) = u.user_flags {
+            if f > 0x0F {
+                return Err(NgError::invalid("user_flags", f, "must be in 0..=15 (4 bits)"));
+            }
+            t.flags = (t.flags & !flags::USER_MASK) | ((f as u16) << flags::USER_SHIFT);
+        }
+        if let Some(d) = u.domain {
+            if d > 0x0F {
+                return Err(NgError::invalid("domain", d, "must be in 0..=15 (4 bits)"));
+            }
+            t.set_domain(d);
+        }
+        for (space, xyz) in &u.coords {
+            match xyz {
+                Some(v) => {
+                    t.set_space_coords(*space, *v, u.clamp)?;
+                    mask |= 1 << space;
+                }
+                None => {
+                    t.coords[*space] = [0; 3];
+                    mask &= !(1 << space);
+                }
+            }
+        }
+        let w = TokenWrite {
+            weight: t.weight,
+            field_radius: t.field_radius_f(),
+            field_strength: t.field_strength_f(),
+        };
+        Guardian::check_token(cdna, &w).map_err(|reason| NgError::Rejected {
+            action: "token.update".to_string(),
+            reason: format!("token {id}: {reason}"),
+        })?;
+        t.timestamp = crate::cdna::now_secs() as u32;
+        t.flags |= flags::DIRTY;
+        Ok((t, mask))
+    }
+
+    /// Write a prepared update.
+    pub fn commit_update(&mut self, t: Token, mask: u8, label: Option<Option<String>>) {
+        let id = t.local_id();
+        if let Some(slot) = self.slot(id) {
+            self.records[slot] = t;
+            self.defined[slot] = mask;
+        }
+        match label {
+            Some(Some(l)) => {
+                self.labels.insert(id, l);
+            }
+            Some(None) => {
+                self.labels.remove(&id);
+            }
+            None => {}
+        }
+    }
+
+    /// Remove tokens by id (all must exist: check first with `contains`).
+    pub fn remove(&mut self, ids: &[u32]) {
+        for id in ids {
+            let Some(slot) = self.slot(*id) else { continue };
+            self.records.swap_remove(slot);
+            self.defined.swap_remove(slot);
+            if slot < self.records.len() {
+                let moved = self.records[slot].local_id();
+                self.id_to_slot[moved as usize] = slot as u32;
+            }
+            self.id_to_slot[*id as usize] = EMPTY;
+            self.labels.remove(id);
+        }
+    }
+
+    /// Drop everything (ids start again at 1).
+    pub fn clear(&mut self) {
+        *self = TokenStore::default();
+    }
+
+    /// Rebuild the id table from the records (after a load).
+    pub fn rebuild_index(&mut self) -> Result<()> {
+        let max_id = self.records.iter().map(|t| t.local_id()).max().unwrap_or(0) as usize;
+        self.id_to_slot = vec![EMPTY; max_id + 1];
+        for (slot, t) in self.records.iter().enumerate() {
+            let id = t.local_id();
+            check_id(id as u64)?;
+            if self.id_to_slot[id as usize] != EMPTY {
+                return Err(NgError::DuplicateId(id));
+            }
+            self.id_to_slot[id as usize] = slot as u32;
+        }
+        self.next_id = self.next_id.max(max_id as u32 + 1);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(coords: &[f32]) -> TokenBatch<'_> {
+        TokenBatch { coords, default_weight: 1.0, ..Default::default() }
+    }
+
+    #[test]
+    fn create_get_delete_keeps_the_index_dense() {
+        let mut s = TokenStore::default();
+        let cdna = Cdna::default();
+        let coords = vec![0.1f32; 3 * 24];
+        let (r, m, l) = s.prepare(&batch(&coords), &cdna).unwrap();
+        let ids = s.commit(r, m, l);
+        assert_eq!(ids, vec![1, 2, 3]);
+        s.remove(&[1]);
+        assert_eq!(s.len(), 2);
+        assert!(!s.contains(1));
+        assert_eq!(s.get(3).unwrap().local_id(), 3);
+        assert_eq!(s.get(2).unwrap().local_id(), 2);
+    }
+
+    #[test]
+    fn one_bad_row_creates_nothing() {
+        let s = TokenStore::default();
+        let cdna = Cdna::default();
+        let mut coords = vec![0.1f32; 4 * 24];
+        coords[2 * 24 + 4 * 3 + 1] = f32::NAN;
+        let err = s.prepare(&batch(&coords), &cdna).unwrap_err();
+        assert!(err.to_string().starts_with("row 2:"), "{err}");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn nan_rows_mean_undefined_when_asked() {
+        let mut s = TokenStore::default();
+        let cdna = Cdna::default();
+        let mut coords = vec![0.1f32; 24];
+        coords[0..3].fill(f32::NAN);
+        let mut b = batch(&coords);
+        b.undefined_nan = true;
+        let (r, m, l) = s.prepare(&b, &cdna).unwrap();
+        s.commit(r, m, l);
+        assert_eq!(s.defined_of(1).unwrap(), 0xFE);
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let s = TokenStore::default();
+        let cdna = Cdna::default();
+        let coords = vec![0.1f32; 2 * 24];
+        let ids = [7u32, 7];
+        let mut b = batch(&coords);
+        b.ids = Some(&ids);
+        let e = s.prepare(&b, &cdna).unwrap_err();
+        assert!(matches!(e.root(), NgError::DuplicateId(7)));
+    }
+}
