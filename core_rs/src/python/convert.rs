@@ -1,0 +1,282 @@
+//! Argument parsing and value building shared by the bindings.
+
+use super::errors::{map, ValidationError};
+use crate::cdna::{Cdna, BLOCKS, PROFILES, STATES};
+use crate::connection::{flags as kflags, group_name, kind_name, Connection};
+use crate::space::{parse_space, space_from_number, NUM_SPACES, SPACE_NAMES};
+use crate::storage::TokenView;
+use crate::token::{entity_name, flags as tflags};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+use rayon::prelude::*;
+
+/// A space given as a name (`"cognitive"`, `"L5"`) or a 1-based number.
+pub fn space_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if let Ok(s) = v.downcast::<PyString>() {
+        return map(parse_space(&s.to_cow()?));
+    }
+    match v.extract::<i64>() {
+        Ok(k) => map(space_from_number(k)),
+        Err(_) => Err(ValidationError::new_err(format!(
+            "space must be a name like 'cognitive', 'L5' or a number 1-8, got {}",
+            v.repr()?
+        ))),
+    }
+}
+
+/// An entity type given as a name or a number.
+pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
+    if let Ok(s) = v.downcast::<PyString>() {
+        return map(crate::token::parse_entity(&s.to_cow()?));
+    }
+    match v.extract::<i64>() {
+        Ok(k) => map(crate::token::parse_entity(&k.to_string())),
+        Err(_) => Err(ValidationError::new_err(format!("entity must be a name or a number, got {}", v.repr()?))),
+    }
+}
+
+/// A connection kind given as a name or a code.
+pub fn kind_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
+    if let Ok(s) = v.downcast::<PyString>() {
+        return map(crate::connection::parse_kind(&s.to_cow()?));
+    }
+    match v.extract::<i64>() {
+        Ok(k) => map(crate::connection::parse_kind(&k.to_string())),
+        Err(_) => Err(ValidationError::new_err(format!("kind must be a name or a code, got {}", v.repr()?))),
+    }
+}
+
+/// A 3-vector (x, y, z), or None.
+pub fn xyz_arg(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<[f32; 3]>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    let vals: Vec<f64> = v.extract().map_err(|_| {
+        ValidationError::new_err(format!("{name} must be a sequence of 3 numbers (x, y, z), got {}", v.repr().map(|r| r.to_string()).unwrap_or_default()))
+    })?;
+    if vals.len() != 3 {
+        return Err(ValidationError::new_err(format!("{name} must have 3 values (x, y, z), got {}", vals.len())));
+    }
+    Ok(Some([vals[0] as f32, vals[1] as f32, vals[2] as f32]))
+}
+
+/// Space keyword arguments (`cognitive=(x, y, z)`) as (space, xyz) pairs.
+pub fn space_kwargs(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(usize, Option<[f32; 3]>)>> {
+    let mut out = Vec::new();
+    if let Some(kw) = kw {
+        for (k, v) in kw.iter() {
+            let name: String = k.extract()?;
+            let space = parse_space(&name).map_err(|_| {
+                ValidationError::new_err(format!(
+                    "unexpected keyword {name:?}: not a space name (physical, sensory, motor, emotional, cognitive, social, temporal, abstract or L1..L8)"
+                ))
+            })?;
+            out.push((space, xyz_arg(&name, &v)?));
+        }
+    }
+    Ok(out)
+}
+
+fn names_of(bits: u32, names: &[&str]) -> Vec<String> {
+    names.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, n)| n.to_string()).collect()
+}
+
+/// One token as a dict.
+pub fn token_dict<'py>(py: Python<'py>, v: &TokenView) -> PyResult<Bound<'py, PyDict>> {
+    let t = &v.token;
+    let d = PyDict::new(py);
+    d.set_item("id", t.local_id())?;
+    d.set_item("label", v.label.clone())?;
+    d.set_item("entity", entity_name(t.entity()))?;
+    d.set_item("weight", t.weight)?;
+    d.set_item("field_radius", t.field_radius_f())?;
+    d.set_item("field_strength", t.field_strength_f())?;
+    d.set_item("timestamp", t.timestamp)?;
+    d.set_item("flags", names_of((t.flags & tflags::SYSTEM_MASK) as u32, &tflags::NAMES))?;
+    d.set_item("user_flags", (t.flags & tflags::USER_MASK) >> tflags::USER_SHIFT)?;
+    d.set_item("domain", t.domain())?;
+    let coords = PyDict::new(py);
+    for (s, name) in SPACE_NAMES.iter().enumerate() {
+        if v.defined & (1 << s) != 0 {
+            coords.set_item(*name, t.space_coords(s).to_vec())?;
+        } else {
+            coords.set_item(*name, py.None())?;
+        }
+    }
+    d.set_item("coords", coords)?;
+    Ok(d)
+}
+
+/// One connection as a dict.
+pub fn connection_dict<'py>(py: Python<'py>, c: &Connection) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("id", c.id)?;
+    d.set_item("token_a", c.token_a)?;
+    d.set_item("token_b", c.token_b)?;
+    d.set_item("kind", kind_name(c.kind))?;
+    d.set_item("group", group_name(c.kind))?;
+    d.set_item("strength", c.pull_strength)?;
+    d.set_item("rigidity", c.rigidity_f())?;
+    d.set_item("confidence", c.confidence_f())?;
+    d.set_item("preferred_distance", c.preferred_distance)?;
+    d.set_item("mutability", c.mutability().name())?;
+    d.set_item("evidence_count", c.evidence_count)?;
+    d.set_item("activation_count", c.activation_count)?;
+    d.set_item("learning_rate", crate::connection::u8_to_unit(c.learning_rate))?;
+    d.set_item("decay_rate", crate::connection::u8_to_unit(c.decay_rate))?;
+    d.set_item("active_levels", c.active_levels)?;
+    d.set_item("flags", names_of(c.flags as u32, &kflags::NAMES))?;
+    d.set_item("bidirectional", c.is_bidirectional())?;
+    d.set_item("created_at", c.created_at)?;
+    d.set_item("last_update", c.last_update)?;
+    d.set_item("source_id", c.source_id)?;
+    Ok(d)
+}
+
+fn col<'py, T: numpy::Element>(py: Python<'py>, d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
+    d.set_item(name, v.into_pyarray(py))
+}
+
+/// Columns of many connections as numpy arrays (kind as code; names via CONNECTION_KINDS).
+pub fn connection_columns<'py>(py: Python<'py>, recs: &[Connection]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    col(py, &d, "id", recs.iter().map(|c| c.id).collect())?;
+    col(py, &d, "token_a", recs.iter().map(|c| c.token_a).collect())?;
+    col(py, &d, "token_b", recs.iter().map(|c| c.token_b).collect())?;
+    col(py, &d, "kind", recs.iter().map(|c| c.kind).collect())?;
+    col(py, &d, "strength", recs.iter().map(|c| c.pull_strength).collect())?;
+    col(py, &d, "rigidity", recs.iter().map(|c| c.rigidity_f()).collect())?;
+    col(py, &d, "confidence", recs.iter().map(|c| c.confidence_f()).collect())?;
+    col(py, &d, "preferred_distance", recs.iter().map(|c| c.preferred_distance).collect())?;
+    col(py, &d, "mutability", recs.iter().map(|c| c.mutability).collect())?;
+    col(py, &d, "evidence_count", recs.iter().map(|c| c.evidence_count).collect())?;
+    col(py, &d, "bidirectional", recs.iter().map(|c| c.is_bidirectional()).collect())?;
+    col(py, &d, "created_at", recs.iter().map(|c| c.created_at).collect())?;
+    Ok(d)
+}
+
+/// Token columns as numpy arrays for rows `[start, end)` of the store.
+pub struct TokenColumns {
+    pub id: Vec<u32>,
+    pub entity: Vec<u8>,
+    pub weight: Vec<f32>,
+    pub field_radius: Vec<f32>,
+    pub field_strength: Vec<f32>,
+    pub timestamp: Vec<u32>,
+    pub flags: Vec<u16>,
+    pub defined: Vec<u8>,
+    /// (n, 8, 3) row-major, NaN where a space is not defined.
+    pub coords: Vec<f32>,
+    pub labels: Vec<Option<String>>,
+}
+
+impl TokenColumns {
+    pub fn gather(st: &crate::storage::State, start: usize, end: usize) -> TokenColumns {
+        let recs = &st.tokens.records[start..end];
+        let defs = &st.tokens.defined[start..end];
+        let mut coords = vec![0f32; recs.len() * 24];
+        coords.par_chunks_mut(24 * 4096).enumerate().for_each(|(ci, chunk)| {
+            for (j, row) in chunk.chunks_mut(24).enumerate() {
+                let i = ci * 4096 + j;
+                let (t, m) = (&recs[i], defs[i]);
+                for s in 0..NUM_SPACES {
+                    let xyz = if m & (1 << s) != 0 { t.space_coords(s) } else { [f32::NAN; 3] };
+                    row[s * 3..s * 3 + 3].copy_from_slice(&xyz);
+                }
+            }
+        });
+        let labels = if st.tokens.labels.is_empty() {
+            vec![None; recs.len()]
+        } else {
+            recs.iter().map(|t| st.tokens.labels.get(&t.local_id()).cloned()).collect()
+        };
+        TokenColumns {
+            id: recs.iter().map(|t| t.local_id()).collect(),
+            entity: recs.iter().map(|t| t.entity()).collect(),
+            weight: recs.iter().map(|t| t.weight).collect(),
+            field_radius: recs.iter().map(|t| t.field_radius_f()).collect(),
+            field_strength: recs.iter().map(|t| t.field_strength_f()).collect(),
+            timestamp: recs.iter().map(|t| t.timestamp).collect(),
+            flags: recs.iter().map(|t| t.flags).collect(),
+            defined: defs.to_vec(),
+            coords,
+            labels,
+        }
+    }
+
+    pub fn into_dict(self, py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+        let d = PyDict::new(py);
+        let n = self.id.len();
+        col(py, &d, "id", self.id)?;
+        col(py, &d, "entity", self.entity)?;
+        col(py, &d, "weight", self.weight)?;
+        col(py, &d, "field_radius", self.field_radius)?;
+        col(py, &d, "field_strength", self.field_strength)?;
+        col(py, &d, "timestamp", self.timestamp)?;
+        col(py, &d, "flags", self.flags)?;
+        col(py, &d, "defined", self.defined)?;
+        let coords = PyArray1::from_vec(py, self.coords).reshape([n, NUM_SPACES, 3])?;
+        d.set_item("coords", coords)?;
+        d.set_item("label", PyList::new(py, self.labels)?)?;
+        Ok(d)
+    }
+}
+
+/// The CDNA as nested dicts, one per block.
+pub fn cdna_dict<'py>(py: Python<'py>, c: &Cdna) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let header = PyDict::new(py);
+    header.set_item("magic", "CDNA")?;
+    header.set_item("version", "2.1")?;
+    header.set_item("created", c.created)?;
+    header.set_item("modified", c.modified)?;
+    header.set_item("profile", PROFILES.get(c.profile_id as usize).copied().unwrap_or("custom"))?;
+    header.set_item("profile_state", STATES.get(c.profile_state as usize).copied().unwrap_or("unknown"))?;
+    header.set_item("flags", names_of(c.flags, &crate::cdna::flags::NAMES))?;
+    header.set_item("revision", c.revision)?;
+    header.set_item("checksum", format!("{:016x}", u64::from_le_bytes(c.to_bytes()[40..48].try_into().unwrap_or([0; 8]))))?;
+    d.set_item(BLOCKS[0].0, header)?;
+    let grid = PyDict::new(py);
+    let scales = PyDict::new(py);
+    let buckets = PyDict::new(py);
+    for (i, n) in SPACE_NAMES.iter().enumerate() {
+        scales.set_item(*n, c.scales[i])?;
+        buckets.set_item(*n, c.bucket_sizes[i])?;
+    }
+    grid.set_item("scales", scales)?;
+    grid.set_item("bucket_sizes", buckets)?;
+    grid.set_item("field_strength_limit", c.field_strength_limit)?;
+    d.set_item(BLOCKS[1].0, grid)?;
+    let topo = PyDict::new(py);
+    let allowed: Vec<&str> = (0..crate::connection::KINDS.len() as u8).filter(|k| c.kind_allowed(*k)).map(kind_name).collect();
+    topo.set_item("allowed_kinds", allowed.len())?;
+    topo.set_item("forbidden_kinds", (0..crate::connection::KINDS.len() as u8).filter(|k| !c.kind_allowed(*k)).map(kind_name).collect::<Vec<_>>())?;
+    d.set_item(BLOCKS[2].0, topo.clone())?;
+    for (name, block) in crate::cdna::FIELDS {
+        let target = match block {
+            "grid_physics" => continue,
+            b => b,
+        };
+        let blk = match d.get_item(target)? {
+            Some(b) => b.downcast_into::<PyDict>()?,
+            None => {
+                let b = PyDict::new(py);
+                d.set_item(target, &b)?;
+                b
+            }
+        };
+        let v = map(c.field(name))?;
+        if name.starts_with("max_") {
+            blk.set_item(name, v as u64)?;
+        } else {
+            blk.set_item(name, v as f32)?;
+        }
+    }
+    let evo = PyDict::new(py);
+    evo.set_item("mutation_rate", c.mutation_rate)?;
+    evo.set_item("crossover_rate", c.crossover_rate)?;
+    evo.set_item("selection_pressure", c.selection_pressure)?;
+    d.set_item(BLOCKS[5].0, evo)?;
+    Ok(d)
+}

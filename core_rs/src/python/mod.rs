@@ -1,0 +1,28 @@
+//! Python bindings: thin wrappers that convert arguments and delegate to the core.
+
+mod convert;
+mod errors;
+mod runtime;
+
+use pyo3::prelude::*;
+
+/// The compiled core of neurograph_lab.
+#[pymodule]
+#[pyo3(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<runtime::PyRuntime>()?;
+    m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
+    m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
+    m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;
+    m.add("CONNECTION_KINDS", crate::connection::KINDS.to_vec())?;
+    m.add("CONNECTION_GROUPS", crate::connection::GROUPS.to_vec())?;
+    m.add("CDNA_PROFILES", crate::cdna::PROFILES.to_vec())?;
+    m.add("CDNA_FLAGS", crate::cdna::flags::NAMES.to_vec())?;
+    m.add("CDNA_FIELDS", crate::cdna::FIELDS.iter().map(|f| f.0).collect::<Vec<_>>())?;
+    m.add("TOKEN_SIZE", std::mem::size_of::<crate::Token>())?;
+    m.add("CONNECTION_SIZE", std::mem::size_of::<crate::Connection>())?;
+    m.add("CDNA_SIZE", crate::cdna::CDNA_SIZE)?;
+    m.add("SNAPSHOT_FORMAT_VERSION", crate::snapshot::FORMAT_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+"""neurograph_lab: the NeuroGraph token-space runtime inside Jupyter.
+
+>>> import numpy as np, neurograph_lab as ng
+>>> rt = ng.Runtime()
+>>> ids = rt.tokens.create_many(np.zeros((10, 8, 3), np.float32))
+>>> len(rt.tokens)
+10
+
+In IPython or Jupyter, ``%load_ext neurograph_lab`` binds a runtime as ``ng_rt``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _core
+from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
+from .results import Connection, Status, Token
+from .runtime import (
+    CDNA_PROFILES,
+    CONNECTION_GROUPS,
+    CONNECTION_KINDS,
+    ENTITY_TYPES,
+    SPACES,
+    Runtime,
+)
+
+__version__: str = _core.__version__
+CDNA_FIELDS: tuple[str, ...] = tuple(_core.CDNA_FIELDS) + ("mutation_rate", "crossover_rate", "selection_pressure")
+
+__all__ = [
+    "Runtime",
+    "Token",
+    "Connection",
+    "Status",
+    "NeuroGraphError",
+    "ValidationError",
+    "NotFoundError",
+    "SnapshotError",
+    "SPACES",
+    "ENTITY_TYPES",
+    "CONNECTION_KINDS",
+    "CONNECTION_GROUPS",
+    "CDNA_PROFILES",
+    "CDNA_FIELDS",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    "__version__",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext neurograph_lab``: bind a runtime as ``ng_rt`` (an existing ``ng_rt``
+    Runtime in the user namespace is adopted, not replaced)."""
+    existing = ipython.user_ns.get("ng_rt")
+    if not isinstance(existing, Runtime):
+        ipython.push({"ng_rt": Runtime()})
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext neurograph_lab``: the runtime in ``ng_rt`` stays for the user."""
