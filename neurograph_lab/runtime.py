@@ -86,6 +86,10 @@ def _code_column(values: Any, n: int, name: str, names: Sequence[str]) -> Option
 
     if isinstance(values, (str, int, np.integer)):
         return np.full(n, code(values), dtype=np.uint8)
+    if isinstance(values, (list, tuple)):
+        if len(values) != n:
+            raise ValidationError(f"{name} must have one entry per row ({n}), got {len(values)}")
+        return np.fromiter((code(v) for v in values), dtype=np.uint8, count=n)
     arr = np.asarray(values)
     if arr.shape != (n,):
         raise ValidationError(f"{name} must have shape ({n},), one per row, got {arr.shape}")
