@@ -45,7 +45,7 @@ class Token:
     coords: Mapping[str, Optional[XYZ]] = field(default_factory=dict)
 
     @classmethod
-    def _from_dict(cls, d: Mapping[str, Any]) -> "Token":
+    def _from_dict(cls, d: Mapping[str, Any]) -> Token:
         coords = {k: (None if v is None else tuple(round(float(c), 6) for c in v)) for k, v in d["coords"].items()}
         return cls(
             id=int(d["id"]),
@@ -125,7 +125,7 @@ class Connection:
     source_id: int
 
     @classmethod
-    def _from_dict(cls, d: Mapping[str, Any]) -> "Connection":
+    def _from_dict(cls, d: Mapping[str, Any]) -> Connection:
         vals = dict(d)
         for k in ("strength", "rigidity", "confidence", "preferred_distance", "learning_rate", "decay_rate"):
             vals[k] = round(float(vals[k]), 4)
@@ -191,7 +191,7 @@ class Status:
             ("connections", f"{self.connections:,}"),
             ("labels", f"{self.labels:,}"),
             ("CDNA profile", f"{self.profile} (revision {self.cdna_revision})"),
-            ("Guardian", f"{self.events:,} events, {self.rejections:,} refused"),
+            ("Guardian", f"{self.events:,} event{'' if self.events == 1 else 's'}, {self.rejections:,} refused"),
             ("store memory", _human_bytes(mem)),
         ]
 
@@ -205,8 +205,9 @@ class Status:
 
     def to_pandas(self) -> pd.Series:
         """The figures as a Series."""
-        d: dict[str, Any] = {k: getattr(self, k) for k in ("tokens", "connections", "labels", "profile", "cdna_revision", "events", "rejections")}
+        d: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in ("tokens", "connections", "labels", "profile", "cdna_revision", "events", "rejections")
+        }
         d.update({f"memory_{k}": v for k, v in self.memory.items()})
         return pd.Series(d, name="status")
-
-

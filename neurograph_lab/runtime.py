@@ -119,7 +119,7 @@ class TokenView:
     (3, 'b')
     """
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
     # -- create --
@@ -151,7 +151,7 @@ class TokenView:
                 field_radius=field_radius,
                 field_strength=field_strength,
                 clamp=clamp,
-                **spaces,
+                **spaces,  # type: ignore[arg-type]  # space names, never "coords"
             )
         )
 
@@ -301,7 +301,7 @@ class TokenView:
                 data[f"{space}_{axis}"] = flat[:, s * 3 + a]
         return pd.DataFrame(data, index=pd.Index(c["id"], name="id"), copy=False)
 
-    def to_arrow(self, limit: Optional[int] = None, offset: int = 0) -> "pa.Table":
+    def to_arrow(self, limit: Optional[int] = None, offset: int = 0) -> pa.Table:
         """Tokens as a pyarrow Table (same columns as ``to_pandas`` plus ``id``)."""
         try:
             import pyarrow as pa
@@ -313,7 +313,9 @@ class TokenView:
         cols: dict[str, Any] = {
             "id": pa.array(c["id"]),
             "label": pa.array(c["label"], type=pa.string()),
-            "entity": pa.DictionaryArray.from_arrays(pa.array(c["entity"].astype(np.int8)), pa.array(list(ENTITY_TYPES))),
+            "entity": pa.DictionaryArray.from_arrays(
+                pa.array(c["entity"].astype(np.int8)), pa.array(list(ENTITY_TYPES))
+            ),
             "weight": pa.array(c["weight"]),
             "field_radius": pa.array(c["field_radius"]),
             "field_strength": pa.array(c["field_strength"]),
@@ -347,7 +349,7 @@ class ConnectionView:
     'cause'
     """
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
     def create(
@@ -517,7 +519,7 @@ class CDNAView:
     2.0
     """
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
     @property
@@ -595,7 +597,12 @@ class CDNAView:
         return df
 
     def rollback(self, steps: int = 1) -> None:
-        """Return to the configuration ``steps`` changes back."""
+        """Restore the configuration as it was ``steps`` changes ago.
+
+        The restore is itself a change (a new revision in ``history()``), like ``git revert``:
+        calling ``rollback()`` twice returns to where you started; ``rollback(2)`` after two
+        changes undoes both.
+        """
         if steps < 1:
             raise ValidationError(f"steps must be >= 1, got {steps}")
         _core.Runtime.cdna_rollback(self._rt, steps)
@@ -606,12 +613,19 @@ class CDNAView:
         scales = ", ".join(f"{k} {v:g}" for k, v in cfg["grid_physics"]["scales"].items())
         flags = ", ".join(cfg["header"]["flags"]) or "-"
         return [
-            ("profile", f"{cfg['header']['profile']} ({cfg['header']['profile_state']}), revision {cfg['header']['revision']}"),
+            (
+                "profile",
+                f"{cfg['header']['profile']} ({cfg['header']['profile_state']}), revision {cfg['header']['revision']}",
+            ),
             ("flags", flags),
             ("scales", scales),
             ("token weight", f"[{tp['token_weight_min']:g}, {tp['token_weight_max']:g}]"),
-            ("field radius / strength", f"[{tp['field_radius_min']:g}, {tp['field_radius_max']:g}] / [{tp['field_strength_min']:g}, {tp['field_strength_max']:g}]"),
-            ("connection strength", f"[{cc['strength_min']:g}, {cc['strength_max']:g}], default {cc['default_pull_strength']:g}"),
+            ("field radius", f"[{tp['field_radius_min']:g}, {tp['field_radius_max']:g}]"),
+            ("field strength", f"[{tp['field_strength_min']:g}, {tp['field_strength_max']:g}]"),
+            (
+                "connection strength",
+                f"[{cc['strength_min']:g}, {cc['strength_max']:g}], default {cc['default_pull_strength']:g}",
+            ),
             ("rigidity", f"[{cc['rigidity_min']:g}, {cc['rigidity_max']:g}]"),
             ("degree out / in / total", f"{gt['max_out_degree']} / {gt['max_in_degree']} / {gt['max_total_degree']}"),
             ("allowed kinds", f"{gt['allowed_kinds']} of {len(CONNECTION_KINDS)}"),
@@ -696,7 +710,7 @@ class Runtime(_core.Runtime):
         _core.Runtime.save(self, os.fspath(path))
 
     @classmethod
-    def load(cls, path: PathLike) -> "Runtime":
+    def load(cls, path: PathLike) -> Runtime:
         """A new runtime from a snapshot file. A truncated, corrupted or foreign file raises
         ``SnapshotError`` naming the problem."""
         rt = cls()
@@ -708,5 +722,3 @@ class Runtime(_core.Runtime):
 
     def _repr_html_(self) -> str:
         return self.status()._repr_html_()
-
-

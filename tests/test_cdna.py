@@ -26,13 +26,24 @@ def test_default_profile_and_record(rt):
     assert fnv1a64(raw[:40] + b"\0" * 8 + raw[48:]) == stored
     assert rt.cdna.validate() == []
     cfg = rt.cdna.config()
-    assert list(cfg) == ["header", "grid_physics", "graph_topology", "token_properties", "connection_constraints", "evolution"]
+    assert list(cfg) == [
+        "header",
+        "grid_physics",
+        "graph_topology",
+        "token_properties",
+        "connection_constraints",
+        "evolution",
+    ]
 
 
 @pytest.mark.parametrize(
     "profile, out_deg, total, mutation, strict",
-    [("default", 1000, 2000, 0.01, False), ("explorer", 2000, 4000, 0.05, False),
-     ("analyst", 500, 1000, 0.01, True), ("creative", 1000, 2000, 0.1, False)],
+    [
+        ("default", 1000, 2000, 0.01, False),
+        ("explorer", 2000, 4000, 0.05, False),
+        ("analyst", 500, 1000, 0.01, True),
+        ("creative", 1000, 2000, 0.1, False),
+    ],
 )
 def test_profiles(rt, profile, out_deg, total, mutation, strict):
     rt.cdna.profile = profile
@@ -58,8 +69,12 @@ def test_scales(rt):
     assert (s["cognitive"], s["physical"], s["abstract"]) == (2.0, 0.5, 3.0)
     rt.cdna.update_scales([1.5] * 8)
     assert set(rt.cdna.scales.values()) == {1.5}
-    for bad, match in [({"cognitive": -1.0}, "scale of cognitive = -1"), ({"cognitive": float("nan")}, "scale of cognitive"),
-                       ({"colour": 1.0}, "unknown space"), ({"social": 5000.0}, r"\(0, 1000\]")]:
+    for bad, match in [
+        ({"cognitive": -1.0}, "scale of cognitive = -1"),
+        ({"cognitive": float("nan")}, "scale of cognitive"),
+        ({"colour": 1.0}, "unknown space"),
+        ({"social": 5000.0}, r"\(0, 1000\]"),
+    ]:
         with pytest.raises(ng.ValidationError, match=match):
             rt.cdna.update_scales(bad)
     with pytest.raises(ng.ValidationError, match="8 values"):

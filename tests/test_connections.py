@@ -12,8 +12,16 @@ import neurograph_lab as ng
 def test_176_kinds_in_11_groups():
     assert len(ng.CONNECTION_KINDS) == 176 and len(set(ng.CONNECTION_KINDS)) == 176
     assert len(ng.CONNECTION_GROUPS) == 11
-    for name, code in [("synonym", 0x00), ("cause", 0x10), ("before", 0x20), ("near", 0x30),
-                       ("associated_with", 0x50), ("part_of", 0x60), ("used_for", 0x70), ("likes", 0x80)]:
+    for name, code in [
+        ("synonym", 0x00),
+        ("cause", 0x10),
+        ("before", 0x20),
+        ("near", 0x30),
+        ("associated_with", 0x50),
+        ("part_of", 0x60),
+        ("used_for", 0x70),
+        ("likes", 0x80),
+    ]:
         assert ng.CONNECTION_KINDS.index(name) == code
 
 
@@ -77,7 +85,9 @@ def test_create_many_is_all_or_nothing(filled):
     with pytest.raises(ng.ValidationError, match="unknown connection kind"):
         rt.connections.create_many(ids[:2], ids[2:4], kind=["cause", "nope"])
     assert len(rt.connections) == n
-    cids = rt.connections.create_many(ids[20:30], ids[30:40], kind=["cause"] * 5 + ["effect"] * 5, strength=np.linspace(0, 1, 10))
+    cids = rt.connections.create_many(
+        ids[20:30], ids[30:40], kind=["cause"] * 5 + ["effect"] * 5, strength=np.linspace(0, 1, 10)
+    )
     df = rt.connections.to_pandas().loc[cids]
     assert df["kind"].tolist() == ["cause"] * 5 + ["effect"] * 5
     np.testing.assert_allclose(df["strength"], np.linspace(0, 1, 10), atol=1e-6)

@@ -27,8 +27,13 @@ def test_wheel_contents(tmp_path):
     wheel = _maturin("build", "--release", out=tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("neurograph_lab/_core") and n.endswith(".so") for n in names), names
-    for required in ["neurograph_lab/__init__.py", "neurograph_lab/py.typed", "neurograph_lab/_core.pyi",
-                     "neurograph_lab/runtime.py", "neurograph_lab/errors.py"]:
+    for required in [
+        "neurograph_lab/__init__.py",
+        "neurograph_lab/py.typed",
+        "neurograph_lab/_core.pyi",
+        "neurograph_lab/runtime.py",
+        "neurograph_lab/errors.py",
+    ]:
         assert required in names
     assert not any("tests/" in n or "target/" in n for n in names)
 
@@ -37,6 +42,13 @@ def test_sdist_contents(tmp_path):
     sdist = _maturin("sdist", out=tmp_path)
     with tarfile.open(sdist) as tar:
         names = tar.getnames()
-    for suffix in ["pyproject.toml", "Cargo.toml", "core_rs/Cargo.toml", "core_rs/src/lib.rs",
-                   "core_rs/src/python/mod.rs", "neurograph_lab/py.typed", "neurograph_lab/__init__.py"]:
+    for suffix in [
+        "pyproject.toml",
+        "Cargo.toml",
+        "core_rs/Cargo.toml",
+        "core_rs/src/lib.rs",
+        "core_rs/src/python/mod.rs",
+        "neurograph_lab/py.typed",
+        "neurograph_lab/__init__.py",
+    ]:
         assert any(n.endswith(suffix) for n in names), suffix

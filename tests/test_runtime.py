@@ -11,11 +11,31 @@ import pytest
 import neurograph_lab as ng
 
 PYRUNTIME_OPERATIONS = [
-    "create_token", "get_token", "update_token", "delete_token", "list_tokens", "count_tokens", "clear_tokens",
-    "create_connection", "get_connection", "delete_connection", "list_connections", "count_connections",
-    "get_connections_for_token", "get_grid_info", "find_neighbors", "range_query", "get_cdna_config",
-    "get_cdna_scales", "update_cdna_scales", "get_cdna_profile", "set_cdna_profile", "get_cdna_flags",
-    "set_cdna_flags", "validate_cdna", "export_metrics",
+    "create_token",
+    "get_token",
+    "update_token",
+    "delete_token",
+    "list_tokens",
+    "count_tokens",
+    "clear_tokens",
+    "create_connection",
+    "get_connection",
+    "delete_connection",
+    "list_connections",
+    "count_connections",
+    "get_connections_for_token",
+    "get_grid_info",
+    "find_neighbors",
+    "range_query",
+    "get_cdna_config",
+    "get_cdna_scales",
+    "update_cdna_scales",
+    "get_cdna_profile",
+    "set_cdna_profile",
+    "get_cdna_flags",
+    "set_cdna_flags",
+    "validate_cdna",
+    "export_metrics",
 ]
 
 
@@ -53,8 +73,17 @@ def test_pyruntime_operations_work(rt):
     assert rt.count_tokens() == 0
 
 
-@pytest.mark.parametrize("name, issue", [("find_neighbors", "#3"), ("range_query", "#3"), ("get_grid_info", "#3"),
-                                         ("bootstrap", "#4"), ("query", "#4"), ("feedback", "#4")])
+@pytest.mark.parametrize(
+    "name, issue",
+    [
+        ("find_neighbors", "#3"),
+        ("range_query", "#3"),
+        ("get_grid_info", "#3"),
+        ("bootstrap", "#4"),
+        ("query", "#4"),
+        ("feedback", "#4"),
+    ],
+)
 def test_later_operations_name_the_issue(rt, name, issue):
     with pytest.raises(NotImplementedError, match=issue):
         getattr(rt, name)(1)
@@ -137,3 +166,38 @@ def test_extension_binds_and_adopts_ng_rt():
         assert shell.user_ns["ng_rt"] is mine
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_every_refused_write_is_logged(rt):
+    with pytest.raises(ng.ValidationError):
+        rt.tokens.create_many(np.full((2, 8, 3), np.nan))
+    with pytest.raises(ng.ValidationError):
+        rt.tokens.create(cognitive=(float("inf"), 0, 0))
+    with pytest.raises(ng.ValidationError, match="unknown CDNA profile"):
+        rt.cdna.profile = "wizard"
+    with pytest.raises(ng.NotFoundError):
+        rt.tokens.delete(42)
+    ev = rt.events()
+    assert ev["accepted"].tolist() == [False] * 4
+    assert ev["kind"].tolist() == ["token.create_many", "token.create", "cdna.change", "token.delete"]
+    assert "row 0: physical.x is NaN" in ev["reason"].iloc[0]
+    assert rt.status().rejections == 4
+
+
+def test_error_messages_show_exact_ranges(rt):
+    with pytest.raises(ng.ValidationError) as e:
+        rt.tokens.create(cognitive=(3.3, 0, 0))
+    assert "cognitive.x = 3.3 is outside the space's range [-3.2767, 3.2767]" in str(e.value)
+    tid = rt.tokens.create(physical=(327.67, -32.5, 0.01), motor=(32.767, 0, 0))
+    t = rt.tokens[tid]
+    assert t.coords["physical"] == (327.67, -32.5, 0.01) and t.coords["motor"] == (32.767, 0.0, 0.0)
+
+
+def test_scans_are_timed(filled):
+    rt, _ = filled
+    rt.tokens.to_pandas()
+    rt.tokens.coords("cognitive")
+    rt.connections.list()
+    text = rt.metrics()
+    assert 'neurograph_operation_seconds_count{op="token_scan"} 2' in text
+    assert 'neurograph_operation_seconds_count{op="connection_scan"} 1' in text

@@ -72,8 +72,13 @@ def test_corrupted_bytes_are_refused(saved, tmp_path):
     rt, path = saved
     good = path.read_bytes()
     size = len(good)
-    for offset, match in [(3, "wrong magic"), (12, "header"), (30, "header checksum"),
-                          (size // 2, "checksum mismatch"), (size - 5, "checksum mismatch")]:
+    for offset, match in [
+        (3, "wrong magic"),
+        (12, "header"),
+        (30, "header checksum"),
+        (size // 2, "checksum mismatch"),
+        (size - 5, "checksum mismatch"),
+    ]:
         bad = bytearray(good)
         bad[offset] ^= 0xFF
         p = tmp_path / f"bad{offset}.ngs"
@@ -84,8 +89,13 @@ def test_corrupted_bytes_are_refused(saved, tmp_path):
 def test_truncated_files_are_refused(saved, tmp_path):
     rt, path = saved
     good = path.read_bytes()
-    for cut, match in [(0, "too short"), (10, "too short"), (40, "truncated"), (len(good) // 2, "truncated"),
-                       (len(good) - 1, "truncated")]:
+    for cut, match in [
+        (0, "too short"),
+        (10, "too short"),
+        (40, "truncated"),
+        (len(good) // 2, "truncated"),
+        (len(good) - 1, "truncated"),
+    ]:
         p = tmp_path / f"cut{cut}.ngs"
         p.write_bytes(good[:cut])
         _expect_refusal(p, rt, match)

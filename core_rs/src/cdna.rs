@@ -196,7 +196,10 @@ impl Cdna {
     }
 
     pub fn profile_name(&self) -> &'static str {
-        PROFILES.get(self.profile_id as usize).copied().unwrap_or("custom")
+        PROFILES
+            .get(self.profile_id as usize)
+            .copied()
+            .unwrap_or("custom")
     }
 
     pub fn has_flag(&self, f: u32) -> bool {
@@ -289,7 +292,10 @@ impl Cdna {
         let mut p = Vec::new();
         for (i, s) in self.scales.iter().enumerate() {
             if !s.is_finite() || *s <= 0.0 || *s > 1000.0 {
-                p.push(format!("scale of {} = {s} must be in (0, 1000]", SPACE_NAMES[i]));
+                p.push(format!(
+                    "scale of {} = {s} must be in (0, 1000]",
+                    SPACE_NAMES[i]
+                ));
             }
         }
         for (i, b) in self.bucket_sizes.iter().enumerate() {
@@ -301,14 +307,36 @@ impl Cdna {
             if !lo.is_finite() || !hi.is_finite() {
                 p.push(format!("{name} bounds must be finite, got [{lo}, {hi}]"));
             } else if lo > hi {
-                p.push(format!("{name}_min = {lo} is greater than {name}_max = {hi}"));
+                p.push(format!(
+                    "{name}_min = {lo} is greater than {name}_max = {hi}"
+                ));
             } else if lo < min || hi > max {
-                p.push(format!("{name} bounds [{lo}, {hi}] must lie within [{min}, {max}]"));
+                p.push(format!(
+                    "{name} bounds [{lo}, {hi}] must lie within [{min}, {max}]"
+                ));
             }
         };
-        range("token_weight", self.token_weight_min, self.token_weight_max, -1e6, 1e6);
-        range("field_radius", self.field_radius_min, self.field_radius_max, 0.0, 2.55);
-        range("field_strength", self.field_strength_min, self.field_strength_max, 0.0, 1.0);
+        range(
+            "token_weight",
+            self.token_weight_min,
+            self.token_weight_max,
+            -1e6,
+            1e6,
+        );
+        range(
+            "field_radius",
+            self.field_radius_min,
+            self.field_radius_max,
+            0.0,
+            2.55,
+        );
+        range(
+            "field_strength",
+            self.field_strength_min,
+            self.field_strength_max,
+            0.0,
+            1.0,
+        );
         range("strength", self.strength_min, self.strength_max, -1e6, 1e6);
         range("rigidity", self.rigidity_min, self.rigidity_max, 0.0, 1.0);
         let unit = |name: &str, v: f32, p: &mut Vec<String>| {
@@ -319,16 +347,25 @@ impl Cdna {
         unit("decay_rate", self.decay_rate, &mut p);
         unit("mutation_rate", self.mutation_rate, &mut p);
         unit("crossover_rate", self.crossover_rate, &mut p);
-        if !self.selection_pressure.is_finite() || !(0.0..=10.0).contains(&self.selection_pressure) {
-            p.push(format!("selection_pressure = {} must be in [0, 10]", self.selection_pressure));
+        if !self.selection_pressure.is_finite() || !(0.0..=10.0).contains(&self.selection_pressure)
+        {
+            p.push(format!(
+                "selection_pressure = {} must be in [0, 10]",
+                self.selection_pressure
+            ));
         }
         if !self.field_strength_limit.is_finite() || self.field_strength_limit < 0.0 {
-            p.push(format!("field_strength_limit = {} must be >= 0", self.field_strength_limit));
+            p.push(format!(
+                "field_strength_limit = {} must be >= 0",
+                self.field_strength_limit
+            ));
         }
         if !self.traversal_weight_threshold.is_finite() {
             p.push("traversal_weight_threshold must be finite".to_string());
         }
-        if !(self.default_pull_strength >= self.strength_min && self.default_pull_strength <= self.strength_max) {
+        if !(self.default_pull_strength >= self.strength_min
+            && self.default_pull_strength <= self.strength_max)
+        {
             p.push(format!(
                 "default_pull_strength = {} must lie within the strength bounds [{}, {}]",
                 self.default_pull_strength, self.strength_min, self.strength_max
@@ -358,7 +395,10 @@ impl Cdna {
     /// The 384-byte V2.1 record, checksum filled in.
     pub fn to_bytes(&self) -> [u8; CDNA_SIZE] {
         let mut b = [0u8; CDNA_SIZE];
-        let mut w = Writer { buf: &mut b, pos: 0 };
+        let mut w = Writer {
+            buf: &mut b,
+            pos: 0,
+        };
         // header (64)
         w.bytes(&MAGIC);
         w.u16(VERSION_MAJOR);
@@ -417,7 +457,11 @@ impl Cdna {
         }
         w.pos = 320;
         // evolution (64)
-        for v in [self.mutation_rate, self.crossover_rate, self.selection_pressure] {
+        for v in [
+            self.mutation_rate,
+            self.crossover_rate,
+            self.selection_pressure,
+        ] {
             w.f32(v);
         }
         let sum = fnv1a64(&b);
@@ -428,7 +472,10 @@ impl Cdna {
     /// Parse and verify a 384-byte record (magic, version, checksum, rules).
     pub fn from_bytes(b: &[u8]) -> std::result::Result<Cdna, String> {
         if b.len() != CDNA_SIZE {
-            return Err(format!("CDNA record is {} bytes, expected {CDNA_SIZE}", b.len()));
+            return Err(format!(
+                "CDNA record is {} bytes, expected {CDNA_SIZE}",
+                b.len()
+            ));
         }
         if b[0..4] != MAGIC {
             return Err("CDNA record has no 'CDNA' magic".to_string());
@@ -436,7 +483,9 @@ impl Cdna {
         let mut r = Reader { buf: b, pos: 4 };
         let (major, minor) = (r.u16(), r.u16());
         if (major, minor) != (VERSION_MAJOR, VERSION_MINOR) {
-            return Err(format!("CDNA version {major}.{minor} is not supported (expected 2.1)"));
+            return Err(format!(
+                "CDNA version {major}.{minor} is not supported (expected 2.1)"
+            ));
         }
         let mut zeroed = [0u8; CDNA_SIZE];
         zeroed.copy_from_slice(b);
@@ -503,7 +552,10 @@ impl Cdna {
         c.selection_pressure = r.f32();
         let problems = c.problems();
         if !problems.is_empty() {
-            return Err(format!("CDNA record breaks its rules: {}", problems.join("; ")));
+            return Err(format!(
+                "CDNA record breaks its rules: {}",
+                problems.join("; ")
+            ));
         }
         Ok(c)
     }
@@ -512,7 +564,11 @@ impl Cdna {
 fn unknown_field(name: &str) -> NgError {
     let mut names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
     names.extend(["mutation_rate", "crossover_rate", "selection_pressure"]);
-    NgError::invalid("CDNA field", name, format!("unknown field; expected one of {}", names.join(", ")))
+    NgError::invalid(
+        "CDNA field",
+        name,
+        format!("unknown field; expected one of {}", names.join(", ")),
+    )
 }
 
 /// 64-bit FNV-1a.

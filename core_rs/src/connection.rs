@@ -127,7 +127,10 @@ pub fn kind_name(kind: u8) -> &'static str {
 
 /// Group name of a kind code.
 pub fn group_name(kind: u8) -> &'static str {
-    GROUPS.get((kind >> 4) as usize).copied().unwrap_or("unknown")
+    GROUPS
+        .get((kind >> 4) as usize)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 /// Mutability a kind gets by its group.
@@ -219,7 +222,10 @@ impl Connection {
     /// Force between the two tokens at `distance`:
     /// (preferred_distance - distance) x rigidity x pull_strength x confidence.
     pub fn force(&self, distance: f32) -> f32 {
-        (self.preferred_distance - distance) * self.rigidity_f() * self.pull_strength * self.confidence_f()
+        (self.preferred_distance - distance)
+            * self.rigidity_f()
+            * self.pull_strength
+            * self.confidence_f()
     }
 
     /// Apply one piece of feedback: success raises confidence by the learning rate, failure

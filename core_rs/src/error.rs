@@ -14,13 +14,13 @@ pub enum NgError {
     NonFiniteCoordinate {
         space: &'static str,
         axis: &'static str,
-        value: f64,
+        value: f32,
     },
     #[error("{space}.{axis} = {value} is outside the space's range [{min}, {max}] (pass clamp=True to clamp)")]
     CoordinateOutOfRange {
         space: &'static str,
         axis: &'static str,
-        value: f64,
+        value: f32,
         min: f64,
         max: f64,
     },
@@ -84,7 +84,11 @@ impl NgError {
     }
 
     /// Shorthand for an invalid-value error.
-    pub fn invalid(field: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         NgError::InvalidValue {
             field: field.into(),
             value: value.to_string(),

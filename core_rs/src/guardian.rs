@@ -61,14 +61,23 @@ fn bound(field: &str, v: f32, lo: f32, hi: f32) -> std::result::Result<(), Strin
         return Err(format!("{field} = {v} is not a finite number"));
     }
     if v < lo || v > hi {
-        return Err(format!("{field} = {v} is outside the CDNA bounds [{lo}, {hi}]"));
+        return Err(format!(
+            "{field} = {v} is outside the CDNA bounds [{lo}, {hi}]"
+        ));
     }
     Ok(())
 }
 
 impl Guardian {
     /// Record an event (if the CDNA has events enabled, or always for refusals).
-    pub fn record(&mut self, cdna: &Cdna, kind: &str, target: String, accepted: bool, reason: String) {
+    pub fn record(
+        &mut self,
+        cdna: &Cdna,
+        kind: &str,
+        target: String,
+        accepted: bool,
+        reason: String,
+    ) {
         if !accepted {
             self.total_rejections += 1;
         }
@@ -100,7 +109,11 @@ impl Guardian {
     /// Events, oldest first; `last` keeps only the newest n.
     pub fn events(&self, last: Option<usize>) -> Vec<Event> {
         let n = last.unwrap_or(self.events.len()).min(self.events.len());
-        self.events.iter().skip(self.events.len() - n).cloned().collect()
+        self.events
+            .iter()
+            .skip(self.events.len() - n)
+            .cloned()
+            .collect()
     }
 
     pub fn restore_events(&mut self, events: Vec<Event>, total: u64, rejections: u64) {
@@ -117,16 +130,34 @@ impl Guardian {
         if !cdna.has_flag(cflags::ENABLE_VALIDATION) {
             return bound("weight", w.weight, f32::MIN, f32::MAX);
         }
-        bound("weight", w.weight, cdna.token_weight_min, cdna.token_weight_max)?;
-        bound("field_radius", w.field_radius, cdna.field_radius_min, cdna.field_radius_max)?;
-        bound("field_strength", w.field_strength, cdna.field_strength_min, cdna.field_strength_max)?;
+        bound(
+            "weight",
+            w.weight,
+            cdna.token_weight_min,
+            cdna.token_weight_max,
+        )?;
+        bound(
+            "field_radius",
+            w.field_radius,
+            cdna.field_radius_min,
+            cdna.field_radius_max,
+        )?;
+        bound(
+            "field_strength",
+            w.field_strength,
+            cdna.field_strength_min,
+            cdna.field_strength_max,
+        )?;
         Ok(())
     }
 
     /// Check a connection write's kind and bounds (degrees are checked by the store).
     pub fn check_connection(cdna: &Cdna, w: &ConnectionWrite) -> std::result::Result<(), String> {
         if !cdna.kind_allowed(w.kind) {
-            return Err(format!("connection kind {} is not allowed by the CDNA", kind_name(w.kind)));
+            return Err(format!(
+                "connection kind {} is not allowed by the CDNA",
+                kind_name(w.kind)
+            ));
         }
         if !cdna.has_flag(cflags::ENABLE_VALIDATION) {
             bound("strength", w.strength, f32::MIN, f32::MAX)?;
@@ -139,7 +170,9 @@ impl Guardian {
 
     /// Check a proposed CDNA: its own rules, and that the current one is not read-only.
     pub fn check_cdna(current: &Cdna, proposed: &Cdna) -> std::result::Result<(), String> {
-        if current.profile_state == crate::cdna::STATE_READONLY && proposed.profile_state == crate::cdna::STATE_READONLY {
+        if current.profile_state == crate::cdna::STATE_READONLY
+            && proposed.profile_state == crate::cdna::STATE_READONLY
+        {
             return Err("the CDNA is read-only".to_string());
         }
         let problems = proposed.problems();
@@ -151,7 +184,13 @@ impl Guardian {
     }
 
     /// Refuse a write when a CDNA check failed.
-    pub fn gate(&mut self, cdna: &Cdna, kind: &str, target: impl Fn() -> String, check: std::result::Result<(), String>) -> Result<()> {
+    pub fn gate(
+        &mut self,
+        cdna: &Cdna,
+        kind: &str,
+        target: impl Fn() -> String,
+        check: std::result::Result<(), String>,
+    ) -> Result<()> {
         match check {
             Ok(()) => Ok(()),
             Err(reason) => Err(self.refuse(cdna, kind, target(), reason)),
@@ -166,10 +205,16 @@ mod tests {
     #[test]
     fn token_bounds_follow_the_cdna() {
         let c = Cdna::default();
-        let ok = TokenWrite { weight: 0.5, field_radius: 1.0, field_strength: 0.5 };
+        let ok = TokenWrite {
+            weight: 0.5,
+            field_radius: 1.0,
+            field_strength: 0.5,
+        };
         assert!(Guardian::check_token(&c, &ok).is_ok());
         let bad = TokenWrite { weight: 1.5, ..ok };
-        assert!(Guardian::check_token(&c, &bad).unwrap_err().contains("weight = 1.5"));
+        assert!(Guardian::check_token(&c, &bad)
+            .unwrap_err()
+            .contains("weight = 1.5"));
     }
 
     #[test]
@@ -177,7 +222,12 @@ mod tests {
         let c = Cdna::default();
         let mut g = Guardian::default();
         g.record(&c, "token.create", "token 1".into(), true, String::new());
-        let e = g.refuse(&c, "token.create", "token 2".into(), "weight too big".into());
+        let e = g.refuse(
+            &c,
+            "token.create",
+            "token 2".into(),
+            "weight too big".into(),
+        );
         assert!(e.to_string().contains("weight too big"));
         let ev = g.events(None);
         assert_eq!(ev.len(), 2);
@@ -190,7 +240,13 @@ mod tests {
     fn disallowed_kind_is_refused() {
         let mut c = Cdna::default();
         c.set_kind_allowed(0x10, false);
-        let w = ConnectionWrite { kind: 0x10, strength: 0.5, rigidity: 0.5 };
-        assert!(Guardian::check_connection(&c, &w).unwrap_err().contains("cause"));
+        let w = ConnectionWrite {
+            kind: 0x10,
+            strength: 0.5,
+            rigidity: 0.5,
+        };
+        assert!(Guardian::check_connection(&c, &w)
+            .unwrap_err()
+            .contains("cause"));
     }
 }

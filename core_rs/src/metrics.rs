@@ -77,9 +77,13 @@ impl Metrics {
     /// Record one observation.
     pub fn observe(&self, op: Op, seconds: f64) {
         let h = &self.ops[op as usize];
-        let idx = BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(BUCKETS.len());
+        let idx = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
         h.buckets[idx].fetch_add(1, Ordering::Relaxed);
-        h.sum_ns.fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+        h.sum_ns
+            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
         h.count.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -89,6 +93,15 @@ impl Metrics {
         let out = f();
         self.observe(op, t.elapsed().as_secs_f64());
         out
+    }
+
+    /// A guard that records the time until it is dropped.
+    pub fn timer(&self, op: Op) -> Timer<'_> {
+        Timer {
+            metrics: self,
+            op,
+            start: Instant::now(),
+        }
     }
 
     /// How many times `op` ran.
@@ -102,11 +115,41 @@ impl Metrics {
         let gauge = |s: &mut String, name: &str, help: &str, kind: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        gauge(&mut s, "neurograph_tokens", "Tokens in the runtime.", "gauge", g.tokens);
-        gauge(&mut s, "neurograph_connections", "Connections in the runtime.", "gauge", g.connections);
-        gauge(&mut s, "neurograph_labels", "Tokens that carry a label.", "gauge", g.labels);
-        gauge(&mut s, "neurograph_cdna_revision", "Revision of the active CDNA.", "gauge", g.cdna_revision);
-        gauge(&mut s, "neurograph_guardian_events_total", "Events recorded by the Guardian.", "counter", g.events_total);
+        gauge(
+            &mut s,
+            "neurograph_tokens",
+            "Tokens in the runtime.",
+            "gauge",
+            g.tokens,
+        );
+        gauge(
+            &mut s,
+            "neurograph_connections",
+            "Connections in the runtime.",
+            "gauge",
+            g.connections,
+        );
+        gauge(
+            &mut s,
+            "neurograph_labels",
+            "Tokens that carry a label.",
+            "gauge",
+            g.labels,
+        );
+        gauge(
+            &mut s,
+            "neurograph_cdna_revision",
+            "Revision of the active CDNA.",
+            "gauge",
+            g.cdna_revision,
+        );
+        gauge(
+            &mut s,
+            "neurograph_guardian_events_total",
+            "Events recorded by the Guardian.",
+            "counter",
+            g.events_total,
+        );
         gauge(
             &mut s,
             "neurograph_guardian_rejections_total",
@@ -114,7 +157,10 @@ impl Metrics {
             "counter",
             g.rejections_total,
         );
-        let _ = writeln!(s, "# HELP neurograph_memory_bytes Memory held by the runtime's stores.");
+        let _ = writeln!(
+            s,
+            "# HELP neurograph_memory_bytes Memory held by the runtime's stores."
+        );
         let _ = writeln!(s, "# TYPE neurograph_memory_bytes gauge");
         for (part, bytes) in &g.memory {
             let _ = writeln!(s, "neurograph_memory_bytes{{part=\"{part}\"}} {bytes}");
@@ -128,22 +174,49 @@ impl Metrics {
                 rss,
             );
         }
-        let _ = writeln!(s, "# HELP neurograph_operation_seconds Latency of runtime operations.");
+        let _ = writeln!(
+            s,
+            "# HELP neurograph_operation_seconds Latency of runtime operations."
+        );
         let _ = writeln!(s, "# TYPE neurograph_operation_seconds histogram");
         for (i, name) in OP_NAMES.iter().enumerate() {
             let h = &self.ops[i];
             let mut cum = 0u64;
             for (j, le) in BUCKETS.iter().enumerate() {
                 cum += h.buckets[j].load(Ordering::Relaxed);
-                let _ = writeln!(s, "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"{le}\"}} {cum}");
+                let _ = writeln!(
+                    s,
+                    "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"{le}\"}} {cum}"
+                );
             }
             cum += h.buckets[BUCKETS.len()].load(Ordering::Relaxed);
-            let _ = writeln!(s, "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"+Inf\"}} {cum}");
+            let _ = writeln!(
+                s,
+                "neurograph_operation_seconds_bucket{{op=\"{name}\",le=\"+Inf\"}} {cum}"
+            );
             let sum = h.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
             let _ = writeln!(s, "neurograph_operation_seconds_sum{{op=\"{name}\"}} {sum}");
-            let _ = writeln!(s, "neurograph_operation_seconds_count{{op=\"{name}\"}} {}", h.count.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "neurograph_operation_seconds_count{{op=\"{name}\"}} {}",
+                h.count.load(Ordering::Relaxed)
+            );
         }
         s
+    }
+}
+
+/// Records an operation's latency when dropped (see `Metrics::timer`).
+pub struct Timer<'a> {
+    metrics: &'a Metrics,
+    op: Op,
+    start: Instant,
+}
+
+impl Drop for Timer<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .observe(self.op, self.start.elapsed().as_secs_f64());
     }
 }
 
@@ -164,8 +237,11 @@ mod tests {
         m.observe(Op::TokenGet, 2e-6);
         m.observe(Op::TokenGet, 0.2);
         let text = m.render(&Gauges::default());
-        assert!(text.contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"0.000005\"} 1"));
-        assert!(text.contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"+Inf\"} 2"));
+        assert!(text
+            .contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"0.000005\"} 1"));
+        assert!(
+            text.contains("neurograph_operation_seconds_bucket{op=\"token_get\",le=\"+Inf\"} 2")
+        );
         assert!(text.contains("neurograph_operation_seconds_count{op=\"token_get\"} 2"));
         assert_eq!(m.count(Op::TokenGet), 2);
     }

@@ -6,12 +6,9 @@
 //! section (tag, flags, offset, length, CRC-32, reserved); then the sections.
 
 use crate::cdna::{Cdna, CdnaVersion, CDNA_SIZE};
-use crate::connection::Connection;
 use crate::error::{NgError, Result};
 use crate::guardian::Event;
 use crate::storage::State;
-use crate::token::Token;
-use bytemuck::Zeroable;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -31,11 +28,17 @@ const CDNA: [u8; 4] = *b"CDNA";
 const EVNT: [u8; 4] = *b"EVNT";
 
 fn err(path: &Path, reason: impl Into<String>) -> NgError {
-    NgError::Snapshot { path: path.display().to_string(), reason: reason.into() }
+    NgError::Snapshot {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> NgError {
-    NgError::Io { path: path.display().to_string(), source: e }
+    NgError::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -94,7 +97,10 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
     ];
     let crcs: Vec<u32> = {
         use rayon::prelude::*;
-        sections.par_iter().map(|(_, d)| crc32fast::hash(d)).collect()
+        sections
+            .par_iter()
+            .map(|(_, d)| crc32fast::hash(d))
+            .collect()
     };
     let mut head = Vec::with_capacity(HEADER + ENTRY * sections.len());
     head.extend_from_slice(&MAGIC);
@@ -114,12 +120,18 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
     let hcrc = header_crc(&head);
     head[16..20].copy_from_slice(&hcrc.to_le_bytes());
 
-    let name = path.file_name().ok_or_else(|| err(path, "the path names no file"))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| err(path, "the path names no file"))?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let write = || -> std::io::Result<()> {
         let f = File::create(&tmp)?;
         let mut w = BufWriter::with_capacity(8 << 20, f);
@@ -165,24 +177,35 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
     fn u32(&mut self) -> std::result::Result<u32, String> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| "short")?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| "short")?,
+        ))
     }
     fn u64(&mut self) -> std::result::Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| "short")?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| "short")?,
+        ))
     }
     fn f64(&mut self) -> std::result::Result<f64, String> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().map_err(|_| "short")?))
+        Ok(f64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| "short")?,
+        ))
     }
     fn string(&mut self) -> std::result::Result<String, String> {
         let n = self.u32()? as usize;
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| format!("section {} holds text that is not UTF-8", self.what))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| format!("section {} holds text that is not UTF-8", self.what))
     }
     fn done(&self) -> std::result::Result<(), String> {
         if self.pos == self.buf.len() {
             Ok(())
         } else {
-            Err(format!("section {} has {} unexpected trailing bytes", self.what, self.buf.len() - self.pos))
+            Err(format!(
+                "section {} has {} unexpected trailing bytes",
+                self.what,
+                self.buf.len() - self.pos
+            ))
         }
     }
 }
@@ -199,7 +222,10 @@ pub fn load(path: &Path) -> Result<State> {
     let mut f = File::open(path).map_err(|e| io(path, e))?;
     let size = f.metadata().map_err(|e| io(path, e))?.len();
     if size < HEADER as u64 {
-        return Err(err(path, format!("file is {size} bytes, too short to be a snapshot (truncated?)")));
+        return Err(err(
+            path,
+            format!("file is {size} bytes, too short to be a snapshot (truncated?)"),
+        ));
     }
     let mut head = vec![0u8; HEADER];
     f.read_exact(&mut head).map_err(|e| io(path, e))?;
@@ -208,11 +234,19 @@ pub fn load(path: &Path) -> Result<State> {
     }
     let version = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
     if version != FORMAT_VERSION {
-        return Err(err(path, format!("format version {version} is not supported (this build reads {FORMAT_VERSION})")));
+        return Err(err(
+            path,
+            format!(
+                "format version {version} is not supported (this build reads {FORMAT_VERSION})"
+            ),
+        ));
     }
     let count = u32::from_le_bytes([head[12], head[13], head[14], head[15]]);
     if count > MAX_SECTIONS {
-        return Err(err(path, format!("header claims {count} sections: corrupted header")));
+        return Err(err(
+            path,
+            format!("header claims {count} sections: corrupted header"),
+        ));
     }
     let table_len = ENTRY * count as usize;
     if (HEADER + table_len) as u64 > size {
@@ -222,7 +256,10 @@ pub fn load(path: &Path) -> Result<State> {
     f.read_exact(&mut head[HEADER..]).map_err(|e| io(path, e))?;
     let stored = u32::from_le_bytes([head[16], head[17], head[18], head[19]]);
     if header_crc(&head) != stored {
-        return Err(err(path, "header checksum mismatch: the header is corrupted"));
+        return Err(err(
+            path,
+            "header checksum mismatch: the header is corrupted",
+        ));
     }
     let mut entries = Vec::with_capacity(count as usize);
     for i in 0..count as usize {
@@ -238,37 +275,56 @@ pub fn load(path: &Path) -> Result<State> {
             len: le64(16..24),
             crc: u32::from_le_bytes([e[24], e[25], e[26], e[27]]),
         };
-        if entry.offset.checked_add(entry.len).is_none_or(|end| end > size) {
+        if entry
+            .offset
+            .checked_add(entry.len)
+            .is_none_or(|end| end > size)
+        {
             return Err(err(
                 path,
-                format!("section {} runs past the end of the file (truncated)", String::from_utf8_lossy(&entry.tag)),
+                format!(
+                    "section {} runs past the end of the file (truncated)",
+                    String::from_utf8_lossy(&entry.tag)
+                ),
             ));
         }
         entries.push(entry);
     }
     let find = |tag: [u8; 4]| -> Result<&Entry> {
-        entries
-            .iter()
-            .find(|e| e.tag == tag)
-            .ok_or_else(|| err(path, format!("section {} is missing", String::from_utf8_lossy(&tag))))
+        entries.iter().find(|e| e.tag == tag).ok_or_else(|| {
+            err(
+                path,
+                format!("section {} is missing", String::from_utf8_lossy(&tag)),
+            )
+        })
     };
     let read_into = |f: &mut File, e: &Entry, buf: &mut [u8]| -> Result<()> {
         f.seek(SeekFrom::Start(e.offset)).map_err(|x| io(path, x))?;
         f.read_exact(buf).map_err(|x| io(path, x))?;
         if crc32fast::hash(buf) != e.crc {
-            return Err(err(path, format!("section {} checksum mismatch: data is corrupted", String::from_utf8_lossy(&e.tag))));
+            return Err(err(
+                path,
+                format!(
+                    "section {} checksum mismatch: data is corrupted",
+                    String::from_utf8_lossy(&e.tag)
+                ),
+            ));
         }
         Ok(())
     };
     let read_bytes = |f: &mut File, e: &Entry| -> Result<Vec<u8>> {
-        let mut v = vec![0u8; e.len as usize];
+        let mut v: Vec<u8> = bytemuck::zeroed_vec(e.len as usize);
         read_into(f, e, &mut v)?;
         Ok(v)
     };
     let bad = |r: String| err(path, r);
 
     let meta = read_bytes(&mut f, find(META)?)?;
-    let mut m = Cursor { buf: &meta, pos: 0, what: "META" };
+    let mut m = Cursor {
+        buf: &meta,
+        pos: 0,
+        what: "META",
+    };
     let n_tokens = m.u64().map_err(bad)?;
     let n_conns = m.u64().map_err(bad)?;
     let token_next = m.u32().map_err(bad)?;
@@ -279,27 +335,54 @@ pub fn load(path: &Path) -> Result<State> {
 
     let te = find(TOKN)?;
     if te.len != n_tokens * 64 {
-        return Err(err(path, format!("section TOKN is {} bytes, expected {} tokens x 64", te.len, n_tokens)));
+        return Err(err(
+            path,
+            format!(
+                "section TOKN is {} bytes, expected {} tokens x 64",
+                te.len, n_tokens
+            ),
+        ));
     }
     let mut state = State::default();
-    state.tokens.records = vec![Token::zeroed(); n_tokens as usize];
-    read_into(&mut f, te, bytemuck::cast_slice_mut(&mut state.tokens.records))?;
+    state.tokens.records = bytemuck::zeroed_vec(n_tokens as usize);
+    crate::mem::advise_huge_pages(&state.tokens.records);
+    read_into(
+        &mut f,
+        te,
+        bytemuck::cast_slice_mut(&mut state.tokens.records),
+    )?;
     let de = find(DEFS)?;
     if de.len != n_tokens {
-        return Err(err(path, format!("section DEFS is {} bytes, expected one per token ({n_tokens})", de.len)));
+        return Err(err(
+            path,
+            format!(
+                "section DEFS is {} bytes, expected one per token ({n_tokens})",
+                de.len
+            ),
+        ));
     }
     state.tokens.defined = read_bytes(&mut f, de)?;
     state.tokens.next_id = token_next.max(1);
-    state.tokens.rebuild_index().map_err(|e| err(path, format!("token table is inconsistent: {e}")))?;
+    state
+        .tokens
+        .rebuild_index()
+        .map_err(|e| err(path, format!("token table is inconsistent: {e}")))?;
 
     let lb = read_bytes(&mut f, find(LABL)?)?;
-    let mut c = Cursor { buf: &lb, pos: 0, what: "LABL" };
+    let mut c = Cursor {
+        buf: &lb,
+        pos: 0,
+        what: "LABL",
+    };
     let nl = c.u32().map_err(bad)?;
     for _ in 0..nl {
         let id = c.u32().map_err(bad)?;
         let label = c.string().map_err(bad)?;
         if !state.tokens.contains(id) {
-            return Err(err(path, format!("label {label:?} belongs to token {id}, which is not in the file")));
+            return Err(err(
+                path,
+                format!("label {label:?} belongs to token {id}, which is not in the file"),
+            ));
         }
         state.tokens.labels.insert(id, label);
     }
@@ -307,40 +390,84 @@ pub fn load(path: &Path) -> Result<State> {
 
     let ce = find(CONN)?;
     if ce.len != n_conns * 64 {
-        return Err(err(path, format!("section CONN is {} bytes, expected {} connections x 64", ce.len, n_conns)));
+        return Err(err(
+            path,
+            format!(
+                "section CONN is {} bytes, expected {} connections x 64",
+                ce.len, n_conns
+            ),
+        ));
     }
-    state.connections.records = vec![Connection::zeroed(); n_conns as usize];
-    read_into(&mut f, ce, bytemuck::cast_slice_mut(&mut state.connections.records))?;
-    let mut seen = vec![false; state.connections.records.iter().map(|c| c.id as usize + 1).max().unwrap_or(1)];
+    state.connections.records = bytemuck::zeroed_vec(n_conns as usize);
+    crate::mem::advise_huge_pages(&state.connections.records);
+    read_into(
+        &mut f,
+        ce,
+        bytemuck::cast_slice_mut(&mut state.connections.records),
+    )?;
+    let mut seen = vec![
+        false;
+        state
+            .connections
+            .records
+            .iter()
+            .map(|c| c.id as usize + 1)
+            .max()
+            .unwrap_or(1)
+    ];
     for c in &state.connections.records {
         if c.id == 0 || seen[c.id as usize] {
-            return Err(err(path, format!("connection id {} is zero or repeated", c.id)));
+            return Err(err(
+                path,
+                format!("connection id {} is zero or repeated", c.id),
+            ));
         }
         seen[c.id as usize] = true;
         if !state.tokens.contains(c.token_a) || !state.tokens.contains(c.token_b) {
-            return Err(err(path, format!("connection {} links tokens {} -> {} that are not in the file", c.id, c.token_a, c.token_b)));
+            return Err(err(
+                path,
+                format!(
+                    "connection {} links tokens {} -> {} that are not in the file",
+                    c.id, c.token_a, c.token_b
+                ),
+            ));
         }
         if c.kind as usize >= crate::connection::KINDS.len() {
-            return Err(err(path, format!("connection {} has unknown kind {}", c.id, c.kind)));
+            return Err(err(
+                path,
+                format!("connection {} has unknown kind {}", c.id, c.kind),
+            ));
         }
     }
     state.connections.next_id = conn_next.max(1);
     state.connections.rebuild_index();
 
     let cb = read_bytes(&mut f, find(CDNA)?)?;
-    let mut c = Cursor { buf: &cb, pos: 0, what: "CDNA" };
+    let mut c = Cursor {
+        buf: &cb,
+        pos: 0,
+        what: "CDNA",
+    };
     state.cdna = Cdna::from_bytes(c.take(CDNA_SIZE).map_err(bad)?).map_err(bad)?;
     let nh = c.u32().map_err(bad)?;
     for _ in 0..nh {
         let changed_at = c.f64().map_err(bad)?;
         let reason = c.string().map_err(bad)?;
         let cdna = Cdna::from_bytes(c.take(CDNA_SIZE).map_err(bad)?).map_err(bad)?;
-        state.history.push(CdnaVersion { cdna, changed_at, reason });
+        state.history.push(CdnaVersion {
+            cdna,
+            changed_at,
+            reason,
+        });
     }
     c.done().map_err(bad)?;
 
     let eb = read_bytes(&mut f, find(EVNT)?)?;
-    let mut c = Cursor { buf: &eb, pos: 0, what: "EVNT" };
+    let mut c = Cursor {
+        buf: &eb,
+        pos: 0,
+        what: "EVNT",
+    };
     let ne = c.u32().map_err(bad)?;
     let mut events = Vec::with_capacity(ne.min(1 << 16) as usize);
     for _ in 0..ne {
@@ -349,10 +476,18 @@ pub fn load(path: &Path) -> Result<State> {
         let kind = c.string().map_err(bad)?;
         let target = c.string().map_err(bad)?;
         let reason = c.string().map_err(bad)?;
-        events.push(Event { time, kind, target, accepted, reason });
+        events.push(Event {
+            time,
+            kind,
+            target,
+            accepted,
+            reason,
+        });
     }
     c.done().map_err(bad)?;
-    state.guardian.restore_events(events, total_events, total_rejections);
+    state
+        .guardian
+        .restore_events(events, total_events, total_rejections);
     Ok(state)
 }
 
@@ -365,9 +500,20 @@ mod tests {
     fn sample() -> RuntimeStorage {
         let rt = RuntimeStorage::new();
         let coords: Vec<f32> = (0..5 * 24).map(|i| (i % 7) as f32 * 0.1).collect();
-        let labels = vec![Some("cat".to_string()), None, Some("dög".to_string()), None, None];
-        rt.create_tokens(&TokenBatch { coords: &coords, labels: Some(labels), default_weight: 0.5, ..Default::default() })
-            .unwrap();
+        let labels = vec![
+            Some("cat".to_string()),
+            None,
+            Some("dög".to_string()),
+            None,
+            None,
+        ];
+        rt.create_tokens(&TokenBatch {
+            coords: &coords,
+            labels: Some(labels),
+            default_weight: 0.5,
+            ..Default::default()
+        })
+        .unwrap();
         rt.set_profile("explorer").unwrap();
         rt
     }

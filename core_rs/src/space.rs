@@ -57,34 +57,82 @@ pub fn space_from_number(k: i64) -> Result<usize> {
     }
 }
 
+/// Round to the nearest integer, ties to even, without a libm call (valid for |x| < 2^22;
+/// callers check the range first).
+#[inline(always)]
+pub fn round_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    (x + MAGIC) - MAGIC
+}
+
+/// Largest fixed-point magnitude; -32768 is never produced so ranges stay symmetric.
+pub const RAW_MAX: f32 = i16::MAX as f32;
+/// Scaled values under this magnitude round into range (float32 noise on the range's edge,
+/// e.g. 327.67 * 100 = 32767.0002, is accepted).
+pub const RAW_LIMIT: f32 = RAW_MAX + 0.5;
+
 /// Encode one float coordinate into the space's fixed-point i16.
 ///
 /// NaN/inf are always errors; values outside the range are errors unless `clamp`.
 #[inline]
 pub fn encode(space: usize, axis: usize, value: f32, clamp: bool) -> Result<i16> {
-    let scale = SPACE_SCALES[space];
     if !value.is_finite() {
         return Err(NgError::NonFiniteCoordinate {
             space: SPACE_NAMES[space],
             axis: AXIS_NAMES[axis],
-            value: value as f64,
+            value,
         });
     }
-    let scaled = (value * scale).round();
-    if scaled > i16::MAX as f32 || scaled < -(i16::MAX as f32) {
+    let scaled = value * SPACE_SCALES[space];
+    if scaled.abs() >= RAW_LIMIT {
         if clamp {
             return Ok(if scaled > 0.0 { i16::MAX } else { -i16::MAX });
         }
-        let max = space_max(space) as f64;
+        let max = i16::MAX as f64 / SPACE_SCALES[space] as f64;
         return Err(NgError::CoordinateOutOfRange {
             space: SPACE_NAMES[space],
             axis: AXIS_NAMES[axis],
-            value: value as f64,
+            value,
             min: -max,
             max,
         });
     }
-    Ok(scaled as i16)
+    Ok(round_even(scaled.clamp(-RAW_MAX, RAW_MAX)) as i16)
+}
+
+/// The per-space scale repeated for each axis, in `(8, 3)` row order.
+const SCALE24: [f32; NUM_SPACES * NUM_AXES] = {
+    let mut out = [0.0f32; NUM_SPACES * NUM_AXES];
+    let mut i = 0;
+    while i < NUM_SPACES * NUM_AXES {
+        out[i] = SPACE_SCALES[i / NUM_AXES];
+        i += 1;
+    }
+    out
+};
+
+/// Encode all 24 coordinates of a row when every value is finite and in range (the common
+/// case), in straight-line code the compiler vectorises; `false` sends the caller to the
+/// per-value path for the exact error.
+#[inline]
+pub fn encode_row_fast(row: &[f32], out: &mut [[i16; NUM_AXES]; NUM_SPACES]) -> bool {
+    let Ok(row) = <&[f32; 24]>::try_from(row) else {
+        return false;
+    };
+    let out: &mut [i16; 24] = bytemuck::cast_mut(out);
+    let mut bad = 0u32;
+    for i in 0..24 {
+        let r = row[i] * SCALE24[i];
+        bad |= !(r.abs() < RAW_LIMIT) as u32; // true for NaN and inf too
+        out[i] = round_even(r.clamp(-RAW_MAX, RAW_MAX)) as i16;
+    }
+    bad == 0
+}
+
+/// Decode to f64 (exact decimal steps, for values shown to people).
+#[inline]
+pub fn decode_f64(space: usize, raw: i16) -> f64 {
+    raw as f64 / SPACE_SCALES[space] as f64
 }
 
 /// Decode a fixed-point i16 back to float.

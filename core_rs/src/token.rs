@@ -126,7 +126,11 @@ impl Token {
     #[inline]
     pub fn space_coords(&self, space: usize) -> [f32; 3] {
         let c = self.coords[space];
-        [decode(space, c[0]), decode(space, c[1]), decode(space, c[2])]
+        [
+            decode(space, c[0]),
+            decode(space, c[1]),
+            decode(space, c[2]),
+        ]
     }
     /// Encode and set one space's coordinates.
     pub fn set_space_coords(&mut self, space: usize, xyz: [f32; 3], clamp: bool) -> Result<()> {
@@ -154,7 +158,7 @@ pub fn encode_field_radius(r: f32) -> Result<u8> {
     if !r.is_finite() || !(0.0..=2.55).contains(&r) {
         return Err(NgError::invalid("field_radius", r, "must be in [0, 2.55]"));
     }
-    Ok((r * 100.0).round() as u8)
+    Ok((r * 100.0 + 0.5) as u8)
 }
 
 /// Encode a field strength (0-1) into its byte.
@@ -162,7 +166,7 @@ pub fn encode_field_strength(s: f32) -> Result<u8> {
     if !s.is_finite() || !(0.0..=1.0).contains(&s) {
         return Err(NgError::invalid("field_strength", s, "must be in [0, 1]"));
     }
-    Ok((s * 255.0).round() as u8)
+    Ok((s * 255.0 + 0.5) as u8)
 }
 
 #[cfg(test)]

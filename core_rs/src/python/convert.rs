@@ -32,7 +32,10 @@ pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
     }
     match v.extract::<i64>() {
         Ok(k) => map(crate::token::parse_entity(&k.to_string())),
-        Err(_) => Err(ValidationError::new_err(format!("entity must be a name or a number, got {}", v.repr()?))),
+        Err(_) => Err(ValidationError::new_err(format!(
+            "entity must be a name or a number, got {}",
+            v.repr()?
+        ))),
     }
 }
 
@@ -43,7 +46,10 @@ pub fn kind_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
     }
     match v.extract::<i64>() {
         Ok(k) => map(crate::connection::parse_kind(&k.to_string())),
-        Err(_) => Err(ValidationError::new_err(format!("kind must be a name or a code, got {}", v.repr()?))),
+        Err(_) => Err(ValidationError::new_err(format!(
+            "kind must be a name or a code, got {}",
+            v.repr()?
+        ))),
     }
 }
 
@@ -53,10 +59,16 @@ pub fn xyz_arg(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Option<[f32; 3]>> {
         return Ok(None);
     }
     let vals: Vec<f64> = v.extract().map_err(|_| {
-        ValidationError::new_err(format!("{name} must be a sequence of 3 numbers (x, y, z), got {}", v.repr().map(|r| r.to_string()).unwrap_or_default()))
+        ValidationError::new_err(format!(
+            "{name} must be a sequence of 3 numbers (x, y, z), got {}",
+            v.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))
     })?;
     if vals.len() != 3 {
-        return Err(ValidationError::new_err(format!("{name} must have 3 values (x, y, z), got {}", vals.len())));
+        return Err(ValidationError::new_err(format!(
+            "{name} must have 3 values (x, y, z), got {}",
+            vals.len()
+        )));
     }
     Ok(Some([vals[0] as f32, vals[1] as f32, vals[2] as f32]))
 }
@@ -79,7 +91,12 @@ pub fn space_kwargs(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(usize, Opti
 }
 
 fn names_of(bits: u32, names: &[&str]) -> Vec<String> {
-    names.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, n)| n.to_string()).collect()
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, n)| n.to_string())
+        .collect()
 }
 
 /// One token as a dict.
@@ -93,13 +110,24 @@ pub fn token_dict<'py>(py: Python<'py>, v: &TokenView) -> PyResult<Bound<'py, Py
     d.set_item("field_radius", t.field_radius_f())?;
     d.set_item("field_strength", t.field_strength_f())?;
     d.set_item("timestamp", t.timestamp)?;
-    d.set_item("flags", names_of((t.flags & tflags::SYSTEM_MASK) as u32, &tflags::NAMES))?;
-    d.set_item("user_flags", (t.flags & tflags::USER_MASK) >> tflags::USER_SHIFT)?;
+    d.set_item(
+        "flags",
+        names_of((t.flags & tflags::SYSTEM_MASK) as u32, &tflags::NAMES),
+    )?;
+    d.set_item(
+        "user_flags",
+        (t.flags & tflags::USER_MASK) >> tflags::USER_SHIFT,
+    )?;
     d.set_item("domain", t.domain())?;
     let coords = PyDict::new(py);
     for (s, name) in SPACE_NAMES.iter().enumerate() {
         if v.defined & (1 << s) != 0 {
-            coords.set_item(*name, t.space_coords(s).to_vec())?;
+            let raw = t.coords[s];
+            let xyz: Vec<f64> = raw
+                .iter()
+                .map(|r| crate::space::decode_f64(s, *r))
+                .collect();
+            coords.set_item(*name, xyz)?;
         } else {
             coords.set_item(*name, py.None())?;
         }
@@ -123,7 +151,10 @@ pub fn connection_dict<'py>(py: Python<'py>, c: &Connection) -> PyResult<Bound<'
     d.set_item("mutability", c.mutability().name())?;
     d.set_item("evidence_count", c.evidence_count)?;
     d.set_item("activation_count", c.activation_count)?;
-    d.set_item("learning_rate", crate::connection::u8_to_unit(c.learning_rate))?;
+    d.set_item(
+        "learning_rate",
+        crate::connection::u8_to_unit(c.learning_rate),
+    )?;
     d.set_item("decay_rate", crate::connection::u8_to_unit(c.decay_rate))?;
     d.set_item("active_levels", c.active_levels)?;
     d.set_item("flags", names_of(c.flags as u32, &kflags::NAMES))?;
@@ -134,25 +165,73 @@ pub fn connection_dict<'py>(py: Python<'py>, c: &Connection) -> PyResult<Bound<'
     Ok(d)
 }
 
-fn col<'py, T: numpy::Element>(py: Python<'py>, d: &Bound<'py, PyDict>, name: &str, v: Vec<T>) -> PyResult<()> {
+fn col<'py, T: numpy::Element>(
+    py: Python<'py>,
+    d: &Bound<'py, PyDict>,
+    name: &str,
+    v: Vec<T>,
+) -> PyResult<()> {
     d.set_item(name, v.into_pyarray(py))
 }
 
 /// Columns of many connections as numpy arrays (kind as code; names via CONNECTION_KINDS).
-pub fn connection_columns<'py>(py: Python<'py>, recs: &[Connection]) -> PyResult<Bound<'py, PyDict>> {
+pub fn connection_columns<'py>(
+    py: Python<'py>,
+    recs: &[Connection],
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     col(py, &d, "id", recs.iter().map(|c| c.id).collect())?;
     col(py, &d, "token_a", recs.iter().map(|c| c.token_a).collect())?;
     col(py, &d, "token_b", recs.iter().map(|c| c.token_b).collect())?;
     col(py, &d, "kind", recs.iter().map(|c| c.kind).collect())?;
-    col(py, &d, "strength", recs.iter().map(|c| c.pull_strength).collect())?;
-    col(py, &d, "rigidity", recs.iter().map(|c| c.rigidity_f()).collect())?;
-    col(py, &d, "confidence", recs.iter().map(|c| c.confidence_f()).collect())?;
-    col(py, &d, "preferred_distance", recs.iter().map(|c| c.preferred_distance).collect())?;
-    col(py, &d, "mutability", recs.iter().map(|c| c.mutability).collect())?;
-    col(py, &d, "evidence_count", recs.iter().map(|c| c.evidence_count).collect())?;
-    col(py, &d, "bidirectional", recs.iter().map(|c| c.is_bidirectional()).collect())?;
-    col(py, &d, "created_at", recs.iter().map(|c| c.created_at).collect())?;
+    col(
+        py,
+        &d,
+        "strength",
+        recs.iter().map(|c| c.pull_strength).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "rigidity",
+        recs.iter().map(|c| c.rigidity_f()).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "confidence",
+        recs.iter().map(|c| c.confidence_f()).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "preferred_distance",
+        recs.iter().map(|c| c.preferred_distance).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "mutability",
+        recs.iter().map(|c| c.mutability).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "evidence_count",
+        recs.iter().map(|c| c.evidence_count).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "bidirectional",
+        recs.iter().map(|c| c.is_bidirectional()).collect(),
+    )?;
+    col(
+        py,
+        &d,
+        "created_at",
+        recs.iter().map(|c| c.created_at).collect(),
+    )?;
     Ok(d)
 }
 
@@ -176,20 +255,29 @@ impl TokenColumns {
         let recs = &st.tokens.records[start..end];
         let defs = &st.tokens.defined[start..end];
         let mut coords = vec![0f32; recs.len() * 24];
-        coords.par_chunks_mut(24 * 4096).enumerate().for_each(|(ci, chunk)| {
-            for (j, row) in chunk.chunks_mut(24).enumerate() {
-                let i = ci * 4096 + j;
-                let (t, m) = (&recs[i], defs[i]);
-                for s in 0..NUM_SPACES {
-                    let xyz = if m & (1 << s) != 0 { t.space_coords(s) } else { [f32::NAN; 3] };
-                    row[s * 3..s * 3 + 3].copy_from_slice(&xyz);
+        coords
+            .par_chunks_mut(24 * 4096)
+            .enumerate()
+            .for_each(|(ci, chunk)| {
+                for (j, row) in chunk.chunks_mut(24).enumerate() {
+                    let i = ci * 4096 + j;
+                    let (t, m) = (&recs[i], defs[i]);
+                    for s in 0..NUM_SPACES {
+                        let xyz = if m & (1 << s) != 0 {
+                            t.space_coords(s)
+                        } else {
+                            [f32::NAN; 3]
+                        };
+                        row[s * 3..s * 3 + 3].copy_from_slice(&xyz);
+                    }
                 }
-            }
-        });
+            });
         let labels = if st.tokens.labels.is_empty() {
             vec![None; recs.len()]
         } else {
-            recs.iter().map(|t| st.tokens.labels.get(&t.local_id()).cloned()).collect()
+            recs.iter()
+                .map(|t| st.tokens.labels.get(&t.local_id()).cloned())
+                .collect()
         };
         TokenColumns {
             id: recs.iter().map(|t| t.local_id()).collect(),
@@ -231,11 +319,29 @@ pub fn cdna_dict<'py>(py: Python<'py>, c: &Cdna) -> PyResult<Bound<'py, PyDict>>
     header.set_item("version", "2.1")?;
     header.set_item("created", c.created)?;
     header.set_item("modified", c.modified)?;
-    header.set_item("profile", PROFILES.get(c.profile_id as usize).copied().unwrap_or("custom"))?;
-    header.set_item("profile_state", STATES.get(c.profile_state as usize).copied().unwrap_or("unknown"))?;
+    header.set_item(
+        "profile",
+        PROFILES
+            .get(c.profile_id as usize)
+            .copied()
+            .unwrap_or("custom"),
+    )?;
+    header.set_item(
+        "profile_state",
+        STATES
+            .get(c.profile_state as usize)
+            .copied()
+            .unwrap_or("unknown"),
+    )?;
     header.set_item("flags", names_of(c.flags, &crate::cdna::flags::NAMES))?;
     header.set_item("revision", c.revision)?;
-    header.set_item("checksum", format!("{:016x}", u64::from_le_bytes(c.to_bytes()[40..48].try_into().unwrap_or([0; 8]))))?;
+    header.set_item(
+        "checksum",
+        format!(
+            "{:016x}",
+            u64::from_le_bytes(c.to_bytes()[40..48].try_into().unwrap_or([0; 8]))
+        ),
+    )?;
     d.set_item(BLOCKS[0].0, header)?;
     let grid = PyDict::new(py);
     let scales = PyDict::new(py);
@@ -249,9 +355,18 @@ pub fn cdna_dict<'py>(py: Python<'py>, c: &Cdna) -> PyResult<Bound<'py, PyDict>>
     grid.set_item("field_strength_limit", c.field_strength_limit)?;
     d.set_item(BLOCKS[1].0, grid)?;
     let topo = PyDict::new(py);
-    let allowed: Vec<&str> = (0..crate::connection::KINDS.len() as u8).filter(|k| c.kind_allowed(*k)).map(kind_name).collect();
+    let allowed: Vec<&str> = (0..crate::connection::KINDS.len() as u8)
+        .filter(|k| c.kind_allowed(*k))
+        .map(kind_name)
+        .collect();
     topo.set_item("allowed_kinds", allowed.len())?;
-    topo.set_item("forbidden_kinds", (0..crate::connection::KINDS.len() as u8).filter(|k| !c.kind_allowed(*k)).map(kind_name).collect::<Vec<_>>())?;
+    topo.set_item(
+        "forbidden_kinds",
+        (0..crate::connection::KINDS.len() as u8)
+            .filter(|k| !c.kind_allowed(*k))
+            .map(kind_name)
+            .collect::<Vec<_>>(),
+    )?;
     d.set_item(BLOCKS[2].0, topo.clone())?;
     for (name, block) in crate::cdna::FIELDS {
         let target = match block {

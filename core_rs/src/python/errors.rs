@@ -15,7 +15,9 @@ pub fn to_py(e: NgError) -> PyErr {
     match e.root() {
         NgError::TokenNotFound(_) | NgError::ConnectionNotFound(_) => NotFoundError::new_err(msg),
         NgError::Snapshot { .. } => SnapshotError::new_err(msg),
-        NgError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
+        NgError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(msg)
+        }
         NgError::Io { .. } => PyOSError::new_err(msg),
         NgError::Interrupted => PyKeyboardInterrupt::new_err(msg),
         _ => ValidationError::new_err(msg),
@@ -33,7 +35,9 @@ pub fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::Result<T> + Send)
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(NeuroGraphError::new_err(format!("internal error in the runtime core: {what}")))
+            Err(NeuroGraphError::new_err(format!(
+                "internal error in the runtime core: {what}"
+            )))
         }
     };
     py.check_signals()?;

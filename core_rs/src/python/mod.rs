@@ -18,7 +18,10 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CONNECTION_GROUPS", crate::connection::GROUPS.to_vec())?;
     m.add("CDNA_PROFILES", crate::cdna::PROFILES.to_vec())?;
     m.add("CDNA_FLAGS", crate::cdna::flags::NAMES.to_vec())?;
-    m.add("CDNA_FIELDS", crate::cdna::FIELDS.iter().map(|f| f.0).collect::<Vec<_>>())?;
+    m.add(
+        "CDNA_FIELDS",
+        crate::cdna::FIELDS.iter().map(|f| f.0).collect::<Vec<_>>(),
+    )?;
     m.add("TOKEN_SIZE", std::mem::size_of::<crate::Token>())?;
     m.add("CONNECTION_SIZE", std::mem::size_of::<crate::Connection>())?;
     m.add("CDNA_SIZE", crate::cdna::CDNA_SIZE)?;

@@ -2,17 +2,21 @@
 //! 26 PyRuntime operations keep their earlier names and return plain dicts and lists.
 
 use super::convert::{
-    cdna_dict, connection_columns, connection_dict, entity_arg, kind_arg, space_arg, space_kwargs, token_dict, xyz_arg,
-    TokenColumns,
+    cdna_dict, connection_columns, connection_dict, entity_arg, kind_arg, space_arg, space_kwargs,
+    token_dict, xyz_arg, TokenColumns,
 };
 use super::errors::{map, run, ValidationError};
 use crate::cdna::flags as cflags;
 use crate::connection::LearnOutcome;
+use crate::metrics::Op;
 use crate::space::{NUM_SPACES, SPACE_NAMES};
 use crate::storage::connections::{Column, ConnectionBatch};
 use crate::storage::tokens::{TokenBatch, TokenUpdate};
 use crate::storage::{RuntimeStorage, TokenSpec};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -20,7 +24,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 const GRID_ISSUE: &str = "spatial queries arrive with the grid and graph engine (issue #3)";
-const BOOTSTRAP_ISSUE: &str = "bootstrap, query and feedback arrive with the bootstrap engine (issue #4)";
+const BOOTSTRAP_ISSUE: &str =
+    "bootstrap, query and feedback arrive with the bootstrap engine (issue #4)";
 
 /// The NeuroGraph runtime: tokens, connections, CDNA, Guardian, snapshots and metrics.
 #[pyclass(name = "Runtime", module = "neurograph_lab._core", subclass, frozen)]
@@ -28,23 +33,28 @@ pub struct PyRuntime {
     inner: Arc<RuntimeStorage>,
 }
 
-fn opt_slice<'a, T: numpy::Element>(a: &'a Option<PyReadonlyArray1<'_, T>>, name: &str) -> PyResult<Option<&'a [T]>> {
+fn opt_slice<'a, T: numpy::Element>(
+    a: &'a Option<PyReadonlyArray1<'_, T>>,
+    name: &str,
+) -> PyResult<Option<&'a [T]>> {
     match a {
-        Some(a) => a
-            .as_slice()
-            .map(Some)
-            .map_err(|_| ValidationError::new_err(format!("{name} must be a contiguous 1-D array"))),
+        Some(a) => a.as_slice().map(Some).map_err(|_| {
+            ValidationError::new_err(format!("{name} must be a contiguous 1-D array"))
+        }),
         None => Ok(None),
     }
 }
 
 fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| ValidationError::new_err(format!("{name} must be a contiguous 1-D array")))
+    a.as_slice()
+        .map_err(|_| ValidationError::new_err(format!("{name} must be a contiguous 1-D array")))
 }
 
 fn id_arg(id: i64) -> PyResult<u32> {
     if id < 0 || id > u32::MAX as i64 {
-        return Err(super::errors::NotFoundError::new_err(format!("no token with id {id}")));
+        return Err(super::errors::NotFoundError::new_err(format!(
+            "no token with id {id}"
+        )));
     }
     Ok(id as u32)
 }
@@ -61,7 +71,9 @@ impl PyRuntime {
     #[pyo3(signature = (*args, **kwargs))]
     fn new(args: &Bound<'_, pyo3::types::PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         let _ = (args, kwargs);
-        PyRuntime { inner: Arc::new(RuntimeStorage::new()) }
+        PyRuntime {
+            inner: Arc::new(RuntimeStorage::new()),
+        }
     }
 
     // ---------------- tokens: bulk ----------------
@@ -119,17 +131,29 @@ impl PyRuntime {
 
     /// Ids of all tokens in store order.
     fn token_ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
-        let st = self.store().read();
-        let v: Vec<u32> = st.tokens.records.iter().map(|t| t.local_id()).collect();
-        drop(st);
+        let store = self.store();
+        let v: Vec<u32> = store.metrics.time(Op::TokenScan, || {
+            store
+                .read()
+                .tokens
+                .records
+                .iter()
+                .map(|t| t.local_id())
+                .collect()
+        });
         v.into_pyarray(py)
     }
 
     /// Decoded coordinates of one space, (N, 3) float32, NaN where a token is not placed in it.
-    fn token_coords<'py>(&self, py: Python<'py>, space: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn token_coords<'py>(
+        &self,
+        py: Python<'py>,
+        space: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let s = space_arg(space)?;
         let store = self.store();
         let v = run(py, || {
+            let _t = store.metrics.timer(Op::TokenScan);
             let st = store.read();
             let mut v = Vec::with_capacity(st.tokens.len() * 3);
             for (t, m) in st.tokens.records.iter().zip(&st.tokens.defined) {
@@ -142,17 +166,25 @@ impl PyRuntime {
             Ok(v)
         })?;
         let n = v.len() / 3;
-        Ok(PyArray1::from_vec(py, v).reshape([n, 3])?)
+        PyArray1::from_vec(py, v).reshape([n, 3])
     }
 
     /// All token fields as numpy columns (rows `offset .. offset+limit` in store order).
     #[pyo3(signature = (limit=None, offset=0))]
-    fn token_columns<'py>(&self, py: Python<'py>, limit: Option<usize>, offset: usize) -> PyResult<Bound<'py, PyDict>> {
+    fn token_columns<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<usize>,
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let store = self.store();
         let cols = run(py, || {
+            let _t = store.metrics.timer(Op::TokenScan);
             let st = store.read();
             let start = offset.min(st.tokens.len());
-            let end = limit.map_or(st.tokens.len(), |l| start.saturating_add(l).min(st.tokens.len()));
+            let end = limit.map_or(st.tokens.len(), |l| {
+                start.saturating_add(l).min(st.tokens.len())
+            });
             Ok(TokenColumns::gather(&st, start, end))
         })?;
         cols.into_dict(py)
@@ -166,7 +198,13 @@ impl PyRuntime {
     /// Ids of the tokens carrying exactly this label.
     fn find_label<'py>(&self, py: Python<'py>, label: &str) -> Bound<'py, PyArray1<u32>> {
         let st = self.store().read();
-        let mut v: Vec<u32> = st.tokens.labels.iter().filter(|(_, l)| l.as_str() == label).map(|(id, _)| *id).collect();
+        let mut v: Vec<u32> = st
+            .tokens
+            .labels
+            .iter()
+            .filter(|(_, l)| l.as_str() == label)
+            .map(|(id, _)| *id)
+            .collect();
         drop(st);
         v.sort_unstable();
         v.into_pyarray(py)
@@ -199,7 +237,10 @@ impl PyRuntime {
         };
         if let Some(rows) = coords {
             if rows.len() != NUM_SPACES {
-                return Err(ValidationError::new_err(format!("coords must have 8 rows (one per space), got {}", rows.len())));
+                return Err(ValidationError::new_err(format!(
+                    "coords must have 8 rows (one per space), got {}",
+                    rows.len()
+                )));
             }
             for (s, row) in rows.iter().enumerate() {
                 if let Some(r) = row {
@@ -214,13 +255,14 @@ impl PyRuntime {
             spec.entity = entity_arg(&e)?;
         }
         if let Some(id) = id {
-            spec.id = Some(map(crate::storage::tokens::check_id(id.max(0) as u64).and_then(|v| {
-                if id < 0 {
-                    Err(crate::NgError::InvalidId(0))
-                } else {
-                    Ok(v)
-                }
-            }))?);
+            spec.id = Some(map(crate::storage::tokens::check_id(id.max(0) as u64)
+                .and_then(|v| {
+                    if id < 0 {
+                        Err(crate::NgError::InvalidId(0))
+                    } else {
+                        Ok(v)
+                    }
+                }))?);
         }
         map(self.store().create_token(&spec))
     }
@@ -268,8 +310,14 @@ impl PyRuntime {
 
     /// Tokens as a list of dicts (`limit` rows from `offset`).
     #[pyo3(signature = (limit=100, offset=0))]
-    fn list_tokens<'py>(&self, py: Python<'py>, limit: usize, offset: usize) -> PyResult<Bound<'py, PyList>> {
+    fn list_tokens<'py>(
+        &self,
+        py: Python<'py>,
+        limit: usize,
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
         let views: Vec<_> = {
+            let _t = self.store().metrics.timer(Op::TokenScan);
             let st = self.store().read();
             let start = offset.min(st.tokens.len());
             let end = start.saturating_add(limit).min(st.tokens.len());
@@ -277,7 +325,11 @@ impl PyRuntime {
                 .map(|i| crate::storage::TokenView {
                     token: st.tokens.records[i],
                     defined: st.tokens.defined[i],
-                    label: st.tokens.labels.get(&st.tokens.records[i].local_id()).cloned(),
+                    label: st
+                        .tokens
+                        .labels
+                        .get(&st.tokens.records[i].local_id())
+                        .cloned(),
                 })
                 .collect()
         };
@@ -325,7 +377,8 @@ impl PyRuntime {
             Some(k) => kind_arg(&k)?,
             None => 0x50,
         };
-        let default_strength = strength.unwrap_or_else(|| self.store().read().cdna.default_pull_strength);
+        let default_strength =
+            strength.unwrap_or_else(|| self.store().read().cdna.default_pull_strength);
         let batch = ConnectionBatch {
             a: slice(&a, "a")?,
             b: slice(&b, "b")?,
@@ -396,7 +449,9 @@ impl PyRuntime {
 
     fn get_connection<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
         if id < 0 || id > u32::MAX as i64 {
-            return Err(super::errors::NotFoundError::new_err(format!("no connection with id {id}")));
+            return Err(super::errors::NotFoundError::new_err(format!(
+                "no connection with id {id}"
+            )));
         }
         let c = map(self.store().get_connection(id as u32))?;
         connection_dict(py, &c)
@@ -404,21 +459,33 @@ impl PyRuntime {
 
     fn delete_connection(&self, id: i64) -> PyResult<()> {
         if id < 0 || id > u32::MAX as i64 {
-            return Err(super::errors::NotFoundError::new_err(format!("no connection with id {id}")));
+            return Err(super::errors::NotFoundError::new_err(format!(
+                "no connection with id {id}"
+            )));
         }
         map(self.store().delete_connections(&[id as u32])).map(|_| ())
     }
 
     /// Delete many connections; all ids must exist. Returns how many.
-    fn delete_connections(&self, py: Python<'_>, ids: PyReadonlyArray1<'_, u32>) -> PyResult<usize> {
+    fn delete_connections(
+        &self,
+        py: Python<'_>,
+        ids: PyReadonlyArray1<'_, u32>,
+    ) -> PyResult<usize> {
         let ids = slice(&ids, "ids")?;
         let store = self.store();
         run(py, || store.delete_connections(ids))
     }
 
     #[pyo3(signature = (limit=100, offset=0))]
-    fn list_connections<'py>(&self, py: Python<'py>, limit: usize, offset: usize) -> PyResult<Bound<'py, PyList>> {
+    fn list_connections<'py>(
+        &self,
+        py: Python<'py>,
+        limit: usize,
+        offset: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
         let recs: Vec<_> = {
+            let _t = self.store().metrics.timer(Op::ConnectionScan);
             let st = self.store().read();
             let start = offset.min(st.connections.len());
             let end = start.saturating_add(limit).min(st.connections.len());
@@ -436,7 +503,11 @@ impl PyRuntime {
     }
 
     /// Connections touching a token, as dicts.
-    fn get_connections_for_token<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyList>> {
+    fn get_connections_for_token<'py>(
+        &self,
+        py: Python<'py>,
+        id: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
         let recs = map(self.store().connections_for_token(id_arg(id)?))?;
         let out = PyList::empty(py);
         for c in &recs {
@@ -447,14 +518,21 @@ impl PyRuntime {
 
     /// Connection fields as numpy columns (all, or those touching `token`).
     #[pyo3(signature = (token=None))]
-    fn connection_columns<'py>(&self, py: Python<'py>, token: Option<i64>) -> PyResult<Bound<'py, PyDict>> {
+    fn connection_columns<'py>(
+        &self,
+        py: Python<'py>,
+        token: Option<i64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let store = self.store();
         let recs = match token {
             Some(t) => {
                 let t = id_arg(t)?;
                 run(py, || store.connections_for_token(t))?
             }
-            None => run(py, || Ok(store.read().connections.records.clone()))?,
+            None => run(py, || {
+                let _t = store.metrics.timer(Op::ConnectionScan);
+                Ok(store.read().connections.records.clone())
+            })?,
         };
         connection_columns(py, &recs)
     }
@@ -477,27 +555,51 @@ impl PyRuntime {
     // ---------------- grid (issue #3) ----------------
 
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn get_grid_info(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn get_grid_info(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(GRID_ISSUE))
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn find_neighbors(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn find_neighbors(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(GRID_ISSUE))
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn range_query(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn range_query(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(GRID_ISSUE))
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn bootstrap(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn bootstrap(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn query(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn query(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
     }
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn feedback(&self, _args: &Bound<'_, pyo3::types::PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    fn feedback(
+        &self,
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
         Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
     }
 
@@ -523,19 +625,30 @@ impl PyRuntime {
         let mut changes: Vec<(usize, f64)> = Vec::new();
         if let Ok(d) = scales.downcast::<PyDict>() {
             for (k, v) in d.iter() {
-                let val: f64 = v.extract().map_err(|_| ValidationError::new_err(format!("scale for {k} must be a number")))?;
+                let val: f64 = v.extract().map_err(|_| {
+                    ValidationError::new_err(format!("scale for {k} must be a number"))
+                })?;
                 changes.push((space_arg(&k)?, val));
             }
         } else {
-            let vals: Vec<f64> = scales
-                .extract()
-                .map_err(|_| ValidationError::new_err("scales must be a dict {space: scale} or a sequence of 8 numbers"))?;
+            let vals: Vec<f64> = scales.extract().map_err(|_| {
+                ValidationError::new_err(
+                    "scales must be a dict {space: scale} or a sequence of 8 numbers",
+                )
+            })?;
             if vals.len() != NUM_SPACES {
-                return Err(ValidationError::new_err(format!("scales must have 8 values, got {}", vals.len())));
+                return Err(ValidationError::new_err(format!(
+                    "scales must have 8 values, got {}",
+                    vals.len()
+                )));
             }
             changes.extend(vals.into_iter().enumerate());
         }
-        let what = changes.iter().map(|(s, v)| format!("{}={v}", SPACE_NAMES[*s])).collect::<Vec<_>>().join(", ");
+        let what = changes
+            .iter()
+            .map(|(s, v)| format!("{}={v}", SPACE_NAMES[*s]))
+            .collect::<Vec<_>>()
+            .join(", ");
         map(self.store().change_cdna(&format!("scales {what}"), |c| {
             for (s, v) in &changes {
                 c.scales[*s] = *v as f32;
@@ -572,11 +685,22 @@ impl PyRuntime {
             let bit = cflags::NAMES
                 .iter()
                 .position(|n| *n == upper)
-                .ok_or_else(|| ValidationError::new_err(format!("unknown CDNA flag {name:?}: expected one of {}", cflags::NAMES.join(", "))))?;
-            let on: bool = v.extract().map_err(|_| ValidationError::new_err(format!("flag {name} must be True or False")))?;
+                .ok_or_else(|| {
+                    ValidationError::new_err(format!(
+                        "unknown CDNA flag {name:?}: expected one of {}",
+                        cflags::NAMES.join(", ")
+                    ))
+                })?;
+            let on: bool = v.extract().map_err(|_| {
+                ValidationError::new_err(format!("flag {name} must be True or False"))
+            })?;
             changes.push((bit, on, upper));
         }
-        let what = changes.iter().map(|(_, on, n)| format!("{n}={on}")).collect::<Vec<_>>().join(", ");
+        let what = changes
+            .iter()
+            .map(|(_, on, n)| format!("{n}={on}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         map(self.store().change_cdna(&format!("flags {what}"), |c| {
             for (bit, on, _) in &changes {
                 if *on {
@@ -604,10 +728,16 @@ impl PyRuntime {
         let mut changes = Vec::new();
         for (k, v) in fields.iter() {
             let name: String = k.extract()?;
-            let val: f64 = v.extract().map_err(|_| ValidationError::new_err(format!("{name} must be a number")))?;
+            let val: f64 = v
+                .extract()
+                .map_err(|_| ValidationError::new_err(format!("{name} must be a number")))?;
             changes.push((name, val));
         }
-        let what = changes.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(", ");
+        let what = changes
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         map(self.store().change_cdna(&what, |c| {
             for (n, v) in &changes {
                 c.set_field(n, *v)?;
@@ -620,8 +750,15 @@ impl PyRuntime {
     /// Allow or forbid connection kinds.
     fn set_cdna_kinds(&self, kinds: Vec<Bound<'_, PyAny>>, allowed: bool) -> PyResult<()> {
         let codes: Vec<u8> = kinds.iter().map(kind_arg).collect::<PyResult<_>>()?;
-        let names: Vec<&str> = codes.iter().map(|k| crate::connection::kind_name(*k)).collect();
-        let what = format!("{} kinds {}", if allowed { "allow" } else { "forbid" }, names.join(", "));
+        let names: Vec<&str> = codes
+            .iter()
+            .map(|k| crate::connection::kind_name(*k))
+            .collect();
+        let what = format!(
+            "{} kinds {}",
+            if allowed { "allow" } else { "forbid" },
+            names.join(", ")
+        );
         map(self.store().change_cdna(&what, |c| {
             for k in &codes {
                 c.set_kind_allowed(*k, allowed);
@@ -672,11 +809,32 @@ impl PyRuntime {
     fn events<'py>(&self, py: Python<'py>, last: Option<usize>) -> PyResult<Bound<'py, PyDict>> {
         let ev = self.store().events(last);
         let d = PyDict::new(py);
-        d.set_item("time", ev.iter().map(|e| e.time).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("kind", ev.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())?;
-        d.set_item("target", ev.iter().map(|e| e.target.as_str()).collect::<Vec<_>>())?;
-        d.set_item("accepted", ev.iter().map(|e| e.accepted).collect::<Vec<_>>().into_pyarray(py))?;
-        d.set_item("reason", ev.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>())?;
+        d.set_item(
+            "time",
+            ev.iter()
+                .map(|e| e.time)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "kind",
+            ev.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "target",
+            ev.iter().map(|e| e.target.as_str()).collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "accepted",
+            ev.iter()
+                .map(|e| e.accepted)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+        )?;
+        d.set_item(
+            "reason",
+            ev.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>(),
+        )?;
         Ok(d)
     }
 
@@ -712,7 +870,9 @@ impl PyRuntime {
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
         let store = self.store();
         run(py, || {
-            store.metrics.time(crate::metrics::Op::SnapshotSave, || crate::snapshot::save(&store.read(), &path))
+            store.metrics.time(crate::metrics::Op::SnapshotSave, || {
+                crate::snapshot::save(&store.read(), &path)
+            })
         })
     }
 
@@ -720,7 +880,9 @@ impl PyRuntime {
     fn load_from(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let store = self.store();
         run(py, || {
-            let st = store.metrics.time(crate::metrics::Op::SnapshotLoad, || crate::snapshot::load(&path))?;
+            let st = store.metrics.time(crate::metrics::Op::SnapshotLoad, || {
+                crate::snapshot::load(&path)
+            })?;
             store.replace(st);
             Ok(())
         })

@@ -97,7 +97,9 @@ impl ConnectionStore {
     }
 
     pub fn get(&self, id: u32) -> Result<&Connection> {
-        self.slot(id).map(|s| &self.records[s]).ok_or(NgError::ConnectionNotFound(id))
+        self.slot(id)
+            .map(|s| &self.records[s])
+            .ok_or(NgError::ConnectionNotFound(id))
     }
 
     pub fn out_degree(&self, t: u32) -> u32 {
@@ -127,10 +129,19 @@ impl ConnectionStore {
     }
 
     /// Validate a batch against tokens and the CDNA and build the records; nothing changes.
-    pub fn prepare(&self, b: &ConnectionBatch<'_>, tokens: &TokenStore, cdna: &Cdna) -> Result<Vec<Connection>> {
+    pub fn prepare(
+        &self,
+        b: &ConnectionBatch<'_>,
+        tokens: &TokenStore,
+        cdna: &Cdna,
+    ) -> Result<Vec<Connection>> {
         let n = b.a.len();
         if b.b.len() != n {
-            return Err(NgError::invalid("b", format!("{} values", b.b.len()), format!("expected as many as a ({n})")));
+            return Err(NgError::invalid(
+                "b",
+                format!("{} values", b.b.len()),
+                format!("expected as many as a ({n})"),
+            ));
         }
         for (name, len) in [
             ("kinds", b.kinds.len()),
@@ -140,15 +151,27 @@ impl ConnectionStore {
         ] {
             if let Some(l) = len {
                 if l != n {
-                    return Err(NgError::invalid(name, format!("{l} values"), format!("expected one per connection ({n})")));
+                    return Err(NgError::invalid(
+                        name,
+                        format!("{l} values"),
+                        format!("expected one per connection ({n})"),
+                    ));
                 }
             }
         }
         if !b.preferred_distance.is_finite() || b.preferred_distance < 0.0 {
-            return Err(NgError::invalid("preferred_distance", b.preferred_distance, "must be a finite number >= 0"));
+            return Err(NgError::invalid(
+                "preferred_distance",
+                b.preferred_distance,
+                "must be a finite number >= 0",
+            ));
         }
         if !(0.0..=1.0).contains(&b.learning_rate) {
-            return Err(NgError::invalid("learning_rate", b.learning_rate, "must be in [0, 1]"));
+            return Err(NgError::invalid(
+                "learning_rate",
+                b.learning_rate,
+                "must be in [0, 1]",
+            ));
         }
         let decay = b.decay_rate.unwrap_or(cdna.decay_rate);
         if !(0.0..=1.0).contains(&decay) {
@@ -176,9 +199,17 @@ impl ConnectionStore {
                     }
                     let conf = b.confidence.at(i);
                     if !(0.0..=1.0).contains(&conf) {
-                        return Err(at(NgError::invalid("confidence", conf, "must be in [0, 1]")));
+                        return Err(at(NgError::invalid(
+                            "confidence",
+                            conf,
+                            "must be in [0, 1]",
+                        )));
                     }
-                    let w = ConnectionWrite { kind, strength: b.strengths.at(i), rigidity: b.rigidity.at(i) };
+                    let w = ConnectionWrite {
+                        kind,
+                        strength: b.strengths.at(i),
+                        rigidity: b.rigidity.at(i),
+                    };
                     let mut check = Guardian::check_connection(cdna, &w);
                     if check.is_ok() && strict && a == bb {
                         check = Err(format!("strict mode: token {a} may not connect to itself"));
@@ -195,12 +226,21 @@ impl ConnectionStore {
                     c.kind = kind;
                     c.rigidity = unit_to_u8(w.rigidity);
                     c.active_levels = b.active_levels;
-                    c.flags = flags::ACTIVE | if b.bidirectional { flags::BIDIRECTIONAL } else { 0 };
+                    c.flags = flags::ACTIVE
+                        | if b.bidirectional {
+                            flags::BIDIRECTIONAL
+                        } else {
+                            0
+                        };
                     c.pull_strength = w.strength;
                     c.preferred_distance = b.preferred_distance;
                     c.created_at = now;
                     c.last_activation = now;
-                    c.mutability = if b.hypothesis { Mutability::Hypothesis } else { mutability_of_kind(kind) } as u8;
+                    c.mutability = if b.hypothesis {
+                        Mutability::Hypothesis
+                    } else {
+                        mutability_of_kind(kind)
+                    } as u8;
                     c.confidence = unit_to_u8(conf);
                     c.last_update = now;
                     c.learning_rate = unit_to_u8(b.learning_rate);
@@ -235,11 +275,21 @@ impl ConnectionStore {
                 let out = self.out_degree(t) + add_out[t as usize];
                 let inn = self.in_degree(t) + add_in[t as usize];
                 let reason = if out > cdna.max_out_degree {
-                    Some(format!("token {t} would have out-degree {out} > max_out_degree {}", cdna.max_out_degree))
+                    Some(format!(
+                        "token {t} would have out-degree {out} > max_out_degree {}",
+                        cdna.max_out_degree
+                    ))
                 } else if inn > cdna.max_in_degree {
-                    Some(format!("token {t} would have in-degree {inn} > max_in_degree {}", cdna.max_in_degree))
+                    Some(format!(
+                        "token {t} would have in-degree {inn} > max_in_degree {}",
+                        cdna.max_in_degree
+                    ))
                 } else if out + inn > cdna.max_total_degree {
-                    Some(format!("token {t} would have degree {} > max_total_degree {}", out + inn, cdna.max_total_degree))
+                    Some(format!(
+                        "token {t} would have degree {} > max_total_degree {}",
+                        out + inn,
+                        cdna.max_total_degree
+                    ))
                 } else {
                     None
                 };
@@ -255,7 +305,11 @@ impl ConnectionStore {
     }
 
     fn check_duplicates(&self, new: &[Connection]) -> Result<()> {
-        let mut seen: HashSet<(u32, u32, u8)> = self.records.iter().map(|c| (c.token_a, c.token_b, c.kind)).collect();
+        let mut seen: HashSet<(u32, u32, u8)> = self
+            .records
+            .iter()
+            .map(|c| (c.token_a, c.token_b, c.kind))
+            .collect();
         for (i, c) in new.iter().enumerate() {
             if !seen.insert((c.token_a, c.token_b, c.kind)) {
                 return Err(NgError::Rejected {
@@ -320,33 +374,56 @@ impl ConnectionStore {
     /// returns how many went.
     pub fn remove_touching(&mut self, tokens: &[u32]) -> usize {
         let touches = |t: u32| tokens.binary_search(&t).is_ok();
-        let any = tokens.iter().any(|t| self.out_degree(*t) > 0 || self.in_degree(*t) > 0);
+        let any = tokens
+            .iter()
+            .any(|t| self.out_degree(*t) > 0 || self.in_degree(*t) > 0);
         if !any {
             return 0;
         }
         let before = self.records.len();
-        self.records.retain(|c| !(touches(c.token_a) || touches(c.token_b)));
+        self.records
+            .retain(|c| !(touches(c.token_a) || touches(c.token_b)));
         self.rebuild_index();
         before - self.records.len()
     }
 
-    /// Rebuild id table and degrees from the records.
+    /// Rebuild id table and degrees from the records (degrees counted in parallel).
     pub fn rebuild_index(&mut self) {
         let max_id = self.records.iter().map(|c| c.id).max().unwrap_or(0);
         self.id_to_slot = vec![EMPTY; max_id as usize + 1];
-        self.out_deg.iter_mut().for_each(|d| *d = 0);
-        self.in_deg.iter_mut().for_each(|d| *d = 0);
         for (slot, c) in self.records.iter().enumerate() {
             self.id_to_slot[c.id as usize] = slot as u32;
         }
-        let recs = std::mem::take(&mut self.records);
-        for c in &recs {
-            grow(&mut self.out_deg, c.token_a);
-            grow(&mut self.in_deg, c.token_b);
-            self.out_deg[c.token_a as usize] += 1;
-            self.in_deg[c.token_b as usize] += 1;
-        }
-        self.records = recs;
+        let size = self
+            .records
+            .iter()
+            .map(|c| c.token_a.max(c.token_b) as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(self.out_deg.len());
+        let (out_deg, in_deg) = self
+            .records
+            .par_chunks(1 << 18)
+            .fold(
+                || (vec![0u32; size], vec![0u32; size]),
+                |(mut o, mut i), chunk| {
+                    for c in chunk {
+                        o[c.token_a as usize] += 1;
+                        i[c.token_b as usize] += 1;
+                    }
+                    (o, i)
+                },
+            )
+            .reduce(
+                || (vec![0u32; size], vec![0u32; size]),
+                |(mut o, mut i), (o2, i2)| {
+                    o.iter_mut().zip(&o2).for_each(|(a, b)| *a += b);
+                    i.iter_mut().zip(&i2).for_each(|(a, b)| *a += b);
+                    (o, i)
+                },
+            );
+        self.out_deg = out_deg;
+        self.in_deg = in_deg;
         self.next_id = self.next_id.max(max_id + 1);
     }
 

@@ -70,7 +70,10 @@ impl RuntimeStorage {
 
     /// A store holding `state` (e.g. from a snapshot).
     pub fn from_state(state: State) -> Self {
-        RuntimeStorage { state: RwLock::new(state), metrics: Metrics::default() }
+        RuntimeStorage {
+            state: RwLock::new(state),
+            metrics: Metrics::default(),
+        }
     }
 
     /// Read access for bulk export; never call into Python while holding it.
@@ -87,9 +90,11 @@ impl RuntimeStorage {
         match r {
             Ok(_) => g.record(cdna, kind, target, true, String::new()),
             Err(e) => {
-                if let NgError::Rejected { reason, .. } = e.root() {
-                    g.record(cdna, kind, target, false, reason.clone());
-                }
+                let reason = match e.root() {
+                    NgError::Rejected { reason, .. } => reason.clone(),
+                    _ => e.to_string(),
+                };
+                g.record(cdna, kind, target, false, reason);
             }
         }
     }
@@ -105,7 +110,13 @@ impl RuntimeStorage {
             let prepared = st.tokens.prepare(b, &st.cdna);
             let mut st = RwLockUpgradableReadGuard::upgrade(st);
             let st = &mut *st;
-            Self::record_outcome(&mut st.guardian, &st.cdna, "token.create_many", plural(n, "token"), &prepared);
+            Self::record_outcome(
+                &mut st.guardian,
+                &st.cdna,
+                "token.create_many",
+                plural(n, "token"),
+                &prepared,
+            );
             let (recs, masks, labels) = prepared?;
             Ok(st.tokens.commit(recs, masks, labels))
         })
@@ -115,19 +126,33 @@ impl RuntimeStorage {
     pub fn create_token(&self, spec: &TokenSpec) -> Result<u32> {
         self.metrics.time(Op::TokenCreate, || {
             let mut coords = [f32::NAN; NUM_SPACES * NUM_AXES];
+            let mut non_finite = None;
             for (s, c) in spec.coords.iter().enumerate() {
                 if let Some(xyz) = c {
                     for (a, v) in xyz.iter().enumerate() {
-                        if !v.is_finite() {
-                            return Err(NgError::NonFiniteCoordinate {
+                        if !v.is_finite() && non_finite.is_none() {
+                            non_finite = Some(NgError::NonFiniteCoordinate {
                                 space: crate::space::SPACE_NAMES[s],
                                 axis: crate::space::AXIS_NAMES[a],
-                                value: *v as f64,
+                                value: *v,
                             });
                         }
                         coords[s * NUM_AXES + a] = *v;
                     }
                 }
+            }
+            if let Some(e) = non_finite {
+                let mut st = self.state.write();
+                let st = &mut *st;
+                let r: Result<()> = Err(e);
+                Self::record_outcome(
+                    &mut st.guardian,
+                    &st.cdna,
+                    "token.create",
+                    "new token".into(),
+                    &r,
+                );
+                return r.map(|_| 0);
             }
             let weights = [spec.weight];
             let entities = [spec.entity];
@@ -186,7 +211,13 @@ impl RuntimeStorage {
             let mut st = self.state.write();
             let st = &mut *st;
             let r = st.tokens.prepare_update(id, &u, &st.cdna);
-            Self::record_outcome(&mut st.guardian, &st.cdna, "token.update", format!("token {id}"), &r);
+            Self::record_outcome(
+                &mut st.guardian,
+                &st.cdna,
+                "token.update",
+                format!("token {id}"),
+                &r,
+            );
             let (t, mask) = r?;
             st.tokens.commit_update(t, mask, u.label);
             Ok(())
@@ -199,16 +230,33 @@ impl RuntimeStorage {
             let mut st = self.state.write();
             let st = &mut *st;
             if let Some(missing) = ids.iter().find(|id| !st.tokens.contains(**id)) {
-                return Err(NgError::TokenNotFound(*missing));
+                let e = NgError::TokenNotFound(*missing);
+                st.guardian.record(
+                    &st.cdna,
+                    "token.delete",
+                    format!("token {missing}"),
+                    false,
+                    e.to_string(),
+                );
+                return Err(e);
             }
             let mut sorted = ids.to_vec();
             sorted.sort_unstable();
             sorted.dedup();
             let dropped = st.connections.remove_touching(&sorted);
             st.tokens.remove(&sorted);
-            let target = if sorted.len() == 1 { format!("token {}", sorted[0]) } else { plural(sorted.len(), "token") };
-            let note = if dropped > 0 { format!("with {}", plural(dropped, "connection")) } else { String::new() };
-            st.guardian.record(&st.cdna, "token.delete", target, true, note);
+            let target = if sorted.len() == 1 {
+                format!("token {}", sorted[0])
+            } else {
+                plural(sorted.len(), "token")
+            };
+            let note = if dropped > 0 {
+                format!("with {}", plural(dropped, "connection"))
+            } else {
+                String::new()
+            };
+            st.guardian
+                .record(&st.cdna, "token.delete", target, true, note);
             Ok(sorted.len())
         })
     }
@@ -220,7 +268,13 @@ impl RuntimeStorage {
         let n = st.tokens.len();
         st.tokens.clear();
         st.connections.clear();
-        st.guardian.record(&st.cdna, "token.clear", plural(n, "token"), true, String::new());
+        st.guardian.record(
+            &st.cdna,
+            "token.clear",
+            plural(n, "token"),
+            true,
+            String::new(),
+        );
     }
 
     // ---- connections ----
@@ -228,7 +282,11 @@ impl RuntimeStorage {
     /// Create many connections; all or nothing.
     pub fn create_connections(&self, b: &ConnectionBatch<'_>) -> Result<Vec<u32>> {
         let single = b.a.len() == 1;
-        let op = if single { Op::ConnectionCreate } else { Op::ConnectionCreateMany };
+        let op = if single {
+            Op::ConnectionCreate
+        } else {
+            Op::ConnectionCreateMany
+        };
         self.metrics.time(op, || {
             let st = self.state.upgradable_read();
             let mut r = st.connections.prepare(b, &st.tokens, &st.cdna);
@@ -237,10 +295,14 @@ impl RuntimeStorage {
             if single {
                 r = r.map_err(|e| match e {
                     NgError::AtRow { source, .. } => *source,
-                    NgError::Rejected { action, reason } => NgError::Rejected {
-                        action,
-                        reason: reason.trim_start_matches("row 0: ").trim_start_matches("row 0 ").to_string(),
-                    },
+                    NgError::Rejected { action, reason } => {
+                        let prefix = format!("row 0 ({} -> {}): ", b.a[0], b.b[0]);
+                        let reason = reason
+                            .trim_start_matches(&prefix)
+                            .trim_start_matches("row 0: ")
+                            .to_string();
+                        NgError::Rejected { action, reason }
+                    }
                     e => e,
                 });
             }
@@ -255,7 +317,9 @@ impl RuntimeStorage {
     }
 
     pub fn get_connection(&self, id: u32) -> Result<Connection> {
-        self.metrics.time(Op::ConnectionGet, || self.state.read().connections.get(id).copied())
+        self.metrics.time(Op::ConnectionGet, || {
+            self.state.read().connections.get(id).copied()
+        })
     }
 
     /// Delete connections; all must exist.
@@ -264,14 +328,27 @@ impl RuntimeStorage {
             let mut st = self.state.write();
             let st = &mut *st;
             if let Some(missing) = ids.iter().find(|id| st.connections.slot(**id).is_none()) {
-                return Err(NgError::ConnectionNotFound(*missing));
+                let e = NgError::ConnectionNotFound(*missing);
+                st.guardian.record(
+                    &st.cdna,
+                    "connection.delete",
+                    format!("connection {missing}"),
+                    false,
+                    e.to_string(),
+                );
+                return Err(e);
             }
             let mut sorted = ids.to_vec();
             sorted.sort_unstable();
             sorted.dedup();
             st.connections.remove(&sorted);
-            let target = if sorted.len() == 1 { format!("connection {}", sorted[0]) } else { plural(sorted.len(), "connection") };
-            st.guardian.record(&st.cdna, "connection.delete", target, true, String::new());
+            let target = if sorted.len() == 1 {
+                format!("connection {}", sorted[0])
+            } else {
+                plural(sorted.len(), "connection")
+            };
+            st.guardian
+                .record(&st.cdna, "connection.delete", target, true, String::new());
             Ok(sorted.len())
         })
     }
@@ -283,7 +360,12 @@ impl RuntimeStorage {
             if !st.tokens.contains(t) {
                 return Err(NgError::TokenNotFound(t));
             }
-            Ok(st.connections.slots_for_token(t).into_iter().map(|s| st.connections.records[s]).collect())
+            Ok(st
+                .connections
+                .slots_for_token(t)
+                .into_iter()
+                .map(|s| st.connections.records[s])
+                .collect())
         })
     }
 
@@ -292,8 +374,12 @@ impl RuntimeStorage {
     pub fn connection_feedback(&self, id: u32, success: bool) -> Result<LearnOutcome> {
         let mut st = self.state.write();
         let st = &mut *st;
-        let slot = st.connections.slot(id).ok_or(NgError::ConnectionNotFound(id))?;
-        let out = st.connections.records[slot].apply_feedback(success, crate::cdna::now_secs() as u32);
+        let slot = st
+            .connections
+            .slot(id)
+            .ok_or(NgError::ConnectionNotFound(id))?;
+        let out =
+            st.connections.records[slot].apply_feedback(success, crate::cdna::now_secs() as u32);
         if out == LearnOutcome::Drop {
             st.connections.remove(&[id]);
         }
@@ -302,8 +388,18 @@ impl RuntimeStorage {
             LearnOutcome::Updated => "",
             LearnOutcome::Drop => "hypothesis dropped under 10% confidence",
         };
-        let kind = if success { "connection.reinforce" } else { "connection.weaken" };
-        st.guardian.record(&st.cdna, kind, format!("connection {id}"), true, note.to_string());
+        let kind = if success {
+            "connection.reinforce"
+        } else {
+            "connection.weaken"
+        };
+        st.guardian.record(
+            &st.cdna,
+            kind,
+            format!("connection {id}"),
+            true,
+            note.to_string(),
+        );
         Ok(out)
     }
 
@@ -320,7 +416,13 @@ impl RuntimeStorage {
         }
         st.connections.remove(&drop);
         if !drop.is_empty() {
-            st.guardian.record(&st.cdna, "connection.decay", plural(drop.len(), "hypothesis"), true, "dropped under 10% confidence".into());
+            st.guardian.record(
+                &st.cdna,
+                "connection.decay",
+                plural(drop.len(), "hypothesis"),
+                true,
+                "dropped under 10% confidence".into(),
+            );
         }
         drop.len()
     }
@@ -343,32 +445,51 @@ impl RuntimeStorage {
                 Err(e) => Err(e.to_string()),
             };
             if let Err(reason) = check {
-                return Err(st.guardian.refuse(&st.cdna, "cdna.change", what.to_string(), reason));
+                return Err(st
+                    .guardian
+                    .refuse(&st.cdna, "cdna.change", what.to_string(), reason));
             }
             next.revision = st.cdna.revision + 1;
             next.modified = crate::cdna::now_secs();
             let old = std::mem::replace(&mut st.cdna, next);
-            st.history.push(CdnaVersion { cdna: old, changed_at: now_f64(), reason: what.to_string() });
+            st.history.push(CdnaVersion {
+                cdna: old,
+                changed_at: now_f64(),
+                reason: what.to_string(),
+            });
             if st.history.len() > HISTORY_LIMIT {
                 st.history.remove(0);
             }
-            st.guardian.record(&st.cdna, "cdna.change", what.to_string(), true, String::new());
+            st.guardian.record(
+                &st.cdna,
+                "cdna.change",
+                what.to_string(),
+                true,
+                String::new(),
+            );
             Ok(st.cdna.clone())
         })
     }
 
     /// Switch to a profile (its values replace the current ones).
     pub fn set_profile(&self, name: &str) -> Result<Cdna> {
-        let fresh = Cdna::profile(name)?;
-        self.change_cdna(&format!("profile -> {}", fresh.profile_name()), |c| {
+        let fresh = Cdna::profile(name);
+        let r = self.change_cdna(&format!("profile -> {name}"), |c| {
             let created = c.created;
-            *c = fresh;
+            *c = fresh.map_err(|e| NgError::invalid("profile", name, e.to_string()))?;
             c.created = created;
             Ok(())
+        });
+        r.map_err(|e| match e {
+            NgError::Rejected { .. } if Cdna::profile(name).is_err() => {
+                NgError::UnknownProfile(name.to_string())
+            }
+            e => e,
         })
     }
 
-    /// Go back `steps` versions in the history (the current one is kept in history too).
+    /// Restore the configuration as it was `steps` changes ago. The restore is itself a
+    /// change (a new revision), so `rollback(1)` twice returns to where you started.
     pub fn rollback_cdna(&self, steps: usize) -> Result<Cdna> {
         let target = {
             let st = self.state.read();
@@ -407,7 +528,10 @@ impl RuntimeStorage {
             events_total: st.guardian.total_events,
             rejections_total: st.guardian.total_rejections,
             cdna_revision: st.cdna.revision as u64,
-            memory: vec![("tokens", st.tokens.memory_bytes()), ("connections", st.connections.memory_bytes())],
+            memory: vec![
+                ("tokens", st.tokens.memory_bytes()),
+                ("connections", st.connections.memory_bytes()),
+            ],
         }
     }
 
@@ -425,7 +549,11 @@ mod tests {
         let rt = RuntimeStorage::new();
         let coords = vec![0.25f32; n * 24];
         let ids = rt
-            .create_tokens(&TokenBatch { coords: &coords, default_weight: 0.5, ..Default::default() })
+            .create_tokens(&TokenBatch {
+                coords: &coords,
+                default_weight: 0.5,
+                ..Default::default()
+            })
             .unwrap();
         (rt, ids)
     }
@@ -451,7 +579,10 @@ mod tests {
     #[test]
     fn refused_token_leaves_the_store_and_records_an_event() {
         let (rt, _) = rt_with(3);
-        let spec = TokenSpec { weight: 5.0, ..Default::default() };
+        let spec = TokenSpec {
+            weight: 5.0,
+            ..Default::default()
+        };
         let e = rt.create_token(&spec).unwrap_err();
         assert!(e.to_string().contains("weight = 5"), "{e}");
         assert_eq!(rt.read().tokens.len(), 3);

@@ -7,7 +7,6 @@ use crate::space::{encode, NUM_AXES, NUM_SPACES};
 use crate::token::{
     encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
 };
-use bytemuck::Zeroable;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -77,6 +76,9 @@ pub struct TokenUpdate {
 
 const CHUNK: usize = 8192;
 
+/// Validated records, space masks and labels, ready for `commit`.
+pub type Prepared = (Vec<Token>, Vec<u8>, Vec<Option<String>>);
+
 /// Validate a new token id.
 pub fn check_id(id: u64) -> Result<u32> {
     if id == 0 || id > MAX_LOCAL_ID as u64 {
@@ -86,6 +88,9 @@ pub fn check_id(id: u64) -> Result<u32> {
 }
 
 fn encode_row(row: &[f32], undefined_nan: bool, clamp: bool, out: &mut Token) -> Result<u8> {
+    if crate::space::encode_row_fast(row, &mut out.coords) {
+        return Ok(ALL_SPACES);
+    }
     let mut mask = 0u8;
     for s in 0..NUM_SPACES {
         let xyz = &row[s * NUM_AXES..(s + 1) * NUM_AXES];
@@ -93,8 +98,8 @@ fn encode_row(row: &[f32], undefined_nan: bool, clamp: bool, out: &mut Token) ->
             out.coords[s] = [0; 3];
             continue;
         }
-        for a in 0..NUM_AXES {
-            out.coords[s][a] = encode(s, a, xyz[a], clamp)?;
+        for (a, v) in xyz.iter().enumerate() {
+            out.coords[s][a] = encode(s, a, *v, clamp)?;
         }
         mask |= 1 << s;
     }
@@ -124,18 +129,25 @@ impl TokenStore {
 
     /// The record of a token.
     pub fn get(&self, id: u32) -> Result<&Token> {
-        self.slot(id).map(|s| &self.records[s]).ok_or(NgError::TokenNotFound(id))
+        self.slot(id)
+            .map(|s| &self.records[s])
+            .ok_or(NgError::TokenNotFound(id))
     }
 
     /// Space mask of a token.
     pub fn defined_of(&self, id: u32) -> Result<u8> {
-        self.slot(id).map(|s| self.defined[s]).ok_or(NgError::TokenNotFound(id))
+        self.slot(id)
+            .map(|s| self.defined[s])
+            .ok_or(NgError::TokenNotFound(id))
     }
 
     /// Bytes held (records, masks, id table, labels), for metrics.
     pub fn memory_bytes(&self) -> u64 {
         let labels: usize = self.labels.values().map(|l| l.capacity() + 32).sum();
-        (self.records.capacity() * 64 + self.defined.capacity() + self.id_to_slot.capacity() * 4 + labels) as u64
+        (self.records.capacity() * 64
+            + self.defined.capacity()
+            + self.id_to_slot.capacity() * 4
+            + labels) as u64
     }
 
     fn allocate_ids(&self, n: usize) -> Result<Vec<u32>> {
@@ -172,15 +184,23 @@ impl TokenStore {
     /// Validate and encode a batch without touching the store: all rows or nothing.
     /// Returns the records and masks ready for `commit`, or the first failing row's error
     /// (`NgError::Rejected` when a CDNA bound refused it).
-    pub fn prepare(&self, b: &TokenBatch<'_>, cdna: &Cdna) -> Result<(Vec<Token>, Vec<u8>, Vec<Option<String>>)> {
+    pub fn prepare(&self, b: &TokenBatch<'_>, cdna: &Cdna) -> Result<Prepared> {
         let per_row = NUM_SPACES * NUM_AXES;
-        if b.coords.len() % per_row != 0 {
-            return Err(NgError::invalid("coords", b.coords.len(), "length is not a multiple of 8 x 3"));
+        if !b.coords.len().is_multiple_of(per_row) {
+            return Err(NgError::invalid(
+                "coords",
+                b.coords.len(),
+                "length is not a multiple of 8 x 3",
+            ));
         }
         let n = b.coords.len() / per_row;
         let check_len = |name: &str, len: Option<usize>| -> Result<()> {
             match len {
-                Some(l) if l != n => Err(NgError::invalid(name, format!("{l} values"), format!("expected one per token ({n})"))),
+                Some(l) if l != n => Err(NgError::invalid(
+                    name,
+                    format!("{l} values"),
+                    format!("expected one per token ({n})"),
+                )),
                 _ => Ok(()),
             }
         };
@@ -198,7 +218,22 @@ impl TokenStore {
             None => self.allocate_ids(n)?,
         };
         let now = crate::cdna::now_secs() as u32;
-        let mut records = vec![Token::zeroed(); n];
+        // Without per-row weights or fields every row shares the defaults: check them once.
+        let per_row_check =
+            b.weights.is_some() || b.field_radius.is_some() || b.field_strength.is_some();
+        if !per_row_check && n > 0 {
+            let w = TokenWrite {
+                weight: b.default_weight,
+                field_radius: 0.0,
+                field_strength: 0.0,
+            };
+            Guardian::check_token(cdna, &w).map_err(|reason| NgError::Rejected {
+                action: "token.create".to_string(),
+                reason: format!("row 0: {reason}"),
+            })?;
+        }
+        let mut records: Vec<Token> = bytemuck::zeroed_vec(n);
+        crate::mem::advise_huge_pages(&records);
         let mut masks = vec![0u8; n];
         // Each chunk reports its first bad row; the lowest row wins.
         let results: Vec<Result<()>> = records
@@ -209,8 +244,13 @@ impl TokenStore {
                 for (j, (t, m)) in recs.iter_mut().zip(ms.iter_mut()).enumerate() {
                     let row = ci * CHUNK + j;
                     let fail = |e: NgError| e.at_row(row);
-                    *m = encode_row(&b.coords[row * per_row..(row + 1) * per_row], b.undefined_nan, b.clamp, t)
-                        .map_err(fail)?;
+                    *m = encode_row(
+                        &b.coords[row * per_row..(row + 1) * per_row],
+                        b.undefined_nan,
+                        b.clamp,
+                        t,
+                    )
+                    .map_err(fail)?;
                     let weight = b.weights.map_or(b.default_weight, |w| w[row]);
                     let entity = b.entities.map_or(0, |e| e[row]);
                     if entity as usize >= ENTITY_TYPES.len() {
@@ -220,8 +260,17 @@ impl TokenStore {
                     let fs = b.field_strength.map_or(0.0, |v| v[row]);
                     t.field_radius = encode_field_radius(fr).map_err(fail)?;
                     t.field_strength = encode_field_strength(fs).map_err(fail)?;
-                    let w = TokenWrite { weight, field_radius: fr, field_strength: fs };
-                    if let Err(reason) = Guardian::check_token(cdna, &w) {
+                    let w = TokenWrite {
+                        weight,
+                        field_radius: fr,
+                        field_strength: fs,
+                    };
+                    let checked = if per_row_check {
+                        Guardian::check_token(cdna, &w)
+                    } else {
+                        Ok(())
+                    };
+                    if let Err(reason) = checked {
                         return Err(NgError::Rejected {
                             action: "token.create".to_string(),
                             reason: format!("row {row}: {reason}"),
@@ -242,7 +291,12 @@ impl TokenStore {
     }
 
     /// Append prepared records (ids already checked free).
-    pub fn commit(&mut self, records: Vec<Token>, masks: Vec<u8>, labels: Vec<Option<String>>) -> Vec<u32> {
+    pub fn commit(
+        &mut self,
+        records: Vec<Token>,
+        masks: Vec<u8>,
+        labels: Vec<Option<String>>,
+    ) -> Vec<u32> {
         let ids: Vec<u32> = records.iter().map(|t| t.local_id()).collect();
         let max_id = ids.iter().copied().max().unwrap_or(0) as usize;
         if self.id_to_slot.len() <= max_id {
@@ -294,7 +348,11 @@ impl TokenStore {
         }
         if let Some(f) = u.user_flags {
             if f > 0x0F {
-                return Err(NgError::invalid("user_flags", f, "must be in 0..=15 (4 bits)"));
+                return Err(NgError::invalid(
+                    "user_flags",
+                    f,
+                    "must be in 0..=15 (4 bits)",
+                ));
             }
             t.flags = (t.flags & !flags::USER_MASK) | ((f as u16) << flags::USER_SHIFT);
         }
@@ -390,7 +448,11 @@ mod tests {
     use super::*;
 
     fn batch(coords: &[f32]) -> TokenBatch<'_> {
-        TokenBatch { coords, default_weight: 1.0, ..Default::default() }
+        TokenBatch {
+            coords,
+            default_weight: 1.0,
+            ..Default::default()
+        }
     }
 
     #[test]
