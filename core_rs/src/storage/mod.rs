@@ -476,7 +476,7 @@ impl RuntimeStorage {
         let fresh = Cdna::profile(name);
         let r = self.change_cdna(&format!("profile -> {name}"), |c| {
             let created = c.created;
-            *c = fresh.map_err(|e| NgError::invalid("profile", name, e.to_string()))?;
+            *c = fresh?;
             c.created = created;
             Ok(())
         });
