@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _core
 from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
-from .results import Connection, Status, Token
+from .results import Connection, PathResult, QueryResult, Status, Token
 from .runtime import (
     CDNA_PROFILES,
     CONNECTION_GROUPS,
@@ -33,6 +33,8 @@ __all__ = [
     "Token",
     "Connection",
     "Status",
+    "QueryResult",
+    "PathResult",
     "NeuroGraphError",
     "ValidationError",
     "NotFoundError",

@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple
 
+import numpy as np
 import pandas as pd
 
 from ._html import kv_table
 
-__all__ = ["Token", "Connection", "Status"]
+__all__ = ["Token", "Connection", "Status", "QueryResult", "PathResult"]
 
 XYZ = Tuple[float, float, float]
 
@@ -211,3 +212,137 @@ class Status:
         }
         d.update({f"memory_{k}": v for k, v in self.memory.items()})
         return pd.Series(d, name="status")
+
+
+_MAX_ROWS = 10
+
+
+def _table_html(title: str, header: list[str], rows: list[list[Any]], more: int) -> str:
+    from ._html import esc
+
+    cell = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#8884);text-align:left"
+    head = "".join(f"<th style='{cell};color:var(--jp-ui-font-color2,#888);font-weight:normal'>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
+    note = (
+        f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{more:,} more</div>" if more > 0 else ""
+    )
+    return (
+        f"<div class='ng-repr'><div style='font-weight:600;color:var(--jp-ui-font-color1,inherit)'>{esc(title)}</div>"
+        f"<table style='border-collapse:collapse;font-size:12px;color:var(--jp-ui-font-color1,inherit)'>"
+        f"<tr>{head}</tr>{body}</table>{note}</div>"
+    )
+
+
+class QueryResult:
+    """Tokens found by a neighbour or range query: ids and distances (nearest first), with
+    labels and coordinates looked up on demand.
+
+    ``len()``, iteration over ``(id, distance)`` pairs, ``ids``, ``distances``, ``labels``,
+    ``to_pandas()``; text and HTML reprs show the first rows and a "N more" line.
+    """
+
+    __slots__ = ("ids", "distances", "space", "query", "_rt", "_labels")
+
+    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: str) -> None:
+        self.ids = ids
+        self.distances = distances
+        self.space = space
+        self.query = query
+        self._rt = rt
+        self._labels: Optional[list[Optional[str]]] = None
+
+    @property
+    def labels(self) -> list[Optional[str]]:
+        """Label of each token (None where it has none)."""
+        if self._labels is None:
+            self._labels = self._rt.labels_of(np.ascontiguousarray(self.ids, dtype=np.uint32))
+        return self._labels
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Any:
+        return iter(zip(self.ids.tolist(), self.distances.tolist()))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per token: id (index), label, distance and the coordinates in the space."""
+        df = pd.DataFrame(
+            {"label": pd.array(self.labels, dtype="string"), "distance": self.distances},
+            index=pd.Index(self.ids, name="id"),
+        )
+        if self.space != "all":
+            xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
+            for a, axis in enumerate("xyz"):
+                df[f"{self.space}_{axis}"] = xyz[:, a]
+        return df
+
+    def _rows(self) -> list[list[Any]]:
+        n = min(len(self), _MAX_ROWS)
+        labels = self.labels[:n]
+        return [[int(i), lab if lab is not None else "-", f"{d:.4g}"] for i, lab, d in zip(self.ids[:n], labels, self.distances[:n])]
+
+    def __repr__(self) -> str:
+        head = f"QueryResult: {len(self)} tokens, {self.query} in {self.space}"
+        rows = self._rows()
+        lines = [f"  {r[0]:>8}  {str(r[1])[:30]:<30}  {r[2]}" for r in rows]
+        more = len(self) - len(rows)
+        return "\n".join([head] + lines + ([f"  ... {more:,} more"] if more > 0 else []))
+
+    def _repr_html_(self) -> str:
+        rows = self._rows()
+        title = f"{len(self)} tokens, {self.query} in {self.space}"
+        return _table_html(title, ["id", "label", "distance"], rows, len(self) - len(rows))
+
+
+class PathResult:
+    """A path between two tokens along connections: the token ids in order and its cost
+    (``found`` is False when the target cannot be reached)."""
+
+    __slots__ = ("ids", "cost", "weight", "source", "target", "_rt", "_labels")
+
+    def __init__(self, rt: Any, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
+        self._rt = rt
+        self.source, self.target = source, target
+        self.ids = ids
+        self.cost = cost
+        self.weight = weight
+        self._labels: Optional[list[Optional[str]]] = None
+
+    @property
+    def found(self) -> bool:
+        return len(self.ids) > 0
+
+    @property
+    def labels(self) -> list[Optional[str]]:
+        if self._labels is None:
+            self._labels = self._rt.labels_of(np.ascontiguousarray(self.ids, dtype=np.uint32))
+        return self._labels
+
+    def __len__(self) -> int:
+        """Number of connections along the path."""
+        return max(len(self.ids) - 1, 0)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per step: step number, id, label."""
+        return pd.DataFrame({"id": self.ids, "label": pd.array(self.labels, dtype="string")}, index=pd.RangeIndex(len(self.ids), name="step"))
+
+    def _names(self) -> list[str]:
+        return [lab if lab is not None else str(int(i)) for i, lab in zip(self.ids, self.labels)]
+
+    def __repr__(self) -> str:
+        if not self.found:
+            return f"PathResult: no path from {self.source} to {self.target}"
+        return f"PathResult: {' -> '.join(self._names())} ({len(self)} steps, {self.weight} cost {self.cost:.4g})"
+
+    def _repr_html_(self) -> str:
+        from ._html import esc
+
+        if not self.found:
+            return f"<div class='ng-repr'>No path from {esc(self.source)} to {esc(self.target)}</div>"
+        arrow = " <span style='color:var(--jp-ui-font-color2,#888)'>&rarr;</span> "
+        path = arrow.join(f"<b>{esc(n)}</b>" for n in self._names())
+        return (
+            f"<div class='ng-repr' style='color:var(--jp-ui-font-color1,inherit)'>{path}"
+            f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{len(self)} steps, "
+            f"{esc(self.weight)} cost {self.cost:.4g}</div></div>"
+        )

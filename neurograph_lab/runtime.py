@@ -15,6 +15,7 @@ import pandas as pd
 from . import _core
 from ._html import kv_table
 from .errors import ValidationError
+from ._spatial import GraphView, GridView
 from .results import Connection, Status, Token
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -641,21 +642,6 @@ class CDNAView:
         return kv_table("CDNA V2.1", self._rows())
 
 
-class _Pending:
-    """A view whose engine arrives with a later part of the runtime."""
-
-    def __init__(self, what: str, issue: str) -> None:
-        self._what, self._issue = what, issue
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise NotImplementedError(f"rt.{self._what}.{name}: {self._issue}")
-
-    def __repr__(self) -> str:
-        return f"<{self._what}: {self._issue}>"
-
-
 class Runtime(_core.Runtime):
     """A NeuroGraph runtime: tokens in 8 semantic spaces, typed connections, and the CDNA
     configuration guarded by the Guardian, all held by the compiled Rust core.
@@ -678,8 +664,8 @@ class Runtime(_core.Runtime):
         self.tokens = TokenView(self)
         self.connections = ConnectionView(self)
         self.cdna = CDNAView(self)
-        self.grid: Any = _Pending("grid", "spatial queries arrive with the grid and graph engine (issue #3)")
-        self.graph: Any = _Pending("graph", "graph traversals arrive with the grid and graph engine (issue #3)")
+        self.grid = GridView(self)
+        self.graph = GraphView(self)
 
     def events(self, last: Optional[int] = None) -> pd.DataFrame:
         """What the Guardian saw, oldest first: time, kind, target, accepted, reason."""

@@ -7,7 +7,10 @@
 pub mod cdna;
 pub mod connection;
 pub mod error;
+pub mod graph;
+pub mod grid;
 pub mod guardian;
+pub mod layout;
 pub mod mem;
 pub mod metrics;
 pub mod snapshot;

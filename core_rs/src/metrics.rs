@@ -22,10 +22,14 @@ pub enum Op {
     CdnaChange,
     SnapshotSave,
     SnapshotLoad,
+    GridBuild,
+    GridQuery,
+    GraphBuild,
+    GraphQuery,
 }
 
 /// Prometheus label of each op, in enum order.
-pub const OP_NAMES: [&str; 14] = [
+pub const OP_NAMES: [&str; 18] = [
     "token_create",
     "token_create_many",
     "token_get",
@@ -40,6 +44,10 @@ pub const OP_NAMES: [&str; 14] = [
     "cdna_change",
     "snapshot_save",
     "snapshot_load",
+    "grid_build",
+    "grid_query",
+    "graph_build",
+    "graph_query",
 ];
 
 /// Histogram bucket upper bounds in seconds (+Inf is implicit).

@@ -3,6 +3,7 @@
 mod convert;
 mod errors;
 mod runtime;
+mod spatial;
 
 use pyo3::prelude::*;
 

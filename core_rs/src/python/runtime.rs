@@ -23,7 +23,6 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-const GRID_ISSUE: &str = "spatial queries arrive with the grid and graph engine (issue #3)";
 const BOOTSTRAP_ISSUE: &str =
     "bootstrap, query and feedback arrive with the bootstrap engine (issue #4)";
 
@@ -60,7 +59,7 @@ fn id_arg(id: i64) -> PyResult<u32> {
 }
 
 impl PyRuntime {
-    fn store(&self) -> &RuntimeStorage {
+    pub(crate) fn store(&self) -> &RuntimeStorage {
         &self.inner
     }
 }
@@ -552,32 +551,8 @@ impl PyRuntime {
         self.store().decay_hypotheses()
     }
 
-    // ---------------- grid (issue #3) ----------------
+    // ---------------- bootstrap (issue #4) ----------------
 
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn get_grid_info(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(GRID_ISSUE))
-    }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn find_neighbors(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(GRID_ISSUE))
-    }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn range_query(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(GRID_ISSUE))
-    }
     #[pyo3(signature = (*_args, **_kwargs))]
     fn bootstrap(
         &self,

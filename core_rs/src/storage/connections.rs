@@ -19,6 +19,8 @@ pub struct ConnectionStore {
     pub out_deg: Vec<u32>,
     pub in_deg: Vec<u32>,
     pub next_id: u32,
+    /// Changes on every write (unique across stores): caches built from an older version are stale.
+    pub version: u64,
 }
 
 impl Default for ConnectionStore {
@@ -29,6 +31,7 @@ impl Default for ConnectionStore {
             out_deg: Vec::new(),
             in_deg: Vec::new(),
             next_id: 1,
+            version: super::next_version(),
         }
     }
 }
@@ -328,6 +331,7 @@ impl ConnectionStore {
 
     /// Store prepared records, giving them ids.
     pub fn commit(&mut self, mut records: Vec<Connection>) -> Vec<u32> {
+        self.version = super::next_version();
         let first = self.next_id;
         let n = records.len() as u32;
         let last = first + n;
@@ -357,6 +361,7 @@ impl ConnectionStore {
 
     /// Remove connections by id (missing ids are skipped).
     pub fn remove(&mut self, ids: &[u32]) {
+        self.version = super::next_version();
         for id in ids {
             let Some(slot) = self.slot(*id) else { continue };
             let c = self.records.swap_remove(slot);
@@ -373,6 +378,7 @@ impl ConnectionStore {
     /// Remove every connection touching any of `tokens` (a sorted, deduplicated list);
     /// returns how many went.
     pub fn remove_touching(&mut self, tokens: &[u32]) -> usize {
+        self.version = super::next_version();
         let touches = |t: u32| tokens.binary_search(&t).is_ok();
         let any = tokens
             .iter()

@@ -4,6 +4,7 @@
 //! store is only read, and committed in one step afterwards.
 
 pub mod connections;
+pub mod query;
 pub mod tokens;
 
 use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
@@ -16,6 +17,13 @@ use crate::token::Token;
 use connections::{ConnectionBatch, ConnectionStore};
 use parking_lot::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard};
 use tokens::{TokenBatch, TokenStore, TokenUpdate};
+
+static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A fresh, process-wide unique version number for a store's contents.
+pub fn next_version() -> u64 {
+    VERSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Everything the runtime holds.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +61,10 @@ pub struct TokenSpec {
 pub struct RuntimeStorage {
     state: RwLock<State>,
     pub metrics: Metrics,
+    /// Per-space spatial indexes, tagged with the token version they were built from.
+    grids: query::GridCache,
+    /// The graph, tagged with the (token, connection) versions it was built from.
+    graph: query::GraphCache,
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -73,6 +85,8 @@ impl RuntimeStorage {
         RuntimeStorage {
             state: RwLock::new(state),
             metrics: Metrics::default(),
+            grids: Default::default(),
+            graph: Default::default(),
         }
     }
 

@@ -28,6 +28,8 @@ pub struct TokenStore {
     pub labels: HashMap<u32, String>,
     /// Next id to try when allocating.
     pub next_id: u32,
+    /// Changes on every write (unique across stores): caches built from an older version are stale.
+    pub version: u64,
 }
 
 impl Default for TokenStore {
@@ -38,6 +40,7 @@ impl Default for TokenStore {
             id_to_slot: Vec::new(),
             labels: HashMap::new(),
             next_id: 1,
+            version: super::next_version(),
         }
     }
 }
@@ -297,6 +300,7 @@ impl TokenStore {
         masks: Vec<u8>,
         labels: Vec<Option<String>>,
     ) -> Vec<u32> {
+        self.version = super::next_version();
         let ids: Vec<u32> = records.iter().map(|t| t.local_id()).collect();
         let max_id = ids.iter().copied().max().unwrap_or(0) as usize;
         if self.id_to_slot.len() <= max_id {
@@ -390,6 +394,7 @@ impl TokenStore {
 
     /// Write a prepared update.
     pub fn commit_update(&mut self, t: Token, mask: u8, label: Option<Option<String>>) {
+        self.version = super::next_version();
         let id = t.local_id();
         if let Some(slot) = self.slot(id) {
             self.records[slot] = t;
@@ -408,6 +413,7 @@ impl TokenStore {
 
     /// Remove tokens by id (all must exist: check first with `contains`).
     pub fn remove(&mut self, ids: &[u32]) {
+        self.version = super::next_version();
         for id in ids {
             let Some(slot) = self.slot(*id) else { continue };
             self.records.swap_remove(slot);

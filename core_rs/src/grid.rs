@@ -1,0 +1,473 @@
+//! Spatial index of one coordinate space: a k-d tree over the tokens' decoded 3-D coordinates
+//! with exact k-nearest and radius queries (ties broken by token id).
+
+use crate::error::{NgError, Result};
+use rayon::prelude::*;
+
+/// Points per leaf.
+const LEAF: usize = 24;
+/// Below this many points a subtree is built on one thread.
+const PAR_BUILD: usize = 1 << 15;
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    /// Leaf: range [start, end) of `points`; inner: children `left`, `left + 1`... stored explicitly.
+    start: u32,
+    end: u32,
+    /// Split value on `dim`; unused for leaves.
+    split: f32,
+    dim: u8,
+    leaf: bool,
+    left: u32,
+    right: u32,
+}
+
+/// A static k-d tree over one space. Rebuilt (not patched) when tokens change.
+#[derive(Clone, Debug, Default)]
+pub struct SpaceIndex {
+    /// Points in tree order.
+    pub points: Vec<[f32; 3]>,
+    /// Token id of each point, tree order.
+    pub ids: Vec<u32>,
+    /// Field radius (raw, 0-2.55) and strength (0-1) of each point, tree order.
+    pub field: Vec<(f32, f32)>,
+    nodes: Vec<Node>,
+    /// Bounding box (min, max) of all points.
+    pub bounds: Option<([f32; 3], [f32; 3])>,
+    /// Largest field radius of any point (for influence queries).
+    pub max_field_radius: f32,
+}
+
+/// One neighbour: squared distance in raw coordinates and token id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hit {
+    pub d2: f32,
+    pub id: u32,
+}
+
+#[inline]
+fn less(a: &Hit, b: &Hit) -> bool {
+    a.d2 < b.d2 || (a.d2 == b.d2 && a.id < b.id)
+}
+
+#[inline]
+fn dist2(a: &[f32; 3], b: &[f32; 3]) -> f32 {
+    let dx = a[0] - b[0];
+    let dy = a[1] - b[1];
+    let dz = a[2] - b[2];
+    dx * dx + dy * dy + dz * dz
+}
+
+/// A point with its index in the input, moved around during the build.
+#[derive(Clone, Copy)]
+struct Item {
+    p: [f32; 3],
+    i: u32,
+}
+
+/// Build the subtree over `items` in place (median split on the widest axis); node indices
+/// are relative to the returned Vec (root at 0).
+fn build_nodes(items: &mut [Item], offset: usize) -> Vec<Node> {
+    let n = items.len();
+    if n <= LEAF {
+        return vec![Node {
+            start: offset as u32,
+            end: (offset + n) as u32,
+            split: 0.0,
+            dim: 0,
+            leaf: true,
+            left: 0,
+            right: 0,
+        }];
+    }
+    let mut lo = [f32::INFINITY; 3];
+    let mut hi = [f32::NEG_INFINITY; 3];
+    // a sample is enough to pick the axis
+    let step = (n / 1024).max(1);
+    for it in items.iter().step_by(step) {
+        for d in 0..3 {
+            lo[d] = lo[d].min(it.p[d]);
+            hi[d] = hi[d].max(it.p[d]);
+        }
+    }
+    let dim = (0..3)
+        .max_by(|a, b| (hi[*a] - lo[*a]).total_cmp(&(hi[*b] - lo[*b])))
+        .unwrap_or(0);
+    let mid = n / 2;
+    items.select_nth_unstable_by(mid, |a, b| a.p[dim].total_cmp(&b.p[dim]));
+    let split = items[mid].p[dim];
+    let (l, r) = items.split_at_mut(mid);
+    let (left, right) = if n >= PAR_BUILD {
+        rayon::join(|| build_nodes(l, offset), || build_nodes(r, offset + mid))
+    } else {
+        (build_nodes(l, offset), build_nodes(r, offset + mid))
+    };
+    let mut nodes = Vec::with_capacity(1 + left.len() + right.len());
+    let lbase = 1u32;
+    let rbase = 1 + left.len() as u32;
+    nodes.push(Node {
+        start: offset as u32,
+        end: (offset + n) as u32,
+        split,
+        dim: dim as u8,
+        leaf: false,
+        left: lbase,
+        right: rbase,
+    });
+    for (base, part) in [(lbase, left), (rbase, right)] {
+        nodes.extend(part.into_iter().map(|mut nd| {
+            if !nd.leaf {
+                nd.left += base;
+                nd.right += base;
+            }
+            nd
+        }));
+    }
+    nodes
+}
+
+/// Bounded, sorted list of the k best hits (k is small: insertion is cheapest).
+struct Best {
+    k: usize,
+    hits: Vec<Hit>,
+}
+
+impl Best {
+    fn new(k: usize) -> Self {
+        Best {
+            k,
+            hits: Vec::with_capacity(k + 1),
+        }
+    }
+    #[inline]
+    fn worst(&self) -> f32 {
+        if self.hits.len() < self.k {
+            f32::INFINITY
+        } else {
+            self.hits[self.k - 1].d2
+        }
+    }
+    #[inline]
+    fn push(&mut self, h: Hit) {
+        if self.hits.len() == self.k {
+            let last = &self.hits[self.k - 1];
+            if !less(&h, last) {
+                return;
+            }
+            self.hits.pop();
+        }
+        let pos = self.hits.partition_point(|x| less(x, &h));
+        self.hits.insert(pos, h);
+    }
+}
+
+impl SpaceIndex {
+    /// Build from (id, xyz, field radius, field strength) of every token placed in the space.
+    pub fn build(ids: Vec<u32>, points: Vec<[f32; 3]>, field: Vec<(f32, f32)>) -> SpaceIndex {
+        let n = points.len();
+        if n == 0 {
+            return SpaceIndex::default();
+        }
+        let mut items: Vec<Item> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Item { p: *p, i: i as u32 })
+            .collect();
+        let nodes = build_nodes(&mut items, 0);
+        let pts: Vec<[f32; 3]> = items.iter().map(|it| it.p).collect();
+        let ids_t: Vec<u32> = items.iter().map(|it| ids[it.i as usize]).collect();
+        let field_t: Vec<(f32, f32)> = items.iter().map(|it| field[it.i as usize]).collect();
+        let mut lo = [f32::INFINITY; 3];
+        let mut hi = [f32::NEG_INFINITY; 3];
+        for p in &pts {
+            for d in 0..3 {
+                lo[d] = lo[d].min(p[d]);
+                hi[d] = hi[d].max(p[d]);
+            }
+        }
+        let max_field_radius = field_t.iter().map(|f| f.0).fold(0.0, f32::max);
+        SpaceIndex {
+            points: pts,
+            ids: ids_t,
+            field: field_t,
+            nodes,
+            bounds: Some((lo, hi)),
+            max_field_radius,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn memory_bytes(&self) -> u64 {
+        (self.points.capacity() * 12
+            + self.ids.capacity() * 4
+            + self.field.capacity() * 8
+            + self.nodes.capacity() * std::mem::size_of::<Node>()) as u64
+    }
+
+    /// Exact k nearest to `q` (squared raw distances), ascending by (distance, id);
+    /// `exclude` skips one token (the query token itself).
+    pub fn knn(&self, q: &[f32; 3], k: usize, exclude: Option<u32>) -> Vec<Hit> {
+        if k == 0 || self.nodes.is_empty() {
+            return Vec::new();
+        }
+        let mut best = Best::new(k);
+        let mut stack: Vec<(u32, f32)> = Vec::with_capacity(64);
+        stack.push((0, 0.0));
+        while let Some((ni, bound)) = stack.pop() {
+            if bound > best.worst() {
+                continue;
+            }
+            let node = &self.nodes[ni as usize];
+            if node.leaf {
+                for i in node.start as usize..node.end as usize {
+                    let id = self.ids[i];
+                    if Some(id) == exclude {
+                        continue;
+                    }
+                    best.push(Hit {
+                        d2: dist2(&self.points[i], q),
+                        id,
+                    });
+                }
+                continue;
+            }
+            let diff = q[node.dim as usize] - node.split;
+            let (near, far) = if diff < 0.0 {
+                (node.left, node.right)
+            } else {
+                (node.right, node.left)
+            };
+            let far_bound = bound.max(diff * diff);
+            stack.push((far, far_bound));
+            stack.push((near, bound));
+        }
+        best.hits
+    }
+
+    /// Every point within `r` (raw units) of `q`, ascending by (distance, id).
+    pub fn within(&self, q: &[f32; 3], r: f32, exclude: Option<u32>) -> Vec<Hit> {
+        let mut out = Vec::new();
+        if self.nodes.is_empty() {
+            return out;
+        }
+        let r2 = r * r;
+        let mut stack: Vec<u32> = vec![0];
+        while let Some(ni) = stack.pop() {
+            let node = &self.nodes[ni as usize];
+            if node.leaf {
+                for i in node.start as usize..node.end as usize {
+                    let d2 = dist2(&self.points[i], q);
+                    if d2 <= r2 && Some(self.ids[i]) != exclude {
+                        out.push(Hit {
+                            d2,
+                            id: self.ids[i],
+                        });
+                    }
+                }
+                continue;
+            }
+            let diff = q[node.dim as usize] - node.split;
+            let (near, far) = if diff < 0.0 {
+                (node.left, node.right)
+            } else {
+                (node.right, node.left)
+            };
+            stack.push(near);
+            if diff * diff <= r2 {
+                stack.push(far);
+            }
+        }
+        out.sort_unstable_by(|a, b| a.d2.total_cmp(&b.d2).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Slot (tree order) of each point within `r`; unsorted (for aggregate queries).
+    fn within_slots(&self, q: &[f32; 3], r: f32, mut f: impl FnMut(usize, f32)) {
+        if self.nodes.is_empty() {
+            return;
+        }
+        let r2 = r * r;
+        let mut stack: Vec<u32> = vec![0];
+        while let Some(ni) = stack.pop() {
+            let node = &self.nodes[ni as usize];
+            if node.leaf {
+                for i in node.start as usize..node.end as usize {
+                    let d2 = dist2(&self.points[i], q);
+                    if d2 <= r2 {
+                        f(i, d2);
+                    }
+                }
+                continue;
+            }
+            let diff = q[node.dim as usize] - node.split;
+            let (near, far) = if diff < 0.0 {
+                (node.left, node.right)
+            } else {
+                (node.right, node.left)
+            };
+            stack.push(near);
+            if diff * diff <= r2 {
+                stack.push(far);
+            }
+        }
+    }
+
+    /// Sum of field_strength x (1 - d / field_radius) over tokens whose field reaches `q`
+    /// (d in raw units of the space).
+    pub fn field_influence(&self, q: &[f32; 3]) -> f64 {
+        let mut total = 0.0f64;
+        self.within_slots(q, self.max_field_radius, |i, d2| {
+            let (radius, strength) = self.field[i];
+            let d = d2.sqrt();
+            if radius > 0.0 && d < radius {
+                total += (strength * (1.0 - d / radius)) as f64;
+            }
+        });
+        total
+    }
+
+    /// Number of points within `r` of `q`.
+    pub fn count_within(&self, q: &[f32; 3], r: f32) -> usize {
+        let mut n = 0usize;
+        self.within_slots(q, r, |_, _| n += 1);
+        n
+    }
+
+    /// Batched kNN over many query points in parallel: (ids, squared distances), k per row;
+    /// rows with fewer than k hits are padded with id 0 and +inf.
+    pub fn knn_many(&self, queries: &[[f32; 3]], k: usize) -> (Vec<u32>, Vec<f32>) {
+        let mut ids = vec![0u32; queries.len() * k];
+        let mut d = vec![f32::INFINITY; queries.len() * k];
+        if k == 0 {
+            return (ids, d);
+        }
+        ids.par_chunks_mut(k)
+            .zip(d.par_chunks_mut(k))
+            .zip(queries.par_iter())
+            .for_each(|((ir, dr), q)| {
+                for (j, h) in self.knn(q, k, None).into_iter().enumerate() {
+                    ir[j] = h.id;
+                    dr[j] = h.d2;
+                }
+            });
+        (ids, d)
+    }
+
+    /// Batched radius queries in parallel: CSR form (offsets of len Q+1, ids, squared distances).
+    pub fn within_many(&self, queries: &[[f32; 3]], r: f32) -> (Vec<u64>, Vec<u32>, Vec<f32>) {
+        let per: Vec<Vec<Hit>> = queries
+            .par_iter()
+            .map(|q| self.within(q, r, None))
+            .collect();
+        let mut offsets = Vec::with_capacity(queries.len() + 1);
+        offsets.push(0u64);
+        let total: usize = per.iter().map(|v| v.len()).sum();
+        let mut ids = Vec::with_capacity(total);
+        let mut d = Vec::with_capacity(total);
+        for v in per {
+            for h in v {
+                ids.push(h.id);
+                d.push(h.d2);
+            }
+            offsets.push(ids.len() as u64);
+        }
+        (offsets, ids, d)
+    }
+}
+
+/// Check a query point: finite numbers.
+pub fn check_point(p: &[f32; 3]) -> Result<()> {
+    if p.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(NgError::invalid(
+            "point",
+            format!("{p:?}"),
+            "query points must be finite numbers",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn brute(
+        points: &[[f32; 3]],
+        ids: &[u32],
+        q: &[f32; 3],
+        k: usize,
+        exclude: Option<u32>,
+    ) -> Vec<Hit> {
+        let mut all: Vec<Hit> = points
+            .iter()
+            .zip(ids)
+            .filter(|(_, id)| Some(**id) != exclude)
+            .map(|(p, id)| Hit {
+                d2: dist2(p, q),
+                id: *id,
+            })
+            .collect();
+        all.sort_by(|a, b| a.d2.total_cmp(&b.d2).then(a.id.cmp(&b.id)));
+        all.truncate(k);
+        all
+    }
+
+    fn index(points: &[[f32; 3]]) -> (SpaceIndex, Vec<u32>) {
+        let ids: Vec<u32> = (1..=points.len() as u32).collect();
+        let field = vec![(0.5, 1.0); points.len()];
+        (SpaceIndex::build(ids.clone(), points.to_vec(), field), ids)
+    }
+
+    fn pts() -> impl Strategy<Value = Vec<[f32; 3]>> {
+        // small integer grid: many duplicates, ties and points on split planes
+        prop::collection::vec(
+            prop::array::uniform3((-4i32..4).prop_map(|v| v as f32 * 0.25)),
+            0..300,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn knn_matches_brute_force(points in pts(), q in prop::array::uniform3(-1.5f32..1.5), k in 0usize..40, ex in 0u32..5) {
+            let (idx, ids) = index(&points);
+            let exclude = if ex == 0 { None } else { Some(ex) };
+            prop_assert_eq!(idx.knn(&q, k, exclude), brute(&points, &ids, &q, k, exclude));
+        }
+
+        #[test]
+        fn within_matches_brute_force(points in pts(), q in prop::array::uniform3(-1.5f32..1.5), r in 0.0f32..1.5) {
+            let (idx, ids) = index(&points);
+            let want: Vec<Hit> = brute(&points, &ids, &q, usize::MAX, None).into_iter().filter(|h| h.d2 <= r * r).collect();
+            prop_assert_eq!(idx.within(&q, r, None), want.clone());
+            prop_assert_eq!(idx.count_within(&q, r), want.len());
+        }
+    }
+
+    #[test]
+    fn empty_and_radius_zero() {
+        let (idx, _) = index(&[]);
+        assert!(idx.knn(&[0.0; 3], 5, None).is_empty());
+        let (idx, _) = index(&[[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], [1.0, 0.0, 0.0]]);
+        let hits = idx.within(&[0.5, 0.5, 0.5], 0.0, None);
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(idx.knn(&[0.5, 0.5, 0.5], 10, Some(1)).len(), 2);
+    }
+
+    #[test]
+    fn field_influence_sums_reaching_fields() {
+        let ids = vec![1, 2];
+        let pts = vec![[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
+        let idx = SpaceIndex::build(ids, pts, vec![(1.0, 0.8), (0.5, 1.0)]);
+        let v = idx.field_influence(&[0.5, 0.0, 0.0]);
+        assert!((v - 0.4).abs() < 1e-6, "{v}");
+        assert_eq!(idx.field_influence(&[1.2, 0.0, 0.0]), 0.0);
+    }
+}
