@@ -81,7 +81,7 @@ class GridView:
     (5, True)
     """
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
     def neighbors(self, x: Target, k: int = 10, space: Space = "cognitive") -> QueryResult:
@@ -111,7 +111,9 @@ class GridView:
         ids, dist = _core.Runtime.grid_range(self._rt, _target(center), _check_radius(radius), name)
         return QueryResult(self._rt, ids, dist, name, _describe(center, f"within {radius:g} of"))
 
-    def range_many(self, points: Any, radius: float, space: Space = "cognitive") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def range_many(
+        self, points: Any, radius: float, space: Space = "cognitive"
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Radius queries for each row of a ``(Q, 3)`` array, in parallel.
 
         Returns ``(ids, distances)``: two lists of Q arrays, each sorted nearest first.
@@ -164,7 +166,7 @@ class GraphView:
     ['rain', 'wet', 'slip']
     """
 
-    def __init__(self, rt: "Runtime") -> None:
+    def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
     def _traverse(self, start: int, depth: Optional[int], dfs: bool) -> pd.DataFrame:

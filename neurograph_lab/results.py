@@ -221,11 +221,11 @@ def _table_html(title: str, header: list[str], rows: list[list[Any]], more: int)
     from ._html import esc
 
     cell = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#8884);text-align:left"
-    head = "".join(f"<th style='{cell};color:var(--jp-ui-font-color2,#888);font-weight:normal'>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
-    note = (
-        f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{more:,} more</div>" if more > 0 else ""
+    head = "".join(
+        f"<th style='{cell};color:var(--jp-ui-font-color2,#888);font-weight:normal'>{esc(h)}</th>" for h in header
     )
+    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
+    note = f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{more:,} more</div>" if more > 0 else ""
     return (
         f"<div class='ng-repr'><div style='font-weight:600;color:var(--jp-ui-font-color1,inherit)'>{esc(title)}</div>"
         f"<table style='border-collapse:collapse;font-size:12px;color:var(--jp-ui-font-color1,inherit)'>"
@@ -279,7 +279,10 @@ class QueryResult:
     def _rows(self) -> list[list[Any]]:
         n = min(len(self), _MAX_ROWS)
         labels = self.labels[:n]
-        return [[int(i), lab if lab is not None else "-", f"{d:.4g}"] for i, lab, d in zip(self.ids[:n], labels, self.distances[:n])]
+        return [
+            [int(i), lab if lab is not None else "-", f"{d:.4g}"]
+            for i, lab, d in zip(self.ids[:n], labels, self.distances[:n])
+        ]
 
     def __repr__(self) -> str:
         head = f"QueryResult: {len(self)} tokens, {self.query} in {self.space}"
@@ -324,7 +327,10 @@ class PathResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per step: step number, id, label."""
-        return pd.DataFrame({"id": self.ids, "label": pd.array(self.labels, dtype="string")}, index=pd.RangeIndex(len(self.ids), name="step"))
+        return pd.DataFrame(
+            {"id": self.ids, "label": pd.array(self.labels, dtype="string")},
+            index=pd.RangeIndex(len(self.ids), name="step"),
+        )
 
     def _names(self) -> list[str]:
         return [lab if lab is not None else str(int(i)) for i, lab in zip(self.ids, self.labels)]

@@ -14,8 +14,8 @@ import pandas as pd
 
 from . import _core
 from ._html import kv_table
-from .errors import ValidationError
 from ._spatial import GraphView, GridView
+from .errors import ValidationError
 from .results import Connection, Status, Token
 
 if TYPE_CHECKING:  # pragma: no cover

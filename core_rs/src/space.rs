@@ -115,6 +115,7 @@ const SCALE24: [f32; NUM_SPACES * NUM_AXES] = {
 /// case), in straight-line code the compiler vectorises; `false` sends the caller to the
 /// per-value path for the exact error.
 #[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(x < limit)` is meant to be true for NaN
 pub fn encode_row_fast(row: &[f32], out: &mut [[i16; NUM_AXES]; NUM_SPACES]) -> bool {
     let Ok(row) = <&[f32; 24]>::try_from(row) else {
         return false;

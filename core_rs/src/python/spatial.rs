@@ -15,6 +15,7 @@ use pyo3::types::{PyDict, PyList};
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Dists<'py> = Bound<'py, PyArray1<f32>>;
+type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
 
 /// A token id or an (x, y, z) point.
 fn center_arg(target: &Bound<'_, PyAny>) -> PyResult<Center> {
@@ -135,7 +136,7 @@ impl PyRuntime {
         points: PyReadonlyArray2<'py, f32>,
         k: i64,
         space: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<(Bound<'py, PyArray2<u32>>, Bound<'py, PyArray2<f32>>)> {
+    ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
         if k < 0 {
             return Err(ValidationError::new_err(format!("k must be >= 0, got {k}")));
         }
