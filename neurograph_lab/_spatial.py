@@ -20,35 +20,38 @@ Space = Union[str, int]
 Target = Union[int, Sequence[float], np.ndarray]
 
 
+_SPACE_NAMES: dict[Any, str] = {"all": "all"}
+for _i, _name in enumerate(_core.SPACES):
+    for _key in (_name, _name.upper(), _name.capitalize(), f"L{_i + 1}", f"l{_i + 1}", _i + 1):
+        _SPACE_NAMES[_key] = _name
+
+
 def _space_name(space: Space) -> str:
-    if isinstance(space, str) and space.lower() == "all":
-        return "all"
-    if isinstance(space, (int, np.integer)) and not isinstance(space, bool):
-        if 1 <= int(space) <= 8:
-            return _core.SPACES[int(space) - 1]
-    elif isinstance(space, str):
-        key = space.strip().lower()
-        if key in _core.SPACES:
-            return key
-        if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
-            return _core.SPACES[int(key[1:]) - 1]
+    try:
+        return _SPACE_NAMES[space]
+    except (KeyError, TypeError):
+        pass
+    if isinstance(space, str) and space.strip().lower() in _SPACE_NAMES:
+        return _SPACE_NAMES[space.strip().lower()]
     raise ValidationError(
         f"unknown space {space!r}: expected one of {', '.join(_core.SPACES)}, L1..L8, 1..8 (or 'all' for neighbours)"
     )
 
 
 def _target(x: Target) -> Any:
+    if type(x) is int or type(x) is tuple:  # the common cases, passed straight to the core
+        return x
     if isinstance(x, (bool, np.bool_)):
         raise ValidationError(f"query must be a token id or a point, got {x!r}")
     if isinstance(x, (int, np.integer)):
         return int(x)
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.dtype.kind != "f":
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
         raise ValidationError(f"query point must be numeric, got {x!r}")
-    return arr.ravel().tolist()
+    return arr.astype(np.float64).ravel().tolist()
 
 
-def _describe(x: Target, what: str) -> str:
+def _describe(x: Any, what: str) -> str:
     if isinstance(x, (int, np.integer)):
         return f"{what} token {int(x)}"
     return f"{what} point ({', '.join(f'{v:.4g}' for v in np.asarray(x, dtype=float).ravel()[:3])})"
@@ -92,7 +95,7 @@ class GridView:
         """
         name = _space_name(space)
         ids, dist = _core.Runtime.grid_neighbors(self._rt, _target(x), _check_k(k), name)
-        return QueryResult(self._rt, ids, dist, name, _describe(x, f"{k} nearest to"))
+        return QueryResult(self._rt, ids, dist, name, (x, f"{k} nearest to"))
 
     def neighbors_many(self, points: Any, k: int = 10, space: Space = "cognitive") -> tuple[np.ndarray, np.ndarray]:
         """k nearest tokens of each row of a ``(Q, 3)`` array, computed in parallel.
@@ -109,7 +112,7 @@ class GridView:
         """Every token within ``radius`` (scaled distance) of a token (left out) or a point."""
         name = _space_name(space)
         ids, dist = _core.Runtime.grid_range(self._rt, _target(center), _check_radius(radius), name)
-        return QueryResult(self._rt, ids, dist, name, _describe(center, f"within {radius:g} of"))
+        return QueryResult(self._rt, ids, dist, name, (center, f"within {radius:g} of"))
 
     def range_many(
         self, points: Any, radius: float, space: Space = "cognitive"
@@ -245,6 +248,8 @@ def _id(x: Any) -> int:
 
 
 def _check_k(k: Any) -> int:
+    if type(k) is int and k >= 0:
+        return k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 0:
         raise ValidationError(f"k must be an integer >= 0, got {k!r}")
     return int(k)

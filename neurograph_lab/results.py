@@ -241,15 +241,24 @@ class QueryResult:
     ``to_pandas()``; text and HTML reprs show the first rows and a "N more" line.
     """
 
-    __slots__ = ("ids", "distances", "space", "query", "_rt", "_labels")
+    __slots__ = ("ids", "distances", "space", "_query", "_rt", "_labels")
 
-    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: str) -> None:
+    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: Any) -> None:
         self.ids = ids
         self.distances = distances
         self.space = space
-        self.query = query
+        self._query = query  # (target, "what") or a ready description
         self._rt = rt
         self._labels: Optional[list[Optional[str]]] = None
+
+    @property
+    def query(self) -> str:
+        """What was asked, e.g. "10 nearest to token 5"."""
+        if isinstance(self._query, tuple):
+            from ._spatial import _describe
+
+            self._query = _describe(*self._query)
+        return str(self._query)
 
     @property
     def labels(self) -> list[Optional[str]]:
