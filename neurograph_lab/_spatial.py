@@ -100,8 +100,8 @@ class GridView:
     def neighbors_many(self, points: Any, k: int = 10, space: Space = "cognitive") -> tuple[np.ndarray, np.ndarray]:
         """k nearest tokens of each row of a ``(Q, 3)`` array, computed in parallel.
 
-        Returns ``(ids, distances)``, both ``(Q, k)`` (uint32, float32); rows with fewer than
-        k tokens in the space are padded with id 0 and distance inf.
+        Returns ``(ids, distances)``, both ``(Q, k)`` (uint32, float32); k is capped at the
+        number of tokens placed in the space.
         """
         name = _space_name(space)
         if name == "all":
@@ -191,8 +191,9 @@ class GraphView:
     def shortest_path(self, a: int, b: int, weight: str = "strength", space: Space = "cognitive") -> PathResult:
         """Cheapest path from ``a`` to ``b`` along connections.
 
-        ``weight``: ``"strength"`` (each connection costs 1 / strength), ``"distance"`` (the
-        scaled distance between its tokens in ``space``) or ``"hops"``.
+        ``weight``: ``"strength"`` (each connection costs 1 / strength; a strength of 0 costs
+        1e6), ``"distance"`` (the scaled distance between its tokens in ``space``) or
+        ``"hops"``. Among paths of equal cost one is returned, the same one on every call.
         """
         a, b = _id(a), _id(b)
         r = _core.Runtime.graph_shortest_path(self._rt, a, b, weight, _space_name(space))
@@ -219,7 +220,9 @@ class GraphView:
         return ConnectionView._frame(_core.Runtime.graph_subgraph(self._rt, _as_id_array(ids)))
 
     def degrees(self) -> pd.DataFrame:
-        """Out-, in- and total degree of every token (index: id)."""
+        """Out-, in- and total degree of every token (index: id), counting graph edges: a
+        bidirectional connection is an out- and an in-edge of both its tokens. (The CDNA degree
+        limits count stored connections: source out, target in.)"""
         ids, out, inn = _core.Runtime.graph_degrees(self._rt)
         return pd.DataFrame({"out": out, "in": inn, "total": out + inn}, index=pd.Index(ids, name="id"))
 

@@ -562,7 +562,8 @@ class CDNAView:
         max_out_degree=50)``. Names: ``ng.CDNA_FIELDS`` plus the evolution rates."""
         _core.Runtime.update_cdna(self._rt, fields)
 
-    def __getitem__(self, field: str) -> float:
+    def __getitem__(self, field: str) -> Union[int, float]:
+        """One field by name, e.g. ``rt.cdna["max_out_degree"]`` (see ``ng.CDNA_FIELDS``)."""
         return _core.Runtime.cdna_field(self._rt, field)
 
     def allow_kinds(self, *kinds: Union[str, int]) -> None:

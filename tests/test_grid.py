@@ -90,10 +90,16 @@ def test_clustered_data_and_batched_forms(rng):
         assert np.all(np.diff(r_dist[i]) >= 0)
 
 
-def test_short_rows_are_padded(rt):
+def test_k_is_capped_at_the_tokens_in_the_space(rt):
     rt.tokens.create(cognitive=(0, 0, 0))
+    rt.tokens.create(cognitive=(1, 0, 0))
+    rt.tokens.create(physical=(0, 0, 0))
     ids, dist = rt.grid.neighbors_many(np.zeros((2, 3)), k=3)
-    assert ids[0].tolist() == [1, 0, 0] and np.isinf(dist[0, 1:]).all()
+    assert ids.shape == dist.shape == (2, 2) and ids[0].tolist() == [1, 2]
+    ids, _ = rt.grid.neighbors_many(np.zeros((1, 3)), k=10**12)
+    assert ids.shape == (1, 2)
+    assert len(rt.grid.neighbors((0, 0, 0), k=10**12)) == 2
+    assert len(rt.grid.neighbors(1, k=2**62)) == 1
 
 
 def test_index_follows_updates_and_deletes(rng):

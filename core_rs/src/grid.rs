@@ -213,6 +213,7 @@ impl SpaceIndex {
     /// Exact k nearest to `q` (squared raw distances), ascending by (distance, id);
     /// `exclude` skips one token (the query token itself).
     pub fn knn(&self, q: &[f32; 3], k: usize, exclude: Option<u32>) -> Vec<Hit> {
+        let k = k.min(self.len());
         if k == 0 || self.nodes.is_empty() {
             return Vec::new();
         }
@@ -339,8 +340,8 @@ impl SpaceIndex {
         n
     }
 
-    /// Batched kNN over many query points in parallel: (ids, squared distances), k per row;
-    /// rows with fewer than k hits are padded with id 0 and +inf.
+    /// Batched kNN over many query points in parallel: (ids, squared distances), k per row
+    /// (callers cap k at `len()`); rows with fewer than k hits are padded with id 0 and +inf.
     pub fn knn_many(&self, queries: &[[f32; 3]], k: usize) -> (Vec<u32>, Vec<f32>) {
         let mut ids = vec![0u32; queries.len() * k];
         let mut d = vec![f32::INFINITY; queries.len() * k];

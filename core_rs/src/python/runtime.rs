@@ -743,9 +743,14 @@ impl PyRuntime {
         .map(|_| ())
     }
 
-    /// Read a numeric CDNA field by name.
-    fn cdna_field(&self, name: &str) -> PyResult<f64> {
-        map(self.store().cdna().field(name))
+    /// Read a CDNA field by name (degree limits as int, the rest as float).
+    fn cdna_field<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        let v = map(self.store().cdna().field(name))?;
+        if name.starts_with("max_") {
+            Ok((v as u64).into_pyobject(py)?.into_any())
+        } else {
+            Ok(v.into_pyobject(py)?.into_any())
+        }
     }
 
     /// The 384-byte CDNA V2.1 record.

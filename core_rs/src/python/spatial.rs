@@ -144,8 +144,7 @@ impl PyRuntime {
         let pts = points_arg(&points)?;
         let q = pts.len();
         let store = self.store();
-        let (ids, d) = run(py, || store.neighbors_many(s, pts, k as usize))?;
-        let k = k as usize;
+        let (ids, d, k) = run(py, || store.neighbors_many(s, pts, k as usize))?;
         Ok((
             ids.into_pyarray(py).reshape([q, k])?,
             d.into_pyarray(py).reshape([q, k])?,

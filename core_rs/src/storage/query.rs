@@ -139,14 +139,14 @@ impl RuntimeStorage {
         })
     }
 
-    /// kNN for many points in parallel: (ids, distances), row-major (Q, k); short rows padded
-    /// with id 0 and +inf.
+    /// kNN for many points in parallel: (ids, distances, k used), row-major (Q, k); k is
+    /// capped at the number of tokens in the space.
     pub fn neighbors_many(
         &self,
         space: usize,
         points: &[[f32; 3]],
         k: usize,
-    ) -> Result<(Vec<u32>, Vec<f32>)> {
+    ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
         for p in points {
             check_point(p)?;
         }
@@ -155,9 +155,10 @@ impl RuntimeStorage {
             let scale = check_scale(st.cdna.scales[space]);
             let idx = self.space_index(&st, space);
             drop(st);
+            let k = k.min(idx.len());
             let (ids, mut d) = idx.knn_many(points, k);
             d.par_iter_mut().for_each(|v| *v = v.sqrt() * scale);
-            Ok((ids, d))
+            Ok((ids, d, k))
         })
     }
 
@@ -403,12 +404,14 @@ impl RuntimeStorage {
             .collect())
     }
 
-    /// (token ids, out-degree, in-degree) in store order.
+    /// (token ids, out-degree, in-degree) in store order, counting graph edges: a
+    /// bidirectional connection is an out- and an in-edge of both its tokens.
     pub fn degrees(&self) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         let st = self.read();
+        let g = self.graph_for(&st);
         let ids: Vec<u32> = st.tokens.records.iter().map(|t| t.local_id()).collect();
-        let out = ids.iter().map(|i| st.connections.out_degree(*i)).collect();
-        let inn = ids.iter().map(|i| st.connections.in_degree(*i)).collect();
+        drop(st);
+        let (out, inn) = g.degrees();
         (ids, out, inn)
     }
 }
