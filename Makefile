@@ -38,7 +38,9 @@ format:
 	$(BIN)/ruff format neurograph_lab tests bench
 
 bench: dev
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[bench]"
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_grid_graph.py
 
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null

@@ -207,12 +207,14 @@ impl Graph {
         self.token_ids[node as usize]
     }
 
-    /// Out-edges of a node: (target node, connection index into the `conns` given to build).
+    /// Out-edges of a node: (target node, connection index into the `conns` given to build),
+    /// by ascending target token id. Panics if `node >= node_count()`.
     pub fn out_edges(&self, node: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.out.of(node).iter().map(|e| (e.node, e.conn))
     }
 
-    /// In-edges of a node: (source node, connection index).
+    /// In-edges of a node: (source node, connection index), by ascending source token id.
+    /// Panics if `node >= node_count()`.
     pub fn in_edges(&self, node: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
         self.inn.of(node).iter().map(|e| (e.node, e.conn))
     }
