@@ -5,7 +5,10 @@ use crate::error::{NgError, Result};
 use rayon::prelude::*;
 
 /// Points per leaf.
-const LEAF: usize = 24;
+const LEAF: usize = 12;
+/// Pruning keeps cells whose bound is within rounding of the current k-th distance, so a
+/// point at exactly that distance (a tie, decided by id) is never lost to float error.
+const SLACK: f32 = 1.0 + 1e-6;
 /// Below this many points a subtree is built on one thread.
 const PAR_BUILD: usize = 1 << 15;
 
@@ -25,12 +28,10 @@ struct Node {
 /// A static k-d tree over one space. Rebuilt (not patched) when tokens change.
 #[derive(Clone, Debug, Default)]
 pub struct SpaceIndex {
-    /// Points in tree order.
-    pub points: Vec<[f32; 3]>,
-    /// Token id of each point, tree order.
-    pub ids: Vec<u32>,
-    /// Field radius (raw, 0-2.55) and strength (0-1) of each point, tree order.
-    pub field: Vec<(f32, f32)>,
+    /// Points with their token ids, in tree order.
+    pub entries: Vec<Item>,
+    /// Field radius (x100) and strength (x255) bytes of each point, tree order.
+    pub field: Vec<[u8; 2]>,
     nodes: Vec<Node>,
     /// Bounding box (min, max) of all points.
     pub bounds: Option<([f32; 3], [f32; 3])>,
@@ -58,11 +59,12 @@ fn dist2(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     dx * dx + dy * dy + dz * dz
 }
 
-/// A point with its index in the input, moved around during the build.
-#[derive(Clone, Copy)]
-struct Item {
-    p: [f32; 3],
-    i: u32,
+/// A point with its index in the input while building, its token id once built: 16 bytes,
+/// so a leaf scan reads one contiguous array.
+#[derive(Clone, Copy, Debug)]
+pub struct Item {
+    pub p: [f32; 3],
+    pub i: u32,
 }
 
 /// Build the subtree over `items` in place (median split on the widest axis); node indices
@@ -163,7 +165,7 @@ impl Best {
 
 impl SpaceIndex {
     /// Build from (id, xyz, field radius, field strength) of every token placed in the space.
-    pub fn build(ids: Vec<u32>, points: Vec<[f32; 3]>, field: Vec<(f32, f32)>) -> SpaceIndex {
+    pub fn build(ids: Vec<u32>, points: Vec<[f32; 3]>, field: Vec<[u8; 2]>) -> SpaceIndex {
         let n = points.len();
         if n == 0 {
             return SpaceIndex::default();
@@ -174,21 +176,21 @@ impl SpaceIndex {
             .map(|(i, p)| Item { p: *p, i: i as u32 })
             .collect();
         let nodes = build_nodes(&mut items, 0);
-        let pts: Vec<[f32; 3]> = items.iter().map(|it| it.p).collect();
-        let ids_t: Vec<u32> = items.iter().map(|it| ids[it.i as usize]).collect();
-        let field_t: Vec<(f32, f32)> = items.iter().map(|it| field[it.i as usize]).collect();
+        let field_t: Vec<[u8; 2]> = items.iter().map(|it| field[it.i as usize]).collect();
+        for it in items.iter_mut() {
+            it.i = ids[it.i as usize];
+        }
         let mut lo = [f32::INFINITY; 3];
         let mut hi = [f32::NEG_INFINITY; 3];
-        for p in &pts {
+        for it in &items {
             for d in 0..3 {
-                lo[d] = lo[d].min(p[d]);
-                hi[d] = hi[d].max(p[d]);
+                lo[d] = lo[d].min(it.p[d]);
+                hi[d] = hi[d].max(it.p[d]);
             }
         }
-        let max_field_radius = field_t.iter().map(|f| f.0).fold(0.0, f32::max);
+        let max_field_radius = field_t.iter().map(|f| f[0]).max().unwrap_or(0) as f32 / 100.0;
         SpaceIndex {
-            points: pts,
-            ids: ids_t,
+            entries: items,
             field: field_t,
             nodes,
             bounds: Some((lo, hi)),
@@ -197,16 +199,15 @@ impl SpaceIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.entries.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.entries.is_empty()
     }
 
     pub fn memory_bytes(&self) -> u64 {
-        (self.points.capacity() * 12
-            + self.ids.capacity() * 4
-            + self.field.capacity() * 8
+        (self.entries.capacity() * 16
+            + self.field.capacity() * 2
             + self.nodes.capacity() * std::mem::size_of::<Node>()) as u64
     }
 
@@ -218,35 +219,48 @@ impl SpaceIndex {
             return Vec::new();
         }
         let mut best = Best::new(k);
-        let mut stack: Vec<(u32, f32)> = Vec::with_capacity(64);
-        stack.push((0, 0.0));
-        while let Some((ni, bound)) = stack.pop() {
-            if bound > best.worst() {
+        // Each entry carries a lower bound on the squared distance from q to the node's cell,
+        // kept exact per axis (incremental distance): rd = sum of off[d]^2.
+        // A fixed stack on the call frame: each level pushes at most one deferred far child,
+        // so depth + 1 entries suffice (the tree is balanced: depth <= 32 for any u32 count).
+        let mut stack = [(0u32, 0f32, [0f32; 3]); 64];
+        let mut top = 1usize;
+        while top > 0 {
+            top -= 1;
+            let (ni, rd, off) = stack[top];
+            if rd > best.worst() * SLACK {
                 continue;
             }
             let node = &self.nodes[ni as usize];
             if node.leaf {
                 for i in node.start as usize..node.end as usize {
-                    let id = self.ids[i];
-                    if Some(id) == exclude {
+                    let e = &self.entries[i];
+                    if Some(e.i) == exclude {
                         continue;
                     }
                     best.push(Hit {
-                        d2: dist2(&self.points[i], q),
-                        id,
+                        d2: dist2(&e.p, q),
+                        id: e.i,
                     });
                 }
                 continue;
             }
-            let diff = q[node.dim as usize] - node.split;
+            let d = node.dim as usize;
+            let diff = q[d] - node.split;
             let (near, far) = if diff < 0.0 {
                 (node.left, node.right)
             } else {
                 (node.right, node.left)
             };
-            let far_bound = bound.max(diff * diff);
-            stack.push((far, far_bound));
-            stack.push((near, bound));
+            let far_rd = rd - off[d] * off[d] + diff * diff;
+            if far_rd <= best.worst() * SLACK {
+                let mut far_off = off;
+                far_off[d] = diff;
+                stack[top] = (far, far_rd, far_off);
+                top += 1;
+            }
+            stack[top] = (near, rd, off);
+            top += 1;
         }
         best.hits
     }
@@ -263,12 +277,10 @@ impl SpaceIndex {
             let node = &self.nodes[ni as usize];
             if node.leaf {
                 for i in node.start as usize..node.end as usize {
-                    let d2 = dist2(&self.points[i], q);
-                    if d2 <= r2 && Some(self.ids[i]) != exclude {
-                        out.push(Hit {
-                            d2,
-                            id: self.ids[i],
-                        });
+                    let e = &self.entries[i];
+                    let d2 = dist2(&e.p, q);
+                    if d2 <= r2 && Some(e.i) != exclude {
+                        out.push(Hit { d2, id: e.i });
                     }
                 }
                 continue;
@@ -299,7 +311,7 @@ impl SpaceIndex {
             let node = &self.nodes[ni as usize];
             if node.leaf {
                 for i in node.start as usize..node.end as usize {
-                    let d2 = dist2(&self.points[i], q);
+                    let d2 = dist2(&self.entries[i].p, q);
                     if d2 <= r2 {
                         f(i, d2);
                     }
@@ -324,7 +336,8 @@ impl SpaceIndex {
     pub fn field_influence(&self, q: &[f32; 3]) -> f64 {
         let mut total = 0.0f64;
         self.within_slots(q, self.max_field_radius, |i, d2| {
-            let (radius, strength) = self.field[i];
+            let [r, s] = self.field[i];
+            let (radius, strength) = (r as f32 / 100.0, s as f32 / 255.0);
             let d = d2.sqrt();
             if radius > 0.0 && d < radius {
                 total += (strength * (1.0 - d / radius)) as f64;
@@ -423,7 +436,7 @@ mod tests {
 
     fn index(points: &[[f32; 3]]) -> (SpaceIndex, Vec<u32>) {
         let ids: Vec<u32> = (1..=points.len() as u32).collect();
-        let field = vec![(0.5, 1.0); points.len()];
+        let field = vec![[50u8, 255u8]; points.len()];
         (SpaceIndex::build(ids.clone(), points.to_vec(), field), ids)
     }
 
@@ -466,7 +479,7 @@ mod tests {
     fn field_influence_sums_reaching_fields() {
         let ids = vec![1, 2];
         let pts = vec![[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]];
-        let idx = SpaceIndex::build(ids, pts, vec![(1.0, 0.8), (0.5, 1.0)]);
+        let idx = SpaceIndex::build(ids, pts, vec![[100, 204], [50, 255]]);
         let v = idx.field_influence(&[0.5, 0.0, 0.0]);
         assert!((v - 0.4).abs() < 1e-6, "{v}");
         assert_eq!(idx.field_influence(&[1.2, 0.0, 0.0]), 0.0);

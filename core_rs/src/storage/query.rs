@@ -83,7 +83,7 @@ impl RuntimeStorage {
                 if m & bit != 0 {
                     ids.push(t.local_id());
                     pts.push(t.space_coords(space));
-                    field.push((t.field_radius_f(), t.field_strength_f()));
+                    field.push([t.field_radius, t.field_strength]);
                 }
             }
             Arc::new(SpaceIndex::build(ids, pts, field))
