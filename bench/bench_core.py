@@ -207,13 +207,16 @@ _MEMORY_CHILD = textwrap.dedent(
     gc.collect()
     after = rss()
     store = sum(rt.status().memory.values())
+    rt.grid.neighbors((0.0, 0.0, 0.0), k=1, space="cognitive")  # builds the cognitive index
+    gc.collect()
+    with_index = rss()
     print(json.dumps({"before": before, "after": after, "peak_with_input": peak_with_input,
-                      "tokens": len(rt.tokens), "store_bytes": store}))
+                      "tokens": len(rt.tokens), "store_bytes": store, "with_index": with_index}))
     """
 )
 
 
-def bench_memory(n: int) -> Result:
+def bench_memory(n: int) -> list[Result]:
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_CHILD, str(n), str(SEED)],
         check=True,
@@ -223,7 +226,7 @@ def bench_memory(n: int) -> Result:
     m = json.loads(out.stdout.strip().splitlines()[-1])
     assert m["tokens"] == n, f"child created {m['tokens']} tokens, expected {n}"
     per_token = (m["after"] - m["before"]) / n
-    return Result(
+    tokens = Result(
         name="memory per token (RSS)",
         ours=per_token,
         reference=float(RECORD_BYTES),
@@ -239,6 +242,16 @@ def bench_memory(n: int) -> Result:
             "store_bytes_per_token": m["store_bytes"] / n,
         },
     )
+    indexed = Result(
+        name="memory per token + 1 space index",
+        ours=(m["with_index"] - m["before"]) / n,
+        reference=float(RECORD_BYTES),
+        unit="B",
+        target=2.0,
+        reference_name=f"{RECORD_BYTES} B token record",
+        extra={"rss_with_index": m["with_index"]},
+    )
+    return [tokens, indexed]
 
 
 # -- 3. save / load vs numpy.save / numpy.load -----------------------------------------------
@@ -384,7 +397,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     results: list[Result] = []
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("create_many", lambda: results.append(bench_create(n, repeat=5))),
-        ("memory", lambda: results.append(bench_memory(n))),
+        ("memory", lambda: results.extend(bench_memory(n))),
         ("save/load", lambda: results.extend(bench_save_load(n, repeat=3))),
     ]
     for what, step in steps:

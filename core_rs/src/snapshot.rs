@@ -97,10 +97,7 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
     ];
     let crcs: Vec<u32> = {
         use rayon::prelude::*;
-        sections
-            .par_iter()
-            .map(|(_, d)| crc32fast::hash(d))
-            .collect()
+        sections.par_iter().map(|(_, d)| crc32_par(d)).collect()
     };
     let mut head = Vec::with_capacity(HEADER + ENTRY * sections.len());
     head.extend_from_slice(&MAGIC);
@@ -152,6 +149,58 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
         return Err(io(path, e));
     }
     Ok(offset)
+}
+
+/// CRC-32 of a large buffer, computed on all cores in 4 MiB pieces and combined.
+fn crc32_par(data: &[u8]) -> u32 {
+    use rayon::prelude::*;
+    const PIECE: usize = 4 << 20;
+    if data.len() < 2 * PIECE {
+        return crc32fast::hash(data);
+    }
+    let parts: Vec<(u32, u64)> = data
+        .par_chunks(PIECE)
+        .map(|c| (crc32fast::hash(c), c.len() as u64))
+        .collect();
+    let mut h = crc32fast::Hasher::new_with_initial_len(parts[0].0, parts[0].1);
+    for (crc, len) in &parts[1..] {
+        h.combine(&crc32fast::Hasher::new_with_initial_len(*crc, *len));
+    }
+    h.finalize()
+}
+
+/// Connections must have unique non-zero ids, known kinds and both tokens in the file.
+fn check_connections(state: &State) -> std::result::Result<(), String> {
+    use rayon::prelude::*;
+    let recs = &state.connections.records;
+    let bad = recs.par_iter().find_first(|c| {
+        c.id == 0
+            || c.kind as usize >= crate::connection::KINDS.len()
+            || !state.tokens.contains(c.token_a)
+            || !state.tokens.contains(c.token_b)
+    });
+    if let Some(c) = bad {
+        return Err(if c.id == 0 {
+            "a connection has id 0".to_string()
+        } else if c.kind as usize >= crate::connection::KINDS.len() {
+            format!("connection {} has unknown kind {}", c.id, c.kind)
+        } else {
+            format!(
+                "connection {} links tokens {} -> {} that are not in the file",
+                c.id, c.token_a, c.token_b
+            )
+        });
+    }
+    let max = recs.iter().map(|c| c.id).max().unwrap_or(0) as usize;
+    let mut seen = vec![0u64; max / 64 + 1];
+    for c in recs {
+        let (w, b) = (c.id as usize / 64, c.id % 64);
+        if seen[w] & (1 << b) != 0 {
+            return Err(format!("connection id {} is repeated", c.id));
+        }
+        seen[w] |= 1 << b;
+    }
+    Ok(())
 }
 
 fn header_crc(head: &[u8]) -> u32 {
@@ -301,7 +350,7 @@ pub fn load(path: &Path) -> Result<State> {
     let read_into = |f: &mut File, e: &Entry, buf: &mut [u8]| -> Result<()> {
         f.seek(SeekFrom::Start(e.offset)).map_err(|x| io(path, x))?;
         f.read_exact(buf).map_err(|x| io(path, x))?;
-        if crc32fast::hash(buf) != e.crc {
+        if crc32_par(buf) != e.crc {
             return Err(err(
                 path,
                 format!(
@@ -405,40 +454,7 @@ pub fn load(path: &Path) -> Result<State> {
         ce,
         bytemuck::cast_slice_mut(&mut state.connections.records),
     )?;
-    let mut seen = vec![
-        false;
-        state
-            .connections
-            .records
-            .iter()
-            .map(|c| c.id as usize + 1)
-            .max()
-            .unwrap_or(1)
-    ];
-    for c in &state.connections.records {
-        if c.id == 0 || seen[c.id as usize] {
-            return Err(err(
-                path,
-                format!("connection id {} is zero or repeated", c.id),
-            ));
-        }
-        seen[c.id as usize] = true;
-        if !state.tokens.contains(c.token_a) || !state.tokens.contains(c.token_b) {
-            return Err(err(
-                path,
-                format!(
-                    "connection {} links tokens {} -> {} that are not in the file",
-                    c.id, c.token_a, c.token_b
-                ),
-            ));
-        }
-        if c.kind as usize >= crate::connection::KINDS.len() {
-            return Err(err(
-                path,
-                format!("connection {} has unknown kind {}", c.id, c.kind),
-            ));
-        }
-    }
+    check_connections(&state).map_err(|r| err(path, r))?;
     state.connections.next_id = conn_next.max(1);
     state.connections.rebuild_index();
 
@@ -516,6 +532,14 @@ mod tests {
         .unwrap();
         rt.set_profile("explorer").unwrap();
         rt
+    }
+
+    #[test]
+    fn parallel_crc_equals_serial() {
+        let data: Vec<u8> = (0..(9 << 20) + 123)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect();
+        assert_eq!(crc32_par(&data), crc32fast::hash(&data));
     }
 
     #[test]

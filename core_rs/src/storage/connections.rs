@@ -407,27 +407,30 @@ impl ConnectionStore {
             .max()
             .unwrap_or(0)
             .max(self.out_deg.len());
-        let (out_deg, in_deg) = self
+        // One pair of count arrays per thread (not per rayon task: each pair is 8 bytes per
+        // token, and zeroing many of them would cost more than the counting).
+        let parts = rayon::current_num_threads().max(1);
+        let per = self.records.len().div_ceil(parts).max(1);
+        let counts: Vec<(Vec<u32>, Vec<u32>)> = self
             .records
-            .par_chunks(1 << 18)
-            .fold(
-                || (vec![0u32; size], vec![0u32; size]),
-                |(mut o, mut i), chunk| {
-                    for c in chunk {
-                        o[c.token_a as usize] += 1;
-                        i[c.token_b as usize] += 1;
-                    }
-                    (o, i)
-                },
-            )
-            .reduce(
-                || (vec![0u32; size], vec![0u32; size]),
-                |(mut o, mut i), (o2, i2)| {
-                    o.iter_mut().zip(&o2).for_each(|(a, b)| *a += b);
-                    i.iter_mut().zip(&i2).for_each(|(a, b)| *a += b);
-                    (o, i)
-                },
-            );
+            .par_chunks(per)
+            .map(|chunk| {
+                let (mut o, mut i) = (vec![0u32; size], vec![0u32; size]);
+                for c in chunk {
+                    o[c.token_a as usize] += 1;
+                    i[c.token_b as usize] += 1;
+                }
+                (o, i)
+            })
+            .collect();
+        let mut it = counts.into_iter();
+        let (mut out_deg, mut in_deg) = it
+            .next()
+            .unwrap_or_else(|| (vec![0u32; size], vec![0u32; size]));
+        for (o, i) in it {
+            out_deg.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
+            in_deg.iter_mut().zip(&i).for_each(|(a, b)| *a += b);
+        }
         self.out_deg = out_deg;
         self.in_deg = in_deg;
         self.next_id = self.next_id.max(max_id + 1);
