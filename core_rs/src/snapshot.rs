@@ -536,7 +536,7 @@ mod tests {
 
     #[test]
     fn parallel_crc_equals_serial() {
-        let data: Vec<u8> = (0..(9 << 20) + 123)
+        let data: Vec<u8> = (0..(9u64 << 20) + 123)
             .map(|i| (i * 7919 % 251) as u8)
             .collect();
         assert_eq!(crc32_par(&data), crc32fast::hash(&data));
