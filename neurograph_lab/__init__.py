@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from ._semantic import BootstrapReport, load_embeddings
 from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
 from .results import Connection, PathResult, QueryResult, Status, Token
 from .runtime import (
@@ -36,6 +37,8 @@ __all__ = [
     "Connection",
     "Status",
     "QueryResult",
+    "BootstrapReport",
+    "load_embeddings",
     "PathResult",
     "NeuroGraphError",
     "ValidationError",

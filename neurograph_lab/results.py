@@ -215,6 +215,7 @@ class Status:
 
 
 _MAX_ROWS = 10
+_SPACE_SET = {"physical", "sensory", "motor", "emotional", "cognitive", "social", "temporal", "abstract"}
 
 
 def _table_html(title: str, header: list[str], rows: list[list[Any]], more: int) -> str:
@@ -241,12 +242,13 @@ class QueryResult:
     ``to_pandas()``; text and HTML reprs show the first rows and a "N more" line.
     """
 
-    __slots__ = ("ids", "distances", "space", "_query", "_rt", "_labels")
+    __slots__ = ("ids", "distances", "space", "metric", "_query", "_rt", "_labels")
 
-    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: Any) -> None:
+    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: Any, metric: str = "distance") -> None:
         self.ids = ids
         self.distances = distances
         self.space = space
+        self.metric = metric  # "distance" (smaller is nearer) or "score" (cosine, larger is nearer)
         self._query = query  # (target, "what") or a ready description
         self._rt = rt
         self._labels: Optional[list[Optional[str]]] = None
@@ -259,6 +261,11 @@ class QueryResult:
 
             self._query = _describe(*self._query)
         return str(self._query)
+
+    @property
+    def scores(self) -> Any:
+        """The values results are ranked by (cosine scores for semantic queries)."""
+        return self.distances
 
     @property
     def labels(self) -> list[Optional[str]]:
@@ -276,10 +283,10 @@ class QueryResult:
     def to_pandas(self) -> pd.DataFrame:
         """One row per token: id (index), label, distance and the coordinates in the space."""
         df = pd.DataFrame(
-            {"label": pd.array(self.labels, dtype="string"), "distance": self.distances},
+            {"label": pd.array(self.labels, dtype="string"), self.metric: self.distances},
             index=pd.Index(self.ids, name="id"),
         )
-        if self.space != "all":
+        if self.space in _SPACE_SET:
             xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
             for a, axis in enumerate("xyz"):
                 df[f"{self.space}_{axis}"] = xyz[:, a]
@@ -303,7 +310,7 @@ class QueryResult:
     def _repr_html_(self) -> str:
         rows = self._rows()
         title = f"{len(self)} tokens, {self.query} in {self.space}"
-        return _table_html(title, ["id", "label", "distance"], rows, len(self) - len(rows))
+        return _table_html(title, ["id", "label", self.metric], rows, len(self) - len(rows))
 
 
 class PathResult:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Un
 import numpy as np
 import pandas as pd
 
-from . import _core
+from . import _core, _semantic
 from ._html import kv_table
 from ._spatial import GraphView, GridView
 from .errors import ValidationError
-from .results import Connection, Status, Token
+from .results import Connection, QueryResult, Status, Token
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -667,6 +667,71 @@ class Runtime(_core.Runtime):
         self.cdna = CDNAView(self)
         self.grid = GridView(self)
         self.graph = GraphView(self)
+        self.intuition = _semantic.IntuitionView(self)
+
+    def bootstrap(  # type: ignore[override]
+        self,
+        source: Any,
+        words: Any = None,
+        *,
+        space: Any = "abstract",
+        k: int = 10,
+        max_words: Optional[int] = None,
+        dtype: Any = np.float32,
+        errors: str = "raise",
+        seed: int = 0,
+        replace: bool = False,
+        progress: Optional[bool] = None,
+    ) -> _semantic.BootstrapReport:
+        """Place words in the spaces from real embeddings and weave their neighbours.
+
+        ``source``: a word2vec/GloVe/fastText text file (``.vec``/``.txt``, header optional),
+        a word2vec ``.bin``, a ``.npy`` matrix (with ``words``: a list or a vocabulary file),
+        a numpy array (with ``words``) or a DataFrame indexed by word. Files are streamed with a
+        progress bar above a few MB; ``errors="skip"`` skips and counts bad lines.
+
+        Each target ``space`` (one or a list) gets 3 principal axes of a real PCA of the
+        normalised embeddings (the first space the top 3, the next space the next 3 ...).
+        Token ids come from a seeded hash of the word (collisions are resolved and reported),
+        labels are the words, entity type ``concept``. Each word's ``k`` nearest neighbours by
+        cosine become ``associated_with`` connections with the similarity as strength (edges
+        that would break the CDNA degree limits are dropped and counted). The embeddings stay
+        in the runtime for ``query``; everything persists in snapshots.
+        """
+        return _semantic.bootstrap(
+            self,
+            source,
+            words,
+            space=space,
+            k=k,
+            max_words=max_words,
+            dtype=dtype,
+            errors=errors,
+            seed=seed,
+            replace=replace,
+            progress=progress,
+        )
+
+    def query(self, q: Any, k: int = 10) -> QueryResult:  # type: ignore[override]
+        """Words most similar to ``q`` by cosine in the original embedding space.
+
+        ``q`` is a word, several words (their vectors are averaged), an analogy such as
+        ``"king - man + woman"``, or a vector. The query's own words are left out. An unknown
+        word raises ``ValidationError`` with the closest known spellings.
+        """
+        return _semantic.query(self, q, k)
+
+    def query_many(self, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Batched ``query``: a list of texts or a ``(Q, dim)`` matrix -> ``(ids, scores)``,
+        both ``(Q, k)``."""
+        return _semantic.query_many(self, queries, k)
+
+    def feedback(self, source: Any, token: int, good: bool = True) -> pd.DataFrame:  # type: ignore[override]
+        """Tell the runtime that ``token`` was a good (or bad) answer for ``source`` (a query
+        text, a token id or ids). Every connection source -> token learns by the Connection V3
+        rules (confidence up by its learning rate, or down by half of it; immutable kinds never
+        change) and the experience feeds the IntuitionEngine. Returns the connections touched."""
+        return _semantic.feedback(self, source, token, good)
 
     def events(self, last: Optional[int] = None) -> pd.DataFrame:
         """What the Guardian saw, oldest first: time, kind, target, accepted, reason."""

@@ -73,10 +73,17 @@ def test_pyruntime_operations_work(rt):
     assert rt.count_tokens() == 0
 
 
-@pytest.mark.parametrize("name", ["bootstrap", "query", "feedback"])
-def test_semantic_operations_name_the_issue_that_brings_them(rt, name):
-    with pytest.raises(NotImplementedError, match="#4"):
-        getattr(rt, name)(1)
+def test_pyruntime_semantic_operations():
+    from neurograph_lab.datasets import planted_embeddings
+
+    words, vecs = planted_embeddings(words_per_cluster=10, pairs=3, dim=20)
+    core = ng._core.Runtime()
+    report = core.bootstrap(words, vecs, "abstract", 3)
+    assert report["words"] == len(words)
+    hits = core.query("fruit2", 3)
+    assert [w for w, _, _ in hits][0].startswith("fruit") and all(s <= 1.0001 for _, _, s in hits)
+    src = core.find_label("fruit2")[0]
+    assert all(o in {"updated", "unchanged"} for _, o in core.feedback(int(src), hits[0][1], True))
 
 
 def test_pyruntime_grid_operations(filled):

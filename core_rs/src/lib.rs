@@ -4,12 +4,14 @@
 //! Plain Rust with no Python types; `python/` (feature `python`) holds the thin bindings.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod bootstrap;
 pub mod cdna;
 pub mod connection;
 pub mod error;
 pub mod graph;
 pub mod grid;
 pub mod guardian;
+pub mod intuition;
 pub mod layout;
 pub mod mem;
 pub mod metrics;

@@ -8,6 +8,7 @@
 use crate::cdna::{Cdna, CdnaVersion, CDNA_SIZE};
 use crate::error::{NgError, Result};
 use crate::guardian::Event;
+use crate::storage::semantic::BootState;
 use crate::storage::State;
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -26,6 +27,67 @@ const LABL: [u8; 4] = *b"LABL";
 const CONN: [u8; 4] = *b"CONN";
 const CDNA: [u8; 4] = *b"CDNA";
 const EVNT: [u8; 4] = *b"EVNT";
+const BOOT: [u8; 4] = *b"BOOT";
+
+/// The bootstrap artifacts: seed, dimension, spaces, vocabulary, token ids, embeddings, PCA.
+fn boot_bytes(b: &BootState) -> Vec<u8> {
+    let n = b.words.len();
+    let mut out = Vec::with_capacity(n * (b.dim * 4 + 16) + 64);
+    for v in [b.seed, b.dim as u32, n as u32, b.spaces.len() as u32] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (s, f) in &b.spaces {
+        out.extend_from_slice(&(*s as u32).to_le_bytes());
+        out.extend_from_slice(&(*f as u32).to_le_bytes());
+    }
+    for w in &b.words {
+        put_str(&mut out, w);
+    }
+    out.extend_from_slice(bytemuck::cast_slice(&b.ids));
+    out.extend_from_slice(bytemuck::cast_slice(&b.vectors));
+    let pca = b.pca.to_bytes();
+    out.extend_from_slice(&(pca.len() as u64).to_le_bytes());
+    out.extend_from_slice(&pca);
+    out
+}
+
+fn parse_boot(buf: &[u8], state: &State) -> std::result::Result<BootState, String> {
+    let mut c = Cursor {
+        buf,
+        pos: 0,
+        what: "BOOT",
+    };
+    let seed = c.u32()?;
+    let dim = c.u32()? as usize;
+    let n = c.u32()? as usize;
+    let ns = c.u32()? as usize;
+    if dim == 0 || ns > crate::space::NUM_SPACES {
+        return Err("section BOOT has an impossible dimension or space count".to_string());
+    }
+    let mut spaces = Vec::with_capacity(ns);
+    for _ in 0..ns {
+        let s = c.u32()? as usize;
+        let f = c.u32()? as usize;
+        if s >= crate::space::NUM_SPACES {
+            return Err(format!("section BOOT names space {s}"));
+        }
+        spaces.push((s, f));
+    }
+    let mut words = Vec::with_capacity(n.min(1 << 24));
+    for _ in 0..n {
+        words.push(c.string()?);
+    }
+    let ids: Vec<u32> = bytemuck::pod_collect_to_vec(c.take(n * 4)?);
+    let vbytes = n.checked_mul(dim * 4).ok_or("section BOOT is too large")?;
+    let vectors: Vec<f32> = bytemuck::pod_collect_to_vec(c.take(vbytes)?);
+    let plen = c.u64()? as usize;
+    let pca = crate::bootstrap::Pca::from_bytes(c.take(plen)?)?;
+    c.done()?;
+    if let Some(id) = ids.iter().find(|id| !state.tokens.contains(**id)) {
+        return Err(format!("bootstrap word token {id} is not in the file"));
+    }
+    Ok(BootState::new(words, ids, dim, vectors, pca, spaces, seed))
+}
 
 fn err(path: &Path, reason: impl Into<String>) -> NgError {
     NgError::Snapshot {
@@ -86,7 +148,8 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
         put_str(&mut ev, &e.reason);
     }
 
-    let sections: [([u8; 4], &[u8]); 7] = [
+    let boot = state.boot.as_ref().map(|b| boot_bytes(b));
+    let mut sections: Vec<([u8; 4], &[u8])> = vec![
         (META, &meta),
         (TOKN, bytemuck::cast_slice(&state.tokens.records)),
         (DEFS, &state.tokens.defined),
@@ -95,6 +158,9 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
         (CDNA, &cdna),
         (EVNT, &ev),
     ];
+    if let Some(b) = &boot {
+        sections.push((BOOT, b));
+    }
     let crcs: Vec<u32> = {
         use rayon::prelude::*;
         sections.par_iter().map(|(_, d)| crc32_par(d)).collect()
@@ -504,6 +570,10 @@ pub fn load(path: &Path) -> Result<State> {
     state
         .guardian
         .restore_events(events, total_events, total_rejections);
+    if let Some(e) = entries.iter().find(|e| e.tag == BOOT) {
+        let bb = read_bytes(&mut f, e)?;
+        state.boot = Some(std::sync::Arc::new(parse_boot(&bb, &state).map_err(bad)?));
+    }
     Ok(state)
 }
 

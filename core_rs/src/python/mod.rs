@@ -3,6 +3,7 @@
 mod convert;
 mod errors;
 mod runtime;
+mod semantic;
 mod spatial;
 
 use pyo3::prelude::*;
@@ -12,6 +13,9 @@ use pyo3::prelude::*;
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
+    m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
+    m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;
+    m.add_function(wrap_pyfunction!(semantic::parse_word2vec_bin, m)?)?;
     m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
     m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;

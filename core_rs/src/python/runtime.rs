@@ -17,14 +17,10 @@ use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-const BOOTSTRAP_ISSUE: &str =
-    "bootstrap, query and feedback arrive with the bootstrap engine (issue #4)";
 
 /// The NeuroGraph runtime: tokens, connections, CDNA, Guardian, snapshots and metrics.
 #[pyclass(name = "Runtime", module = "neurograph_lab._core", subclass, frozen)]
@@ -549,33 +545,6 @@ impl PyRuntime {
     /// One decay step over hypothesis connections; returns how many were dropped.
     fn decay_hypotheses(&self) -> usize {
         self.store().decay_hypotheses()
-    }
-
-    // ---------------- bootstrap (issue #4) ----------------
-
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn bootstrap(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
-    }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn query(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
-    }
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn feedback(
-        &self,
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<()> {
-        Err(PyNotImplementedError::new_err(BOOTSTRAP_ISSUE))
     }
 
     // ---------------- CDNA ----------------

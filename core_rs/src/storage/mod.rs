@@ -5,6 +5,7 @@
 
 pub mod connections;
 pub mod query;
+pub mod semantic;
 pub mod tokens;
 
 use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
@@ -33,6 +34,10 @@ pub struct State {
     pub cdna: Cdna,
     pub history: Vec<CdnaVersion>,
     pub guardian: Guardian,
+    /// Vocabulary, embeddings and PCA of the last bootstrap.
+    pub boot: Option<std::sync::Arc<semantic::BootState>>,
+    /// The experience stream and its co-activation evidence.
+    pub intuition: crate::intuition::Intuition,
 }
 
 /// One token as a value: record, space mask and label.
@@ -93,6 +98,11 @@ impl RuntimeStorage {
     /// Read access for bulk export; never call into Python while holding it.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read()
+    }
+
+    /// Write access for the sibling modules (query, semantic).
+    pub(crate) fn state_write(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
+        self.state.write()
     }
 
     /// Replace everything at once (after a successful snapshot load).

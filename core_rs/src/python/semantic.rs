@@ -1,0 +1,356 @@
+//! Bootstrap, semantic query, feedback and IntuitionEngine bindings, plus the embedding
+//! file parsers used by the Python loaders.
+
+use super::convert::space_arg;
+use super::errors::{map, run, ValidationError};
+use super::runtime::PyRuntime;
+use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
+use crate::connection::LearnOutcome;
+use crate::storage::semantic::{BootOptions, QueryInput};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+type Ids<'py> = Bound<'py, PyArray1<u32>>;
+type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
+type Parsed<'py> = (Vec<String>, Matrix<'py, f32>, usize, Vec<(usize, String)>);
+
+fn outcome(o: LearnOutcome) -> &'static str {
+    match o {
+        LearnOutcome::Updated => "updated",
+        LearnOutcome::Unchanged => "unchanged",
+        LearnOutcome::Drop => "dropped",
+    }
+}
+
+fn query_input(q: &Bound<'_, PyAny>) -> PyResult<QueryInput> {
+    if let Ok(terms) = q.extract::<Vec<(String, f32)>>() {
+        return Ok(QueryInput::Terms(terms));
+    }
+    if let Ok(v) = q.extract::<PyReadonlyArray1<'_, f32>>() {
+        return Ok(QueryInput::Vector(v.as_slice()?.to_vec()));
+    }
+    Err(ValidationError::new_err(
+        "a query is text, a list of (word, sign) terms or a float32 vector",
+    ))
+}
+
+#[pymethods]
+impl PyRuntime {
+    /// Place words in the spaces from their embeddings (PCA per space), weave k nearest
+    /// neighbours by cosine as associated_with connections. All or nothing.
+    #[pyo3(signature = (words, vectors, spaces, k=10, seed=0, replace=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn bootstrap_embeddings<'py>(
+        &self,
+        py: Python<'py>,
+        words: Vec<String>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        spaces: Vec<Bound<'py, PyAny>>,
+        k: usize,
+        seed: u32,
+        replace: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let shape = vectors.shape();
+        let (n, dim) = (shape[0], shape[1]);
+        if n != words.len() {
+            return Err(ValidationError::new_err(format!(
+                "{} words but {n} vectors",
+                words.len()
+            )));
+        }
+        let data = vectors
+            .as_slice()
+            .map_err(|_| ValidationError::new_err("vectors must be C-contiguous"))?
+            .to_vec();
+        let spaces: Vec<usize> = spaces.iter().map(space_arg).collect::<PyResult<_>>()?;
+        let opt = BootOptions {
+            spaces,
+            k,
+            seed,
+            replace,
+        };
+        let store = self.store();
+        let r = run(py, || store.bootstrap(words, data, dim, &opt))?;
+        let d = PyDict::new(py);
+        d.set_item("words", r.words)?;
+        d.set_item("dim", r.dim)?;
+        d.set_item("collisions", r.collisions)?;
+        d.set_item("explained_variance_ratio", r.explained_ratio)?;
+        d.set_item("connections", r.connections)?;
+        d.set_item("dropped_for_degree", r.dropped_for_degree)?;
+        Ok(d)
+    }
+
+    /// PyRuntime form: bootstrap words from a (n, dim) float32 matrix into one space.
+    #[pyo3(signature = (words, vectors, space=None, k=10))]
+    fn bootstrap<'py>(
+        &self,
+        py: Python<'py>,
+        words: Vec<String>,
+        vectors: PyReadonlyArray2<'py, f32>,
+        space: Option<Bound<'py, PyAny>>,
+        k: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let space = match space {
+            Some(s) => s,
+            None => pyo3::types::PyString::new(py, "abstract").into_any(),
+        };
+        self.bootstrap_embeddings(py, words, vectors, vec![space], k, 0, false)
+    }
+
+    /// PyRuntime form: words nearest to a text query, as [(word, token id, score)].
+    #[pyo3(signature = (text, k=10))]
+    fn query(&self, py: Python<'_>, text: &str, k: usize) -> PyResult<Vec<(String, u32, f32)>> {
+        let terms: Vec<(String, f32)> = text
+            .split_whitespace()
+            .map(|w| (w.to_string(), 1.0))
+            .collect();
+        let input = QueryInput::Terms(terms);
+        let store = self.store();
+        let h = run(py, || store.semantic_query(&input, k))?;
+        Ok(h.words
+            .into_iter()
+            .zip(h.ids)
+            .zip(h.scores)
+            .map(|((w, i), s)| (w, i, s))
+            .collect())
+    }
+
+    /// PyRuntime form: feedback that `target` answered `source` well (or not).
+    #[pyo3(signature = (source, target, good=true))]
+    fn feedback(&self, source: u32, target: u32, good: bool) -> PyResult<Vec<(u32, &'static str)>> {
+        self.semantic_feedback(vec![source], target, good)
+    }
+
+    /// Vocabulary, token ids, dimension and placed spaces of the bootstrap (None without one).
+    fn bootstrap_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(b) = self.store().boot() else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        d.set_item("words", b.words.len())?;
+        d.set_item("dim", b.dim)?;
+        d.set_item("seed", b.seed)?;
+        d.set_item(
+            "spaces",
+            b.spaces
+                .iter()
+                .map(|(s, f)| (crate::space::SPACE_NAMES[*s], *f))
+                .collect::<Vec<_>>(),
+        )?;
+        d.set_item("explained_variance_ratio", b.pca.explained_ratio.clone())?;
+        Ok(Some(d))
+    }
+
+    /// The bootstrap vocabulary and the token id of each word.
+    fn bootstrap_vocabulary<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyArray1<u32>>)> {
+        let b = self
+            .store()
+            .boot()
+            .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
+        Ok((
+            PyList::new(py, b.words.iter())?,
+            b.ids.clone().into_pyarray(py),
+        ))
+    }
+
+    /// The (normalised) embedding of each word, (n, dim) float32.
+    fn bootstrap_vectors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let b = self
+            .store()
+            .boot()
+            .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
+        let n = b.words.len();
+        b.vectors.clone().into_pyarray(py).reshape([n, b.dim])
+    }
+
+    /// Rank the vocabulary by cosine: (token ids, scores, words).
+    fn semantic_query<'py>(
+        &self,
+        py: Python<'py>,
+        query: &Bound<'py, PyAny>,
+        k: usize,
+    ) -> PyResult<(Ids<'py>, Bound<'py, PyArray1<f32>>, Vec<String>)> {
+        let input = query_input(query)?;
+        let store = self.store();
+        let h = run(py, || store.semantic_query(&input, k))?;
+        Ok((h.ids.into_pyarray(py), h.scores.into_pyarray(py), h.words))
+    }
+
+    /// Batched cosine ranking of a (q, dim) float32 matrix: (ids (q, k), scores (q, k)).
+    fn semantic_query_many<'py>(
+        &self,
+        py: Python<'py>,
+        queries: PyReadonlyArray2<'py, f32>,
+        k: usize,
+    ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
+        let q = queries.shape()[0];
+        let data = queries
+            .as_slice()
+            .map_err(|_| ValidationError::new_err("queries must be C-contiguous"))?;
+        let store = self.store();
+        let (ids, scores, k) = run(py, || store.semantic_query_many(data, q, k))?;
+        Ok((
+            ids.into_pyarray(py).reshape([q, k])?,
+            scores.into_pyarray(py).reshape([q, k])?,
+        ))
+    }
+
+    /// Tokens of the words a query names.
+    fn query_token_ids<'py>(
+        &self,
+        py: Python<'py>,
+        query: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let input = query_input(query)?;
+        Ok(map(self.store().query_tokens(&input))?.into_pyarray(py))
+    }
+
+    /// Feedback on source tokens -> target: [(connection id, outcome)].
+    fn semantic_feedback(
+        &self,
+        sources: Vec<u32>,
+        target: u32,
+        good: bool,
+    ) -> PyResult<Vec<(u32, &'static str)>> {
+        let r = map(self.store().feedback(&sources, target, good))?;
+        Ok(r.into_iter().map(|(c, o)| (c, outcome(o))).collect())
+    }
+
+    /// Record that tokens were used together.
+    fn coactivate(&self, tokens: Vec<u32>) -> PyResult<()> {
+        map(self.store().coactivate(&tokens))
+    }
+
+    /// Current proposals as columns.
+    fn intuition_proposals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let props = self.store().intuition_proposals();
+        let rows: Vec<_> = props.into_iter().map(|p| (p, None)).collect();
+        proposal_columns(py, rows)
+    }
+
+    /// Apply proposals through the Guardian: columns with accepted and reason.
+    fn intuition_run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let store = self.store();
+        let out = run(py, || Ok(store.intuition_run()))?;
+        let rows: Vec<_> = out
+            .into_iter()
+            .map(|(p, ok, r)| (p, Some((ok, r))))
+            .collect();
+        proposal_columns(py, rows)
+    }
+
+    /// Experiences recorded: (time, kind, tokens).
+    fn intuition_experiences(&self) -> Vec<(f64, String, Vec<u32>)> {
+        let st = self.store().read();
+        st.intuition
+            .experiences
+            .iter()
+            .map(|e| (e.time, e.kind.clone(), e.tokens.clone()))
+            .collect()
+    }
+}
+
+fn proposal_columns(
+    py: Python<'_>,
+    rows: Vec<(crate::intuition::Proposal, Option<(bool, String)>)>,
+) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("id", rows.iter().map(|r| r.0.id).collect::<Vec<_>>())?;
+    d.set_item(
+        "action",
+        rows.iter().map(|r| r.0.action.name()).collect::<Vec<_>>(),
+    )?;
+    d.set_item("token_a", rows.iter().map(|r| r.0.a).collect::<Vec<_>>())?;
+    d.set_item("token_b", rows.iter().map(|r| r.0.b).collect::<Vec<_>>())?;
+    d.set_item(
+        "connection",
+        rows.iter().map(|r| r.0.connection).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "confidence",
+        rows.iter().map(|r| r.0.confidence).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "evidence",
+        rows.iter().map(|r| r.0.evidence).collect::<Vec<_>>(),
+    )?;
+    if rows.iter().any(|r| r.1.is_some()) || rows.is_empty() {
+        d.set_item(
+            "accepted",
+            rows.iter()
+                .map(|r| r.1.as_ref().is_some_and(|v| v.0))
+                .collect::<Vec<_>>(),
+        )?;
+        d.set_item(
+            "reason",
+            rows.iter()
+                .map(|r| r.1.as_ref().map(|v| v.1.clone()).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        )?;
+    }
+    Ok(d)
+}
+
+/// Parse a block of embedding text: (words, (m, dim) float32, dim, skipped [(line, problem)]).
+/// Raises ValueError("line N: problem") on the first bad line unless `skip_errors`.
+#[pyfunction]
+#[pyo3(signature = (block, dim=None, first_line=1, skip_errors=false))]
+pub fn parse_embedding_text<'py>(
+    py: Python<'py>,
+    block: &Bound<'py, PyBytes>,
+    dim: Option<usize>,
+    first_line: usize,
+    skip_errors: bool,
+) -> PyResult<Parsed<'py>> {
+    let bytes = block.as_bytes();
+    let r = py.allow_threads(|| parse_text_block(bytes, dim, first_line, skip_errors));
+    match r {
+        Ok(b) => {
+            let m = b.words.len();
+            let arr = b.data.into_pyarray(py).reshape([m, b.dim])?;
+            Ok((
+                b.words,
+                arr,
+                b.dim,
+                b.skipped.into_iter().map(|p| (p.line, p.problem)).collect(),
+            ))
+        }
+        Err(p) => Err(ValidationError::new_err(format!(
+            "line {}: {}",
+            p.line, p.problem
+        ))),
+    }
+}
+
+/// A word2vec "count dim" header line, or None.
+#[pyfunction]
+pub fn parse_embedding_header(line: &Bound<'_, PyBytes>) -> Option<(usize, usize)> {
+    header(line.as_bytes())
+}
+
+/// Parse a whole word2vec binary file's bytes: (words, (n, dim) float32).
+#[pyfunction]
+#[pyo3(signature = (data, max_words=None))]
+pub fn parse_word2vec_bin<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyBytes>,
+    max_words: Option<usize>,
+) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f32>>)> {
+    let bytes = data.as_bytes();
+    let r = py.allow_threads(|| parse_word2vec_binary(bytes, max_words));
+    match r {
+        Ok(b) => {
+            let m = b.words.len();
+            Ok((b.words, b.data.into_pyarray(py).reshape([m, b.dim])?))
+        }
+        Err(p) => Err(ValidationError::new_err(p.problem)),
+    }
+}

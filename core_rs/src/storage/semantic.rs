@@ -1,0 +1,704 @@
+//! Bootstrap from embeddings, semantic query, feedback and the IntuitionEngine, over the store.
+
+use super::connections::{Column, ConnectionBatch};
+use super::tokens::TokenBatch;
+use super::{RuntimeStorage, State};
+use crate::bootstrap::{normalize_rows, pca, topk_cosine, word_ids, Pca};
+use crate::cdna::flags as cflags;
+use crate::connection::{LearnOutcome, Mutability};
+use crate::error::{NgError, Result};
+use crate::guardian::now_f64;
+use crate::intuition::{Action, Proposal};
+use crate::space::{space_max, NUM_AXES, NUM_SPACES, SPACE_NAMES};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a bootstrap keeps: the vocabulary, the token of each word, the L2-normalised
+/// embeddings (cosine queries run in the original space) and the PCA that placed them.
+#[derive(Clone, Debug)]
+pub struct BootState {
+    pub words: Vec<String>,
+    pub ids: Vec<u32>,
+    pub dim: usize,
+    pub vectors: Vec<f32>,
+    pub index: HashMap<String, usize>,
+    pub pca: Pca,
+    /// (space, first PCA axis) of every space the words were placed in.
+    pub spaces: Vec<(usize, usize)>,
+    pub seed: u32,
+}
+
+impl BootState {
+    pub fn new(
+        words: Vec<String>,
+        ids: Vec<u32>,
+        dim: usize,
+        vectors: Vec<f32>,
+        pca: Pca,
+        spaces: Vec<(usize, usize)>,
+        seed: u32,
+    ) -> Self {
+        let index = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.clone(), i))
+            .collect();
+        BootState {
+            words,
+            ids,
+            dim,
+            vectors,
+            index,
+            pca,
+            spaces,
+            seed,
+        }
+    }
+
+    fn row(&self, i: usize) -> &[f32] {
+        &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Closest known spellings of a word (edit distance), for error messages.
+    pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
+        let lw = word.to_lowercase();
+        let mut scored: Vec<(usize, &String)> = self
+            .words
+            .iter()
+            .map(|w| (levenshtein(&lw, &w.to_lowercase()), w))
+            .collect();
+        scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+        scored.into_iter().take(n).map(|(_, w)| w.clone()).collect()
+    }
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + (ca != *cb) as usize)
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// How to bootstrap.
+#[derive(Clone, Debug)]
+pub struct BootOptions {
+    /// Spaces to place words in; space j gets PCA axes 3j..3j+3.
+    pub spaces: Vec<usize>,
+    /// Neighbours woven per word (0: none).
+    pub k: usize,
+    pub seed: u32,
+    /// Replace an earlier bootstrap (its tokens and their connections are deleted).
+    pub replace: bool,
+}
+
+/// What a bootstrap did.
+#[derive(Clone, Debug, Default)]
+pub struct BootReport {
+    pub words: usize,
+    pub dim: usize,
+    pub collisions: Vec<(String, u32, u32)>,
+    pub explained_ratio: Vec<f64>,
+    pub connections: usize,
+    pub dropped_for_degree: usize,
+}
+
+/// One semantic query: a signed sum of words, or a vector.
+#[derive(Clone, Debug)]
+pub enum QueryInput {
+    Terms(Vec<(String, f32)>),
+    Vector(Vec<f32>),
+}
+
+/// Hits of a semantic query.
+#[derive(Clone, Debug, Default)]
+pub struct SemanticHits {
+    pub ids: Vec<u32>,
+    pub scores: Vec<f32>,
+    pub words: Vec<String>,
+}
+
+impl RuntimeStorage {
+    /// Map embeddings into the spaces and weave kNN connections: all or nothing.
+    pub fn bootstrap(
+        &self,
+        words: Vec<String>,
+        mut data: Vec<f32>,
+        dim: usize,
+        opt: &BootOptions,
+    ) -> Result<BootReport> {
+        let n = words.len();
+        if dim == 0 || data.len() != n * dim {
+            return Err(NgError::invalid(
+                "embeddings",
+                format!("{} values", data.len()),
+                format!("expected {n} words x {dim} dims"),
+            ));
+        }
+        if n < 2 {
+            return Err(NgError::invalid(
+                "words",
+                n,
+                "a bootstrap needs at least 2 words",
+            ));
+        }
+        if opt.spaces.is_empty() || opt.spaces.len() * 3 > dim.min(n) {
+            return Err(NgError::invalid(
+                "spaces",
+                opt.spaces.len(),
+                format!(
+                    "need 1..={} spaces for {dim}-dim embeddings of {n} words",
+                    dim.min(n) / 3
+                ),
+            ));
+        }
+        let mut seen = HashMap::with_capacity(n);
+        for (i, w) in words.iter().enumerate() {
+            if w.is_empty() {
+                return Err(NgError::invalid(
+                    format!("words[{i}]"),
+                    "\"\"",
+                    "words must not be empty",
+                ));
+            }
+            if let Some(j) = seen.insert(w.as_str(), i) {
+                return Err(NgError::invalid(
+                    format!("words[{i}]"),
+                    w,
+                    format!("repeats words[{j}]"),
+                ));
+            }
+        }
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(NgError::invalid(
+                format!("embeddings[{}]", i / dim),
+                words[i / dim].clone(),
+                "holds a non-finite value",
+            ));
+        }
+        drop(seen);
+        normalize_rows(&mut data, dim);
+        let model = pca(&data, n, dim, opt.spaces.len() * 3)?;
+        let mut coords = vec![f32::NAN; n * NUM_SPACES * NUM_AXES];
+        for (j, space) in opt.spaces.iter().enumerate() {
+            let pts = model.project3(&data, n, 3 * j)?;
+            let lim = space_max(*space) * 0.999;
+            let spread: Vec<f32> = (0..3)
+                .map(|a| 3.0 * (model.explained_variance[3 * j + a].sqrt() as f32))
+                .collect();
+            for (i, p) in pts.iter().enumerate() {
+                for a in 0..3 {
+                    let v = if spread[a] > 0.0 {
+                        p[a] / spread[a] * 0.9 * lim
+                    } else {
+                        0.0
+                    };
+                    coords[(i * NUM_SPACES + space) * NUM_AXES + a] = v.clamp(-lim, lim);
+                }
+            }
+        }
+        let weave = if opt.k > 0 {
+            Some(topk_cosine(&data, n, dim, &data, n, opt.k, true)?)
+        } else {
+            None
+        };
+
+        let mut st = self.state_write();
+        let st = &mut *st;
+        if st.boot.is_some() && !opt.replace {
+            return Err(NgError::invalid(
+                "bootstrap",
+                "again",
+                "this runtime already holds a bootstrap; pass replace=True to replace it",
+            ));
+        }
+        let old_ids: Vec<u32> = st.boot.as_ref().map(|b| b.ids.clone()).unwrap_or_default();
+        let tokens = &st.tokens;
+        let old: std::collections::HashSet<u32> = old_ids.iter().copied().collect();
+        let (ids, collisions) = word_ids(&words, opt.seed, |id| {
+            tokens.contains(id) && !old.contains(&id)
+        })?;
+        // prepare everything before changing anything
+        let entities = vec![5u8; n]; // concept
+        let labels: Vec<Option<String>> = words.iter().cloned().map(Some).collect();
+        let batch = TokenBatch {
+            coords: &coords,
+            entities: Some(&entities),
+            labels: Some(labels),
+            ids: None,
+            undefined_nan: true,
+            default_weight: 1.0,
+            ..Default::default()
+        };
+        let mut removed = st.clone_for_rollback(&old_ids);
+        if !old_ids.is_empty() {
+            let mut sorted = old_ids.clone();
+            sorted.sort_unstable();
+            st.connections.remove_touching(&sorted);
+            st.tokens.remove(&sorted);
+        }
+        let with_ids = TokenBatch {
+            ids: Some(&ids),
+            ..batch
+        };
+        let prepared = st.tokens.prepare(&with_ids, &st.cdna);
+        let (recs, masks, labels) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                removed.restore(st);
+                return Err(e);
+            }
+        };
+        st.tokens.commit(recs, masks, labels);
+        let mut report = BootReport {
+            words: n,
+            dim,
+            collisions,
+            explained_ratio: model.explained_ratio.clone(),
+            ..Default::default()
+        };
+        if let Some((idx, sims, k)) = weave {
+            let (a, b, s, dropped) = degree_limited_edges(&ids, &idx, &sims, k, &st.cdna);
+            report.dropped_for_degree = dropped;
+            let cb = ConnectionBatch {
+                a: &a,
+                b: &b,
+                kinds: Column::All(0x50),
+                strengths: Column::Each(&s),
+                rigidity: Column::All(0.5),
+                confidence: Column::All(0.5),
+                preferred_distance: 1.0,
+                learning_rate: 0.1,
+                decay_rate: None,
+                bidirectional: false,
+                active_levels: 0xFF,
+                hypothesis: false,
+                source_id: 0,
+            };
+            match st.connections.prepare(&cb, &st.tokens, &st.cdna) {
+                Ok(recs) => {
+                    report.connections = recs.len();
+                    st.connections.commit(recs);
+                }
+                Err(e) => {
+                    let mut sorted = ids.clone();
+                    sorted.sort_unstable();
+                    st.tokens.remove(&sorted);
+                    removed.restore(st);
+                    st.guardian.record(
+                        &st.cdna,
+                        "bootstrap",
+                        format!("{n} words"),
+                        false,
+                        e.to_string(),
+                    );
+                    return Err(e);
+                }
+            }
+        }
+        let spaces: Vec<(usize, usize)> = opt
+            .spaces
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (*s, 3 * j))
+            .collect();
+        st.boot = Some(Arc::new(BootState::new(
+            words, ids, dim, data, model, spaces, opt.seed,
+        )));
+        let names: Vec<&str> = opt.spaces.iter().map(|s| SPACE_NAMES[*s]).collect();
+        st.guardian.record(
+            &st.cdna,
+            "bootstrap",
+            format!("{n} words"),
+            true,
+            format!(
+                "{} connections into {}",
+                report.connections,
+                names.join(", ")
+            ),
+        );
+        Ok(report)
+    }
+
+    /// The current bootstrap, if any.
+    pub fn boot(&self) -> Option<Arc<BootState>> {
+        self.read().boot.clone()
+    }
+
+    /// Rank the vocabulary by cosine to a query (words in the query are left out).
+    pub fn semantic_query(&self, input: &QueryInput, k: usize) -> Result<SemanticHits> {
+        let boot = self.boot().ok_or_else(no_bootstrap)?;
+        let (q, exclude) = query_vector(&boot, input)?;
+        let extra = exclude.len();
+        let (idx, scores, _) = topk_cosine(
+            &boot.vectors,
+            boot.words.len(),
+            boot.dim,
+            &q,
+            1,
+            k + extra,
+            false,
+        )?;
+        let mut hits = SemanticHits::default();
+        for (i, s) in idx.iter().zip(&scores) {
+            let i = *i as usize;
+            if exclude.contains(&i) || hits.ids.len() == k {
+                continue;
+            }
+            hits.ids.push(boot.ids[i]);
+            hits.scores.push(*s);
+            hits.words.push(boot.words[i].clone());
+        }
+        let sources: Vec<u32> = exclude.iter().map(|i| boot.ids[*i]).collect();
+        let mut st = self.state_write();
+        st.intuition.observe_query(now_f64(), &sources, &hits.ids);
+        Ok(hits)
+    }
+
+    /// Many queries at once: (token ids, scores), row-major (q, k).
+    pub fn semantic_query_many(
+        &self,
+        queries: &[f32],
+        q: usize,
+        k: usize,
+    ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
+        let boot = self.boot().ok_or_else(no_bootstrap)?;
+        if queries.len() != q * boot.dim {
+            return Err(NgError::invalid(
+                "queries",
+                format!("{} values", queries.len()),
+                format!("expected ({q}, {})", boot.dim),
+            ));
+        }
+        let mut qs = queries.to_vec();
+        normalize_rows(&mut qs, boot.dim);
+        let (idx, scores, k) =
+            topk_cosine(&boot.vectors, boot.words.len(), boot.dim, &qs, q, k, false)?;
+        Ok((
+            idx.iter().map(|i| boot.ids[*i as usize]).collect(),
+            scores,
+            k,
+        ))
+    }
+
+    /// The query words' tokens of a text query.
+    pub fn query_tokens(&self, input: &QueryInput) -> Result<Vec<u32>> {
+        let boot = self.boot().ok_or_else(no_bootstrap)?;
+        let (_, rows) = query_vector(&boot, input)?;
+        Ok(rows.iter().map(|r| boot.ids[*r]).collect())
+    }
+
+    /// Feedback that `target` was a good (or bad) answer for `sources`: every connection
+    /// source -> target learns by the Connection V3 rules, and the experience is recorded.
+    pub fn feedback(
+        &self,
+        sources: &[u32],
+        target: u32,
+        good: bool,
+    ) -> Result<Vec<(u32, LearnOutcome)>> {
+        let mut st = self.state_write();
+        let st = &mut *st;
+        for t in sources.iter().chain(std::iter::once(&target)) {
+            if !st.tokens.contains(*t) {
+                return Err(NgError::TokenNotFound(*t));
+            }
+        }
+        let now = crate::cdna::now_secs() as u32;
+        let mut out = Vec::new();
+        let mut drop = Vec::new();
+        for c in st.connections.records.iter_mut() {
+            if c.token_b == target && sources.contains(&c.token_a) {
+                let r = c.apply_feedback(good, now);
+                if r == LearnOutcome::Drop {
+                    drop.push(c.id);
+                }
+                out.push((c.id, r));
+            }
+        }
+        st.connections.remove(&drop);
+        let touched: Vec<u32> = out.iter().map(|(c, _)| *c).collect();
+        st.intuition
+            .observe_feedback(now_f64(), sources, target, good, &touched);
+        let kind = if good {
+            "feedback.good"
+        } else {
+            "feedback.bad"
+        };
+        st.guardian.record(
+            &st.cdna,
+            kind,
+            format!("token {target}"),
+            true,
+            format!("{} connections", out.len()),
+        );
+        Ok(out)
+    }
+
+    /// Tokens used together (e.g. a selection).
+    pub fn coactivate(&self, tokens: &[u32]) -> Result<()> {
+        let mut st = self.state_write();
+        if let Some(t) = tokens.iter().find(|t| !st.tokens.contains(**t)) {
+            return Err(NgError::TokenNotFound(*t));
+        }
+        st.intuition.observe_coactivation(now_f64(), tokens);
+        Ok(())
+    }
+
+    /// What the IntuitionEngine would propose now (nothing is changed).
+    pub fn intuition_proposals(&self) -> Vec<Proposal> {
+        let mut st = self.state_write();
+        proposals(&mut st)
+    }
+
+    /// Put every proposal to the Guardian, apply the accepted ones, then run one decay step.
+    /// Returns (proposal, accepted, reason).
+    pub fn intuition_run(&self) -> Vec<(Proposal, bool, String)> {
+        let mut st = self.state_write();
+        let st = &mut *st;
+        let props = proposals(st);
+        let mut out = Vec::new();
+        for p in props {
+            let verdict = apply(st, &p);
+            let (ok, reason) = match verdict {
+                Ok(()) => (true, String::new()),
+                Err(r) => (false, r),
+            };
+            let target = match p.action {
+                Action::Create => format!("{} -> {}", p.a, p.b),
+                _ => format!("connection {}", p.connection),
+            };
+            st.guardian.record(
+                &st.cdna,
+                &format!("intuition.{}", p.action.name()),
+                target,
+                ok,
+                reason.clone(),
+            );
+            if ok {
+                st.intuition.settle(&p);
+            }
+            out.push((p, ok, reason));
+        }
+        out
+    }
+}
+
+fn proposals(st: &mut State) -> Vec<Proposal> {
+    let hyps: Vec<(u32, u32, u32, f32, u16)> = st
+        .connections
+        .records
+        .iter()
+        .filter(|c| c.mutability() == Mutability::Hypothesis)
+        .map(|c| {
+            (
+                c.id,
+                c.token_a,
+                c.token_b,
+                c.confidence_f(),
+                c.evidence_count,
+            )
+        })
+        .collect();
+    let pairs: std::collections::HashSet<(u32, u32)> = st
+        .connections
+        .records
+        .iter()
+        .map(|c| (c.token_a, c.token_b))
+        .collect();
+    let (tokens, conns) = (&st.tokens, &st.connections);
+    st.intuition.propose(
+        |a, b| pairs.contains(&(a, b)),
+        |id| tokens.contains(id) || conns.slot(id).is_some(),
+        &hyps,
+    )
+}
+
+fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
+    if !st.cdna.has_flag(cflags::ENABLE_MUTATION) {
+        return Err(
+            "ENABLE_MUTATION is off in the CDNA (the creative profile turns it on)".to_string(),
+        );
+    }
+    let now = crate::cdna::now_secs() as u32;
+    match p.action {
+        Action::Create => {
+            let (a, b) = ([p.a], [p.b]);
+            let cb = ConnectionBatch {
+                a: &a,
+                b: &b,
+                kinds: Column::All(0x50),
+                strengths: Column::All(st.cdna.default_pull_strength),
+                rigidity: Column::All(0.5),
+                confidence: Column::All(p.confidence),
+                preferred_distance: 1.0,
+                learning_rate: 0.1,
+                decay_rate: None,
+                bidirectional: false,
+                active_levels: 0xFF,
+                hypothesis: true,
+                source_id: p.id,
+            };
+            let recs = st
+                .connections
+                .prepare(&cb, &st.tokens, &st.cdna)
+                .map_err(|e| e.to_string())?;
+            st.connections.commit(recs);
+            Ok(())
+        }
+        Action::Promote | Action::Modify => {
+            let slot = st
+                .connections
+                .slot(p.connection)
+                .ok_or("the connection no longer exists")?;
+            let c = &mut st.connections.records[slot];
+            if p.action == Action::Promote {
+                c.mutability = Mutability::Learnable as u8;
+            } else if c.mutability() == Mutability::Immutable {
+                return Err(format!(
+                    "connection {} is of an immutable kind",
+                    p.connection
+                ));
+            } else {
+                c.apply_feedback(false, now);
+            }
+            c.flags |= crate::connection::flags::MODIFIED;
+            c.last_update = now;
+            Ok(())
+        }
+        Action::Delete => {
+            if st.connections.slot(p.connection).is_none() {
+                return Err("the connection no longer exists".to_string());
+            }
+            st.connections.remove(&[p.connection]);
+            Ok(())
+        }
+    }
+}
+
+/// Copies of the stores taken before a replacing bootstrap, to undo it on failure.
+struct Rollback(
+    Option<(
+        super::tokens::TokenStore,
+        super::connections::ConnectionStore,
+    )>,
+);
+
+impl Rollback {
+    fn restore(&mut self, st: &mut State) {
+        if let Some((t, c)) = self.0.take() {
+            st.tokens = t;
+            st.connections = c;
+        }
+    }
+}
+
+impl State {
+    fn clone_for_rollback(&self, old: &[u32]) -> Rollback {
+        Rollback((!old.is_empty()).then(|| (self.tokens.clone(), self.connections.clone())))
+    }
+}
+
+fn no_bootstrap() -> NgError {
+    NgError::invalid(
+        "query",
+        "text",
+        "this runtime has no bootstrap yet: call rt.bootstrap(...) with embeddings first",
+    )
+}
+
+/// The normalised query vector and the vocabulary rows it names.
+fn query_vector(boot: &BootState, input: &QueryInput) -> Result<(Vec<f32>, Vec<usize>)> {
+    let mut q = vec![0f32; boot.dim];
+    let mut rows = Vec::new();
+    match input {
+        QueryInput::Terms(terms) => {
+            if terms.is_empty() {
+                return Err(NgError::invalid("query", "\"\"", "the query has no words"));
+            }
+            for (w, sign) in terms {
+                let Some(&i) = boot.index.get(w) else {
+                    let s = boot.suggest(w, 3);
+                    return Err(NgError::invalid(
+                        "word",
+                        w,
+                        format!("not in the vocabulary; did you mean: {}?", s.join(", ")),
+                    ));
+                };
+                for (d, v) in q.iter_mut().zip(boot.row(i)) {
+                    *d += sign * v;
+                }
+                rows.push(i);
+            }
+        }
+        QueryInput::Vector(v) => {
+            if v.len() != boot.dim {
+                return Err(NgError::invalid(
+                    "vector",
+                    format!("{} values", v.len()),
+                    format!("expected {}", boot.dim),
+                ));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(NgError::invalid(
+                    "vector",
+                    "non-finite",
+                    "query vectors must be finite",
+                ));
+            }
+            q.copy_from_slice(v);
+        }
+    }
+    normalize_rows(&mut q, boot.dim);
+    Ok((q, rows))
+}
+
+/// Weave edges i -> neighbour, strongest first, keeping every token within the CDNA degree
+/// limits (new tokens start at degree 0). Returns (a, b, strengths, dropped).
+fn degree_limited_edges(
+    ids: &[u32],
+    idx: &[u32],
+    sims: &[f32],
+    k: usize,
+    cdna: &crate::cdna::Cdna,
+) -> (Vec<u32>, Vec<u32>, Vec<f32>, usize) {
+    let n = ids.len();
+    let mut order: Vec<usize> = (0..n * k).collect();
+    order.sort_by(|x, y| sims[*y].total_cmp(&sims[*x]).then(x.cmp(y)));
+    let (mut out_d, mut in_d) = (vec![0u32; n], vec![0u32; n]);
+    let (mut a, mut b, mut s) = (
+        Vec::with_capacity(n * k),
+        Vec::with_capacity(n * k),
+        Vec::with_capacity(n * k),
+    );
+    let mut dropped = 0;
+    let mut keep = vec![false; n * k];
+    for e in order {
+        let (i, j) = (e / k, idx[e] as usize);
+        let ok = out_d[i] < cdna.max_out_degree
+            && in_d[j] < cdna.max_in_degree
+            && out_d[i] + in_d[i] < cdna.max_total_degree
+            && out_d[j] + in_d[j] < cdna.max_total_degree;
+        if ok {
+            out_d[i] += 1;
+            in_d[j] += 1;
+            keep[e] = true;
+        } else {
+            dropped += 1;
+        }
+    }
+    for e in 0..n * k {
+        if keep[e] {
+            a.push(ids[e / k]);
+            b.push(ids[idx[e] as usize]);
+            s.push(sims[e].clamp(cdna.strength_min.max(0.0), cdna.strength_max));
+        }
+    }
+    (a, b, s, dropped)
+}

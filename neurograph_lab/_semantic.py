@@ -1,0 +1,317 @@
+"""Embeddings into the runtime: loaders for word-vector files, ``rt.bootstrap``,
+``rt.query``, ``rt.feedback`` and the IntuitionEngine view."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .errors import ValidationError
+from .results import QueryResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Runtime
+
+BLOCK = 16 << 20  # bytes of text parsed per step
+PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
+
+
+def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
+    show = total > PROGRESS_FROM if enabled is None else enabled
+    if not show:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False)
+
+
+def load_text(
+    path: Union[str, os.PathLike[str]],
+    *,
+    max_words: Optional[int] = None,
+    errors: str = "raise",
+    progress: Optional[bool] = None,
+) -> tuple[list[str], np.ndarray, int]:
+    """Stream a word2vec/GloVe/fastText text file (with or without the "count dim" header).
+
+    Returns ``(words, vectors (n, dim) float32, skipped)``. The file is read in blocks and
+    never held whole in memory. A bad line raises ``ValidationError`` naming the file, the
+    line and the problem (``errors="raise"``), or is skipped and counted (``errors="skip"``).
+    """
+    if errors not in ("raise", "skip"):
+        raise ValidationError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    path = Path(path)
+    size = path.stat().st_size
+    words: list[str] = []
+    parts: list[np.ndarray] = []
+    dim: Optional[int] = None
+    line_no = 1
+    skipped = 0
+    bar = _progress(size, path.name, progress)
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+            header = _core.parse_embedding_header(first)
+            if header is not None:
+                dim = header[1]
+                line_no = 2
+                if bar is not None:
+                    bar.update(len(first))
+                rest = b""
+            else:
+                rest = first
+            done = False
+            while not done:
+                chunk = f.read(BLOCK)
+                done = not chunk
+                data = rest + chunk
+                if not done:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:
+                        rest = data
+                        continue
+                    data, rest = data[:cut], data[cut:]
+                else:
+                    rest = b""
+                if not data:
+                    continue
+                try:
+                    w, vec, dim, bad = _core.parse_embedding_text(data, dim, line_no, errors == "skip")
+                except ValidationError as e:
+                    raise ValidationError(f"{path}: {e}") from None
+                skipped += len(bad)
+                line_no += data.count(b"\n")
+                if bar is not None:
+                    bar.update(len(data))
+                words.extend(w)
+                parts.append(vec)
+                if max_words is not None and len(words) >= max_words:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    if not words:
+        raise ValidationError(f"{path}: no word vectors found")
+    vectors = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if max_words is not None:
+        words, vectors = words[:max_words], vectors[:max_words]
+    return words, np.ascontiguousarray(vectors, dtype=np.float32), skipped
+
+
+def load_embeddings(
+    source: Any,
+    words: Any = None,
+    *,
+    max_words: Optional[int] = None,
+    dtype: Any = np.float32,
+    errors: str = "raise",
+    progress: Optional[bool] = None,
+) -> tuple[list[str], np.ndarray, int]:
+    """Words and vectors from any supported source.
+
+    ``source`` may be a ``.vec``/``.txt`` text file, a word2vec ``.bin`` file, a ``.npy``
+    matrix (``words``: a list or a vocabulary file, one word per line), a numpy array
+    (``words``: a list), or a pandas DataFrame whose index holds the words.
+    Returns ``(words, vectors (n, dim), skipped lines)``.
+    """
+    skipped = 0
+    if isinstance(source, pd.DataFrame):
+        wl = [str(w) for w in source.index]
+        mat = source.to_numpy(dtype=dtype)
+    elif isinstance(source, np.ndarray):
+        if words is None:
+            raise ValidationError("a numpy array of vectors needs words=[...] (one per row)")
+        wl, mat = _word_list(words), source
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file")
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            if words is None:
+                raise ValidationError(f"{path}: a .npy matrix needs words= (a list or a vocabulary file)")
+            mat = np.load(path, mmap_mode="r")
+            wl = _word_list(words)
+        elif suffix == ".bin":
+            try:
+                wl, mat = _core.parse_word2vec_bin(path.read_bytes(), max_words)
+            except ValidationError as e:
+                raise ValidationError(f"{path}: {e}") from None
+        else:
+            wl, mat, skipped = load_text(path, max_words=max_words, errors=errors, progress=progress)
+    else:
+        raise ValidationError(
+            f"cannot read embeddings from {type(source).__name__}: give a file path, a numpy array with words, "
+            "or a DataFrame indexed by word"
+        )
+    mat = np.asarray(mat)
+    if mat.ndim != 2:
+        raise ValidationError(f"vectors must be 2-D (words x dims), got shape {mat.shape}")
+    if mat.dtype.kind not in "fiu":
+        raise ValidationError(f"vectors must be numeric, got dtype {mat.dtype}")
+    if len(wl) != mat.shape[0]:
+        raise ValidationError(f"{len(wl)} words but {mat.shape[0]} vectors")
+    if max_words is not None:
+        wl, mat = wl[:max_words], mat[:max_words]
+    return wl, np.ascontiguousarray(mat, dtype=np.float32), skipped
+
+
+def _word_list(words: Any) -> list[str]:
+    if isinstance(words, (str, os.PathLike)):
+        with open(words, encoding="utf-8") as f:
+            return [line.rstrip("\r\n").split(" ")[0] for line in f if line.strip()]
+    return [str(w) for w in words]
+
+
+def parse_query(text: str) -> list[tuple[str, float]]:
+    """``"king - man + woman"`` -> [("king", 1), ("man", -1), ("woman", 1)]."""
+    terms: list[tuple[str, float]] = []
+    sign = 1.0
+    for part in text.split():
+        if part in ("+", "-"):
+            sign = 1.0 if part == "+" else -1.0
+            continue
+        terms.append((part, sign))
+        sign = 1.0
+    if not terms:
+        raise ValidationError(f"the query {text!r} has no words")
+    return terms
+
+
+class BootstrapReport:
+    """What a bootstrap did: words placed, id collisions, explained variance, connections."""
+
+    def __init__(self, d: dict[str, Any], skipped: int) -> None:
+        self.words: int = d["words"]
+        self.dim: int = d["dim"]
+        self.collisions: list[tuple[str, int, int]] = list(d["collisions"])
+        self.explained_variance_ratio: np.ndarray = np.asarray(d["explained_variance_ratio"])
+        self.connections: int = d["connections"]
+        self.dropped_for_degree: int = d["dropped_for_degree"]
+        self.skipped_lines = skipped
+
+    def _rows(self) -> list[tuple[str, Any]]:
+        ev = ", ".join(f"{v:.3f}" for v in self.explained_variance_ratio)
+        return [
+            ("words", f"{self.words:,} ({self.dim} dims)"),
+            ("explained variance", ev),
+            ("connections woven", f"{self.connections:,}"),
+            ("dropped (degree limits)", f"{self.dropped_for_degree:,}"),
+            ("id collisions resolved", f"{len(self.collisions):,}"),
+            ("lines skipped", f"{self.skipped_lines:,}"),
+        ]
+
+    def __repr__(self) -> str:
+        width = max(len(k) for k, _ in self._rows())
+        return "Bootstrap\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in self._rows())
+
+    def _repr_html_(self) -> str:
+        from ._html import kv_table
+
+        return kv_table("Bootstrap", self._rows())
+
+
+def bootstrap(
+    rt: Runtime,
+    source: Any,
+    words: Any = None,
+    *,
+    space: Union[str, int, Sequence[Union[str, int]]] = "abstract",
+    k: int = 10,
+    max_words: Optional[int] = None,
+    dtype: Any = np.float32,
+    errors: str = "raise",
+    seed: int = 0,
+    replace: bool = False,
+    progress: Optional[bool] = None,
+) -> BootstrapReport:
+    wl, mat, skipped = load_embeddings(
+        source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
+    )
+    spaces = [space] if isinstance(space, (str, int)) else list(space)
+    if k < 0:
+        raise ValidationError(f"k must be >= 0, got {k}")
+    if not 0 <= seed <= 0xFFFFFFFF:
+        raise ValidationError(f"seed must be in 0..4294967295, got {seed}")
+    d = _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, int(k), int(seed), bool(replace))
+    return BootstrapReport(d, skipped)
+
+
+def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
+    if isinstance(q, str):
+        arg: Any = parse_query(q)
+        what = q
+    else:
+        arr = np.asarray(q, dtype=np.float32).ravel()
+        arg, what = np.ascontiguousarray(arr), "vector"
+    ids, scores, _ = _core.Runtime.semantic_query(rt, arg, int(k))
+    return QueryResult(rt, ids, scores, "embedding", f"{k} most similar to {what!r}", metric="score")
+
+
+def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(queries, np.ndarray):
+        mat = np.ascontiguousarray(queries, dtype=np.float32)
+        if mat.ndim != 2:
+            raise ValidationError(f"a query matrix must be 2-D (queries x dims), got shape {mat.shape}")
+        return _core.Runtime.semantic_query_many(rt, mat, int(k))
+    texts = list(queries)
+    ids = np.zeros((len(texts), k), np.uint32)
+    scores = np.full((len(texts), k), np.nan, np.float32)
+    for i, t in enumerate(texts):
+        r = query(rt, t, k)
+        ids[i, : len(r)] = r.ids
+        scores[i, : len(r)] = r.distances
+    return ids, scores
+
+
+def feedback(rt: Runtime, source: Any, token: int, good: bool = True) -> pd.DataFrame:
+    if isinstance(source, str):
+        sources = _core.Runtime.query_token_ids(rt, parse_query(source)).tolist()
+    elif isinstance(source, (int, np.integer)) and not isinstance(source, bool):
+        sources = [int(source)]
+    else:
+        sources = [int(s) for s in source]
+    if isinstance(token, bool) or not isinstance(token, (int, np.integer)):
+        raise ValidationError(f"token must be a token id, got {token!r}")
+    out = _core.Runtime.semantic_feedback(rt, sources, int(token), bool(good))
+    return pd.DataFrame(out, columns=["connection", "outcome"])
+
+
+class IntuitionView:
+    """``rt.intuition``: the IntuitionEngine. It watches queries, feedback and co-activations,
+    proposes hypothesis connections (create), promotions, modifications and deletions, and
+    puts each to the Guardian when run (the CDNA must have ENABLE_MUTATION on)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    def proposals(self) -> pd.DataFrame:
+        """What the engine would do now (nothing changes)."""
+        return pd.DataFrame(_core.Runtime.intuition_proposals(self._rt)).drop(
+            columns=["accepted", "reason"], errors="ignore"
+        )
+
+    def run(self) -> pd.DataFrame:
+        """Put every proposal to the Guardian and apply the accepted ones."""
+        return pd.DataFrame(_core.Runtime.intuition_run(self._rt))
+
+    def observe(self, ids: Iterable[int]) -> None:
+        """Record that these tokens were used together (a co-activation)."""
+        _core.Runtime.coactivate(self._rt, [int(i) for i in ids])
+
+    def experiences(self) -> pd.DataFrame:
+        """The experience stream: time, kind, tokens."""
+        rows = _core.Runtime.intuition_experiences(self._rt)
+        df = pd.DataFrame(rows, columns=["time", "kind", "tokens"])
+        df["time"] = pd.to_datetime(df["time"], unit="s")
+        return df
+
+    def __repr__(self) -> str:
+        return f"<intuition: {len(_core.Runtime.intuition_experiences(self._rt))} experiences>"

@@ -1,0 +1,231 @@
+"""Bootstrap from embeddings, semantic query, feedback and the IntuitionEngine, on data with
+planted structure so the right answers are known."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import neurograph_lab as ng
+from neurograph_lab.datasets import planted_embeddings, write_vec
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return planted_embeddings(words_per_cluster=30, pairs=10, dim=40, seed=3)
+
+
+@pytest.fixture
+def boot(planted):
+    words, vecs = planted
+    rt = ng.Runtime()
+    report = rt.bootstrap(vecs, words, k=5, space=["abstract", "cognitive"])
+    return rt, report
+
+
+def test_report_and_placement(boot, planted):
+    rt, report = boot
+    words, _ = planted
+    assert report.words == len(words) == len(rt.tokens)
+    assert report.connections == len(rt.connections) == 5 * len(words)
+    ratios = report.explained_variance_ratio
+    assert len(ratios) == 6 and np.all(np.diff(ratios) <= 1e-9) and 0 < ratios.sum() <= 1
+    df = rt.tokens.to_pandas()
+    assert set(df["label"]) == set(words) and (df["entity"] == "concept").all()
+    assert df["abstract_x"].notna().all() and df["cognitive_x"].notna().all() and df["social_x"].isna().all()
+    # the first space holds the top principal axes: its spread is the largest
+    assert df[["abstract_x", "abstract_y", "abstract_z"]].abs().max().max() <= 3.2767
+    assert "words" in repr(report) and "<table" in report._repr_html_()
+
+
+def test_clusters_stay_together_in_space(boot):
+    rt, _ = boot
+    tid = int(rt.tokens.find("fruit3")[0])
+    near = rt.grid.neighbors(tid, k=8, space="abstract")
+    assert sum(lab.startswith("fruit") for lab in near.labels) >= 6
+
+
+def test_query_returns_planted_neighbours(boot):
+    rt, _ = boot
+    res = rt.query("tool7", k=10)
+    assert isinstance(res, ng.QueryResult) and res.metric == "score"
+    assert all(w.startswith("tool") for w in res.labels) and "tool7" not in res.labels
+    assert np.all(np.diff(res.scores) <= 0)
+    df = res.to_pandas()
+    assert list(df.columns) == ["label", "score"]
+
+
+def test_analogy_offsets(boot):
+    rt, _ = boot
+    for a, b in [(0, 1), (2, 5), (7, 3)]:
+        res = rt.query(f"capital{a} - country{a} + country{b}", k=3)
+        assert res.labels[0] == f"capital{b}"
+
+
+def test_several_words_and_vectors(boot, planted):
+    rt, _ = boot
+    words, vecs = planted
+    res = rt.query("animal1 animal2", k=5)
+    assert all(w.startswith("animal") for w in res.labels)
+    v = vecs[words.index("colour4")]
+    assert rt.query(v, k=1).labels == ["colour4"]
+    ids, scores = rt.query_many(np.stack([v, vecs[words.index("sport0")]]), k=3)
+    assert ids.shape == scores.shape == (2, 3)
+    assert rt.tokens[int(ids[1, 0])].label == "sport0"
+    ids2, _ = rt.query_many(["music1", "weather2"], k=4)
+    assert all(rt.tokens[int(i)].label.startswith("music") for i in ids2[0])
+
+
+def test_unknown_word_suggests_spellings(boot):
+    rt, _ = boot
+    with pytest.raises(ng.ValidationError, match="'?frut3'? .*did you mean: fruit3"):
+        rt.query("frut3")
+    with pytest.raises(ng.ValidationError, match="no words"):
+        rt.query("   ")
+    with pytest.raises(ng.ValidationError, match="expected 40"):
+        rt.query(np.zeros(7, np.float32))
+
+
+def test_same_input_gives_same_ids_and_coordinates(planted, tmp_path):
+    words, vecs = planted
+    path = tmp_path / "planted.vec"
+    write_vec(path, words, vecs)
+    a, b = ng.Runtime(), ng.Runtime()
+    a.bootstrap(path, k=3)
+    b.bootstrap(path, k=3)
+    pd.testing.assert_frame_equal(
+        a.tokens.to_pandas().drop(columns="timestamp"), b.tokens.to_pandas().drop(columns="timestamp")
+    )
+    c = ng.Runtime()
+    c.bootstrap(path, k=3, seed=7)
+    assert set(c.tokens.ids()) != set(a.tokens.ids())
+
+
+def test_loaders_agree(planted, tmp_path):
+    words, vecs = planted
+    ref = ng.Runtime()
+    ref.bootstrap(vecs, words, k=0)
+    expected = ref.tokens.to_pandas().drop(columns="timestamp")
+    write_vec(tmp_path / "h.vec", words, vecs, header=True)
+    write_vec(tmp_path / "n.txt", words, vecs, header=False)
+    np.save(tmp_path / "m.npy", vecs)
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    with open(tmp_path / "w.bin", "wb") as f:
+        f.write(f"{len(words)} {vecs.shape[1]}\n".encode())
+        for w, v in zip(words, vecs):
+            f.write(w.encode() + b" " + struct.pack(f"<{len(v)}f", *v) + b"\n")
+    for source, extra in [
+        (tmp_path / "h.vec", None),
+        (tmp_path / "n.txt", None),
+        (tmp_path / "m.npy", tmp_path / "vocab.txt"),
+        (tmp_path / "w.bin", None),
+        (pd.DataFrame(vecs, index=words), None),
+    ]:
+        rt = ng.Runtime()
+        rt.bootstrap(source, extra, k=0)
+        got = rt.tokens.to_pandas().drop(columns="timestamp")
+        pd.testing.assert_frame_equal(got, expected, atol=2e-4, check_exact=False)
+
+
+def test_max_words_and_bad_files(planted, tmp_path):
+    words, vecs = planted
+    path = tmp_path / "e.vec"
+    write_vec(path, words, vecs, header=False)
+    rt = ng.Runtime()
+    assert rt.bootstrap(path, max_words=50, k=2).words == 50
+    lines = path.read_text().splitlines()
+    bad = lines[:10] + ["oops 1.0 2.0"] + lines[10:20] + ["word " + " ".join(["x"] * vecs.shape[1])] + lines[20:]
+    p2 = tmp_path / "bad.vec"
+    p2.write_text("\n".join(bad) + "\n")
+    with pytest.raises(ng.ValidationError, match=r"bad\.vec: line 11: .*expected 40"):
+        ng.Runtime().bootstrap(p2)
+    report = ng.Runtime().bootstrap(p2, errors="skip", k=0)
+    assert report.skipped_lines == 2 and report.words == len(words)
+    p3 = tmp_path / "cut.vec"
+    p3.write_text("\n".join(lines[:5]) + "\n" + lines[5][: len(lines[5]) // 2])
+    with pytest.raises(ng.ValidationError, match=r"cut\.vec: line 6"):
+        ng.Runtime().bootstrap(p3)
+    with pytest.raises(FileNotFoundError):
+        ng.Runtime().bootstrap(tmp_path / "missing.vec")
+    with pytest.raises(ng.ValidationError, match="needs words"):
+        ng.Runtime().bootstrap(vecs)
+    with pytest.raises(ng.ValidationError, match="words but"):
+        ng.Runtime().bootstrap(vecs, words[:-1])
+
+
+def test_bad_bootstrap_changes_nothing(planted):
+    words, vecs = planted
+    rt = ng.Runtime()
+    rt.tokens.create(label="existing")
+    bad = vecs.copy()
+    bad[5, 3] = np.nan
+    with pytest.raises(ng.ValidationError, match="non-finite"):
+        rt.bootstrap(bad, words)
+    with pytest.raises(ng.ValidationError, match="repeats"):
+        rt.bootstrap(vecs[:3], ["a", "b", "a"])
+    assert len(rt.tokens) == 1 and len(rt.connections) == 0
+    rt.bootstrap(vecs, words, k=2)
+    with pytest.raises(ng.ValidationError, match="replace=True"):
+        rt.bootstrap(vecs, words, k=2)
+    rt.bootstrap(vecs[:20], words[:20], k=2, replace=True)
+    assert len(rt.tokens) == 21
+
+
+def test_feedback_rules(boot):
+    rt, _ = boot
+    src = int(rt.tokens.find("fruit1")[0])
+    conns = rt.connections.for_token(src)
+    out_edges = conns[conns["token_a"] == src]
+    target = int(out_edges["token_b"].iloc[0])
+    cid = int(out_edges.index[0])
+    before = rt.connections[cid].confidence
+    res = rt.feedback("fruit1", target, good=True)
+    assert res["outcome"].tolist() == ["updated"]
+    assert rt.connections[cid].confidence == pytest.approx(before + 0.1, abs=1 / 255)
+    rt.feedback(src, target, good=False)
+    assert rt.connections[cid].confidence == pytest.approx(before + 0.05, abs=2 / 255)
+    assert rt.connections[cid].evidence_count == 2
+    with pytest.raises(ng.NotFoundError):
+        rt.feedback(src, 99_999_999 % (1 << 24), good=True)
+
+
+def test_intuition_proposes_and_guardian_decides(boot):
+    rt, _ = boot
+    a = int(rt.tokens.find("fruit0")[0])
+    b = int(rt.tokens.find("vehicle0")[0])
+    for _ in range(2):
+        rt.feedback(a, b, good=True)
+    props = rt.intuition.proposals()
+    row = props[(props["action"] == "create") & (props["token_a"] == a) & (props["token_b"] == b)]
+    assert len(row) == 1
+    ran = rt.intuition.run()
+    refused = ran[(ran["token_a"] == a) & (ran["token_b"] == b)]
+    assert not refused["accepted"].iloc[0] and "ENABLE_MUTATION" in refused["reason"].iloc[0]
+    rt.cdna.profile = "creative"
+    ran = rt.intuition.run()
+    ok = ran[(ran["token_a"] == a) & (ran["token_b"] == b)]
+    assert ok["accepted"].iloc[0]
+    made = rt.connections.for_token(a)
+    hyp = made[(made["token_b"] == b) & (made["mutability"] == "hypothesis")]
+    assert len(hyp) == 1
+    assert len(rt.intuition.experiences()) >= 2
+    # hypotheses decay and go under 10%
+    for _ in range(20):
+        rt.connections.decay()
+    assert b not in rt.connections.for_token(a)["token_b"].tolist()
+
+
+def test_bootstrap_survives_a_snapshot(boot, tmp_path):
+    rt, _ = boot
+    rt.save(tmp_path / "b.ngs")
+    back = ng.Runtime.load(tmp_path / "b.ngs")
+    assert back.query("tool7", k=5).labels == rt.query("tool7", k=5).labels
+    assert back.bootstrap_info()["words"] == rt.bootstrap_info()["words"]
+
+
+def test_query_without_bootstrap(rt):
+    with pytest.raises(ng.ValidationError, match="no bootstrap"):
+        rt.query("anything")
