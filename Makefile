@@ -41,6 +41,7 @@ bench: dev
 	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[bench]"
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_grid_graph.py
+	$(BIN)/python bench/bench_semantic.py
 
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null

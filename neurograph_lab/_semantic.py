@@ -71,25 +71,20 @@ def load_text(
             while not done:
                 chunk = f.read(BLOCK)
                 done = not chunk
-                data = rest + chunk
-                if not done:
-                    cut = data.rfind(b"\n") + 1
-                    if cut == 0:
-                        rest = data
-                        continue
-                    data, rest = data[:cut], data[cut:]
-                else:
-                    rest = b""
-                if not data:
+                data = rest + chunk if rest else chunk
+                cut = len(data) if done else data.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = data
                     continue
+                rest = b"" if done else data[cut:]
                 try:
-                    w, vec, dim, bad = _core.parse_embedding_text(data, dim, line_no, errors == "skip")
+                    w, vec, dim, bad, lines = _core.parse_embedding_text(data, dim, line_no, errors == "skip", cut)
                 except ValidationError as e:
                     raise ValidationError(f"{path}: {e}") from None
                 skipped += len(bad)
-                line_no += data.count(b"\n")
+                line_no += lines
                 if bar is not None:
-                    bar.update(len(data))
+                    bar.update(cut)
                 words.extend(w)
                 parts.append(vec)
                 if max_words is not None and len(words) >= max_words:
@@ -174,12 +169,17 @@ def parse_query(text: str) -> list[tuple[str, float]]:
     """``"king - man + woman"`` -> [("king", 1), ("man", -1), ("woman", 1)]."""
     terms: list[tuple[str, float]] = []
     sign = 1.0
+    pending = False
     for part in text.split():
         if part in ("+", "-"):
-            sign = 1.0 if part == "+" else -1.0
+            if pending:
+                raise ValidationError(f"the query {text!r} has two operators in a row")
+            sign, pending = (1.0 if part == "+" else -1.0), True
             continue
         terms.append((part, sign))
-        sign = 1.0
+        sign, pending = 1.0, False
+    if pending:
+        raise ValidationError(f"the query {text!r} ends with an operator")
     if not terms:
         raise ValidationError(f"the query {text!r} has no words")
     return terms
@@ -232,10 +232,18 @@ def bootstrap(
     replace: bool = False,
     progress: Optional[bool] = None,
 ) -> BootstrapReport:
+    if errors not in ("raise", "skip"):
+        raise ValidationError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    spaces = [space] if isinstance(space, (str, int)) else list(space)
+    names = [_core.SPACES[s - 1] if isinstance(s, int) and 1 <= s <= 8 else str(s).lower() for s in spaces]
+    names = [
+        _core.SPACES[int(n[1:]) - 1] if n[:1] == "l" and n[1:].isdigit() and 1 <= int(n[1:]) <= 8 else n for n in names
+    ]
+    if len(set(names)) != len(names):
+        raise ValidationError(f"each space may be named once, got {spaces!r}")
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
-    spaces = [space] if isinstance(space, (str, int)) else list(space)
     if k < 0:
         raise ValidationError(f"k must be >= 0, got {k}")
     if not 0 <= seed <= 0xFFFFFFFF:
@@ -244,7 +252,14 @@ def bootstrap(
     return BootstrapReport(d, skipped)
 
 
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValidationError(f"k must be an integer >= 0, got {k!r}")
+    return int(k)
+
+
 def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
+    k = _check_k(k)
     if isinstance(q, str):
         arg: Any = parse_query(q)
         what = q
@@ -256,11 +271,16 @@ def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
 
 
 def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    k = _check_k(k)
     if isinstance(queries, np.ndarray):
         mat = np.ascontiguousarray(queries, dtype=np.float32)
         if mat.ndim != 2:
             raise ValidationError(f"a query matrix must be 2-D (queries x dims), got shape {mat.shape}")
-        return _core.Runtime.semantic_query_many(rt, mat, int(k))
+        if not np.isfinite(mat).all():
+            raise ValidationError("query vectors must be finite (the matrix holds NaN or inf)")
+        if k == 0:
+            return np.zeros((mat.shape[0], 0), np.uint32), np.zeros((mat.shape[0], 0), np.float32)
+        return _core.Runtime.semantic_query_many(rt, mat, k)
     texts = list(queries)
     ids = np.zeros((len(texts), k), np.uint32)
     scores = np.full((len(texts), k), np.nan, np.float32)

@@ -229,3 +229,38 @@ def test_bootstrap_survives_a_snapshot(boot, tmp_path):
 def test_query_without_bootstrap(rt):
     with pytest.raises(ng.ValidationError, match="no bootstrap"):
         rt.query("anything")
+
+
+def test_degenerate_and_bad_queries(boot):
+    rt, _ = boot
+    with pytest.raises(ng.ValidationError, match="no direction"):
+        rt.query("fruit3 - fruit3")
+    with pytest.raises(ng.ValidationError, match="no direction"):
+        rt.query(np.zeros(40, np.float32))
+    with pytest.raises(ng.ValidationError, match="ends with an operator"):
+        rt.query("fruit3 -")
+    with pytest.raises(ng.ValidationError, match="k must be"):
+        rt.query("fruit3", k=-1)
+    with pytest.raises(ng.ValidationError, match="finite"):
+        rt.query_many(np.full((1, 40), np.nan, np.float32))
+    assert len(rt.query("fruit3", k=0)) == 0
+    assert rt.query_many(np.ones((2, 40), np.float32), k=0)[0].shape == (2, 0)
+    assert float(rt.query(rt.bootstrap_vectors()[0], k=1).scores[0]) <= 1.0
+
+
+def test_proposals_do_not_change_anything(boot):
+    rt, _ = boot
+    a, b = int(rt.tokens.find("fruit0")[0]), int(rt.tokens.find("sport0")[0])
+    rt.feedback(a, b)
+    rt.feedback(a, b)
+    first, second = rt.intuition.proposals(), rt.intuition.proposals()
+    pd.testing.assert_frame_equal(first, second)
+    assert rt.intuition.run()["id"].tolist() == first["id"].tolist()
+
+
+def test_bad_bootstrap_arguments(planted):
+    words, vecs = planted
+    with pytest.raises(ng.ValidationError, match="once"):
+        ng.Runtime().bootstrap(vecs, words, space=["abstract", "L8"])
+    with pytest.raises(ng.ValidationError, match="errors must be"):
+        ng.Runtime().bootstrap(vecs, words, errors="ignore")

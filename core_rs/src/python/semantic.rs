@@ -16,7 +16,13 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
-type Parsed<'py> = (Vec<String>, Matrix<'py, f32>, usize, Vec<(usize, String)>);
+type Parsed<'py> = (
+    Vec<String>,
+    Matrix<'py, f32>,
+    usize,
+    Vec<(usize, String)>,
+    usize,
+);
 
 fn outcome(o: LearnOutcome) -> &'static str {
     match o {
@@ -301,27 +307,30 @@ fn proposal_columns(
 
 /// Parse a block of embedding text: (words, (m, dim) float32, dim, skipped [(line, problem)]).
 /// Raises ValueError("line N: problem") on the first bad line unless `skip_errors`.
+/// `end` limits parsing to `block[:end]` (no copy); the last value returned is the number of
+/// lines the parsed part holds.
 #[pyfunction]
-#[pyo3(signature = (block, dim=None, first_line=1, skip_errors=false))]
+#[pyo3(signature = (block, dim=None, first_line=1, skip_errors=false, end=None))]
 pub fn parse_embedding_text<'py>(
     py: Python<'py>,
     block: &Bound<'py, PyBytes>,
     dim: Option<usize>,
     first_line: usize,
     skip_errors: bool,
+    end: Option<usize>,
 ) -> PyResult<Parsed<'py>> {
-    let bytes = block.as_bytes();
-    let r = py.allow_threads(|| parse_text_block(bytes, dim, first_line, skip_errors));
+    let all = block.as_bytes();
+    let bytes = &all[..end.unwrap_or(all.len()).min(all.len())];
+    let r = py.allow_threads(|| {
+        let lines = bytes.iter().filter(|b| **b == b'\n').count();
+        parse_text_block(bytes, dim, first_line, skip_errors).map(|b| (b, lines))
+    });
     match r {
-        Ok(b) => {
+        Ok((b, lines)) => {
             let m = b.words.len();
             let arr = b.data.into_pyarray(py).reshape([m, b.dim])?;
-            Ok((
-                b.words,
-                arr,
-                b.dim,
-                b.skipped.into_iter().map(|p| (p.line, p.problem)).collect(),
-            ))
+            let skipped = b.skipped.into_iter().map(|p| (p.line, p.problem)).collect();
+            Ok((b.words, arr, b.dim, skipped, lines))
         }
         Err(p) => Err(ValidationError::new_err(format!(
             "line {}: {}",

@@ -336,6 +336,9 @@ impl RuntimeStorage {
     pub fn semantic_query(&self, input: &QueryInput, k: usize) -> Result<SemanticHits> {
         let boot = self.boot().ok_or_else(no_bootstrap)?;
         let (q, exclude) = query_vector(&boot, input)?;
+        if k == 0 {
+            return Ok(SemanticHits::default());
+        }
         let extra = exclude.len();
         let (idx, scores, _) = topk_cosine(
             &boot.vectors,
@@ -353,7 +356,7 @@ impl RuntimeStorage {
                 continue;
             }
             hits.ids.push(boot.ids[i]);
-            hits.scores.push(*s);
+            hits.scores.push(s.clamp(-1.0, 1.0));
             hits.words.push(boot.words[i].clone());
         }
         let sources: Vec<u32> = exclude.iter().map(|i| boot.ids[*i]).collect();
@@ -454,11 +457,14 @@ impl RuntimeStorage {
     /// What the IntuitionEngine would propose now (nothing is changed).
     pub fn intuition_proposals(&self) -> Vec<Proposal> {
         let mut st = self.state_write();
-        proposals(&mut st)
+        let next = st.intuition.next_proposal;
+        let out = proposals(&mut st);
+        st.intuition.next_proposal = next;
+        out
     }
 
-    /// Put every proposal to the Guardian, apply the accepted ones, then run one decay step.
-    /// Returns (proposal, accepted, reason).
+    /// Put every proposal to the Guardian and apply the accepted ones (hypotheses decay
+    /// separately, with `decay_hypotheses`). Returns (proposal, accepted, reason).
     pub fn intuition_run(&self) -> Vec<(Proposal, bool, String)> {
         let mut st = self.state_write();
         let st = &mut *st;
@@ -655,7 +661,14 @@ fn query_vector(boot: &BootState, input: &QueryInput) -> Result<(Vec<f32>, Vec<u
             q.copy_from_slice(v);
         }
     }
-    normalize_rows(&mut q, boot.dim);
+    let norms = normalize_rows(&mut q, boot.dim);
+    if norms.first().is_none_or(|n| *n <= 1e-12) {
+        return Err(NgError::invalid(
+            "query",
+            "zero vector",
+            "the query has no direction (its words cancel out, or the vector is zero)",
+        ));
+    }
     Ok((q, rows))
 }
 
