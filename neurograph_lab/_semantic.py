@@ -17,7 +17,6 @@ from .results import QueryResult
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Runtime
 
-BLOCK = 16 << 20  # bytes of text parsed per step
 PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 
 
@@ -48,56 +47,17 @@ def load_text(
     if errors not in ("raise", "skip"):
         raise ValidationError(f"errors must be 'raise' or 'skip', got {errors!r}")
     path = Path(path)
-    size = path.stat().st_size
-    words: list[str] = []
-    parts: list[np.ndarray] = []
-    dim: Optional[int] = None
-    line_no = 1
-    skipped = 0
-    bar = _progress(size, path.name, progress)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    bar = _progress(path.stat().st_size, path.name, progress)
     try:
-        with open(path, "rb") as f:
-            first = f.readline()
-            header = _core.parse_embedding_header(first)
-            if header is not None:
-                dim = header[1]
-                line_no = 2
-                if bar is not None:
-                    bar.update(len(first))
-                rest = b""
-            else:
-                rest = first
-            done = False
-            while not done:
-                chunk = f.read(BLOCK)
-                done = not chunk
-                data = rest + chunk if rest else chunk
-                cut = len(data) if done else data.rfind(b"\n") + 1
-                if cut == 0:
-                    rest = data
-                    continue
-                rest = b"" if done else data[cut:]
-                try:
-                    w, vec, dim, bad, lines = _core.parse_embedding_text(data, dim, line_no, errors == "skip", cut)
-                except ValidationError as e:
-                    raise ValidationError(f"{path}: {e}") from None
-                skipped += len(bad)
-                line_no += lines
-                if bar is not None:
-                    bar.update(cut)
-                words.extend(w)
-                parts.append(vec)
-                if max_words is not None and len(words) >= max_words:
-                    break
+        words, vectors, skipped = _core.load_embedding_text(
+            str(path), max_words, errors == "skip", None if bar is None else bar.update
+        )
     finally:
         if bar is not None:
             bar.close()
-    if not words:
-        raise ValidationError(f"{path}: no word vectors found")
-    vectors = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    if max_words is not None:
-        words, vectors = words[:max_words], vectors[:max_words]
-    return words, np.ascontiguousarray(vectors, dtype=np.float32), skipped
+    return words, vectors, skipped
 
 
 def load_embeddings(

@@ -16,6 +16,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_word2vec_bin, m)?)?;
+    m.add_function(wrap_pyfunction!(semantic::load_embedding_text, m)?)?;
     m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
     m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;

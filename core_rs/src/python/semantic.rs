@@ -363,3 +363,93 @@ pub fn parse_word2vec_bin<'py>(
         Err(p) => Err(ValidationError::new_err(p.problem)),
     }
 }
+
+/// Stream a word2vec/GloVe/fastText text file (header optional) in blocks, parsing each in
+/// parallel with the GIL released: (words, (n, dim) float32, skipped lines). `progress` is
+/// called with the bytes consumed after each block; Ctrl-C stops between blocks.
+#[pyfunction]
+#[pyo3(signature = (path, max_words=None, skip_errors=false, progress=None))]
+pub fn load_embedding_text<'py>(
+    py: Python<'py>,
+    path: std::path::PathBuf,
+    max_words: Option<usize>,
+    skip_errors: bool,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(Vec<String>, Matrix<'py, f32>, usize)> {
+    use std::io::Read;
+    const BLOCK: usize = 16 << 20;
+    let shown = path.display().to_string();
+    let io_err = |e: std::io::Error| pyo3::exceptions::PyOSError::new_err(format!("{shown}: {e}"));
+    let mut f = std::fs::File::open(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            pyo3::exceptions::PyFileNotFoundError::new_err(format!("{shown}: no such file"))
+        } else {
+            io_err(e)
+        }
+    })?;
+    let (mut words, mut data): (Vec<String>, Vec<f32>) = (Vec::new(), Vec::new());
+    let (mut dim, mut line, mut skipped) = (None, 1usize, 0usize);
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+    let mut first = true;
+    let mut eof = false;
+    while !eof {
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let got = py
+            .allow_threads(|| f.read(&mut buf[start..]))
+            .map_err(io_err)?;
+        buf.truncate(start + got);
+        eof = got == 0;
+        if first {
+            first = false;
+            if let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                if let Some((_, d)) = header(&buf[..end]) {
+                    dim = Some(d);
+                    buf.drain(..=end);
+                    line = 2;
+                }
+            }
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)
+        };
+        if cut == 0 {
+            continue;
+        }
+        let block = &buf[..cut];
+        let parsed = py.allow_threads(|| {
+            let lines = block.iter().filter(|b| **b == b'\n').count();
+            parse_text_block(block, dim, line, skip_errors).map(|b| (b, lines))
+        });
+        let (b, lines) = parsed.map_err(|p| {
+            ValidationError::new_err(format!("{shown}: line {}: {}", p.line, p.problem))
+        })?;
+        dim = Some(b.dim);
+        skipped += b.skipped.len();
+        line += lines;
+        words.extend(b.words);
+        data.extend_from_slice(&b.data);
+        buf.drain(..cut);
+        if let Some(cb) = &progress {
+            cb.call1((cut,))?;
+        }
+        py.check_signals()?;
+        if max_words.is_some_and(|m| words.len() >= m) {
+            break;
+        }
+    }
+    let d = dim.unwrap_or(0);
+    if words.is_empty() || d == 0 {
+        return Err(ValidationError::new_err(format!(
+            "{shown}: no word vectors found"
+        )));
+    }
+    if let Some(m) = max_words {
+        words.truncate(m);
+        data.truncate(m * d);
+    }
+    let n = words.len();
+    Ok((words, data.into_pyarray(py).reshape([n, d])?, skipped))
+}
