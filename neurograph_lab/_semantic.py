@@ -241,13 +241,12 @@ def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.n
         if k == 0:
             return np.zeros((mat.shape[0], 0), np.uint32), np.zeros((mat.shape[0], 0), np.float32)
         return _core.Runtime.semantic_query_many(rt, mat, k)
-    texts = list(queries)
-    ids = np.zeros((len(texts), k), np.uint32)
-    scores = np.full((len(texts), k), np.nan, np.float32)
-    for i, t in enumerate(texts):
-        r = query(rt, t, k)
-        ids[i, : len(r)] = r.ids
-        scores[i, : len(r)] = r.distances
+    results = [query(rt, t, k) for t in queries]
+    # like the matrix form, k is capped at what every row can return (the vocabulary less
+    # the query's own words), so no row is padded
+    width = min([k] + [len(r) for r in results])
+    ids = np.array([r.ids[:width] for r in results], dtype=np.uint32).reshape(len(results), width)
+    scores = np.array([r.distances[:width] for r in results], dtype=np.float32).reshape(len(results), width)
     return ids, scores
 
 

@@ -723,7 +723,7 @@ class Runtime(_core.Runtime):
 
     def query_many(self, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Batched ``query``: a list of texts or a ``(Q, dim)`` matrix -> ``(ids, scores)``,
-        both ``(Q, k)``."""
+        both ``(Q, k)``; k is capped at what every query can return."""
         return _semantic.query_many(self, queries, k)
 
     def feedback(self, source: Any, token: int, good: bool = True) -> pd.DataFrame:  # type: ignore[override]

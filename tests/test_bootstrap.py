@@ -264,3 +264,13 @@ def test_bad_bootstrap_arguments(planted):
         ng.Runtime().bootstrap(vecs, words, space=["abstract", "L8"])
     with pytest.raises(ng.ValidationError, match="errors must be"):
         ng.Runtime().bootstrap(vecs, words, errors="ignore")
+
+
+def test_query_many_caps_k_the_same_way_for_texts_and_matrices(boot, planted):
+    rt, _ = boot
+    words, vecs = planted
+    n = len(words)
+    ids, scores = rt.query_many(["fruit1", "tool2"], k=n + 50)
+    assert ids.shape == scores.shape == (2, n - 1) and np.isfinite(scores).all()
+    ids, _ = rt.query_many(vecs[:2], k=n + 50)
+    assert ids.shape == (2, n)
