@@ -58,11 +58,14 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext neurograph_lab``: bind a runtime as ``ng_rt`` (an existing ``ng_rt``
-    Runtime in the user namespace is adopted, not replaced)."""
+    """``%load_ext neurograph_lab``: register the ``%ng_*`` magics and bind a runtime as
+    ``ng_rt`` (an existing ``ng_rt`` Runtime in the user namespace is adopted)."""
+    from .magics import NeuroGraphMagics
+
     existing = ipython.user_ns.get("ng_rt")
     if not isinstance(existing, Runtime):
         ipython.push({"ng_rt": Runtime()})
+    ipython.register_magics(NeuroGraphMagics(ipython))
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -1,0 +1,114 @@
+"""The %ng_* magics in a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+import neurograph_lab as ng
+from neurograph_lab.datasets import planted_embeddings, write_vec
+
+
+@pytest.fixture
+def shell():
+    sh = InteractiveShell.instance()
+    sh.user_ns.pop("ng_rt", None)
+    sh.run_line_magic("load_ext", "neurograph_lab")
+    rt = sh.user_ns["ng_rt"]
+    ids = rt.tokens.create_many(
+        np.random.default_rng(0).uniform(-1, 1, (30, 8, 3)), labels=[f"t{i}" for i in range(30)], entities="concept"
+    )
+    rt.tokens.update(int(ids[2]), entity="goal", weight=0.2)
+    rt.connections.create_many(ids[:-1], ids[1:], kind="cause")
+    yield sh
+    sh.run_line_magic("unload_ext", "neurograph_lab")
+    InteractiveShell.clear_instance()
+
+
+def line(sh, magic, args=""):
+    return sh.run_line_magic(magic, args)
+
+
+def test_status_tokens_and_capture(shell):
+    assert isinstance(line(shell, "ng_status"), ng.Status)
+    df = line(shell, "ng_tokens", "--limit 5")
+    assert isinstance(df, pd.DataFrame) and len(df) == 5
+    shell.run_cell("df = %ng_tokens --limit 3")
+    assert len(shell.user_ns["df"]) == 3
+    goal = line(shell, "ng_tokens", "--entity goal")
+    assert goal["label"].tolist() == ["t2"]
+    light = line(shell, "ng_tokens", "--where 'weight < 0.5' --space L5")
+    assert light["label"].tolist() == ["t2"] and list(light.columns)[-3:] == [
+        "cognitive_x",
+        "cognitive_y",
+        "cognitive_z",
+    ]
+    top = line(shell, "ng_tokens", "--sort weight --limit 1 -o first")
+    assert top["label"].tolist() == ["t2"] and shell.user_ns["first"] is top
+
+
+def test_help_prints_usage(shell, capsys):
+    for form in ("--help", "-h"):
+        assert line(shell, "ng_tokens", form) is None
+        out = capsys.readouterr().out
+        assert "--limit" in out and "--where" in out
+
+
+def test_usage_errors_are_one_line_with_suggestions(shell):
+    with pytest.raises(UsageError, match="did you mean --limit"):
+        line(shell, "ng_tokens", "--limt 3")
+    with pytest.raises(UsageError, match="unknown space 'cognitve'.*did you mean cognitive"):
+        line(shell, "ng_tokens", "--space cognitve")
+    with pytest.raises(UsageError, match="no token labelled 't99'"):
+        line(shell, "ng_neighbors", "t99")
+    with pytest.raises(UsageError, match="no column 'wieght'.*did you mean weight"):
+        line(shell, "ng_tokens", "--sort wieght")
+    with pytest.raises(UsageError, match="unknown profile 'explorr'.*did you mean explorer"):
+        line(shell, "ng_cdna", "--profile explorr")
+    with pytest.raises(UsageError, match="not a neurograph_lab Runtime"):
+        line(shell, "ng_use", "nothing_here")
+
+
+def test_neighbors_path_cdna_events(shell):
+    res = line(shell, "ng_neighbors", "t0 -k 4 --space social")
+    assert isinstance(res, ng.QueryResult) and len(res) == 4 and res.space == "social"
+    path = line(shell, "ng_path", "t0 t3 --weight hops")
+    assert path.labels == ["t0", "t1", "t2", "t3"]
+    cdna = line(shell, "ng_cdna", "--profile explorer --scale cognitive=2 L1=0.5")
+    assert cdna.profile == "explorer" and cdna.scales["cognitive"] == 2.0 and cdna.scales["physical"] == 0.5
+    with pytest.raises(UsageError, match="scale of cognitive = -1"):
+        line(shell, "ng_cdna", "--scale cognitive=-1")
+    ev = line(shell, "ng_events", "--last 2")
+    assert len(ev) == 2 and not ev["accepted"].iloc[-1]
+
+
+def test_bootstrap_query_save_load_use(shell, tmp_path, capsys):
+    words, vecs = planted_embeddings(words_per_cluster=10, pairs=3, dim=20)
+    write_vec(tmp_path / "e.vec", words, vecs)
+    shell.user_ns["other"] = ng.Runtime()
+    line(shell, "ng_use", "other")
+    report = line(shell, "ng_bootstrap", f"{tmp_path / 'e.vec'} -k 3 --space abstract cognitive")
+    assert report.words == len(words)
+    res = line(shell, "ng_query", "fruit1 -k 3")
+    assert all(w.startswith("fruit") for w in res.labels)
+    with pytest.raises(UsageError, match="did you mean: fruit1"):
+        line(shell, "ng_query", "frut1")
+    line(shell, "ng_save", str(tmp_path / "s.ngs"))
+    assert "saved" in capsys.readouterr().out
+    line(shell, "ng_load", str(tmp_path / "s.ngs"))
+    assert len(shell.user_ns["other"].tokens) == len(words)
+    line(shell, "ng_metrics")
+    assert "neurograph_tokens" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="too short to be a snapshot"):
+        (tmp_path / "bad.ngs").write_text("nope")
+        line(shell, "ng_load", str(tmp_path / "bad.ngs"))
+
+
+def test_labels_are_escaped_in_displays(shell):
+    rt = shell.user_ns["ng_rt"]
+    rt.tokens.create(label="<script>alert(1)</script>", cognitive=(0, 0, 0))
+    res = line(shell, "ng_neighbors", "0 -k 40".replace("0", str(int(rt.tokens.find("t0")[0]))))
+    assert "<script>" not in res._repr_html_()
