@@ -56,28 +56,121 @@ CONNECTIONS_PER_TOKEN = 4
 SEED = 20240601
 
 
+# -- helpers --------------------------------------------------------------------------------
+
+
+# -- shared by the benchmarks in bench/ ------------------------------------------------------
+
+
 @dataclass
 class Result:
     name: str
     ours: float
-    reference: float
-    unit: str  # "s" or "B"
-    target: float  # the ratio must be <= target
+    reference: Optional[float]  # None: absolute target (ours must be < target seconds)
+    unit: str  # "s"
+    target: Optional[float]  # ratio <= target, or absolute seconds; None: reported only
     reference_name: str
-    ours_runs: list[float] = field(default_factory=list)  # every repetition, in order
+    absolute: bool = False
+    ours_runs: list[float] = field(default_factory=list)
     reference_runs: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def ratio(self) -> float:
+    def ratio(self) -> Optional[float]:
+        if self.reference is None:
+            return None
         return self.ours / self.reference
 
     @property
-    def ok(self) -> bool:
+    def ok(self) -> Optional[bool]:
+        if self.target is None:
+            return None
+        if self.absolute:
+            return self.ours < self.target
+        assert self.ratio is not None
         return self.ratio <= self.target
 
 
-# -- helpers --------------------------------------------------------------------------------
+def fmt_value(value: float, unit: str) -> str:
+    if unit == "B":
+        return f"{value:,.1f} B"
+    if value < 1e-3:
+        return f"{value * 1e6:,.1f} us"
+    if value < 1.0:
+        return f"{value * 1e3:,.1f} ms"
+    return f"{value:,.3f} s"
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Fraction of all CPUs busy (any process, any container) over ``seconds``, from
+    /proc/stat; NaN where that is not available. Taken before the benchmarks start, it shows
+    whether something else is using the machine."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v[:8]), idle
+
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+
+
+def git_state() -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
+def print_table(results: list[Result]) -> None:
+    headers = ("benchmark", "ours", "reference", "ratio", "target", "met", "reference is")
+    rows = []
+    for r in results:
+        if r.target is None:
+            target, met = "-", "-"
+        elif r.absolute:
+            target, met = f"< {r.target:g} s", "ok" if r.ok else "MISS"
+        else:
+            target, met = f"<= {r.target:g}x", "ok" if r.ok else "MISS"
+        rows.append(
+            (
+                r.name,
+                fmt_value(r.ours, r.unit),
+                "-" if r.reference is None else fmt_value(r.reference, r.unit),
+                "-" if r.ratio is None else f"{r.ratio:.2f}x",
+                target,
+                met,
+                r.reference_name,
+            )
+        )
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    right = {1, 2, 3}
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(padded).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
 
 
 def timings(
@@ -104,14 +197,6 @@ def make_coords(n: int) -> np.ndarray:
 def remove(path: str) -> None:
     if os.path.exists(path):
         os.remove(path)
-
-
-def fmt_value(value: float, unit: str) -> str:
-    if unit == "B":
-        return f"{value:,.1f} B"
-    if value < 1.0:
-        return f"{value * 1e3:,.1f} ms"
-    return f"{value:,.3f} s"
 
 
 def cpu_model() -> str:
@@ -351,33 +436,6 @@ def bench_save_load(n: int, repeat: int, warmup: int = 1) -> list[Result]:
 
 
 # -- report ----------------------------------------------------------------------------------
-
-
-def print_table(results: list[Result]) -> None:
-    headers = ("benchmark", "ours", "reference", "ratio", "target", "met", "reference is")
-    rows = [
-        (
-            r.name,
-            fmt_value(r.ours, r.unit),
-            fmt_value(r.reference, r.unit),
-            f"{r.ratio:.2f}x",
-            f"<= {r.target:g}x",
-            "ok" if r.ok else "MISS",
-            r.reference_name,
-        )
-        for r in results
-    ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    right = {1, 2, 3}
-
-    def line(cells: tuple[str, ...]) -> str:
-        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-        return "  ".join(padded).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -46,10 +46,9 @@ import csv
 import gc
 import json
 import os
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -59,7 +58,7 @@ import neurograph_lab as ng
 from neurograph_lab.datasets import write_vec
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import machine_info, timings  # noqa: E402
+from bench_core import Result, cpu_busy, git_state, machine_info, print_table, timings  # noqa: E402
 
 try:
     import faiss
@@ -70,31 +69,6 @@ SEED = 20240601
 K = 10
 TIE_TOLERANCE = 1e-5
 FILE_DIR = "/tmp"
-
-
-@dataclass
-class Result:
-    name: str
-    ours: float
-    reference: Optional[float]  # None: reported only
-    unit: str  # "s"
-    target: Optional[float]  # ratio <= target; None: reported only
-    reference_name: str
-    ours_runs: list[float] = field(default_factory=list)
-    reference_runs: list[float] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> Optional[float]:
-        if self.reference is None:
-            return None
-        return self.ours / self.reference
-
-    @property
-    def ok(self) -> Optional[bool]:
-        if self.target is None or self.ratio is None:
-            return None
-        return self.ratio <= self.target
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -123,50 +97,6 @@ def rows_of(rt: ng.Runtime, token_ids: np.ndarray) -> np.ndarray:
     # the vocabulary keeps the order of the input words; check that on a sample
     assert all(words[i] == f"w{i}" for i in range(0, len(words), max(1, len(words) // 100)))
     return rows
-
-
-def cpu_busy(seconds: float = 1.0) -> float:
-    """Fraction of all CPUs busy over ``seconds`` (from /proc/stat); NaN where unavailable."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        idle = v[3] + (v[4] if len(v) > 4 else 0)
-        return sum(v[:8]), idle
-
-    try:
-        t0, i0 = sample()
-        time.sleep(seconds)
-        t1, i1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
-
-
-def git_state() -> str:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split("\n")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    changed = [line[3:] for line in dirty if line.strip()]
-    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
-
-
-def fmt_value(value: float, unit: str) -> str:
-    if value < 1e-3:
-        return f"{value * 1e6:,.1f} us"
-    if value < 1.0:
-        return f"{value * 1e3:,.1f} ms"
-    return f"{value:,.3f} s"
 
 
 # -- 1. query_many vs numpy ------------------------------------------------------------------
@@ -386,36 +316,6 @@ def bench_weave(n: int, dim: int, repeat: int) -> list[Result]:
 
 
 # -- report ---------------------------------------------------------------------------------
-
-
-def print_table(results: list[Result]) -> None:
-    headers = ("benchmark", "ours", "reference", "ratio", "target", "met", "reference is")
-    rows = []
-    for r in results:
-        target = "-" if r.target is None else f"<= {r.target:g}x"
-        met = "-" if r.ok is None else ("ok" if r.ok else "MISS")
-        rows.append(
-            (
-                r.name,
-                fmt_value(r.ours, r.unit),
-                "-" if r.reference is None else fmt_value(r.reference, r.unit),
-                "-" if r.ratio is None else f"{r.ratio:.2f}x",
-                target,
-                met,
-                r.reference_name,
-            )
-        )
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    right = {1, 2, 3}
-
-    def line(cells: tuple[str, ...]) -> str:
-        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-        return "  ".join(padded).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 def print_notes(results: list[Result]) -> None:
