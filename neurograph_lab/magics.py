@@ -14,7 +14,7 @@ import shlex
 from typing import Any, Callable, Optional
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .errors import NeuroGraphError
@@ -301,6 +301,31 @@ class NeuroGraphMagics(Magics):
         if args is None:
             return None
         return self._out(args, self._run(lambda: self.rt.events(last=args.last)))
+
+    @magic_arguments()
+    @argument("--out", metavar="NAME", help="bind the final selection to this name")
+    @argument("--space", default="cognitive", help="space for near/within without 'in' (default cognitive)")
+    @cell_magic
+    def ng_explore(self, line: str = "", cell: str = "") -> Any:
+        """Explore with a small language, one step a line (see neurograph_lab.explore):
+
+        query "text" k=20 | near <label|id> k=10 in <space> | within <label|id|x,y,z> radius=R in <space>
+        expand depth=2 kinds=cause,temporal | filter <pandas expr> | path <a> -> <b>
+        union <name> | intersect <name> | show table | as <name>      (# starts a comment)
+        """
+        args = self._args(self.ng_explore, line)
+        if args is None:
+            return None
+        from .explore import ExploreError, run_explore
+
+        space = self._space(args.space) or "cognitive"
+        try:
+            result = run_explore(self.rt, cell, self.ns, space=space)
+        except ExploreError as e:
+            raise UsageError(str(e)) from None
+        if args.out:
+            self.ns[args.out] = result
+        return result
 
     @magic_arguments()
     @argument("var", help="name of a Runtime in the namespace")

@@ -1,0 +1,329 @@
+"""The ``%%ng_explore`` language: one step a line, building a selection of tokens.
+
+Grammar (``#`` starts a comment; words may be quoted)::
+
+    query "text" [k=20]                   words nearest to a text query (needs a bootstrap)
+    near <label|id> [k=10] [in <space>]   the token's nearest neighbours in a space
+    within <label|id|x,y,z> radius=R [in <space>]
+    expand depth=2 [kinds=cause,temporal] follow connections out of the selection
+    filter <expr>                         keep rows matching a pandas expression over the
+                                          selection's table (weight, entity, label,
+                                          cognitive_x ...; and / or / not)
+    path <a> -> <b>                       the cheapest path between two tokens
+    union <name> | intersect <name>       combine with an earlier result bound by ``as``
+    show table                            display the selection (the default at the end)
+    as <name>                             bind the selection in the user namespace
+
+A step that starts a selection (query, near, within, path) replaces the current one; the
+others transform it. Errors name the line and column with a caret and a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from ._html import esc
+from .errors import NeuroGraphError, ValidationError
+from .runtime import CONNECTION_GROUPS, CONNECTION_KINDS, SPACES, Runtime
+
+__all__ = ["ExploreError", "ExploreResult", "run_explore", "STEPS"]
+
+STEPS = ("query", "near", "within", "expand", "filter", "path", "union", "intersect", "show", "as")
+_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(->)|([^\s"\']+))')
+
+
+class ExploreError(ValidationError):
+    """A step that cannot run: names the line and column, shows a caret and a hint."""
+
+    def __init__(self, script_line: str, line_no: int, col: int, message: str, hint: str = "") -> None:
+        caret = " " * col + "^"
+        text = f"line {line_no}, column {col + 1}: {message}\n    {script_line}\n    {caret}"
+        if hint:
+            text += f"\n  hint: {hint}"
+        super().__init__(text)
+        self.line_no, self.col = line_no, col
+
+
+@dataclass
+class _Word:
+    text: str
+    col: int
+    quoted: bool = False
+
+
+def _split(line: str) -> list[_Word]:
+    words: list[_Word] = []
+    pos = 0
+    while pos < len(line):
+        m = _TOKEN.match(line, pos)
+        if not m or m.end() == pos:
+            break
+        start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+        if m.group(1) is not None or m.group(2) is not None:
+            words.append(_Word(m.group(1) if m.group(1) is not None else m.group(2), start, True))
+        else:
+            words.append(_Word(m.group(3) or m.group(4), start))
+        pos = m.end()
+    return words
+
+
+def _strip_comment(raw: str) -> str:
+    """The line without a ``#`` comment (a ``#`` inside quotes is kept)."""
+    quote = ""
+    for i, ch in enumerate(raw):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return raw[:i].rstrip()
+    return raw.rstrip()
+
+
+class ExploreResult:
+    """The selection an explore script ends with: token ids in order, with a table view."""
+
+    def __init__(self, rt: Runtime, ids: np.ndarray, steps: list[str]) -> None:
+        self._rt = rt
+        self.ids = np.asarray(ids, dtype=np.uint32)
+        self.steps = steps
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per selected token (index: id), with the columns of ``rt.tokens.to_pandas()``."""
+        df = self._rt.tokens.to_pandas()
+        return df.loc[[int(i) for i in self.ids if int(i) in df.index]]
+
+    def __repr__(self) -> str:
+        labels = self._rt.labels_of(self.ids[:10])
+        shown = ", ".join(lab if lab is not None else str(int(i)) for i, lab in zip(self.ids[:10], labels))
+        more = f", ... {len(self) - 10:,} more" if len(self) > 10 else ""
+        return f"ExploreResult: {len(self)} tokens after {' | '.join(self.steps) or 'nothing'}: {shown}{more}"
+
+    def _repr_html_(self) -> str:
+        df = self.to_pandas().drop(columns=["timestamp"])
+        more = len(df) - 10
+        note = (
+            f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{more:,} more</div>" if more > 0 else ""
+        )
+        head = f"<div style='font-weight:600'>{esc(len(self))} tokens after {esc(' | '.join(self.steps))}</div>"
+        return "<div class='ng-repr'>" + head + df.head(10).to_html(escape=True, max_cols=10) + note + "</div>"
+
+
+def _options(words: list[_Word], allowed: dict[str, Callable[[str], Any]], ctx: _Ctx) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for w in words:
+        key, eq, value = w.text.partition("=")
+        if not eq:
+            ctx.fail(w.col, f"unexpected {w.text!r}", f"options look like {', '.join(k + '=...' for k in allowed)}")
+        if key not in allowed:
+            ctx.fail(w.col, f"unknown option {key!r}", f"this step takes {', '.join(allowed) or 'no options'}")
+        try:
+            out[key] = allowed[key](value)
+        except (ValueError, ValidationError) as e:
+            ctx.fail(w.col + len(key) + 1, f"bad value for {key}: {value!r}", str(e))
+    return out
+
+
+class _Ctx:
+    def __init__(self, line: str, no: int) -> None:
+        self.line, self.no = line, no
+
+    def fail(self, col: int, message: str, hint: str = "") -> None:
+        raise ExploreError(self.line, self.no, col, message, hint)
+
+
+def _space_of(value: str) -> str:
+    key = value.lower()
+    if key in SPACES:
+        return key
+    if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
+        return SPACES[int(key[1:]) - 1]
+    raise ValidationError(f"unknown space; expected one of {', '.join(SPACES)} or L1..L8")
+
+
+def _positive_int(value: str) -> int:
+    v = int(value)
+    if v < 0:
+        raise ValueError("must be >= 0")
+    return v
+
+
+def _radius(value: str) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise ValueError("must be a finite number >= 0")
+    return v
+
+
+def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str = "cognitive") -> ExploreResult:
+    """Run an explore script against ``rt``; names bound with ``as`` go into ``namespace``."""
+    sel: Optional[np.ndarray] = None
+    steps: list[str] = []
+    default_space = _space_of(space)
+
+    def token(ctx: _Ctx, w: _Word) -> int:
+        if w.text.isdigit():
+            tid = int(w.text)
+            if tid not in rt.tokens:
+                ctx.fail(w.col, f"no token with id {tid}")
+            return tid
+        ids = rt.tokens.find(w.text)
+        if len(ids) == 0:
+            import difflib
+
+            labels = rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
+            close = difflib.get_close_matches(w.text, labels, n=3, cutoff=0.6)
+            ctx.fail(w.col, f"no token labelled {w.text!r}", f"did you mean {', '.join(close)}?" if close else "")
+        return int(ids[0])
+
+    def need(ctx: _Ctx, col: int) -> np.ndarray:
+        if sel is None:
+            ctx.fail(col, "there is no selection yet", "start with query, near, within or path")
+        assert sel is not None
+        return sel
+
+    for no, raw in enumerate(script.splitlines(), start=1):
+        line = _strip_comment(raw)
+        if not line.strip():
+            continue
+        ctx = _Ctx(line, no)
+        words = _split(line)
+        verb, rest = words[0], words[1:]
+        try:
+            if verb.text == "query":
+                if not rest or not rest[0].quoted and "=" in rest[0].text:
+                    ctx.fail(
+                        verb.col + len(verb.text) + 1, "query needs a text", 'e.g. query "king - man + woman" k=10'
+                    )
+                opts = _options(rest[1:], {"k": _positive_int}, ctx)
+                sel = rt.query(rest[0].text, k=opts.get("k", 10)).ids
+            elif verb.text in ("near", "within"):
+                if not rest:
+                    ctx.fail(verb.col + len(verb.text) + 1, f"{verb.text} needs a token (label or id)")
+                sp = default_space
+                tail = rest[1:]
+                if len(tail) >= 2 and tail[-2].text == "in":
+                    try:
+                        sp = _space_of(tail[-1].text)
+                    except ValidationError as e:
+                        ctx.fail(tail[-1].col, f"unknown space {tail[-1].text!r}", str(e))
+                    tail = tail[:-2]
+                if verb.text == "near":
+                    opts = _options(tail, {"k": _positive_int}, ctx)
+                    sel = rt.grid.neighbors(token(ctx, rest[0]), k=opts.get("k", 10), space=sp).ids
+                else:
+                    opts = _options(tail, {"radius": _radius}, ctx)
+                    if "radius" not in opts:
+                        ctx.fail(len(line), "within needs radius=R", "e.g. within cat radius=0.5 in cognitive")
+                    target: Any
+                    if "," in rest[0].text:
+                        try:
+                            target = tuple(float(v) for v in rest[0].text.split(","))
+                        except ValueError:
+                            ctx.fail(rest[0].col, f"bad point {rest[0].text!r}", "a point is x,y,z")
+                    else:
+                        target = token(ctx, rest[0])
+                    sel = rt.grid.range(target, opts["radius"], space=sp).ids
+            elif verb.text == "path":
+                arrow = [i for i, w in enumerate(rest) if w.text == "->"]
+                if len(rest) != 3 or arrow != [1]:
+                    ctx.fail(verb.col + len(verb.text) + 1, "path needs '<a> -> <b>'", "e.g. path rain -> flood")
+                p = rt.graph.shortest_path(token(ctx, rest[0]), token(ctx, rest[2]))
+                if not p.found:
+                    ctx.fail(rest[2].col, f"no path from {rest[0].text} to {rest[2].text}")
+                sel = p.ids
+            elif verb.text == "expand":
+                cur = need(ctx, verb.col)
+                opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
+                kinds = opts.get("kinds")
+                if kinds:
+                    for kname in kinds:
+                        if kname not in CONNECTION_KINDS and kname not in CONNECTION_GROUPS:
+                            ctx.fail(
+                                line.index("kinds=") + 6, f"unknown kind or group {kname!r}", "see ng.CONNECTION_GROUPS"
+                            )
+                conns = rt.connections.to_pandas()
+                if kinds:
+                    conns = conns[conns["kind"].isin(kinds) | conns["group"].isin(kinds)]
+                out = list(cur.tolist())
+                seen = set(out)
+                frontier = set(out)
+                for _ in range(opts.get("depth", 1)):
+                    nxt = conns[conns["token_a"].isin(frontier)]["token_b"].tolist()
+                    back = conns[conns["bidirectional"] & conns["token_b"].isin(frontier)]["token_a"].tolist()
+                    frontier = {int(t) for t in nxt + back} - seen
+                    out.extend(sorted(frontier))
+                    seen |= frontier
+                sel = np.asarray(out, dtype=np.uint32)
+            elif verb.text == "filter":
+                cur = need(ctx, verb.col)
+                expr = line[rest[0].col :] if rest else ""
+                if not expr:
+                    ctx.fail(
+                        len(line), "filter needs an expression", "e.g. filter weight > 0.5 and entity == 'concept'"
+                    )
+                df = ExploreResult(rt, cur, steps).to_pandas()
+                try:
+                    kept = df.query(expr)
+                except Exception as e:  # pandas raises many kinds
+                    ctx.fail(
+                        rest[0].col,
+                        f"cannot evaluate {expr!r}",
+                        f"{type(e).__name__}: {e}; columns: {', '.join(df.columns[:8])} ...",
+                    )
+                sel = kept.index.to_numpy(dtype=np.uint32)
+            elif verb.text in ("union", "intersect"):
+                cur = need(ctx, verb.col)
+                if len(rest) != 1:
+                    ctx.fail(verb.col + len(verb.text) + 1, f"{verb.text} needs the name of an earlier result")
+                other = namespace.get(rest[0].text)
+                if isinstance(other, ExploreResult):
+                    other_ids = other.ids
+                elif other is not None and hasattr(other, "ids"):
+                    other_ids = np.asarray(other.ids)
+                else:
+                    ctx.fail(rest[0].col, f"{rest[0].text!r} is not an earlier result", "bind one with 'as <name>'")
+                if verb.text == "union":
+                    extra = [int(i) for i in other_ids if int(i) not in set(cur.tolist())]
+                    sel = np.concatenate([cur, np.asarray(extra, dtype=np.uint32)])
+                else:
+                    keep = set(int(i) for i in other_ids)
+                    sel = np.asarray([i for i in cur.tolist() if i in keep], dtype=np.uint32)
+            elif verb.text == "show":
+                need(ctx, verb.col)
+                what = rest[0].text if rest else "table"
+                if what not in ("table", "plot", "grid", "graph"):
+                    ctx.fail(rest[0].col, f"cannot show {what!r}", "show table, plot, grid or graph")
+                if what != "table":
+                    ctx.fail(rest[0].col, f"show {what} is not available yet", "use show table")
+            elif verb.text == "as":
+                cur = need(ctx, verb.col)
+                if len(rest) != 1 or not rest[0].text.isidentifier():
+                    ctx.fail(verb.col + 3, "as needs a variable name")
+                namespace[rest[0].text] = ExploreResult(rt, cur, list(steps))
+            else:
+                import difflib
+
+                close = difflib.get_close_matches(verb.text, STEPS, n=1)
+                ctx.fail(
+                    verb.col,
+                    f"unknown step {verb.text!r}",
+                    f"did you mean {close[0]}?" if close else f"steps: {', '.join(STEPS)}",
+                )
+        except ExploreError:
+            raise
+        except NeuroGraphError as e:
+            raise ExploreError(line, no, verb.col, str(e).splitlines()[0]) from None
+        steps.append(verb.text)
+    if sel is None:
+        sel = np.empty(0, np.uint32)
+    return ExploreResult(rt, sel, steps)
