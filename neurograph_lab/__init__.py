@@ -65,8 +65,22 @@ def load_ipython_extension(ipython: Any) -> None:
     existing = ipython.user_ns.get("ng_rt")
     if not isinstance(existing, Runtime):
         ipython.push({"ng_rt": Runtime()})
-    ipython.register_magics(NeuroGraphMagics(ipython))
+    magics = NeuroGraphMagics(ipython)
+    ipython.register_magics(magics)
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None:
+        # replace the matcher of an earlier load, so %reload_ext never stacks them
+        completer.custom_matchers = [
+            m for m in completer.custom_matchers if getattr(m, "__qualname__", "") != "NeuroGraphMagics.complete"
+        ]
+        completer.custom_matchers.append(magics.complete)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext neurograph_lab``: the runtime in ``ng_rt`` stays for the user."""
+    """``%unload_ext neurograph_lab``: remove the completion matcher; the runtime in ``ng_rt``
+    stays for the user."""
+    completer = getattr(ipython, "Completer", None)
+    if completer is not None:
+        completer.custom_matchers = [
+            m for m in completer.custom_matchers if getattr(m, "__qualname__", "") != "NeuroGraphMagics.complete"
+        ]

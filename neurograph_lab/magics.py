@@ -36,6 +36,38 @@ class NeuroGraphMagics(Magics):
         super().__init__(shell)
         self.rt_name = rt_name
 
+    # -- completion --
+    def complete(self, text: str) -> list[str]:
+        """IPython matcher: flags of the %ng_* magic being typed, space names after
+        --space, profiles after --profile, and token labels where a token is expected."""
+        completer = getattr(self.shell, "Completer", None)
+        line = getattr(completer, "text_until_cursor", "") or ""
+        stripped = line.lstrip()
+        if not stripped.startswith(("%ng_", "%%ng_")):
+            return []
+        words = stripped.split()
+        name = words[0].lstrip("%")
+        func = getattr(self, name, None)
+        parser = getattr(func, "parser", None)
+        if parser is None:
+            return []
+        before = words[-2] if text and len(words) >= 2 else (words[-1] if not text and words else "")
+        if before in ("--space",):
+            return [s for s in (*SPACES, "all") if s.startswith(text)]
+        if before == "--profile":
+            from .runtime import CDNA_PROFILES
+
+            return [p for p in CDNA_PROFILES if p.startswith(text)]
+        if text.startswith("-"):
+            flags = [o for a in parser._actions for o in a.option_strings]
+            return sorted(f for f in flags if f.startswith(text))
+        if name in ("ng_neighbors", "ng_path") and len(text) >= 1:
+            rt = self.ns.get(self.rt_name)
+            if isinstance(rt, Runtime):
+                labels = rt.tokens.to_pandas(limit=200_000)["label"].dropna().astype(str)
+                return sorted(labels[labels.str.startswith(text)].unique().tolist())[:50]
+        return []
+
     # -- helpers --
     @property
     def ns(self) -> dict[str, Any]:

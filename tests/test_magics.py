@@ -112,3 +112,17 @@ def test_labels_are_escaped_in_displays(shell):
     rt.tokens.create(label="<script>alert(1)</script>", cognitive=(0, 0, 0))
     res = line(shell, "ng_neighbors", "0 -k 40".replace("0", str(int(rt.tokens.find("t0")[0]))))
     assert "<script>" not in res._repr_html_()
+
+
+def test_completion_of_flags_spaces_and_labels(shell):
+    def complete(line):
+        _, matches = shell.Completer.complete(line_buffer=line, cursor_pos=len(line))
+        return matches
+
+    assert "--limit" in complete("%ng_tokens --li")
+    assert "cognitive" in complete("%ng_tokens --space cog")
+    assert "explorer" in complete("%ng_cdna --profile exp")
+    assert {"t1", "t10", "t11"} <= set(complete("%ng_neighbors t1"))
+    shell.run_line_magic("reload_ext", "neurograph_lab")
+    ours = [m for m in shell.Completer.custom_matchers if getattr(m, "__qualname__", "") == "NeuroGraphMagics.complete"]
+    assert len(ours) == 1
