@@ -93,6 +93,17 @@ class ExploreResult:
         self._rt = rt
         self.ids = np.asarray(ids, dtype=np.uint32)
         self.steps = steps
+        #: what ``show`` asked for: table, plot (scatter), grid (3-D scatter) or graph
+        self.view = "table"
+        self.space = "cognitive"
+
+    def figure(self) -> Any:
+        """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""
+        from . import plots
+
+        if self.view == "graph":
+            return plots.graph_figure(self._rt, self.ids)
+        return plots.space_scatter(self._rt, self.space, ids=self.ids, dims=3 if self.view == "grid" else 2)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -168,6 +179,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
     """Run an explore script against ``rt``; names bound with ``as`` go into ``namespace``."""
     sel: Optional[np.ndarray] = None
     steps: list[str] = []
+    view = "table"
     default_space = _space_of(space)
 
     def token(ctx: _Ctx, w: _Word) -> int:
@@ -303,8 +315,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
                 what = rest[0].text if rest else "table"
                 if what not in ("table", "plot", "grid", "graph"):
                     ctx.fail(rest[0].col, f"cannot show {what!r}", "show table, plot, grid or graph")
-                if what != "table":
-                    ctx.fail(rest[0].col, f"show {what} is not available yet", "use show table")
+                view = what
             elif verb.text == "as":
                 cur = need(ctx, verb.col)
                 if len(rest) != 1 or not rest[0].text.isidentifier():
@@ -326,4 +337,6 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
         steps.append(verb.text)
     if sel is None:
         sel = np.empty(0, np.uint32)
-    return ExploreResult(rt, sel, steps)
+    result = ExploreResult(rt, sel, steps)
+    result.view, result.space = view, default_space
+    return result

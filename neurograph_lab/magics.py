@@ -357,6 +357,10 @@ class NeuroGraphMagics(Magics):
             raise UsageError(str(e)) from None
         if args.out:
             self.ns[args.out] = result
+        if result.view != "table" and len(result):
+            from IPython.display import display
+
+            display(result.figure())
         return result
 
     @magic_arguments()
