@@ -7,7 +7,7 @@ use crate::guardian::{ConnectionWrite, Guardian};
 use crate::storage::tokens::{TokenStore, EMPTY};
 use bytemuck::Zeroable;
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Connections with their degree counters.
 #[derive(Clone, Debug)]
@@ -266,17 +266,38 @@ impl ConnectionStore {
     }
 
     fn check_degrees(&self, new: &[Connection], tokens: &TokenStore, cdna: &Cdna) -> Result<()> {
+        // Counts of the batch per token: dense arrays for big batches, a map for small ones
+        // (hashed bootstrap ids reach 2^24, and zeroing two such arrays per single create
+        // would dominate it).
         let size = tokens.id_to_slot.len();
-        let mut add_out = vec![0u32; size];
-        let mut add_in = vec![0u32; size];
+        let dense = new.len() * 16 >= size;
+        let (mut add_out, mut add_in) = if dense {
+            (vec![0u32; size], vec![0u32; size])
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut sparse: HashMap<u32, (u32, u32)> = HashMap::new();
         for c in new {
-            add_out[c.token_a as usize] += 1;
-            add_in[c.token_b as usize] += 1;
+            if dense {
+                add_out[c.token_a as usize] += 1;
+                add_in[c.token_b as usize] += 1;
+            } else {
+                sparse.entry(c.token_a).or_default().0 += 1;
+                sparse.entry(c.token_b).or_default().1 += 1;
+            }
         }
+        let added = |t: u32| -> (u32, u32) {
+            if dense {
+                (add_out[t as usize], add_in[t as usize])
+            } else {
+                sparse.get(&t).copied().unwrap_or((0, 0))
+            }
+        };
         for (i, c) in new.iter().enumerate() {
             for t in [c.token_a, c.token_b] {
-                let out = self.out_degree(t) + add_out[t as usize];
-                let inn = self.in_degree(t) + add_in[t as usize];
+                let (ao, ai) = added(t);
+                let out = self.out_degree(t) + ao;
+                let inn = self.in_degree(t) + ai;
                 let reason = if out > cdna.max_out_degree {
                     Some(format!(
                         "token {t} would have out-degree {out} > max_out_degree {}",
