@@ -173,6 +173,18 @@ def print_table(results: list[Result]) -> None:
         print(line(row))
 
 
+def run_steps(steps: list[tuple[str, Callable[[], Any]]], info: dict[str, Any]) -> None:
+    """Run benchmark steps one after another, saying how long each took and the load."""
+    for what, step in steps:
+        t0 = time.perf_counter()
+        step()
+        gc.collect()
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"  ... {what} done in {time.perf_counter() - t0:.1f} s (load {load:.2f})", flush=True)
+    if hasattr(os, "getloadavg"):
+        info["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
+
+
 def timings(
     fn: Callable[[], Any], repeat: int, setup: Optional[Callable[[], Any]] = None, warmup: int = 0
 ) -> list[float]:
@@ -458,10 +470,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ("memory", lambda: results.extend(bench_memory(n))),
         ("save/load", lambda: results.extend(bench_save_load(n, repeat=3))),
     ]
-    for what, step in steps:
-        t0 = time.perf_counter()
-        step()
-        print(f"  ... {what} done in {time.perf_counter() - t0:.1f} s", flush=True)
+    run_steps(steps, info)
     print()
     print_table(results)
     print()

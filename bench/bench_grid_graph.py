@@ -73,7 +73,7 @@ import numpy as np
 import neurograph_lab as ng
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, timings  # noqa: E402
+from bench_core import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings  # noqa: E402
 
 try:
     import rustworkx as rx
@@ -683,13 +683,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ("graph", graph),
         ("layout", lambda: results.append(bench_layout(n_layout, layout_repeat))),
     ]
-    for what, step in steps:
-        t0 = time.perf_counter()
-        step()
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"  ... {what} done in {time.perf_counter() - t0:.1f} s (load {load:.2f})", flush=True)
-    if hasattr(os, "getloadavg"):
-        info["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
+    run_steps(steps, info)
     print()
     print_table(results)
     print()

@@ -58,7 +58,7 @@ import neurograph_lab as ng
 from neurograph_lab.datasets import write_vec
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, timings  # noqa: E402
+from bench_core import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings  # noqa: E402
 
 try:
     import faiss
@@ -392,14 +392,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ("load", lambda: results.extend(bench_load(n_file, dim_file, repeat_load))),
         ("weave", lambda: results.extend(bench_weave(n_weave, dim_file, repeat_weave))),
     ]
-    for what, step in steps:
-        t0 = time.perf_counter()
-        step()
-        gc.collect()
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"  ... {what} done in {time.perf_counter() - t0:.1f} s (load {load:.2f})", flush=True)
-    if hasattr(os, "getloadavg"):
-        info["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
+    run_steps(steps, info)
     print()
     print_table(results)
     print()

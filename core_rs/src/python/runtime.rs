@@ -45,6 +45,12 @@ fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, name: &str) -> P
         .map_err(|_| ValidationError::new_err(format!("{name} must be a contiguous 1-D array")))
 }
 
+/// Rows `offset .. offset + limit` of a store of `len` rows, clipped.
+fn window(len: usize, offset: usize, limit: usize) -> std::ops::Range<usize> {
+    let start = offset.min(len);
+    start..start.saturating_add(limit).min(len)
+}
+
 fn id_arg(id: i64) -> PyResult<u32> {
     if id < 0 || id > u32::MAX as i64 {
         return Err(super::errors::NotFoundError::new_err(format!(
@@ -314,9 +320,7 @@ impl PyRuntime {
         let views: Vec<_> = {
             let _t = self.store().metrics.timer(Op::TokenScan);
             let st = self.store().read();
-            let start = offset.min(st.tokens.len());
-            let end = start.saturating_add(limit).min(st.tokens.len());
-            (start..end)
+            window(st.tokens.len(), offset, limit)
                 .map(|i| crate::storage::TokenView {
                     token: st.tokens.records[i],
                     defined: st.tokens.defined[i],
@@ -482,9 +486,7 @@ impl PyRuntime {
         let recs: Vec<_> = {
             let _t = self.store().metrics.timer(Op::ConnectionScan);
             let st = self.store().read();
-            let start = offset.min(st.connections.len());
-            let end = start.saturating_add(limit).min(st.connections.len());
-            st.connections.records[start..end].to_vec()
+            st.connections.records[window(st.connections.len(), offset, limit)].to_vec()
         };
         let out = PyList::empty(py);
         for c in &recs {
