@@ -67,6 +67,7 @@ def load_ipython_extension(ipython: Any) -> None:
         ipython.push({"ng_rt": Runtime()})
     magics = NeuroGraphMagics(ipython)
     ipython.register_magics(magics)
+    _offline_plotly()
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
         # replace the matcher of an earlier load, so %reload_ext never stacks them
@@ -76,9 +77,29 @@ def load_ipython_extension(ipython: Any) -> None:
         completer.custom_matchers.append(magics.complete)
 
 
+def _offline_plotly() -> None:
+    """In a Jupyter kernel plotly's default renderer is the mimetype alone, which JupyterLab
+    draws but an exported HTML file does not. Add plotly's offline ``notebook`` renderer (the
+    library is put in the notebook once), so figures also render in exported HTML without a
+    network. Other environments (VS Code, Colab, a set default) are left as they are."""
+    try:
+        import plotly.io as pio
+    except ImportError:  # pragma: no cover - plotly is a dependency
+        return
+    if pio.renderers.default == "plotly_mimetype":
+        pio.renderers.default = "plotly_mimetype+notebook"
+
+
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext neurograph_lab``: remove the completion matcher; the runtime in ``ng_rt``
-    stays for the user."""
+    """``%unload_ext neurograph_lab``: remove the magics and the completion matcher; the
+    runtime in ``ng_rt`` stays for the user."""
+    from .magics import NeuroGraphMagics
+
+    manager = ipython.magics_manager
+    for kind in ("line", "cell"):
+        for name in NeuroGraphMagics.magics[kind]:
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop("NeuroGraphMagics", None)
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
         completer.custom_matchers = [

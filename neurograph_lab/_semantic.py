@@ -208,7 +208,14 @@ def bootstrap(
         raise ValidationError(f"k must be >= 0, got {k}")
     if not 0 <= seed <= 0xFFFFFFFF:
         raise ValidationError(f"seed must be in 0..4294967295, got {seed}")
-    d = _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, int(k), int(seed), bool(replace))
+    from ._progress import run_with_progress
+
+    d = run_with_progress(
+        lambda p: _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, int(k), int(seed), bool(replace), p),
+        f"weaving {len(wl):,} words",
+        unit="tile",
+        enabled=progress,
+    )
     return BootstrapReport(d, skipped)
 
 

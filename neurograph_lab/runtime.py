@@ -286,7 +286,11 @@ class TokenView:
     def to_pandas(self, limit: Optional[int] = None, offset: int = 0) -> pd.DataFrame:
         """Tokens as a DataFrame indexed by id: label, entity, weight, field, timestamp and
         ``<space>_x/_y/_z`` columns (NaN where a token is not placed in a space)."""
-        c = self._columns(limit, offset)
+        return self._frame(self._columns(limit, offset))
+
+    @staticmethod
+    def _frame(c: Mapping[str, Any]) -> pd.DataFrame:
+        """The DataFrame of ``token_columns`` arrays."""
         n = len(c["id"])
         flat = c["coords"].reshape(n, 24)
         data: dict[str, Any] = {

@@ -274,3 +274,24 @@ def test_query_many_caps_k_the_same_way_for_texts_and_matrices(boot, planted):
     assert ids.shape == scores.shape == (2, n - 1) and np.isfinite(scores).all()
     ids, _ = rt.query_many(vecs[:2], k=n + 50)
     assert ids.shape == (2, n)
+
+
+def test_ctrl_c_stops_weaving_and_changes_nothing():
+    import _thread
+    import threading
+    import time
+
+    rng = np.random.default_rng(3)
+    n = 60_000
+    vecs = rng.standard_normal((n, 256)).astype(np.float32)
+    rt = ng.Runtime()
+    rt.tokens.create(label="kept")
+    timer = threading.Timer(0.4, _thread.interrupt_main)
+    start = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        rt.bootstrap(vecs, [f"w{i}" for i in range(n)], k=10, progress=False)
+    assert time.monotonic() - start < 3.0  # stopped at the next tile, not at the end
+    assert len(rt.tokens) == 1 and len(rt.connections) == 0 and rt.bootstrap_info() is None
+    small = rt.bootstrap(vecs[:500], [f"w{i}" for i in range(500)], k=3, progress=False)
+    assert small.words == 500 and len(rt.tokens) == 501

@@ -126,3 +126,25 @@ def test_completion_of_flags_spaces_and_labels(shell):
     shell.run_line_magic("reload_ext", "neurograph_lab")
     ours = [m for m in shell.Completer.custom_matchers if getattr(m, "__qualname__", "") == "NeuroGraphMagics.complete"]
     assert len(ours) == 1
+
+
+def test_reload_and_unload_leak_nothing(shell):
+    import threading
+
+    rt = shell.user_ns["ng_rt"]
+    rt.grid.neighbors(int(rt.tokens.find("t0")[0]), k=3)  # warm the worker pool
+    threads = threading.active_count()
+    for _ in range(5):
+        shell.run_line_magic("reload_ext", "neurograph_lab")
+        shell.run_line_magic("unload_ext", "neurograph_lab")
+        shell.run_line_magic("load_ext", "neurograph_lab")
+    assert threading.active_count() == threads
+    assert shell.user_ns["ng_rt"] is rt  # the user's runtime is adopted, not replaced
+    ours = [m for m in shell.Completer.custom_matchers if getattr(m, "__qualname__", "") == "NeuroGraphMagics.complete"]
+    assert len(ours) == 1
+    assert shell.magics_manager.magics["line"]["ng_tokens"].__self__.__class__.__name__ == "NeuroGraphMagics"
+    assert len(line(shell, "ng_tokens", "--limit 3")) == 3
+    shell.run_line_magic("unload_ext", "neurograph_lab")
+    assert "ng_tokens" not in shell.magics_manager.magics["line"]
+    assert "ng_explore" not in shell.magics_manager.magics["cell"]
+    shell.run_line_magic("load_ext", "neurograph_lab")

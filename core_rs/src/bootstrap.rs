@@ -7,13 +7,15 @@ mod eigen;
 mod ids;
 mod parse;
 mod pca;
+mod scan;
 mod topk;
 
 pub use binary::parse_word2vec_binary;
 pub use ids::{murmur3_32, wanted_id, word_ids, Moved, MAX_ID};
 pub use parse::{parse_header, parse_text_block, ParseProblem, ParsedBlock};
 pub use pca::{pca, Pca};
-pub use topk::topk_cosine;
+pub use scan::{top_k_one, Q8};
+pub use topk::{topk_cosine, topk_cosine_progress};
 
 use rayon::prelude::*;
 
@@ -146,7 +148,7 @@ mod tests {
                 ..topk::BLOCKING
             };
             let t = Instant::now();
-            let got = topk::topk_with(weave, nw, dim, weave, nw, 10, true, bl).unwrap();
+            let got = topk::topk_with(weave, nw, dim, weave, nw, 10, true, bl, None).unwrap();
             println!("  symmetric tiles {sb}: {:.3} s", t.elapsed().as_secs_f64());
             assert_eq!(got.0, idx);
         }
@@ -155,7 +157,7 @@ mod tests {
             ..topk::BLOCKING
         };
         let t = Instant::now();
-        let got = topk::topk_with(weave, nw, dim, weave, nw, 10, true, general).unwrap();
+        let got = topk::topk_with(weave, nw, dim, weave, nw, 10, true, general, None).unwrap();
         println!(
             "  general (non-symmetric) path: {:.3} s",
             t.elapsed().as_secs_f64()

@@ -15,6 +15,7 @@ pub mod intuition;
 pub mod layout;
 pub mod mem;
 pub mod metrics;
+pub mod progress;
 pub mod snapshot;
 pub mod space;
 pub mod storage;

@@ -6,6 +6,7 @@
 //! multiply-add chain whichever block or orientation computes it.
 
 use crate::error::{NgError, Result};
+use crate::progress::{self, Progress};
 use rayon::prelude::*;
 use std::sync::{Mutex, PoisonError};
 
@@ -269,7 +270,33 @@ pub fn topk_cosine(
     k: usize,
     exclude_self: bool,
 ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
-    topk_with(data, n, dim, queries, q, k, exclude_self, BLOCKING)
+    topk_with(data, n, dim, queries, q, k, exclude_self, BLOCKING, None)
+}
+
+/// [`topk_cosine`] reporting tiles done to `progress` and stopping with `Interrupted` when it
+/// is cancelled.
+#[allow(clippy::too_many_arguments)]
+pub fn topk_cosine_progress(
+    data: &[f32],
+    n: usize,
+    dim: usize,
+    queries: &[f32],
+    q: usize,
+    k: usize,
+    exclude_self: bool,
+    progress: Option<&Progress>,
+) -> Result<(Vec<u32>, Vec<f32>, usize)> {
+    topk_with(
+        data,
+        n,
+        dim,
+        queries,
+        q,
+        k,
+        exclude_self,
+        BLOCKING,
+        progress,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -282,6 +309,7 @@ pub(crate) fn topk_with(
     k: usize,
     exclude_self: bool,
     bl: Blocking,
+    progress: Option<&Progress>,
 ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
     if dim == 0 {
         return Err(NgError::invalid("dim", dim, "must be at least 1"));
@@ -323,13 +351,17 @@ pub(crate) fn topk_with(
                 .zip(queries)
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
     let (qblock, heaps) = if symmetric {
-        (bl.sb, symmetric_heaps(data, n, dim, k_used, bl.sb))
+        (
+            bl.sb,
+            symmetric_heaps(data, n, dim, k_used, bl.sb, progress),
+        )
     } else {
         (
             bl.qb,
-            general_heaps(data, n, dim, queries, q, k_used, exclude_self, bl),
+            general_heaps(data, n, dim, queries, q, k_used, exclude_self, bl, progress),
         )
     };
+    progress::check(progress)?;
     let mut idx = vec![0u32; q * k_used];
     let mut scores = vec![0f32; q * k_used];
     idx.par_chunks_mut(qblock * k_used)
@@ -359,6 +391,7 @@ fn general_heaps(
     k: usize,
     exclude_self: bool,
     bl: Blocking,
+    progress: Option<&Progress>,
 ) -> Vec<Heaps> {
     let (qb, db) = (bl.qb, bl.db);
     let nqb = q.div_ceil(qb);
@@ -369,6 +402,9 @@ fn general_heaps(
     } else {
         want.div_ceil(nqb).min(ndb).max(1)
     };
+    if let Some(p) = progress {
+        p.start((nqb * ndb) as u64);
+    }
     let parts: Vec<Heaps> = (0..nqb * segs)
         .into_par_iter()
         .with_max_len(1)
@@ -380,6 +416,9 @@ fn general_heaps(
             let mut h = Heaps::new(ql, k);
             let mut tile = vec![0f32; ql * db];
             for blk in s * ndb / segs..(s + 1) * ndb / segs {
+                if progress::cancelled(progress) {
+                    break;
+                }
                 let j0 = blk * db;
                 let dl = db.min(n - j0);
                 let tile = &mut tile[..ql * dl];
@@ -394,6 +433,9 @@ fn general_heaps(
                     } else {
                         scan_row(&mut h, r, row, j0);
                     }
+                }
+                if let Some(p) = progress {
+                    p.add(1);
                 }
             }
             h
@@ -418,8 +460,18 @@ fn general_heaps(
 /// Weaving (queries are the data, self excluded): only tiles (I, J) with I <= J are computed.
 /// Rows of a tile feed block I's own heaps; its columns feed block J's shared heaps (the
 /// score of (j, i) is bitwise that of (i, j)). Each data pair is seen exactly once.
-fn symmetric_heaps(data: &[f32], n: usize, dim: usize, k: usize, sb: usize) -> Vec<Heaps> {
+fn symmetric_heaps(
+    data: &[f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    sb: usize,
+    progress: Option<&Progress>,
+) -> Vec<Heaps> {
     let nb = n.div_ceil(sb);
+    if let Some(p) = progress {
+        p.start((nb * (nb + 1) / 2) as u64);
+    }
     let block_len = |b: usize| sb.min(n - b * sb);
     let shared: Vec<Mutex<Heaps>> = (0..nb)
         .map(|b| Mutex::new(Heaps::new(block_len(b), k)))
@@ -434,6 +486,9 @@ fn symmetric_heaps(data: &[f32], n: usize, dim: usize, k: usize, sb: usize) -> V
             let mut h = Heaps::new(il, k);
             let mut tile = vec![0f32; il * sb];
             for (bj, slot) in shared.iter().enumerate().skip(bi) {
+                if progress::cancelled(progress) {
+                    break;
+                }
                 let j0 = bj * sb;
                 let jl = block_len(bj);
                 let tile = &mut tile[..il * jl];
@@ -451,6 +506,9 @@ fn symmetric_heaps(data: &[f32], n: usize, dim: usize, k: usize, sb: usize) -> V
                     let mut cols = slot.lock().unwrap_or_else(PoisonError::into_inner);
                     scan_cols(&mut cols, tile, il, jl, i0);
                 }
+                if let Some(p) = progress {
+                    p.add(1);
+                }
             }
             h
         })
@@ -466,6 +524,21 @@ fn symmetric_heaps(data: &[f32], n: usize, dim: usize, k: usize, sb: usize) -> V
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn progress_counts_tiles_and_cancel_interrupts() {
+        let (n, dim) = (40, 4);
+        let data = ints(n * dim, 7);
+        let p = Progress::new();
+        let got = topk_with(&data, n, dim, &data, n, 3, true, TINY, Some(&p)).unwrap();
+        assert_eq!(got, brute(&data, n, dim, &data, n, 3, true));
+        assert!(p.total() > 0 && p.done() == p.total());
+        p.cancel();
+        let r = topk_with(&data, n, dim, &data, n, 3, true, TINY, Some(&p));
+        assert!(matches!(r, Err(NgError::Interrupted)));
+        let r = topk_with(&data, n, dim, &data[..8], 2, 3, false, TINY, Some(&p));
+        assert!(matches!(r, Err(NgError::Interrupted)));
+    }
 
     const TINY: Blocking = Blocking {
         qb: 3,
@@ -554,12 +627,12 @@ mod tests {
             let excl = self_mode == 1;
             let want = brute(&data, n, dim, &queries, q, k, excl);
             for bl in [BLOCKING, TINY] {
-                let got = topk_with(&data, n, dim, &queries, q, k, excl, bl).unwrap();
+                let got = topk_with(&data, n, dim, &queries, q, k, excl, bl, None).unwrap();
                 prop_assert_eq!(&got, &want);
             }
             // the same slice as queries takes the symmetric path when it is long enough
             if self_mode == 1 {
-                let got = topk_with(&data, n, dim, &data, n, k, true, TINY).unwrap();
+                let got = topk_with(&data, n, dim, &data, n, k, true, TINY, None).unwrap();
                 prop_assert_eq!(&got, &want);
             }
         }
@@ -576,8 +649,8 @@ mod tests {
             db: 33,
             sb: 37,
         };
-        let general = topk_with(&data, n, dim, &copy, n, 9, true, small).unwrap();
-        let sym = topk_with(&data, n, dim, &data, n, 9, true, small).unwrap();
+        let general = topk_with(&data, n, dim, &copy, n, 9, true, small, None).unwrap();
+        let sym = topk_with(&data, n, dim, &data, n, 9, true, small, None).unwrap();
         let default = topk_cosine(&data, n, dim, &data, n, 9, true).unwrap();
         assert_eq!(general, sym);
         assert_eq!(general, default);
@@ -602,9 +675,9 @@ mod tests {
                 .unwrap()
                 .install(|| {
                     if same {
-                        topk_with(&data, n, dim, &data, n, 15, true, TINY).unwrap()
+                        topk_with(&data, n, dim, &data, n, 15, true, TINY, None).unwrap()
                     } else {
-                        topk_with(&data, n, dim, &queries, q, 15, false, BLOCKING).unwrap()
+                        topk_with(&data, n, dim, &queries, q, 15, false, BLOCKING, None).unwrap()
                     }
                 })
         };

@@ -6,6 +6,7 @@ use super::errors::{map, run, ValidationError};
 use super::runtime::PyRuntime;
 use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
 use crate::connection::LearnOutcome;
+use crate::progress::Progress;
 use crate::storage::semantic::{BootOptions, QueryInput};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
@@ -13,6 +14,42 @@ use numpy::{
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
+use std::sync::Arc;
+
+/// Progress of long work (`done` of `total` units) and a cancel flag, shared with the
+/// threads doing it; the Python side polls it for a progress bar and cancels on Ctrl-C.
+#[pyclass(name = "Progress", module = "neurograph_lab._core", frozen)]
+pub struct PyProgress {
+    inner: Arc<Progress>,
+}
+
+#[pymethods]
+impl PyProgress {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: Arc::new(Progress::new()),
+        }
+    }
+    /// Units done in the current phase.
+    #[getter]
+    fn done(&self) -> u64 {
+        self.inner.done()
+    }
+    /// Units in the current phase (0 until the work starts).
+    #[getter]
+    fn total(&self) -> u64 {
+        self.inner.total()
+    }
+    /// Ask the work to stop; it raises KeyboardInterrupt and changes nothing.
+    fn cancel(&self) {
+        self.inner.cancel()
+    }
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
+}
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
@@ -47,8 +84,9 @@ fn query_input(q: &Bound<'_, PyAny>) -> PyResult<QueryInput> {
 #[pymethods]
 impl PyRuntime {
     /// Place words in the spaces from their embeddings (PCA per space), weave k nearest
-    /// neighbours by cosine as associated_with connections. All or nothing.
-    #[pyo3(signature = (words, vectors, spaces, k=10, seed=0, replace=false))]
+    /// neighbours by cosine as associated_with connections. All or nothing; with `progress`
+    /// (a `Progress`), the weaving reports tiles done and stops when it is cancelled.
+    #[pyo3(signature = (words, vectors, spaces, k=10, seed=0, replace=false, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn bootstrap_embeddings<'py>(
         &self,
@@ -59,6 +97,7 @@ impl PyRuntime {
         k: usize,
         seed: u32,
         replace: bool,
+        progress: Option<PyRef<'py, PyProgress>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let shape = vectors.shape();
         let (n, dim) = (shape[0], shape[1]);
@@ -78,6 +117,7 @@ impl PyRuntime {
             k,
             seed,
             replace,
+            progress: progress.map(|p| p.inner.clone()),
         };
         let store = self.store();
         let r = run(py, || store.bootstrap(words, data, dim, &opt))?;
@@ -105,7 +145,7 @@ impl PyRuntime {
             Some(s) => s,
             None => pyo3::types::PyString::new(py, "abstract").into_any(),
         };
-        self.bootstrap_embeddings(py, words, vectors, vec![space], k, 0, false)
+        self.bootstrap_embeddings(py, words, vectors, vec![space], k, 0, false, None)
     }
 
     /// PyRuntime form: words nearest to a text query, as [(word, token id, score)].

@@ -3,12 +3,15 @@
 use super::connections::{Column, ConnectionBatch};
 use super::tokens::TokenBatch;
 use super::{RuntimeStorage, State};
-use crate::bootstrap::{normalize_rows, pca, topk_cosine, word_ids, Pca};
+use crate::bootstrap::{
+    normalize_rows, pca, top_k_one, topk_cosine, topk_cosine_progress, word_ids, Pca, Q8,
+};
 use crate::cdna::flags as cflags;
 use crate::connection::{LearnOutcome, Mutability};
 use crate::error::{NgError, Result};
 use crate::guardian::now_f64;
 use crate::intuition::{Action, Proposal};
+use crate::progress::Progress;
 use crate::space::{space_max, NUM_AXES, NUM_SPACES, SPACE_NAMES};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ pub struct BootState {
     /// (space, first PCA axis) of every space the words were placed in.
     pub spaces: Vec<(usize, usize)>,
     pub seed: u32,
+    /// int8 copy of `vectors` for fast single queries, made on the first one.
+    pub q8: std::sync::OnceLock<Q8>,
 }
 
 impl BootState {
@@ -52,6 +57,7 @@ impl BootState {
             pca,
             spaces,
             seed,
+            q8: std::sync::OnceLock::new(),
         }
     }
 
@@ -97,6 +103,8 @@ pub struct BootOptions {
     pub seed: u32,
     /// Replace an earlier bootstrap (its tokens and their connections are deleted).
     pub replace: bool,
+    /// Progress of the weaving, and a cancel flag (cancelling leaves the store untouched).
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// What a bootstrap did.
@@ -205,7 +213,16 @@ impl RuntimeStorage {
             }
         }
         let weave = if opt.k > 0 {
-            Some(topk_cosine(&data, n, dim, &data, n, opt.k, true)?)
+            Some(topk_cosine_progress(
+                &data,
+                n,
+                dim,
+                &data,
+                n,
+                opt.k,
+                true,
+                opt.progress.as_deref(),
+            )?)
         } else {
             None
         };
@@ -340,15 +357,8 @@ impl RuntimeStorage {
             return Ok(SemanticHits::default());
         }
         let extra = exclude.len();
-        let (idx, scores, _) = topk_cosine(
-            &boot.vectors,
-            boot.words.len(),
-            boot.dim,
-            &q,
-            1,
-            k + extra,
-            false,
-        )?;
+        let q8 = boot.q8.get_or_init(|| Q8::new(&boot.vectors, boot.dim));
+        let (idx, scores) = top_k_one(&boot.vectors, q8, &q, k + extra);
         let mut hits = SemanticHits::default();
         for (i, s) in idx.iter().zip(&scores) {
             let i = *i as usize;
