@@ -6,7 +6,7 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: dev test test-rust test-python test-notebooks lint format bench lab clean
+.PHONY: dev test test-rust test-python test-js test-notebooks test-browser lint format bench lab clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,16 +14,26 @@ $(BIN)/python:
 
 ## dev: build the Rust extension (release) and install the package editable with its tools
 dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow]"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser]"
 
 ## test: everything CI runs
-test: dev test-rust test-python test-notebooks
+test: dev test-rust test-python test-js test-notebooks test-browser
 
 test-rust:
 	cargo test --manifest-path core_rs/Cargo.toml --quiet
 
 test-python:
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
+
+## test-js: the widget front-end's unit tests, and a check that the committed bundles are up to date
+test-js:
+	@test -f extension/package.json || { echo "test-js: extension/package.json is missing (the widget front-end lives in extension/)" >&2; exit 1; }
+	cd extension && npm ci --no-audit --no-fund && npm test && node build.mjs --check
+
+## test-browser: JupyterLab + Debian's Chromium (/usr/bin/chromium) driven by Python playwright.
+## Never runs `playwright install`; without Chromium the tests skip, or fail when CI is set.
+test-browser:
+	$(BIN)/python -m pytest tests/browser -p no:randomly
 
 test-notebooks:
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials -p no:randomly

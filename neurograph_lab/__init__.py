@@ -51,10 +51,26 @@ __all__ = [
     "CONNECTION_GROUPS",
     "CDNA_PROFILES",
     "CDNA_FIELDS",
+    "GridExplorer",
+    "GraphExplorer",
+    "CDNAPanel",
+    "explore",
     "load_ipython_extension",
     "unload_ipython_extension",
     "__version__",
 ]
+
+
+_WIDGETS = ("GridExplorer", "GraphExplorer", "CDNAPanel", "explore")
+
+
+def __getattr__(name: str) -> Any:
+    """The explorers load on first use (they import anywidget and ipywidgets)."""
+    if name in _WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

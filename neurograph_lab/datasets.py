@@ -12,7 +12,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
-__all__ = ["planted_embeddings", "write_vec"]
+__all__ = ["planted_embeddings", "token_clusters", "write_vec"]
 
 CLUSTERS = ("fruit", "tool", "animal", "colour", "vehicle", "music", "weather", "sport")
 
@@ -50,6 +50,23 @@ def planted_embeddings(
         words.append(f"capital{i}")
         rows.append(country + offset + rng.normal(0, 0.02 / np.sqrt(dim), dim))
     return words, np.asarray(rows, dtype=np.float32)
+
+
+def token_clusters(
+    n: int = 20_000, clusters: int = 6, spread: float = 0.12, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Coordinates ``(n, 8, 3)`` float32 of tokens in ``clusters`` groups, each group around
+    its own random centre in every space, with entity type codes (one per group, cycling
+    through the first 8 entity types after ``undefined``) and labels ``"c<group>-<i>"``.
+    Deterministic for a seed; all values lie in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, clusters, n)
+    centres = rng.uniform(-0.7, 0.7, (clusters, 8, 3))
+    coords = centres[group] + rng.normal(0, spread, (n, 8, 3))
+    coords = np.clip(coords, -1.0, 1.0).astype(np.float32)
+    entities = (1 + group % 8).astype(np.uint8)
+    labels = [f"c{g}-{i}" for i, g in enumerate(group)]
+    return coords, entities, labels
 
 
 def write_vec(

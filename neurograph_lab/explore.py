@@ -11,7 +11,9 @@ Grammar (``#`` starts a comment; words may be quoted)::
                                           cognitive_x ...; and / or / not)
     path <a> -> <b>                       the cheapest path between two tokens
     union <name> | intersect <name>       combine with an earlier result bound by ``as``
-    show table                            display the selection (the default at the end)
+    show table|plot|grid|graph            display the selection: a table (the default at the
+                                          end), a plotly scatter, the GridExplorer or the
+                                          GraphExplorer widget
     as <name>                             bind the selection in the user namespace
 
 A step that starts a selection (query, near, within, path) replaces the current one; the
@@ -96,6 +98,15 @@ class ExploreResult:
         #: what ``show`` asked for: table, plot (scatter), grid (3-D scatter) or graph
         self.view = "table"
         self.space = "cognitive"
+
+    def explorer(self) -> Any:
+        """The explorer widget for ``show grid`` (GridExplorer of the selection in its space)
+        or ``show graph`` (GraphExplorer of the selection)."""
+        from .widgets import GraphExplorer, GridExplorer
+
+        if self.view == "graph":
+            return GraphExplorer(self._rt, ids=self.ids, depth=0)
+        return GridExplorer(self._rt, space=self.space, ids=self.ids)
 
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""

@@ -360,7 +360,7 @@ class NeuroGraphMagics(Magics):
         if result.view != "table" and len(result):
             from IPython.display import display
 
-            display(result.figure())
+            display(result.explorer() if result.view in ("grid", "graph") else result.figure())
         return result
 
     @magic_arguments()

@@ -33,9 +33,13 @@ def test_wheel_contents(tmp_path):
         "neurograph_lab/_core.pyi",
         "neurograph_lab/runtime.py",
         "neurograph_lab/errors.py",
+        "neurograph_lab/static/grid.js",
+        "neurograph_lab/static/graph.js",
+        "neurograph_lab/widgets/__init__.py",
+        "neurograph_lab/widgets/standalone.html",
     ]:
         assert required in names
-    assert not any("tests/" in n or "target/" in n for n in names)
+    assert not any("tests/" in n or "target/" in n or "node_modules" in n for n in names)
 
 
 def test_sdist_contents(tmp_path):
@@ -50,5 +54,7 @@ def test_sdist_contents(tmp_path):
         "core_rs/src/python/mod.rs",
         "neurograph_lab/py.typed",
         "neurograph_lab/__init__.py",
+        "neurograph_lab/static/grid.js",
+        "neurograph_lab/widgets/standalone.html",
     ]:
         assert any(n.endswith(suffix) for n in names), suffix

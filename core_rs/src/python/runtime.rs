@@ -789,6 +789,17 @@ impl PyRuntime {
         Ok(d)
     }
 
+    /// (token version, connection version, CDNA revision): changes whenever the tokens, the
+    /// connections or the CDNA change, so views can tell that they are stale.
+    fn data_version(&self) -> (u64, u64, u64) {
+        let st = self.store().read();
+        (
+            st.tokens.version,
+            st.connections.version,
+            st.cdna.revision as u64,
+        )
+    }
+
     /// Prometheus text exposition of counts, operation latencies and memory.
     fn export_metrics(&self) -> String {
         self.store().metrics_text()

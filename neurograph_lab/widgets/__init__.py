@@ -1,0 +1,61 @@
+"""Explorers: ``GridExplorer`` (the 8 spaces, WebGL, linked selection), ``GraphExplorer``
+(a subgraph with the Rust layout), ``CDNAPanel`` (CDNA controls through the Guardian) and
+``explore`` (the three in one layout, with the grid selection driving the graph)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from .cdna import CDNAPanel
+from .graph import GraphExplorer
+from .grid import GridExplorer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+__all__ = ["GridExplorer", "GraphExplorer", "CDNAPanel", "Explore", "explore"]
+
+#: the graph explorer follows a grid selection up to this many tokens
+GRAPH_FOLLOWS = 5_000
+
+
+def explore(rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1) -> Explore:
+    """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
+    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both."""
+    return Explore(rt, ids=ids, space=space, color=color, depth=depth)
+
+
+def _explore_base() -> Any:
+    import ipywidgets as w
+
+    return w.VBox
+
+
+class Explore(_explore_base()):  # type: ignore[misc]
+    """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel``."""
+
+    def __init__(
+        self, rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1
+    ) -> None:
+        import ipywidgets as w
+        import numpy as np
+
+        self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
+        first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
+        seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
+        if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
+            seeds = rt.tokens.ids()[:50]
+        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0)
+        self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
+        self._depth = depth
+        self.grid.observe(self._follow, "selection")
+        super().__init__([w.HBox([self.grid, self.panel]), self.graph])
+
+    def _follow(self, _change: Any) -> None:
+        sel = self.grid.selected
+        if 0 < len(sel) <= GRAPH_FOLLOWS:
+            self.graph._nodes = self.graph._grow(sel, self._depth)
+            self.graph.refresh()
+
+    def __repr__(self) -> str:
+        return f"Explore\n  {self.grid!r}\n  {self.graph!r}\n  {self.panel!r}"

@@ -1,0 +1,192 @@
+"""``GraphExplorer``: a subgraph of the runtime drawn with WebGL, positioned by the Rust
+force-directed layout; click selects, double-click expands a node through the kernel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+import numpy as np
+import traitlets
+
+from ..errors import ValidationError
+from ._base import MAX_MESSAGE, STATIC, Explorer, Message, buf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+#: the tested maximum; larger subgraphs are refused with a hint
+MAX_NODES = 50_000
+EDGE_BYTES = 10  # two uint32 ends, colour, width
+
+
+class GraphExplorer(Explorer):
+    """Nodes and connections of a subgraph: from ``ids`` (all tokens if None) plus their
+    neighbours up to ``depth`` hops (along out- and in-connections), or the words of a
+    semantic ``query``. Colour by connection group, width by ``width_by`` (``strength`` or
+    ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
+    adds a node's neighbours. ``expand(ids)`` does the same from Python."""
+
+    _esm = STATIC / "graph.js"
+    _kind = "graph"
+
+    n_nodes = traitlets.Int(0).tag(sync=True)
+    n_edges = traitlets.Int(0).tag(sync=True)
+    legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    width_by = traitlets.Unicode("strength").tag(sync=True)
+    selected = traitlets.List(traitlets.Int()).tag(sync=True)
+
+    def __init__(
+        self,
+        rt: Runtime,
+        ids: Any = None,
+        depth: int = 1,
+        *,
+        query: Optional[str] = None,
+        k: int = 20,
+        width_by: str = "strength",
+        iterations: int = 100,
+        seed: int = 0,
+        live: bool = False,
+    ) -> None:
+        from ..runtime import _as_id_array
+
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
+        if width_by not in ("strength", "confidence"):
+            raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
+        super().__init__(rt, live=live, width_by=width_by)
+        if query is not None:
+            seeds = rt.query(query, k=k).ids
+        elif ids is None:
+            seeds = rt.tokens.ids()
+            depth = 0
+        else:
+            seeds = _as_id_array(ids)
+            known = np.isin(seeds, rt.tokens.ids())
+            if not known.all():
+                raise ValidationError(f"{int((~known).sum())} of the ids are not tokens, e.g. {int(seeds[~known][0])}")
+        self._iterations, self._seed = int(iterations), int(seed)
+        self._nodes = self._grow(np.unique(np.asarray(seeds, dtype=np.uint32)), depth)
+        self._rebuild()
+
+    def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
+        if depth == 0 or nodes.size == 0:
+            return nodes
+        from .. import _core
+
+        conns = _core.Runtime.connection_columns(self._rt, None)
+        a, b = conns["token_a"], conns["token_b"]
+        frontier = nodes
+        for _ in range(depth):
+            hit_a, hit_b = np.isin(a, frontier), np.isin(b, frontier)
+            nxt = np.union1d(b[hit_a], a[hit_b])
+            new = np.setdiff1d(nxt, nodes)
+            if new.size == 0:
+                break
+            nodes = np.union1d(nodes, new)
+            if nodes.size > MAX_NODES:
+                break
+            frontier = new
+        return nodes
+
+    def _rebuild(self) -> None:
+        from ..runtime import CONNECTION_GROUPS
+
+        nodes = self._nodes
+        if nodes.size > MAX_NODES:
+            raise ValidationError(
+                f"{nodes.size:,} nodes is more than the graph explorer's {MAX_NODES:,}; "
+                "pass ids (or a query) and a smaller depth"
+            )
+        alive = np.isin(nodes, self._rt.tokens.ids())
+        nodes = self._nodes = nodes[alive]
+        self._pos = (
+            self._rt.graph.layout(nodes, iterations=self._iterations, seed=self._seed)
+            if nodes.size
+            else np.empty((0, 2), np.float32)
+        )
+        edges = self._rt.graph.subgraph(nodes)
+        index = {int(t): i for i, t in enumerate(nodes)}
+        src = np.fromiter((index[int(t)] for t in edges["token_a"]), np.uint32, len(edges))
+        dst = np.fromiter((index[int(t)] for t in edges["token_b"]), np.uint32, len(edges))
+        self._ends = np.ascontiguousarray(np.stack([src, dst], axis=1)) if len(edges) else np.empty((0, 2), np.uint32)
+        groups = list(CONNECTION_GROUPS)
+        self._edge_color = (
+            np.array([groups.index(str(g)) % 12 for g in edges["group"]], np.uint8)
+            if len(edges)
+            else np.empty(0, np.uint8)
+        )
+        w = edges["strength" if self.width_by == "strength" else "confidence"].to_numpy(np.float64)
+        self._edge_width = np.clip(np.nan_to_num(w) * 255.0, 1, 255).astype(np.uint8)
+        degree = np.bincount(src, minlength=nodes.size) + np.bincount(dst, minlength=nodes.size)
+        self._degree = degree
+        top = max(int(degree.max()) if degree.size else 1, 1)
+        self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
+        ent = self._rt.tokens.to_pandas().reindex(nodes)["entity"].cat.codes.to_numpy() if nodes.size else []
+        self._node_color = np.asarray(ent, np.int64).clip(0).astype(np.uint8) % 12
+        self._labels = self._rt.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
+        self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
+        self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
+        self.loaded = 0
+        self.selected = [i for i in self.selected if i in index]
+
+    @traitlets.observe("width_by")
+    def _width_changed(self, change: Any) -> None:
+        if change["new"] not in ("strength", "confidence"):
+            self.width_by = change["old"]
+        elif self.n_nodes:
+            self.refresh()
+
+    def _size(self) -> int:
+        return int(self.n_nodes)
+
+    def _release(self) -> None:
+        self._pos = np.empty((0, 2), np.float32)
+        self._ends = np.empty((0, 2), np.uint32)
+
+    def _messages(self) -> Iterator[Message]:
+        v, n = self.version, int(self.n_nodes)
+        yield (
+            {"type": "nodes", "version": v, "n": n},
+            [
+                buf(self._pos.astype(np.float32, copy=False)),
+                buf(self._nodes.astype(np.uint32, copy=False)),
+                buf(self._node_color),
+                buf(self._size_code),
+            ],
+        )
+        m = int(self.n_edges)
+        per = max(1, MAX_MESSAGE // EDGE_BYTES)
+        for o in range(0, m, per):
+            c = min(per, m - o)
+            yield (
+                {"type": "edges", "version": v, "offset": o, "count": c},
+                [
+                    buf(self._ends[o : o + c]),
+                    buf(self._edge_color[o : o + c]),
+                    buf(self._edge_width[o : o + c]),
+                ],
+            )
+
+    def _hover(self, index: int) -> dict[str, Any]:
+        return {"id": int(self._nodes[index]), "label": self._labels[index] or "", "degree": int(self._degree[index])}
+
+    def _on_custom(self, content: dict[str, Any]) -> None:
+        if content.get("type") == "expand":
+            index = content.get("index")
+            if isinstance(index, int) and 0 <= index < self.n_nodes:
+                self.expand([int(self._nodes[index])])
+
+    def expand(self, ids: Any, depth: int = 1) -> None:
+        """Add the neighbours of ``ids`` (up to ``depth`` hops) and redraw."""
+        from ..runtime import _as_id_array
+
+        grown = self._grow(_as_id_array(ids), depth)
+        self._nodes = np.union1d(self._nodes, grown)
+        self.refresh()
+
+    def _summary(self) -> str:
+        return (
+            f"GraphExplorer: {int(self.n_nodes):,} tokens, {int(self.n_edges):,} connections, "
+            f"width by {self.width_by}, {len(self.selected)} selected"
+        )

@@ -1,0 +1,304 @@
+"""``GridExplorer``: tokens of a runtime in the 8 spaces, a main view and 8 small multiples,
+rendered with WebGL in the browser, with a linked box/lasso selection synced to Python."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import traitlets
+
+from ..errors import ValidationError
+from ._base import STATIC, Explorer, Message, buf, packbits, unpackbits
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..runtime import Runtime
+
+#: points in the first chunk (the first frame); the rest follow in chunks of the same size
+FIRST_FRAME = 65_536
+PALETTE_SIZE = 12
+NUMERIC = ("weight", "field_radius", "field_strength", "timestamp")
+
+
+class GridExplorer(Explorer):
+    """Tokens in the 8 semantic spaces: a main view (``space`` and two ``axes``, or 3-D with
+    ``view3d``) and 8 small multiples, with a linked box/lasso selection.
+
+    ``ids``: the tokens to show (all if None). ``color``: ``"entity"`` (entity type),
+    ``"cluster"`` (connected component of the graph, the 11 largest coloured), ``"weight"`` or
+    any numeric column of ``rt.tokens.to_pandas()`` (e.g. ``"cognitive_z"``). ``live=True``
+    refreshes after any cell that changed the runtime; ``refresh()`` does it by hand.
+
+    ``explorer.selected`` is the selection as token ids (set it to highlight tokens in the
+    browser); ``explorer.selection_df()`` is it as a DataFrame.
+
+    Coordinates travel quantised to one byte per axis (16 bytes per token for the 8 spaces),
+    as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
+    """
+
+    _esm = STATIC / "grid.js"
+    _kind = "grid"
+
+    n = traitlets.Int(0).tag(sync=True)
+    spaces = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    space = traitlets.Unicode("cognitive").tag(sync=True)
+    axes = traitlets.List(traitlets.Int(), default_value=[0, 1]).tag(sync=True)
+    view3d = traitlets.Bool(False).tag(sync=True)
+    color = traitlets.Unicode("entity").tag(sync=True)
+    color_options = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    legend = traitlets.Dict().tag(sync=True)
+    bounds: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    stride = traitlets.Int(1).tag(sync=True)
+    # the browser sends a DataView, which arrives as a memoryview
+    selection = traitlets.Bytes(b"").tag(sync=True, from_json=lambda v, _w: bytes(v) if v is not None else b"")
+
+    def __init__(
+        self,
+        rt: Runtime,
+        space: str = "cognitive",
+        ids: Any = None,
+        color: str = "entity",
+        *,
+        axes: Sequence[int] = (0, 1),
+        view3d: bool = False,
+        live: bool = False,
+        seed: int = 0,
+    ) -> None:
+        from ..runtime import SPACES
+
+        self._ids_arg = ids
+        self._seed = seed
+        self._order = np.empty(0, np.uint32)
+        self._q = np.empty((0, 8, 2), np.uint8)
+        super().__init__(rt, live=live, spaces=list(SPACES))
+        self.space = self._check_space(space)
+        self.axes = self._check_axes(axes)
+        self.view3d = bool(view3d)
+        self.color = color
+        self._rebuild()
+        self._check_color(color)
+
+    # -- validation --
+    def _check_space(self, space: str) -> str:
+        from ..runtime import SPACES
+
+        key = str(space).lower()
+        if key not in SPACES:
+            raise ValidationError(f"unknown space {space!r}; spaces: {', '.join(SPACES)}")
+        return key
+
+    @staticmethod
+    def _check_axes(axes: Sequence[int]) -> list[int]:
+        ax = [int(a) for a in axes]
+        if len(ax) != 2 or not all(0 <= a <= 2 for a in ax) or ax[0] == ax[1]:
+            raise ValidationError(f"axes must be two different axes out of 0, 1, 2, got {list(axes)!r}")
+        return ax
+
+    def _check_color(self, color: str) -> None:
+        if color not in self.color_options:
+            raise ValidationError(f"cannot colour by {color!r}; choose one of {', '.join(self.color_options)}")
+
+    @traitlets.validate("space")
+    def _valid_space(self, proposal: Any) -> str:
+        return self._check_space(proposal["value"])
+
+    @traitlets.validate("axes")
+    def _valid_axes(self, proposal: Any) -> list[int]:
+        return self._check_axes(proposal["value"])
+
+    @traitlets.observe("color")
+    def _color_changed(self, change: Any) -> None:
+        if not self._order.size and not self.n:
+            return
+        if change["new"] not in self.color_options:
+            self.color = change["old"]
+            return
+        self.refresh()
+
+    @traitlets.observe("space", "axes", "view3d")
+    def _main_changed(self, _change: Any) -> None:
+        if self.n and not self._main_is_small_multiple():
+            for msg in self._main_messages():
+                self.send(*msg)
+
+    # -- data --
+    def _columns(self) -> dict[str, Any]:
+        from .. import _core
+        from ..runtime import _as_id_array
+
+        c = _core.Runtime.token_columns(self._rt, None, 0)
+        if self._ids_arg is not None:
+            want = _as_id_array(self._ids_arg)
+            keep = np.isin(c["id"], want)
+            missing = np.setdiff1d(want, c["id"][keep])
+            if missing.size:
+                raise ValidationError(f"{missing.size} of the ids are not tokens, e.g. {int(missing[0])}")
+            c = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, m in zip(v, keep) if m]) for k, v in c.items()}
+        return c
+
+    def _rebuild(self) -> None:
+        from ..runtime import ENTITY_TYPES
+
+        selected = self.selected if self._order.size else np.empty(0, np.uint32)
+        c = self._columns()
+        self._cols = c
+        n = len(c["id"])
+        numeric = [k for k in NUMERIC if k in c] + [f"{s}_{a}" for s in self.spaces for a in "xyz"]
+        self.color_options = ["entity", "cluster", *numeric]
+        color = self.color if self.color in self.color_options else "entity"
+        rng = np.random.default_rng(self._seed)
+        shuffle = rng.permutation(n)
+        values: Optional[np.ndarray] = None
+        if color in ("entity", "cluster"):
+            if color == "entity":
+                cats = c["entity"][shuffle].astype(np.int64)
+                names = list(ENTITY_TYPES)
+            else:
+                comp = self._rt.graph.components()
+                comp_of = pd.Series(comp.values, index=comp.index).reindex(c["id"]).to_numpy()
+                sizes = np.bincount(comp_of) if comp_of.size else np.zeros(0, np.int64)
+                top = np.argsort(-sizes, kind="stable")[: PALETTE_SIZE - 1]
+                rank = np.full(max(len(sizes), 1), PALETTE_SIZE - 1)
+                rank[top] = np.arange(len(top))
+                cats = rank[comp_of[shuffle]] if n else np.zeros(0, np.int64)
+                names = [f"component {int(t)}" for t in top] + ["other"]
+            perm = shuffle[np.argsort(cats, kind="stable")]
+            counts = np.bincount(cats, minlength=len(names)) if n else np.zeros(len(names), np.int64)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            items = [
+                {"name": names[i], "start": int(starts[i]), "count": int(counts[i]), "color": i % PALETTE_SIZE}
+                for i in range(len(names))
+                if counts[i]
+            ]
+            self.legend = {"kind": "category", "items": items}
+        else:
+            perm = shuffle
+            if color in c:
+                raw = np.asarray(c[color], dtype=np.float64)
+            else:
+                space, axis = color.rsplit("_", 1)
+                raw = c["coords"][:, self.spaces.index(space), "xyz".index(axis)].astype(np.float64)
+            raw = raw[perm]
+            finite = np.isfinite(raw)
+            lo, hi = (float(raw[finite].min()), float(raw[finite].max())) if finite.any() else (0.0, 0.0)
+            span = hi - lo if hi > lo else 1.0
+            values = np.where(finite, np.clip((raw - lo) / span * 255.0, 0, 255), 0).round().astype(np.uint8)
+            self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
+        self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
+        coords = c["coords"][perm]  # (n, 8, 3) float32, NaN where a token is not placed
+        self._values = values
+        self._q3, bounds = _quantise(coords)
+        self._q = np.ascontiguousarray(self._q3[:, :, :2])
+        self.bounds = bounds
+        self.stride = max(1, -(-n // FIRST_FRAME))
+        self.n = n
+        self.loaded = 0
+        self.selection = packbits(np.isin(self._order, selected)) if selected.size else b""
+
+    def _size(self) -> int:
+        return int(self.n)
+
+    def _release(self) -> None:
+        self._cols = {}
+        self._q = self._q3 = np.empty((0, 8, 3), np.uint8)
+        self._values = None
+
+    def _main_is_small_multiple(self) -> bool:
+        return not self.view3d and list(self.axes) == [0, 1]
+
+    def _messages(self) -> Iterator[Message]:
+        s, v = self.stride, self.version
+        for r in range(s):
+            yield (
+                {"type": "coords", "version": v, "chunk": r, "stride": s},
+                [buf(self._q[r::s, sp]) for sp in range(8)],
+            )
+            if self._values is not None:
+                yield (
+                    {"type": "colors", "version": v, "chunk": r, "stride": s},
+                    [buf(self._values[r::s])],
+                )
+        if not self._main_is_small_multiple():
+            yield from self._main_messages()
+
+    def _main_messages(self) -> Iterator[Message]:
+        s, v = self.stride, self.version
+        sp = self.spaces.index(self.space)
+        axes = [0, 1, 2] if self.view3d else list(self.axes)
+        for r in range(s):
+            yield (
+                {"type": "main", "version": v, "chunk": r, "stride": s, "space": self.space, "axes": axes},
+                [buf(self._q3[r::s, sp][:, axes])],
+            )
+
+    def _hover(self, index: int) -> dict[str, Any]:
+        from ..runtime import ENTITY_TYPES
+
+        c = self._cols
+        row = int(np.searchsorted(c["id"], self._order[index])) if _sorted(c["id"]) else None
+        if row is None or row >= len(c["id"]) or c["id"][row] != self._order[index]:
+            row = int(np.flatnonzero(c["id"] == self._order[index])[0])
+        xyz = c["coords"][row]
+        return {
+            "id": int(c["id"][row]),
+            "label": c["label"][row] or "",
+            "entity": ENTITY_TYPES[int(c["entity"][row])],
+            "coords": [[None if np.isnan(x) else round(float(x), 4) for x in axis] for axis in xyz],
+        }
+
+    # -- selection --
+    @property
+    def selected(self) -> np.ndarray:
+        """Ids of the selected tokens (set it to select from Python)."""
+        return np.sort(self._order[unpackbits(self.selection, len(self._order))])
+
+    @selected.setter
+    def selected(self, ids: Any) -> None:
+        from ..runtime import _as_id_array
+
+        want = _as_id_array([] if ids is None else ids)
+        self.selection = packbits(np.isin(self._order, want))
+
+    def selection_df(self) -> pd.DataFrame:
+        """The selected tokens as a DataFrame (like ``rt.tokens.to_pandas()``)."""
+        sel = self.selected
+        df = self._rt.tokens.to_pandas()
+        return df.loc[df.index.isin(sel)]
+
+    def _summary(self) -> str:
+        picked = int(unpackbits(self.selection, int(self.n)).sum()) if self.n else 0
+        return (
+            f"GridExplorer: {int(self.n):,} tokens in 8 spaces, main view {self.space}"
+            f"{' (3-D)' if self.view3d else ' axes ' + str(list(self.axes))}, colour by {self.color}, "
+            f"{picked:,} selected"
+        )
+
+
+def _sorted(a: np.ndarray) -> bool:
+    return bool(a.size < 2 or (a[1:] >= a[:-1]).all())
+
+
+def _quantise(coords: np.ndarray) -> tuple[np.ndarray, list[list[list[float]]]]:
+    """(n, 8, 3) float -> uint8 codes 0..254 per axis over that axis' finite range, and
+    255 where a token is not placed in the space; bounds[space][axis] = [min, max] such that
+    code q is min + q / 255 * (max - min)."""
+    n = coords.shape[0]
+    out = np.full((n, 8, 3), 255, np.uint8)
+    bounds: list[list[list[float]]] = []
+    for s in range(8):
+        row = []
+        for a in range(3):
+            col = coords[:, s, a]
+            finite = np.isfinite(col)
+            if finite.any():
+                lo, hi = float(col[finite].min()), float(col[finite].max())
+            else:
+                lo, hi = -1.0, 1.0
+            if hi <= lo:
+                lo, hi = lo - 0.5, hi + 0.5
+            step = (hi - lo) / 254.0
+            out[finite, s, a] = np.clip(np.round((col[finite] - lo) / step), 0, 254).astype(np.uint8)
+            row.append([lo, lo + 255.0 * step])
+        bounds.append(row)
+    return out, bounds

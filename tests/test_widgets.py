@@ -1,0 +1,179 @@
+"""The explorers' Python side: data messages, selection, hover, refresh, the CDNA panel and
+the standalone export (the browser side is tested in tests/browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neurograph_lab as ng
+from neurograph_lab.widgets import CDNAPanel, GraphExplorer, GridExplorer, explore
+from neurograph_lab.widgets._base import MAX_MESSAGE, packbits, unpackbits
+
+
+@pytest.fixture
+def rt():
+    rt = ng.Runtime()
+    rng = np.random.default_rng(0)
+    ids = rt.tokens.create_many(rng.uniform(-1, 1, (300, 8, 3)), labels=[f"t{i}" for i in range(300)])
+    rt.tokens.update(int(ids[0]), entity="goal", label="<script>x</script>")
+    rt.connections.create_many(ids[:-1], ids[1:], kind="cause", strength=0.5)
+    return rt
+
+
+def test_grid_messages_carry_every_token_once_in_bytes(rt):
+    g = GridExplorer(rt, space="social")
+    assert g.n == 300 and g.stride == 1 and g.spaces[4] == "cognitive"
+    msgs = list(g._messages())
+    assert [m[0]["type"] for m in msgs] == ["coords"]
+    bufs = msgs[0][1]
+    assert len(bufs) == 8 and all(len(bytes(b)) == 2 * 300 for b in bufs)  # 16 bytes per token
+    # decoding a code with the bounds gives the coordinate back within half a step
+    coords = rt.tokens.coords("social")
+    order = g._order
+    q = np.frombuffer(bytes(bufs[5]), np.uint8).reshape(-1, 2)
+    lo, hi = g.bounds[5][0]
+    x = lo + q[:, 0] / 255 * (hi - lo)
+    want = coords[np.searchsorted(rt.tokens.ids(), order), 0]
+    assert np.abs(x - want).max() <= (hi - lo) / 255
+    # categories are runs of the display order
+    items = g.legend["items"]
+    assert sum(i["count"] for i in items) == 300 and {i["name"] for i in items} == {"goal", "undefined"}
+
+
+def test_large_views_are_chunked_under_4_mib():
+    rt = ng.Runtime()
+    rt.tokens.create_many(np.random.default_rng(1).uniform(-1, 1, (300_000, 8, 3)).astype(np.float32))
+    g = GridExplorer(rt, color="weight")
+    sizes = [sum(len(bytes(b)) for b in bufs) for _, bufs in g._messages()]
+    assert g.stride == 5 and max(sizes) <= MAX_MESSAGE
+    assert sum(sizes) == 300_000 * 17  # 16 bytes of coordinates + 1 of colour
+
+
+def test_selection_round_trip_and_dataframe(rt):
+    g = GridExplorer(rt)
+    ids = rt.tokens.ids()
+    g.selected = ids[10:15]
+    assert len(g.selection) == 38  # ceil(300 / 8)
+    assert g.selected.tolist() == ids[10:15].tolist()
+    assert g.selection_df().index.tolist() == ids[10:15].tolist()
+    # a mask set by the browser (LSB first)
+    mask = np.zeros(300, bool)
+    mask[[0, 9]] = True
+    g.selection = packbits(mask)
+    assert sorted(g.selected.tolist()) == sorted(g._order[[0, 9]].tolist())
+    assert unpackbits(packbits(mask), 300).tolist() == mask.tolist()
+    # the selection survives a new colour (a new display order)
+    before = g.selected.tolist()
+    g.color = "cluster"
+    assert g.selected.tolist() == before
+    g.selected = None
+    assert g.selection == b"" and len(g.selected) == 0
+
+
+def test_bad_arguments_are_refused(rt):
+    with pytest.raises(ng.ValidationError, match="unknown space"):
+        GridExplorer(rt, space="cognitiv")
+    with pytest.raises(ng.ValidationError, match="axes"):
+        GridExplorer(rt, axes=(0, 0))
+    with pytest.raises(ng.ValidationError, match="colour by"):
+        GridExplorer(rt, color="nope")
+    with pytest.raises(ng.ValidationError, match="not tokens"):
+        GridExplorer(rt, ids=[10**6])
+    with pytest.raises(TypeError, match="Runtime"):
+        GridExplorer("rt")  # type: ignore[arg-type]
+    g = GridExplorer(rt)
+    g.color = "nope"  # from the browser: ignored, the old colour stays
+    assert g.color == "entity"
+    with pytest.raises(ng.ValidationError, match="depth"):
+        GraphExplorer(rt, ids=[1], depth=-1)
+
+
+def test_hover_and_summaries_escape_labels(rt):
+    g = GridExplorer(rt)
+    i = int(np.flatnonzero(g._order == rt.tokens.find("<script>x</script>")[0])[0])
+    card = g._hover(i)
+    assert card["label"] == "<script>x</script>" and card["entity"] == "goal" and len(card["coords"]) == 8
+    bundle = g._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["text/plain"].startswith("GridExplorer: 300 tokens")
+    assert "<script>" not in data["text/html"]
+
+
+def test_refresh_follows_the_runtime(rt):
+    g = GridExplorer(rt)
+    rt.tokens.create_many(np.zeros((5, 8, 3)))
+    assert g.n == 300
+    g.refresh()
+    assert g.n == 305 and g.version == 1
+
+
+def test_graph_explorer_grows_and_expands(rt):
+    ids = rt.tokens.ids()
+    gr = GraphExplorer(rt, ids=[ids[10]], depth=2)
+    assert gr.n_nodes == 5 and gr.n_edges == 4
+    nodes, edges = list(gr._messages())
+    assert nodes[0]["n"] == 5 and len(bytes(nodes[1][0])) == 5 * 8  # float32 x, y
+    ends = np.frombuffer(bytes(edges[1][0]), np.uint32).reshape(-1, 2)
+    assert ends.max() < 5
+    gr.expand([ids[12]])
+    assert gr.n_nodes == 6 and gr.version == 1
+    gr._on_browser_message(gr, {"type": "expand", "index": 0}, [])
+    assert gr.n_nodes == 7
+
+
+def test_cdna_panel_goes_through_the_guardian(rt):
+    g = GridExplorer(rt)
+    panel = CDNAPanel(rt, explorers=[g])
+    panel.scales["cognitive"].value = 0.0  # refused: scales must be > 0
+    assert "refused" in panel.message.value and "scale of cognitive" in panel.message.value
+    assert panel.scales["cognitive"].value == 1.0 and rt.cdna.scales["cognitive"] == 1.0
+    panel.scales["cognitive"].value = 2.5
+    assert rt.cdna.scales["cognitive"] == 2.5 and "applied" in panel.message.value
+    assert g.version == 1  # linked explorers were refreshed
+    panel.degrees["max_out_degree"].value = 0
+    assert "refused" in panel.message.value and panel.degrees["max_out_degree"].value == 1000
+    panel.profile.value = "creative"
+    assert rt.cdna.flags["ENABLE_MUTATION"] and panel.flags["ENABLE_MUTATION"].value
+
+
+def test_explore_links_the_grid_selection_to_the_graph(rt):
+    e = explore(rt)
+    e.grid.selected = rt.tokens.ids()[100:102]
+    assert e.graph.n_nodes == 4  # the two selected and their neighbours
+
+
+def test_to_html_is_standalone(rt, tmp_path):
+    g = GridExplorer(rt)
+    path = g.to_html(tmp_path / "grid.html")
+    page = path.read_text()
+    assert "http://" not in page and "https://" not in page
+    assert "<script>x</script>" not in page  # labels are JSON inside script tags, escaped
+    assert page.count("ng-bundle") == 2 and len(page) > 10_000
+
+
+def test_a_torn_down_view_closes_an_explorer_nobody_holds(rt):
+    import ipywidgets
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.user_ns["rt"] = rt
+        shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
+        kept = shell.user_ns["kept"]
+        before = len(ipywidgets.Widget.widgets)
+        for _ in range(3):  # what re-running `kept = GridExplorer(rt); kept` does
+            shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
+            kept._on_browser_message(kept, {"type": "ready"}, [])
+            kept._on_browser_message(kept, {"type": "closed"}, [])
+            kept = shell.user_ns["kept"]
+        assert len(ipywidgets.Widget.widgets) == before  # each replaced explorer was closed
+        # JupyterLab may tear the view down before the re-run re-binds the variable
+        kept._on_browser_message(kept, {"type": "ready"}, [])
+        kept._on_browser_message(kept, {"type": "closed"}, [])
+        assert kept.comm is not None  # still held by `kept`: stays open
+        shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
+        assert kept.comm is None  # closed after the cell that dropped it
+        assert len(ipywidgets.Widget.widgets) == before
+    finally:
+        InteractiveShell.clear_instance()
