@@ -54,6 +54,8 @@ bench: dev
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_grid_graph.py
 	$(BIN)/python bench/bench_semantic.py
+	$(BIN)/python bench/bench_magics.py
+	$(BIN)/python bench/bench_widgets.py
 
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
