@@ -227,6 +227,9 @@ class Runtime:
     def save(self, path: _Path) -> Any: ...
     def load_from(self, path: _Path) -> None: ...
 
+def quantize_u8(
+    data: npt.NDArray[np.float32], order: npt.NDArray[np.uint32]
+) -> tuple[npt.NDArray[np.uint8], list[tuple[float, float]]]: ...
 def parse_embedding_text(
     block: bytes,
     dim: Optional[int] = None,

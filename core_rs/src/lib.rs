@@ -16,6 +16,7 @@ pub mod layout;
 pub mod mem;
 pub mod metrics;
 pub mod progress;
+pub mod quantize;
 pub mod snapshot;
 pub mod space;
 pub mod storage;

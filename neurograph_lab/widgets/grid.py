@@ -186,9 +186,8 @@ class GridExplorer(Explorer):
             values = np.where(finite, np.clip((raw - lo) / span * 255.0, 0, 255), 0).round().astype(np.uint8)
             self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
         self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
-        coords = c["coords"][perm]  # (n, 8, 3) float32, NaN where a token is not placed
         self._values = values
-        self._q3, bounds = _quantise(coords)
+        self._q3, bounds = _quantise(c["coords"], perm)
         self._q = np.ascontiguousarray(self._q3[:, :, :2])
         self.bounds = bounds
         self.stride = max(1, -(-n // FIRST_FRAME))
@@ -279,26 +278,13 @@ def _sorted(a: np.ndarray) -> bool:
     return bool(a.size < 2 or (a[1:] >= a[:-1]).all())
 
 
-def _quantise(coords: np.ndarray) -> tuple[np.ndarray, list[list[list[float]]]]:
-    """(n, 8, 3) float -> uint8 codes 0..254 per axis over that axis' finite range, and
-    255 where a token is not placed in the space; bounds[space][axis] = [min, max] such that
-    code q is min + q / 255 * (max - min)."""
-    n = coords.shape[0]
-    out = np.full((n, 8, 3), 255, np.uint8)
-    bounds: list[list[list[float]]] = []
-    for s in range(8):
-        row = []
-        for a in range(3):
-            col = coords[:, s, a]
-            finite = np.isfinite(col)
-            if finite.any():
-                lo, hi = float(col[finite].min()), float(col[finite].max())
-            else:
-                lo, hi = -1.0, 1.0
-            if hi <= lo:
-                lo, hi = lo - 0.5, hi + 0.5
-            step = (hi - lo) / 254.0
-            out[finite, s, a] = np.clip(np.round((col[finite] - lo) / step), 0, 254).astype(np.uint8)
-            row.append([lo, lo + 255.0 * step])
-        bounds.append(row)
-    return out, bounds
+def _quantise(coords: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, list[list[list[float]]]]:
+    """Rows ``order`` of (n, 8, 3) float coordinates (NaN where a token is not placed) as uint8
+    codes 0..254 over each axis' finite range, 255 where not placed; and bounds[space][axis] =
+    [min, max] such that code q is min + q / 255 * (max - min)."""
+    from .. import _core
+
+    flat = np.ascontiguousarray(coords, dtype=np.float32).reshape(len(coords), 24)
+    codes, ranges = _core.quantize_u8(flat, np.ascontiguousarray(order, dtype=np.uint32))
+    bounds = [[[lo, lo + 255.0 * step] for lo, step in ranges[s * 3 : s * 3 + 3]] for s in range(8)]
+    return codes.reshape(len(order), 8, 3), bounds

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
     m.add_class::<semantic::PyProgress>()?;
+    m.add_function(wrap_pyfunction!(spatial::quantize_u8, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_word2vec_bin, m)?)?;

@@ -470,3 +470,27 @@ impl PyRuntime {
         ))
     }
 }
+
+/// One byte per coordinate for the explorers: rows `order` of a float32 `(n, cols)` matrix as
+/// uint8 codes `(len(order), cols)` (0..254 over each column's finite range, 255 for NaN), and
+/// each column's `(lo, step)` (code q stands for lo + q * step).
+#[pyfunction]
+pub fn quantize_u8<'py>(
+    py: Python<'py>,
+    data: PyReadonlyArray2<'py, f32>,
+    order: PyReadonlyArray1<'py, u32>,
+) -> PyResult<(Bound<'py, PyArray2<u8>>, Vec<(f64, f64)>)> {
+    let cols = data.shape()[1];
+    let flat = data
+        .as_slice()
+        .map_err(|_| ValidationError::new_err("data must be C-contiguous"))?;
+    let order = order
+        .as_slice()
+        .map_err(|_| ValidationError::new_err("order must be contiguous"))?;
+    let rows = order.len();
+    let (codes, ranges) = run(py, || crate::quantize::quantize_u8(flat, cols, order))?;
+    Ok((
+        codes.into_pyarray(py).reshape([rows, cols])?,
+        ranges.iter().map(|r| (r.lo, r.step)).collect(),
+    ))
+}
