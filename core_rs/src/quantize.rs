@@ -21,7 +21,7 @@ pub fn quantize_u8(
     cols: usize,
     order: &[u32],
 ) -> crate::Result<(Vec<u8>, Vec<ColumnRange>)> {
-    if cols == 0 || data.len() % cols != 0 {
+    if cols == 0 || !data.len().is_multiple_of(cols) {
         return Err(crate::NgError::invalid(
             "coords",
             format!("{} values", data.len()),

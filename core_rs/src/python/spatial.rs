@@ -471,6 +471,8 @@ impl PyRuntime {
     }
 }
 
+type Codes<'py> = (Bound<'py, PyArray2<u8>>, Vec<(f64, f64)>);
+
 /// One byte per coordinate for the explorers: rows `order` of a float32 `(n, cols)` matrix as
 /// uint8 codes `(len(order), cols)` (0..254 over each column's finite range, 255 for NaN), and
 /// each column's `(lo, step)` (code q stands for lo + q * step).
@@ -479,7 +481,7 @@ pub fn quantize_u8<'py>(
     py: Python<'py>,
     data: PyReadonlyArray2<'py, f32>,
     order: PyReadonlyArray1<'py, u32>,
-) -> PyResult<(Bound<'py, PyArray2<u8>>, Vec<(f64, f64)>)> {
+) -> PyResult<Codes<'py>> {
     let cols = data.shape()[1];
     let flat = data
         .as_slice()
