@@ -18,7 +18,7 @@ import { Guard, Shell, h, mountView, placeCard, progress, sizeCanvas } from "./u
 const MAX_POINTS = 4_000_000; // past this: density view
 const MAIN_H = 520;
 const GAP = 6;
-const LOD_BUDGET = 30_000;  // points drawn in the main view while it moves
+const LOD_BUDGET = 30_000;  // start; adapts to the frame time (lod.ts)  // points drawn in the main view while it moves
 const LOD_SEL_CAP = 20_000;
 
 const render = mountView(setup);
@@ -42,7 +42,7 @@ function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard):
   let saveTimer = 0;
   let proj = { tag: "", xy: new Float32Array(0) };
   let active = false, activeTimer = 0;
-  let lastDataDraw = 0, dataTimer = 0;
+  let lastDataDraw = 0, dataTimer = 0, lastMoving = 0;
   const lodCache = new LodCache(LOD_BUDGET, LOD_SEL_CAP);
   const overlay = h("canvas");
   overlay.style.zIndex = "1";
@@ -197,6 +197,9 @@ function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard):
     } else lastSpin = 0;
     const views: ViewDraw[] = [];
     const moving = (active || (src.three && spin)) && r.kind !== "density";
+    // frame-time feedback for the moving sample (consecutive moving frames only)
+    if (moving && lastMoving > 0 && t0 - lastMoving < 250) lodCache.frameTime(t0 - lastMoving);
+    lastMoving = moving ? t0 : 0;
     if (dirtyMain || dirtySmall) views.push(moving ? lodView(viewDraw(0)) : viewDraw(0));
     if (dirtySmall) for (let i = 1; i <= N_SPACES; i++) views.push(viewDraw(i));
     const full = dirtySmall;

@@ -43,7 +43,8 @@ export class StageInput {
       const kind = host.dragKind(view, e, this.spaceHeld);
       if (kind === "none") return;
       e.preventDefault();
-      stage.setPointerCapture(e.pointerId);
+      // keep the drag when the pointer leaves the stage (not possible for synthetic events)
+      try { stage.setPointerCapture(e.pointerId); } catch { /* no active pointer of that id */ }
       this.drag = { kind, view, x, y, sx: x, sy: y, moved: false };
       if (kind === "brush") this.shape = { kind: "box", x0: x, y0: y, x1: x, y1: y };
       if (kind === "lasso") this.shape = { kind: "lasso", poly: [x, y] };

@@ -19,10 +19,10 @@ export function sampleIndices(
   if (chunks <= 0 || n <= 0) return new Uint32Array(0);
   const step = stride * Math.max(1, Math.ceil(n / (stride * budget)));
   const out: number[] = [];
+  for (let i = 0; i < n; i += step) out.push(i);
   let nsel = 0;
-  for (let i = 0; i < n; i++) {
-    if (i % step === 0) out.push(i);
-    else if (sel[i] && nsel < selCap && i % stride < chunks) { out.push(i); nsel++; }
+  for (let i = 0; i < n && nsel < selCap; i++) {
+    if (sel[i] && i % step !== 0 && i % stride < chunks) { out.push(i); nsel++; }
   }
   return Uint32Array.from(out);
 }
@@ -40,6 +40,14 @@ export function gatherSample(idx: Uint32Array, data: Uint8Array, comps: number, 
   return { idx, data: d, color: c, sel: s };
 }
 
+/** Frame-time feedback: shrink the sample when moving frames take longer than two display
+ * frames, grow it when they fit comfortably in one (fast GPUs draw far more than the start). */
+export function nextBudget(budget: number, medianFrameMs: number, min = 5_000, max = 250_000): number {
+  if (medianFrameMs > 30) return Math.max(min, Math.round(budget * 0.6));
+  if (medianFrameMs < 18) return Math.min(max, Math.round(budget * 1.5));
+  return budget;
+}
+
 interface SampleSource { n: number; sel: Uint8Array; colorIdx: Uint8Array; colorVer: number; selVer: number }
 
 /** Caches the compact LOD copy of the main view's data; rebuilt when data/colour/selection change. */
@@ -48,12 +56,28 @@ export class LodCache {
   private ver = 0;
   private cached: ViewDraw | null = null;
 
+  private frames: number[] = [];
+
   constructor(private budget: number, private selCap: number) {}
+
+  /** Points the sample holds now. */
+  get size(): number {
+    return this.budget;
+  }
+
+  /** Report the time between two frames drawn while moving; every 8 frames the budget adapts. */
+  frameTime(ms: number): void {
+    this.frames.push(ms);
+    if (this.frames.length < 8) return;
+    const sorted = this.frames.sort((a, b) => a - b);
+    this.budget = nextBudget(this.budget, sorted[sorted.length >> 1]);
+    this.frames = [];
+  }
 
   view(full: ViewDraw, src: SampleSource): ViewDraw {
     const n = Math.min(src.n, full.data.length / full.comps);
     if (n <= 2 * this.budget) return full;
-    const tag = `${full.key}|${full.ver}|${full.chunks}|${src.colorVer}|${src.selVer}`;
+    const tag = `${full.key}|${full.ver}|${full.chunks}|${src.colorVer}|${src.selVer}|${this.budget}`;
     if (this.tag !== tag || !this.cached) {
       const idx = sampleIndices(n, full.stride, full.chunks, src.sel, this.budget, this.selCap);
       const s = gatherSample(idx, full.data, full.comps, src.colorIdx, src.sel);

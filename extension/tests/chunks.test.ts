@@ -105,3 +105,19 @@ describe("chunk-major GPU layout", () => {
     expect(Array.from(toChunkMajor(Uint8Array.from([9, 8, 7]), 1, 3, 2, new Uint8Array(3)))).toEqual([9, 7, 8]);
   });
 });
+
+describe("adaptive LOD budget", () => {
+  it("shrinks when moving frames are slow, grows when fast, within bounds", async () => {
+    const { nextBudget, LodCache } = await import("../src/lod");
+    expect(nextBudget(30_000, 40)).toBe(18_000);
+    expect(nextBudget(30_000, 10)).toBe(45_000);
+    expect(nextBudget(30_000, 25)).toBe(30_000);
+    expect(nextBudget(6_000, 100)).toBe(5_000);
+    expect(nextBudget(200_000, 5)).toBe(250_000);
+    const c = new LodCache(30_000, 100);
+    for (let i = 0; i < 7; i++) c.frameTime(50);
+    expect(c.size).toBe(30_000); // adapts every 8 frames
+    c.frameTime(50);
+    expect(c.size).toBe(18_000);
+  });
+});
