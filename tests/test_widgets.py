@@ -177,3 +177,24 @@ def test_a_torn_down_view_closes_an_explorer_nobody_holds(rt):
         assert len(ipywidgets.Widget.widgets) == before
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_live_explorers_refresh_after_cells_that_change_the_runtime(rt):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.user_ns["rt"] = rt
+        shell.run_cell("import neurograph_lab as ng\ng = ng.GridExplorer(rt, live=True)")
+        g = shell.user_ns["g"]
+        shell.run_cell("x = 1")  # nothing changed: no refresh
+        assert g.version == 0
+        shell.run_cell("rt.tokens.create_many(__import__('numpy').zeros((4, 8, 3)))")
+        assert g.n == 304 and g.version == 1
+        shell.run_cell("rt.cdna.update_scales(cognitive=2.0)")  # a CDNA change counts too
+        assert g.version == 2
+        g.live = False
+        shell.run_cell("rt.tokens.create_many(__import__('numpy').zeros((1, 8, 3)))")
+        assert g.n == 304
+    finally:
+        InteractiveShell.clear_instance()

@@ -121,9 +121,13 @@ def accept_kernel_dialog(page, timeout_ms: int = 0) -> bool:
     return False
 
 
-def open_notebook(page, server: LabServer, name: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-    """Open ``name`` (relative to the server root) in a fresh workspace and wait for an idle kernel."""
-    url = f"{server.url}lab/tree/{quote(name)}?reset&token={server.token}"
+def open_notebook(page, server: LabServer, name: str, timeout_ms: int = DEFAULT_TIMEOUT_MS, app: str = "lab") -> None:
+    """Open ``name`` (relative to the server root) in a fresh workspace and wait for an idle kernel.
+    ``app="notebook"`` opens it in Notebook 7 instead of JupyterLab."""
+    if app == "notebook":
+        url = f"{server.url}notebooks/{quote(name)}?token={server.token}"
+    else:
+        url = f"{server.url}lab/tree/{quote(name)}?reset&token={server.token}"
     page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started !== undefined", timeout=timeout_ms)
     # The app is started once its shell exists; the notebook opens shortly after.

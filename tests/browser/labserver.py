@@ -163,6 +163,7 @@ def serve(tmp: Path, notebooks: Path = REPO / "tutorials") -> Iterator[LabServer
             f"--ServerApp.root_dir={root}",
             "--ServerApp.terminals_enabled=False",
             "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
             "--KernelSpecManager.ensure_native_kernel=True",
