@@ -108,6 +108,34 @@ def _one_id(tid: Any, what: str = "token") -> int:
     return int(tid)
 
 
+try:  # labels travel as Arrow string buffers when pyarrow is there (no Python str per token)
+    import pyarrow as _pa
+
+    _HAVE_ARROW = True
+except ImportError:  # pragma: no cover - the arrow extra is optional
+    _HAVE_ARROW = False
+
+
+def _labels(c: Mapping[str, Any]) -> Any:
+    """The label column of ``token_columns``: a pandas string array (pyarrow-backed, zero-copy
+    from the core's buffers when those were asked for)."""
+    if "label_data" not in c:
+        return pd.array(c["label"], dtype="string")
+    return pd.array(_label_arrow(c), dtype=pd.StringDtype("pyarrow"))
+
+
+def _label_arrow(c: Mapping[str, Any]) -> Any:
+    """The core's label buffers as a pyarrow string array (no copy of the text)."""
+    n = len(c["label_valid"])
+    offsets, data = c["label_offsets"], c["label_data"]
+    valid = _pa.py_buffer(np.packbits(c["label_valid"], bitorder="little"))
+    if len(data) < 2**31:
+        arr = _pa.StringArray.from_buffers(n, _pa.py_buffer(offsets.astype(np.int32)), _pa.py_buffer(data), valid)
+    else:  # pragma: no cover - over 2 GiB of label text
+        arr = _pa.LargeStringArray.from_buffers(n, _pa.py_buffer(offsets), _pa.py_buffer(data), valid)
+    return arr
+
+
 class TokenView:
     """``rt.tokens``: create, read, change and export tokens.
 
@@ -280,13 +308,13 @@ class TokenView:
         _core.Runtime.clear_tokens(self._rt)
 
     # -- export --
-    def _columns(self, limit: Optional[int] = None, offset: int = 0) -> dict[str, Any]:
-        return _core.Runtime.token_columns(self._rt, limit, offset)
+    def _columns(self, limit: Optional[int] = None, offset: int = 0, label_buffers: bool = False) -> dict[str, Any]:
+        return _core.Runtime.token_columns(self._rt, limit, offset, label_buffers)
 
     def to_pandas(self, limit: Optional[int] = None, offset: int = 0) -> pd.DataFrame:
         """Tokens as a DataFrame indexed by id: label, entity, weight, field, timestamp and
         ``<space>_x/_y/_z`` columns (NaN where a token is not placed in a space)."""
-        return self._frame(self._columns(limit, offset))
+        return self._frame(self._columns(limit, offset, label_buffers=_HAVE_ARROW))
 
     @staticmethod
     def _frame(c: Mapping[str, Any]) -> pd.DataFrame:
@@ -294,7 +322,7 @@ class TokenView:
         n = len(c["id"])
         flat = c["coords"].reshape(n, 24)
         data: dict[str, Any] = {
-            "label": pd.array(c["label"], dtype="string"),
+            "label": _labels(c),
             "entity": pd.Categorical.from_codes(c["entity"].astype(np.int16), categories=list(ENTITY_TYPES)),
             "weight": c["weight"],
             "field_radius": c["field_radius"],
@@ -312,12 +340,12 @@ class TokenView:
             import pyarrow as pa
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise ImportError("to_arrow() needs pyarrow: pip install pyarrow") from e
-        c = self._columns(limit, offset)
+        c = self._columns(limit, offset, label_buffers=True)
         n = len(c["id"])
         flat = c["coords"].reshape(n, 24)
         cols: dict[str, Any] = {
             "id": pa.array(c["id"]),
-            "label": pa.array(c["label"], type=pa.string()),
+            "label": _label_arrow(c),
             "entity": pa.DictionaryArray.from_arrays(
                 pa.array(c["entity"].astype(np.int8)), pa.array(list(ENTITY_TYPES))
             ),

@@ -296,3 +296,16 @@ def test_token_html_escapes_labels(rt):
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<script>" not in rt.tokens._repr_html_()
     assert "label='<script>" in repr(rt.tokens[tid])
+
+
+def test_labels_round_trip_to_pandas_and_arrow_with_unicode_empty_and_missing():
+    rt = ng.Runtime()
+    labels = ["über 漢字 🙂", "", None, "plain"]
+    ids = rt.tokens.create_many(np.zeros((4, 8, 3)), labels=labels)
+    df = rt.tokens.to_pandas()
+    assert df.loc[ids, "label"].tolist()[:2] == labels[:2]
+    assert df["label"].isna().tolist() == [False, False, True, False]
+    assert str(df["label"].dtype) == "string"
+    table = rt.tokens.to_arrow()
+    assert table.column("label").to_pylist() == labels
+    assert rt.tokens.to_pandas(limit=2, offset=2)["label"].tolist()[1] == "plain"

@@ -247,7 +247,10 @@ pub struct TokenColumns {
     pub defined: Vec<u8>,
     /// (n, 8, 3) row-major, NaN where a space is not defined.
     pub coords: Vec<f32>,
-    pub labels: Vec<Option<String>>,
+    /// Labels as Arrow string buffers: offsets (n + 1), UTF-8 bytes, and which are set.
+    pub label_offsets: Vec<i64>,
+    pub label_data: Vec<u8>,
+    pub label_valid: Vec<bool>,
 }
 
 impl TokenColumns {
@@ -272,13 +275,21 @@ impl TokenColumns {
                     }
                 }
             });
-        let labels = if st.tokens.labels.is_empty() {
-            vec![None; recs.len()]
+        let mut label_offsets = Vec::with_capacity(recs.len() + 1);
+        let mut label_data = Vec::new();
+        let mut label_valid = vec![false; recs.len()];
+        label_offsets.push(0i64);
+        if st.tokens.labels.is_empty() {
+            label_offsets.resize(recs.len() + 1, 0);
         } else {
-            recs.iter()
-                .map(|t| st.tokens.labels.get(&t.local_id()).cloned())
-                .collect()
-        };
+            for (t, valid) in recs.iter().zip(label_valid.iter_mut()) {
+                if let Some(l) = st.tokens.labels.get(&t.local_id()) {
+                    label_data.extend_from_slice(l.as_bytes());
+                    *valid = true;
+                }
+                label_offsets.push(label_data.len() as i64);
+            }
+        }
         TokenColumns {
             id: recs.iter().map(|t| t.local_id()).collect(),
             entity: recs.iter().map(|t| t.entity()).collect(),
@@ -289,13 +300,35 @@ impl TokenColumns {
             flags: recs.iter().map(|t| t.flags).collect(),
             defined: defs.to_vec(),
             coords,
-            labels,
+            label_offsets,
+            label_data,
+            label_valid,
         }
     }
 
-    pub fn into_dict(self, py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    /// The labels as Python strings (None where a token has none).
+    fn label_list(&self) -> Vec<Option<&str>> {
+        self.label_offsets
+            .windows(2)
+            .zip(&self.label_valid)
+            .map(|(w, &v)| {
+                v.then(|| {
+                    std::str::from_utf8(&self.label_data[w[0] as usize..w[1] as usize])
+                        .unwrap_or("")
+                })
+            })
+            .collect()
+    }
+
+    /// Numpy columns; labels as a list of str (`label`), or with `label_buffers` as Arrow
+    /// buffers (`label_offsets` int64, `label_data` uint8, `label_valid` bool): no Python
+    /// string per token.
+    pub fn into_dict(self, py: Python<'_>, label_buffers: bool) -> PyResult<Bound<'_, PyDict>> {
         let d = PyDict::new(py);
         let n = self.id.len();
+        if !label_buffers {
+            d.set_item("label", PyList::new(py, self.label_list())?)?;
+        }
         col(py, &d, "id", self.id)?;
         col(py, &d, "entity", self.entity)?;
         col(py, &d, "weight", self.weight)?;
@@ -306,7 +339,11 @@ impl TokenColumns {
         col(py, &d, "defined", self.defined)?;
         let coords = PyArray1::from_vec(py, self.coords).reshape([n, NUM_SPACES, 3])?;
         d.set_item("coords", coords)?;
-        d.set_item("label", PyList::new(py, self.labels)?)?;
+        if label_buffers {
+            col(py, &d, "label_offsets", self.label_offsets)?;
+            col(py, &d, "label_data", self.label_data)?;
+            col(py, &d, "label_valid", self.label_valid)?;
+        }
         Ok(d)
     }
 }

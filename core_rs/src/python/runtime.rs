@@ -171,12 +171,14 @@ impl PyRuntime {
     }
 
     /// All token fields as numpy columns (rows `offset .. offset+limit` in store order).
-    #[pyo3(signature = (limit=None, offset=0))]
+    /// With `label_buffers`, labels come as Arrow string buffers instead of a list of str.
+    #[pyo3(signature = (limit=None, offset=0, label_buffers=false))]
     fn token_columns<'py>(
         &self,
         py: Python<'py>,
         limit: Option<usize>,
         offset: usize,
+        label_buffers: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let store = self.store();
         let cols = run(py, || {
@@ -188,7 +190,7 @@ impl PyRuntime {
             });
             Ok(TokenColumns::gather(&st, start, end))
         })?;
-        cols.into_dict(py)
+        cols.into_dict(py, label_buffers)
     }
 
     /// Whether a token exists.
