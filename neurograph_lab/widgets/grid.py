@@ -127,14 +127,16 @@ class GridExplorer(Explorer):
         from .. import _core
         from ..runtime import _as_id_array
 
-        c = _core.Runtime.token_columns(self._rt, None, 0)
+        c = _core.Runtime.token_columns(self._rt, None, 0, True)  # labels as buffers: not needed here
+        for k in ("label_offsets", "label_data", "label_valid"):
+            c.pop(k, None)
         if self._ids_arg is not None:
             want = _as_id_array(self._ids_arg)
             keep = np.isin(c["id"], want)
             missing = np.setdiff1d(want, c["id"][keep])
             if missing.size:
                 raise ValidationError(f"{missing.size} of the ids are not tokens, e.g. {int(missing[0])}")
-            c = {k: (v[keep] if isinstance(v, np.ndarray) else [x for x, m in zip(v, keep) if m]) for k, v in c.items()}
+            c = {k: v[keep] for k, v in c.items()}
         return c
 
     def _rebuild(self) -> None:
@@ -142,7 +144,6 @@ class GridExplorer(Explorer):
 
         selected = self.selected if self._order.size else np.empty(0, np.uint32)
         c = self._columns()
-        self._cols = c
         n = len(c["id"])
         numeric = [k for k in NUMERIC if k in c] + [f"{s}_{a}" for s in self.spaces for a in "xyz"]
         self.color_options = ["entity", "cluster", *numeric]
@@ -199,7 +200,6 @@ class GridExplorer(Explorer):
         return int(self.n)
 
     def _release(self) -> None:
-        self._cols = {}
         self._q = self._q3 = np.empty((0, 8, 3), np.uint8)
         self._values = None
 
@@ -232,18 +232,18 @@ class GridExplorer(Explorer):
             )
 
     def _hover(self, index: int) -> dict[str, Any]:
-        from ..runtime import ENTITY_TYPES
+        from ..errors import NotFoundError
 
-        c = self._cols
-        row = int(np.searchsorted(c["id"], self._order[index])) if _sorted(c["id"]) else None
-        if row is None or row >= len(c["id"]) or c["id"][row] != self._order[index]:
-            row = int(np.flatnonzero(c["id"] == self._order[index])[0])
-        xyz = c["coords"][row]
+        tid = int(self._order[index])
+        try:
+            t = self._rt.tokens.get(tid)
+        except NotFoundError:  # deleted since the last refresh
+            return {"id": tid, "label": "(deleted)", "entity": "", "coords": [None] * 8}
         return {
-            "id": int(c["id"][row]),
-            "label": c["label"][row] or "",
-            "entity": ENTITY_TYPES[int(c["entity"][row])],
-            "coords": [[None if np.isnan(x) else round(float(x), 4) for x in axis] for axis in xyz],
+            "id": tid,
+            "label": t.label or "",
+            "entity": t.entity,
+            "coords": [None if t.coords.get(s) is None else list(t.coords[s]) for s in self.spaces],  # type: ignore[arg-type]
         }
 
     # -- selection --
@@ -272,10 +272,6 @@ class GridExplorer(Explorer):
             f"{' (3-D)' if self.view3d else ' axes ' + str(list(self.axes))}, colour by {self.color}, "
             f"{picked:,} selected"
         )
-
-
-def _sorted(a: np.ndarray) -> bool:
-    return bool(a.size < 2 or (a[1:] >= a[:-1]).all())
 
 
 def _quantise(coords: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, list[list[list[float]]]]:
