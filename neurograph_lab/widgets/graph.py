@@ -122,8 +122,7 @@ class GraphExplorer(Explorer):
         self._degree = degree
         top = max(int(degree.max()) if degree.size else 1, 1)
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
-        ent = self._rt.tokens.to_pandas().reindex(nodes)["entity"].cat.codes.to_numpy() if nodes.size else []
-        self._node_color = np.asarray(ent, np.int64).clip(0).astype(np.uint8) % 12
+        self._node_color = _entities_of(self._rt, nodes) % 12
         self._labels = self._rt.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
         self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
         self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
@@ -190,3 +189,13 @@ class GraphExplorer(Explorer):
             f"GraphExplorer: {int(self.n_nodes):,} tokens, {int(self.n_edges):,} connections, "
             f"width by {self.width_by}, {len(self.selected)} selected"
         )
+
+
+def _entities_of(rt: Runtime, ids: np.ndarray) -> np.ndarray:
+    """Entity type codes of ``ids`` (all of them tokens), from the core's numpy columns."""
+    from .. import _core
+
+    c = _core.Runtime.token_columns(rt, None, 0, True)
+    order = np.argsort(c["id"])
+    rows = order[np.searchsorted(c["id"], ids, sorter=order)]
+    return np.asarray(c["entity"][rows], dtype=np.uint8)
