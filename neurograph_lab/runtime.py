@@ -538,9 +538,20 @@ class ConnectionView:
         return f"<connections: {len(self):,}>"
 
 
+_POLICY_DOC = """
+        policy : {"refuse", "clamp", "force"}
+            What to do when tokens or connections the runtime already holds break the new
+            rules: ``"refuse"`` (the default) refuses the change, naming how many records
+            break it and one of them; ``"clamp"`` clamps weights, fields, strengths and
+            rigidities into the new bounds (forbidden kinds and degrees cannot be clamped and
+            still refuse); ``"force"`` accepts the change and keeps the data as it is
+            (``validate()`` then lists the conflict)."""
+
+
 class CDNAView:
     """``rt.cdna``: the CDNA V2.1 configuration. Every change goes through the Guardian; a
-    refused change raises ``ValidationError`` and leaves the CDNA as it was.
+    refused change raises ``ValidationError`` and leaves the CDNA as it was. A change that
+    the data already held breaks is refused unless a ``policy`` says otherwise.
 
     Examples
     --------
@@ -564,6 +575,17 @@ class CDNAView:
     def profile(self, name: str) -> None:
         _core.Runtime.set_cdna_profile(self._rt, name)
 
+    def set_profile(self, name: str, policy: str = "refuse") -> None:
+        """Switch to a profile (default, explorer, analyst or creative).
+
+        Parameters
+        ----------
+        name : str
+            The profile."""
+        _core.Runtime.set_cdna_profile(self._rt, name, policy)
+
+    set_profile.__doc__ = (set_profile.__doc__ or "") + _POLICY_DOC
+
     @property
     def scales(self) -> dict[str, float]:
         """Per-space distance scales ``{space: scale}``."""
@@ -585,14 +607,28 @@ class CDNAView:
         """Header flags ``{ENABLE_VALIDATION, ENABLE_EVENTS, ENABLE_MUTATION, STRICT_MODE}``."""
         return dict(_core.Runtime.get_cdna_flags(self._rt))
 
-    def set_flags(self, **flags: bool) -> None:
-        """Turn flags on or off, e.g. ``set_flags(STRICT_MODE=True)``."""
-        _core.Runtime.set_cdna_flags(self._rt, flags)
+    def set_flags(self, policy: str = "refuse", **flags: bool) -> None:
+        """Turn flags on or off, e.g. ``set_flags(STRICT_MODE=True)``.
 
-    def update(self, **fields: float) -> None:
+        Parameters
+        ----------
+        **flags : bool
+            Flag names and their new state."""
+        _core.Runtime.set_cdna_flags(self._rt, flags, policy)
+
+    set_flags.__doc__ = (set_flags.__doc__ or "") + _POLICY_DOC
+
+    def update(self, policy: str = "refuse", **fields: float) -> None:
         """Change numeric fields (one validated change), e.g. ``update(token_weight_max=2.0,
-        max_out_degree=50)``. Names: ``ng.CDNA_FIELDS`` plus the evolution rates."""
-        _core.Runtime.update_cdna(self._rt, fields)
+        max_out_degree=50)``.
+
+        Parameters
+        ----------
+        **fields : float
+            Names from ``ng.CDNA_FIELDS`` plus the evolution rates, and their new values."""
+        _core.Runtime.update_cdna(self._rt, fields, policy)
+
+    update.__doc__ = (update.__doc__ or "") + _POLICY_DOC
 
     def __getitem__(self, field: str) -> Union[int, float]:
         """One field by name, e.g. ``rt.cdna["max_out_degree"]`` (see ``ng.CDNA_FIELDS``)."""
@@ -602,12 +638,15 @@ class CDNAView:
         """Allow connection kinds the CDNA forbids."""
         _core.Runtime.set_cdna_kinds(self._rt, list(kinds), True)
 
-    def forbid_kinds(self, *kinds: Union[str, int]) -> None:
-        """Forbid connection kinds: the Guardian then refuses new connections of them."""
-        _core.Runtime.set_cdna_kinds(self._rt, list(kinds), False)
+    def forbid_kinds(self, *kinds: Union[str, int], policy: str = "refuse") -> None:
+        """Forbid connection kinds: the Guardian then refuses new connections of them.
+        Connections of these kinds that exist already make it refuse, unless
+        ``policy="force"`` (they are kept)."""
+        _core.Runtime.set_cdna_kinds(self._rt, list(kinds), False, policy)
 
     def validate(self) -> list[str]:
-        """Rules the current CDNA breaks (empty when valid)."""
+        """Rules the current CDNA breaks, and the tokens and connections that break it
+        (empty when all is well)."""
         return list(_core.Runtime.validate_cdna(self._rt)["problems"])
 
     def config(self) -> dict[str, dict[str, Any]]:
@@ -630,16 +669,17 @@ class CDNAView:
         df["changed_at"] = pd.to_datetime(df["changed_at"], unit="s")
         return df
 
-    def rollback(self, steps: int = 1) -> None:
+    def rollback(self, steps: int = 1, policy: str = "refuse") -> None:
         """Restore the configuration as it was ``steps`` changes ago.
 
         The restore is itself a change (a new revision in ``history()``), like ``git revert``:
         calling ``rollback()`` twice returns to where you started; ``rollback(2)`` after two
-        changes undoes both.
+        changes undoes both. Like any change, it is refused when the data held breaks the
+        restored rules, unless ``policy`` is ``"clamp"`` or ``"force"`` (see ``update``).
         """
         if steps < 1:
             raise ValidationError(f"steps must be >= 1, got {steps}")
-        _core.Runtime.cdna_rollback(self._rt, steps)
+        _core.Runtime.cdna_rollback(self._rt, steps, policy)
 
     def _rows(self) -> list[tuple[str, Any]]:
         cfg = self.config()

@@ -295,3 +295,134 @@ def test_ctrl_c_stops_weaving_and_changes_nothing():
     assert len(rt.tokens) == 1 and len(rt.connections) == 0 and rt.bootstrap_info() is None
     small = rt.bootstrap(vecs[:500], [f"w{i}" for i in range(500)], k=3, progress=False)
     assert small.words == 500 and len(rt.tokens) == 501
+
+
+def _fingerprint(rt):
+    """Everything a refused call must leave as it was."""
+    toks = rt.tokens.to_pandas()
+    conns = rt.connections.to_pandas()
+    vocab = rt.bootstrap_vocabulary() if rt.bootstrap_info() else None
+    return (
+        toks.to_csv(),
+        conns.drop(columns=[c for c in conns.columns if c.endswith("_at") or c == "last_update"]).to_csv(),
+        rt.cdna.to_bytes(),
+        None if vocab is None else (tuple(vocab[0]), tuple(vocab[1].tolist())),
+    )
+
+
+def test_deleting_a_word_removes_it_from_the_vocabulary_and_the_file_loads(boot, tmp_path):
+    # review S1-1 / S2-3: the vocabulary follows its tokens
+    rt, _ = boot
+    gone = int(rt.tokens.find("fruit7")[0])
+    rt.tokens.delete(gone)
+    words, ids = rt.bootstrap_vocabulary()
+    assert "fruit7" not in words and gone not in ids.tolist()
+    assert rt.bootstrap_info()["words"] == len(words) == len(rt.tokens)
+    assert rt.bootstrap_vectors().shape == (len(words), 40)
+    with pytest.raises(ng.ValidationError, match="not in the vocabulary"):
+        rt.query("fruit7")
+    hits = rt.query("fruit3", k=len(words))
+    assert gone not in hits.ids.tolist() and None not in hits.labels
+    many, _ = rt.query_many(rt.bootstrap_vectors()[:3], k=len(words))
+    assert gone not in many.ravel().tolist() and many.shape == (3, len(words))
+    rt.save(tmp_path / "after-delete.ngs")
+    back = ng.Runtime.load(tmp_path / "after-delete.ngs")
+    assert back.query("fruit3", k=5).labels == rt.query("fruit3", k=5).labels
+    assert "fruit7" not in back.bootstrap_vocabulary()[0]
+
+
+def test_deleting_most_words_compacts_and_queries_stay_right(boot):
+    rt, _ = boot
+    words, ids = rt.bootstrap_vocabulary()
+    keep = {w for w in words if w.startswith("tool")}
+    rt.tokens.delete([int(i) for w, i in zip(words, ids) if w not in keep])
+    assert set(rt.bootstrap_vocabulary()[0]) == keep
+    res = rt.query("tool3", k=100)
+    assert set(res.labels) == keep - {"tool3"}
+    rt.tokens.delete(rt.tokens.ids())
+    assert rt.bootstrap_info() is None  # no word left: no vocabulary
+    rt.bootstrap(*boot_input(), k=1)  # a new bootstrap needs no replace=True
+
+
+def boot_input():
+    words = [f"w{i}" for i in range(20)]
+    return np.random.default_rng(1).normal(size=(20, 8)).astype(np.float32), words
+
+
+def test_clear_removes_the_vocabulary_and_old_word_ids_are_never_returned(boot, tmp_path):
+    # review S2-3: after clear(), a new token may take a word's old id; queries must not
+    # return it, and the file must load (S1-1)
+    rt, _ = boot
+    vocab, vid = rt.bootstrap_vocabulary()
+    rt.tokens.clear()
+    assert rt.bootstrap_info() is None
+    rt.tokens.create(id=int(vid[1]), label="UNRELATED")
+    with pytest.raises(ng.ValidationError, match="no bootstrap"):
+        rt.query(vocab[0])
+    rt.save(tmp_path / "cleared.ngs")
+    assert len(ng.Runtime.load(tmp_path / "cleared.ngs").tokens) == 1
+
+
+def test_bootstrap_that_the_cdna_refuses_changes_nothing_and_is_recorded(planted):
+    # review S1-3: a negative strength range used to panic half-way and lose the old bootstrap
+    words, vecs = planted
+    rt = ng.Runtime()
+    rt.bootstrap(vecs, words, k=5)
+    rt.cdna.update(strength_min=-1.0, strength_max=-0.5, default_pull_strength=-0.75, policy="force")
+    report = rt.bootstrap(vecs[:100], [w + "_new" for w in words[:100]], k=5, replace=True)
+    assert report.connections > 0 and len(rt.tokens) == 100
+    assert (rt.connections.to_pandas()["strength"] == -0.5).all()  # similarities fit into the bounds
+    # a CDNA that refuses the woven kind: the replacing bootstrap fails as a whole
+    rt.cdna.forbid_kinds("associated_with", policy="force")
+    before = _fingerprint(rt)
+    with pytest.raises(ng.ValidationError, match="associated_with is not allowed"):
+        rt.bootstrap(vecs, words, k=5, replace=True)
+    assert _fingerprint(rt) == before
+    assert rt.query("fruit1_new", k=3).labels[0].endswith("_new")
+    last = rt.events(last=1).iloc[0]
+    assert last["kind"] == "bootstrap" and not last["accepted"] and "not allowed" in last["reason"]
+    # and without replace (a first bootstrap), nothing is left behind either
+    fresh = ng.Runtime()
+    fresh.cdna.forbid_kinds("associated_with")
+    with pytest.raises(ng.ValidationError, match="not allowed"):
+        fresh.bootstrap(vecs, words, k=5)
+    assert len(fresh.tokens) == 0 and fresh.bootstrap_info() is None
+
+
+def test_feedback_decay_and_intuition_bump_the_data_version(boot):
+    # review S2-6: in-place connection changes must make live views refresh
+    rt, _ = boot
+    cid = int(rt.connections.to_pandas().index[0])
+    v = rt.data_version()
+    rt.connections.feedback(cid)
+    assert rt.data_version() != v
+    v = rt.data_version()
+    c = rt.connections[cid]
+    rt.feedback(c.token_a, c.token_b, good=True)
+    assert rt.data_version() != v
+
+
+def test_intuition_evidence_does_not_survive_clear():
+    # review S3-6
+    rt = ng.Runtime()
+    rt.cdna.profile = "creative"
+    a, b = rt.tokens.create(), rt.tokens.create()
+    for _ in range(3):
+        rt.intuition.observe([a, b])
+    rt.tokens.clear()
+    rt.tokens.create(label="NEW-x"), rt.tokens.create(label="NEW-y")
+    ran = rt.intuition.run()
+    assert len(ran) == 0 and len(rt.connections) == 0
+
+
+def test_a_large_coactivation_adds_evidence_linearly():
+    # review S3-6: observe() of 3,000 ids used to add 9M pairs under the write lock
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(np.zeros((3000, 8, 3)))
+    for _ in range(3):
+        rt.intuition.observe(ids)
+    props = rt.intuition.proposals()
+    # neighbours within 8 places co-activate; far-apart tokens do not
+    pairs = set(zip(props["token_a"].tolist(), props["token_b"].tolist()))
+    assert (int(ids[10]), int(ids[18])) in pairs and (int(ids[10]), int(ids[19])) not in pairs
+    assert len(pairs) == 2 * (3000 * 8 - 36)

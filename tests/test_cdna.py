@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 
 import neurograph_lab as ng
@@ -88,8 +89,11 @@ def test_flags(rt):
     with pytest.raises(ng.ValidationError, match='unknown CDNA flag "FAST"'):
         rt.cdna.set_flags(FAST=True)
     rt.cdna.set_flags(ENABLE_VALIDATION=False)
-    rt.tokens.create(weight=5.0)  # bounds are not enforced with validation off
-    rt.cdna.set_flags(ENABLE_VALIDATION=True)
+    heavy = rt.tokens.create(weight=5.0)  # bounds are not enforced with validation off
+    # Turning validation back on would break the token just made: refused unless asked.
+    with pytest.raises(ng.ValidationError, match=f"1 token breaks it .e.g. token {heavy}: weight = 5"):
+        rt.cdna.set_flags(ENABLE_VALIDATION=True)
+    rt.cdna.set_flags(ENABLE_VALIDATION=True, policy="force")
     with pytest.raises(ng.ValidationError):
         rt.tokens.create(weight=5.0)
 
@@ -150,3 +154,51 @@ def test_reprs(rt):
     text = repr(rt.cdna)
     assert text.startswith("CDNA V2.1") and "explorer" not in text and "1000 / 1000 / 2000" in text
     assert "<table" in rt.cdna._repr_html_()
+
+
+def test_a_change_the_data_breaks_is_refused_unless_a_policy_says_otherwise(rt):
+    # review S2-5: the CDNA accepted bounds the tokens already broke, then refused harmless updates
+    ids = rt.tokens.create_many(np.zeros((50, 8, 3)), weights=np.full(50, 0.9))
+    rev = rt.cdna.revision
+    with pytest.raises(ng.ValidationError, match=rf"50 tokens break it \(e.g. token {ids[0]}: weight = 0.9"):
+        rt.cdna.update(token_weight_max=0.5)
+    assert rt.cdna.revision == rev and rt.cdna["token_weight_max"] == 1.0
+    assert not rt.events(last=1).iloc[0]["accepted"]
+    # force: accepted, the data stays, validate() reports it, unrelated updates still work
+    rt.cdna.update(token_weight_max=0.5, policy="force")
+    assert rt.tokens[int(ids[3])].weight == pytest.approx(0.9)
+    assert any("50 tokens break it" in p for p in rt.cdna.validate())
+    rt.tokens.update(int(ids[3]), label="x")
+    rt.cdna.update_scales(cognitive=2.0)  # data that already broke the rules blocks nothing else
+    with pytest.raises(ng.ValidationError, match="weight"):
+        rt.tokens.update(int(ids[3]), weight=0.8)
+    # clamp: the data is brought into the bounds
+    rt.cdna.update(token_weight_max=0.4, policy="clamp")
+    assert (rt.tokens.to_pandas()["weight"] <= 0.4).all() and rt.cdna.validate() == []
+    with pytest.raises(ng.ValidationError, match="policy"):
+        rt.cdna.update(token_weight_max=0.3, policy="maybe")
+
+
+def test_degree_limits_below_the_degrees_held_are_refused(filled):
+    rt, ids = filled
+    hub = int(ids[0])
+    rt.connections.create_many(np.full(5, hub), ids[1:6])
+    with pytest.raises(ng.ValidationError, match=f"token {hub} has out_degree"):
+        rt.cdna.update(max_out_degree=2)
+    with pytest.raises(ng.ValidationError, match="cannot|force"):
+        rt.cdna.update(max_out_degree=2, policy="clamp")  # degrees cannot be clamped
+    rt.cdna.update(max_out_degree=2, policy="force")
+    assert any("out_degree" in p for p in rt.cdna.validate())
+
+
+def test_an_empty_change_makes_no_revision_and_huge_names_do_not_fill_the_log(rt):
+    # review S4: set_cdna_kinds([]) recorded a revision; 1 MB field names went into the log
+    rev = rt.cdna.revision
+    rt.cdna.forbid_kinds()
+    rt.cdna.update()
+    assert rt.cdna.revision == rev
+    for _ in range(3):
+        with pytest.raises(ng.ValidationError):
+            rt.cdna.update(**{"x" * 1_000_000: 1.0})
+    ev = rt.events(last=3)
+    assert ev["target"].str.len().max() <= 1010 and ev["reason"].str.len().max() <= 1010

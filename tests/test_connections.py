@@ -109,13 +109,21 @@ def test_degree_limits(rt):
 def test_forbidden_kinds_and_strict_mode(filled):
     rt, ids = filled
     a, b = int(ids[40]), int(ids[41])
-    rt.cdna.forbid_kinds("cause")
+    # the fixture holds 10 "cause" connections: forbidding the kind breaks them
+    with pytest.raises(ng.ValidationError, match="10 connections break it .e.g. connection .*: kind cause"):
+        rt.cdna.forbid_kinds("cause")
+    rt.cdna.forbid_kinds("cause", policy="force")
     with pytest.raises(ng.ValidationError, match="kind cause is not allowed"):
         rt.connections.create(a, b, kind="cause")
     rt.cdna.allow_kinds("cause")
     rt.connections.create(a, b, kind="cause")
-    rt.connections.create(a, a, kind="likes")  # self-loops are fine outside strict mode
-    rt.cdna.profile = "analyst"
+    loop = rt.connections.create(a, a, kind="likes")  # self-loops are fine outside strict mode
+    # the analyst profile is strict: the self-loop held already breaks it
+    with pytest.raises(ng.ValidationError, match=f"1 connection breaks it .e.g. connection {loop}: token {a} connects"):
+        rt.cdna.profile = "analyst"
+    assert rt.cdna.profile == "default"
+    rt.cdna.set_profile("analyst", policy="force")
+    assert any("connects to itself" in p for p in rt.cdna.validate())
     with pytest.raises(ng.ValidationError, match="strict mode: token .* may not connect to itself"):
         rt.connections.create(b, b)
     with pytest.raises(ng.ValidationError, match="already exists"):
@@ -181,3 +189,18 @@ def test_list_and_repr(filled):
     assert len(conns) == 2 and all(isinstance(c, ng.Connection) for c in conns)
     assert "->" in repr(conns[0]) and "-&gt;" in conns[0]._repr_html_()
     assert conns[0].to_pandas()["kind"] == conns[0].kind
+
+
+def test_connection_churn_leaves_an_empty_store_small(rt):
+    # review S3-4: 20M connections created and deleted left 192 MB of id table behind
+    ids = rt.tokens.create_many(np.zeros((1000, 8, 3), np.float32))
+    a = np.repeat(ids[:500], 4)[:2000]
+    b = np.tile(ids[500:], 4)[:2000]
+    rt.cdna.update(max_out_degree=100_000, max_in_degree=100_000, max_total_degree=200_000)
+    for _ in range(50):
+        made = rt.connections.create_many(np.repeat(a, 10), np.repeat(b, 10))
+        rt.connections.delete(made)
+    assert len(rt.connections) == 0
+    assert rt.status().memory["connections"] < 1 << 20
+    made = rt.connections.create_many(a, b)  # ids still hand out
+    assert len(np.unique(made)) == 2000

@@ -180,8 +180,9 @@ def test_explicit_ids_and_duplicates(rt):
     with pytest.raises(ng.ValidationError, match="already exists"):
         rt.tokens.create(id=10)
     assert len(rt.tokens) == 3
-    # allocation skips ids that are taken
-    assert rt.tokens.create() == 31
+    # allocation skips ids that are taken (explicit ids do not move where it starts)
+    new = rt.tokens.create_many(np.zeros((12, 8, 3)))
+    assert new.tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13]
 
 
 def test_get_unknown_id_is_not_found_and_a_key_error(rt):
@@ -309,3 +310,47 @@ def test_labels_round_trip_to_pandas_and_arrow_with_unicode_empty_and_missing():
     table = rt.tokens.to_arrow()
     assert table.column("label").to_pylist() == labels
     assert rt.tokens.to_pandas(limit=2, offset=2)["label"].tolist()[1] == "plain"
+
+
+def test_ids_are_never_exhausted_by_normal_work():
+    # review S2-1: after a bootstrap of 100k hashed words only 269 more tokens could be made,
+    # and 16 rounds of create/delete of 1M tokens left an empty runtime that refused 1M more
+    rt = ng.Runtime()
+    words = [f"w{i}" for i in range(100_000)]
+    rt.bootstrap(np.random.default_rng(0).normal(size=(100_000, 8)).astype("f4"), words, k=0, progress=False)
+    ids = rt.tokens.create_many(np.zeros((1_000_000, 8, 3), np.float32))
+    assert len(np.unique(ids)) == 1_000_000 and len(rt.tokens) == 1_100_000
+    assert rt.query("w5", k=1).ids.size == 1  # the vocabulary still finds its own tokens
+    churn = ng.Runtime()
+    block = np.zeros((1_000_000, 8, 3), np.float32)
+    for _ in range(16):
+        churn.tokens.delete(churn.tokens.create_many(block))
+    assert len(churn.tokens.create_many(block)) == 1_000_000
+
+
+def test_a_token_with_a_large_id_costs_what_a_token_costs():
+    # review S3-1: tables indexed by id were sized by the largest id (64 MiB per table)
+    rt = ng.Runtime()
+    rt.tokens.create(id=16_000_000)
+    rt.tokens.create(id=16_000_001)
+    rt.connections.create(16_000_000, 16_000_001)
+    rt.graph.bfs(16_000_000, depth=1)
+    assert sum(rt.status().memory.values()) < 1 << 20
+    assert rt.tokens.create() == 1
+
+
+def test_deleting_a_bootstrapped_token_touches_only_its_connections():
+    # review S3-2: single deletes of hashed-id tokens rebuilt 16.7M-entry tables each time
+    rt = ng.Runtime()
+    words = [f"w{i}" for i in range(500)]
+    rt.bootstrap(np.random.default_rng(2).normal(size=(500, 16)).astype("f4"), words, k=4, progress=False)
+    before = rt.connections.to_pandas()
+    tid = int(rt.tokens.find("w3")[0])
+    rt.tokens.delete(tid)
+    after = rt.connections.to_pandas()
+    touching = (before["token_a"] == tid) | (before["token_b"] == tid)
+    assert set(after.index) == set(before.index[~touching])
+    for t in rt.tokens.ids()[:50]:
+        t = int(t)
+        deg = ((after["token_a"] == t) | (after["token_b"] == t)).sum()
+        assert len(rt.connections.for_token(t)) == deg

@@ -52,8 +52,8 @@ pub enum NgError {
     },
     #[error("Guardian refused {action}: {reason}")]
     Rejected { action: String, reason: String },
-    #[error("the id space is exhausted: at most 16777215 tokens")]
-    IdSpaceExhausted,
+    #[error("the token id space is full: 24-bit local ids allow at most 16,777,215 tokens; the store holds {live} and {wanted} more were asked for")]
+    IdSpaceExhausted { live: usize, wanted: usize },
     #[error("snapshot {path}: {reason}")]
     Snapshot { path: String, reason: String },
     #[error("{path}: {source}")]
@@ -64,6 +64,16 @@ pub enum NgError {
     },
     #[error("interrupted")]
     Interrupted,
+    #[error("internal error in the runtime core ({0}); nothing was changed")]
+    Internal(String),
+}
+
+/// The message of a caught panic.
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 impl NgError {

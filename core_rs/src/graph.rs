@@ -3,6 +3,7 @@
 
 use crate::connection::Connection;
 use crate::error::{NgError, Result};
+use crate::idmap::IdMap;
 use rayon::prelude::*;
 
 /// "No node" marker in the dense token-id -> node table.
@@ -76,11 +77,11 @@ pub struct Traversal {
 }
 
 /// Compressed adjacency (CSR) of tokens (nodes) and connections (edges).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Graph {
     token_ids: Vec<u32>,
-    /// Dense table indexed by token id: node index, or `NONE`.
-    node_of: Vec<u32>,
+    /// Token id -> node index (sized by the nodes, not by the largest id).
+    node_of: IdMap<u32>,
     out: Csr,
     inn: Csr,
     conn_count: usize,
@@ -128,6 +129,12 @@ impl RadixHeap {
     }
 }
 
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::build(&[], &[])
+    }
+}
+
 impl Graph {
     /// Build from the token ids in store order (node i = token_ids[i]) and the connection records.
     /// Edges go token_a -> token_b, plus the reverse for BIDIRECTIONAL connections (a
@@ -135,19 +142,14 @@ impl Graph {
     /// `token_ids` are left out; a repeated token id maps to its first node.
     pub fn build(token_ids: &[u32], conns: &[Connection]) -> Graph {
         let n = token_ids.len();
-        let max_id = token_ids
+        // Later duplicates come first so that the first node of a repeated id wins.
+        let pairs = token_ids
             .iter()
-            .copied()
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        let mut node_of = vec![NONE; max_id];
-        for (i, &t) in token_ids.iter().enumerate() {
-            let slot = &mut node_of[t as usize];
-            if *slot == NONE {
-                *slot = i as u32;
-            }
-        }
-        let lookup = |t: u32| node_of.get(t as usize).copied().unwrap_or(NONE);
+            .enumerate()
+            .rev()
+            .map(|(i, &t)| (t, i as u32));
+        let node_of = IdMap::from_pairs(NONE, pairs);
+        let lookup = |t: u32| node_of.get(t).unwrap_or(NONE);
 
         // Resolve endpoints once (in parallel); NONE marks a connection left out.
         let ends: Vec<(u32, u32, bool)> = conns
@@ -195,10 +197,7 @@ impl Graph {
     /// Node index of a token id (O(1)).
     #[inline]
     pub fn node_of(&self, token_id: u32) -> Option<u32> {
-        match self.node_of.get(token_id as usize) {
-            Some(&v) if v != NONE => Some(v),
-            _ => None,
-        }
+        self.node_of.get(token_id)
     }
 
     /// Token id of a node. Panics if `node >= node_count()`.

@@ -56,6 +56,22 @@ pub struct ConnectionWrite {
     pub rigidity: f32,
 }
 
+/// Longest text kept in an event field (a refused call with huge arguments must not fill
+/// the log).
+pub const EVENT_TEXT_LIMIT: usize = 1000;
+
+fn shorten(mut s: String) -> String {
+    if s.len() > EVENT_TEXT_LIMIT {
+        let mut cut = EVENT_TEXT_LIMIT;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
 fn bound(field: &str, v: f32, lo: f32, hi: f32) -> std::result::Result<(), String> {
     if !v.is_finite() {
         return Err(format!("{field} = {v} is not a finite number"));
@@ -90,10 +106,10 @@ impl Guardian {
         }
         self.events.push_back(Event {
             time: now_f64(),
-            kind: kind.to_string(),
-            target,
+            kind: shorten(kind.to_string()),
+            target: shorten(target),
             accepted,
-            reason,
+            reason: shorten(reason),
         });
     }
 
@@ -149,6 +165,26 @@ impl Guardian {
             cdna.field_strength_max,
         )?;
         Ok(())
+    }
+
+    /// Check the fields of a token write that differ from what the token held.
+    pub fn check_token_change(
+        cdna: &Cdna,
+        was: &TokenWrite,
+        now: &TokenWrite,
+    ) -> std::result::Result<(), String> {
+        let keep = |v: f32, old: f32, field: f32| if v == old { field } else { v };
+        // A field left as it was is checked with a value that always passes.
+        let probe = TokenWrite {
+            weight: keep(now.weight, was.weight, cdna.token_weight_min),
+            field_radius: keep(now.field_radius, was.field_radius, cdna.field_radius_min),
+            field_strength: keep(
+                now.field_strength,
+                was.field_strength,
+                cdna.field_strength_min,
+            ),
+        };
+        Self::check_token(cdna, &probe)
     }
 
     /// Check a connection write's kind and bounds (degrees are checked by the store).

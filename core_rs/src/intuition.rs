@@ -11,6 +11,11 @@ pub const PROMOTE_CONFIDENCE: f32 = 0.8;
 pub const PROMOTE_EVIDENCE: u16 = 3;
 /// Most experiences kept.
 pub const EXPERIENCE_LIMIT: usize = 10_000;
+/// A co-activation of up to this many tokens counts every ordered pair; a larger one only
+/// pairs each token with the `COACTIVATION_WINDOW` tokens on either side of it in the order
+/// given (so its cost grows linearly, not with the square of its size).
+pub const COACTIVATION_ALL_PAIRS: usize = 64;
+pub const COACTIVATION_WINDOW: usize = 8;
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,10 +137,18 @@ impl Intuition {
         });
     }
 
-    /// Tokens activated together (e.g. a selection): every ordered pair co-activates.
+    /// Tokens activated together (e.g. a selection): every ordered pair co-activates, or
+    /// for more than `COACTIVATION_ALL_PAIRS` tokens every pair within
+    /// `COACTIVATION_WINDOW` places of each other.
     pub fn observe_coactivation(&mut self, time: f64, tokens: &[u32]) {
-        for a in tokens {
-            for b in tokens {
+        let reach = if tokens.len() <= COACTIVATION_ALL_PAIRS {
+            tokens.len()
+        } else {
+            COACTIVATION_WINDOW
+        };
+        for (i, a) in tokens.iter().enumerate() {
+            let hi = (i + reach + 1).min(tokens.len());
+            for b in &tokens[i.saturating_sub(reach)..hi] {
                 if a != b {
                     *self.pairs.entry((*a, *b)).or_insert(0.0) += 1.0;
                 }
@@ -218,6 +231,24 @@ impl Intuition {
         out
     }
 
+    /// Forget the co-activation evidence about these tokens (they were deleted), so it
+    /// never applies to a later token that gets the same id; the experience log stays as
+    /// history. `tokens` is sorted.
+    pub fn forget_tokens(&mut self, tokens: &[u32]) {
+        if !self.pairs.is_empty() {
+            let gone = |t: &u32| tokens.binary_search(t).is_ok();
+            self.pairs.retain(|(a, b), _| !gone(a) && !gone(b));
+        }
+    }
+
+    /// Forget the evidence about connections that no longer exist. `connections` is sorted.
+    pub fn forget_connections(&mut self, connections: &[u32]) {
+        if !self.complaints.is_empty() {
+            self.complaints
+                .retain(|c, _| connections.binary_search(c).is_err());
+        }
+    }
+
     /// Forget the evidence behind an applied proposal.
     pub fn settle(&mut self, p: &Proposal) {
         match p.action {
@@ -267,5 +298,29 @@ mod tests {
         );
         i.settle(&p[2]);
         assert!(i.complaints.is_empty());
+    }
+
+    #[test]
+    fn a_large_coactivation_is_linear_and_keeps_near_pairs() {
+        let mut i = Intuition::default();
+        let ids: Vec<u32> = (1..=3000).collect();
+        i.observe_coactivation(0.0, &ids);
+        assert_eq!(i.pairs.len(), 2 * (3000 * 8 - (8 * 9) / 2));
+        assert!(i.pairs.contains_key(&(10, 18)) && !i.pairs.contains_key(&(10, 19)));
+        let small: Vec<u32> = (1..=10).collect();
+        let mut j = Intuition::default();
+        j.observe_coactivation(0.0, &small);
+        assert_eq!(j.pairs.len(), 90);
+    }
+
+    #[test]
+    fn forgotten_tokens_leave_no_evidence() {
+        let mut i = Intuition::default();
+        for _ in 0..3 {
+            i.observe_coactivation(0.0, &[1, 2, 3]);
+        }
+        i.forget_tokens(&[2]);
+        assert!(i.pairs.keys().all(|(a, b)| *a != 2 && *b != 2));
+        assert_eq!(i.pairs.len(), 2);
     }
 }

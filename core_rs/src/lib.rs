@@ -11,6 +11,7 @@ pub mod error;
 pub mod graph;
 pub mod grid;
 pub mod guardian;
+pub mod idmap;
 pub mod intuition;
 pub mod layout;
 pub mod mem;

@@ -29,8 +29,12 @@ const CDNA: [u8; 4] = *b"CDNA";
 const EVNT: [u8; 4] = *b"EVNT";
 const BOOT: [u8; 4] = *b"BOOT";
 
-/// The bootstrap artifacts: seed, dimension, spaces, vocabulary, token ids, embeddings, PCA.
+/// The bootstrap artifacts: seed, dimension, spaces, vocabulary, token ids, embeddings, PCA
+/// (live words only: a word whose token was deleted is not written).
 fn boot_bytes(b: &BootState) -> Vec<u8> {
+    if b.dead > 0 {
+        return boot_bytes(&b.compacted());
+    }
     let n = b.words.len();
     let mut out = Vec::with_capacity(n * (b.dim * 4 + 16) + 64);
     for v in [b.seed, b.dim as u32, n as u32, b.spaces.len() as u32] {
@@ -600,7 +604,8 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        rt.set_profile("explorer").unwrap();
+        rt.set_profile("explorer", crate::storage::Policy::Refuse)
+            .unwrap();
         rt
     }
 

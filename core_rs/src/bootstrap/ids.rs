@@ -62,14 +62,20 @@ fn next_id(id: u32) -> u32 {
 /// Deterministic 24-bit token ids (1..=16_777_215) for words, in word order, plus the
 /// (word, wanted id, given id) of every word that had to move because its id was used by an
 /// earlier word in the list or `taken(id)` was true. A word listed twice gets two ids.
-/// Errors with `IdSpaceExhausted` when more ids are needed than are free.
+/// `live` is how many ids `taken` holds. Errors with `IdSpaceExhausted` when more ids are
+/// needed than are free.
 pub fn word_ids(
     words: &[String],
     seed: u32,
+    live: usize,
     taken: impl Fn(u32) -> bool,
 ) -> Result<(Vec<u32>, Vec<Moved>)> {
-    if words.len() > MAX_ID as usize {
-        return Err(NgError::IdSpaceExhausted);
+    let full = NgError::IdSpaceExhausted {
+        live,
+        wanted: words.len(),
+    };
+    if words.len() > (MAX_ID as usize).saturating_sub(live) {
+        return Err(full);
     }
     let wanted: Vec<u32> = words.par_iter().map(|w| wanted_id(w, seed)).collect();
     // one bit per id: 2 MiB, zero pages until touched
@@ -83,7 +89,7 @@ pub fn word_ids(
         while is_used(&used, id) || taken(id) {
             probes += 1;
             if probes >= MAX_ID {
-                return Err(NgError::IdSpaceExhausted);
+                return Err(full);
             }
             id = next_id(id);
         }
@@ -126,8 +132,8 @@ mod tests {
     #[test]
     fn bootstrap_word_ids_are_deterministic_and_in_range() {
         let w: Vec<String> = (0..5000).map(|i| format!("word{i}")).collect();
-        let (a, moved_a) = word_ids(&w, 42, |_| false).unwrap();
-        let (b, moved_b) = word_ids(&w, 42, |_| false).unwrap();
+        let (a, moved_a) = word_ids(&w, 42, 0, |_| false).unwrap();
+        let (b, moved_b) = word_ids(&w, 42, 0, |_| false).unwrap();
         assert_eq!(a, b);
         assert_eq!(moved_a, moved_b);
         assert!(a.iter().all(|&id| (1..=MAX_ID).contains(&id)));
@@ -140,7 +146,7 @@ mod tests {
                 assert_eq!(a[i], wanted_id(word, 42));
             }
         }
-        let (c, _) = word_ids(&w, 43, |_| false).unwrap();
+        let (c, _) = word_ids(&w, 43, 0, |_| false).unwrap();
         assert_ne!(a, c, "the seed changes the ids");
     }
 
@@ -148,14 +154,14 @@ mod tests {
     fn bootstrap_word_ids_probe_past_collisions() {
         let w = words(&["apple", "apple", "pear"]);
         let want = wanted_id("apple", 7);
-        let (ids, moved) = word_ids(&w, 7, |_| false).unwrap();
+        let (ids, moved) = word_ids(&w, 7, 0, |_| false).unwrap();
         assert_eq!(ids[0], want);
         assert_eq!(ids[1], next_id(want));
         assert_eq!(moved, vec![("apple".to_string(), want, next_id(want))]);
         // taken ids are skipped, several in a row
         let pear = wanted_id("pear", 7);
         let blocked = [pear, next_id(pear), next_id(next_id(pear))];
-        let (ids, moved) = word_ids(&w[2..], 7, |id| blocked.contains(&id)).unwrap();
+        let (ids, moved) = word_ids(&w[2..], 7, 0, |id| blocked.contains(&id)).unwrap();
         let expect = next_id(blocked[2]);
         assert_eq!(ids, vec![expect]);
         assert_eq!(moved, vec![("pear".to_string(), pear, expect)]);
@@ -166,9 +172,9 @@ mod tests {
         assert_eq!(next_id(MAX_ID), 1);
         // every id from 2 up taken: the probe wraps from MAX_ID to 1
         let w = words(&["x"]);
-        let (ids, _) = word_ids(&w, 0, |id| id >= 2).unwrap();
+        let (ids, _) = word_ids(&w, 0, 0, |id| id >= 2).unwrap();
         assert_eq!(ids, vec![1]);
-        let err = word_ids(&w, 0, |_| true).unwrap_err();
-        assert!(matches!(err, NgError::IdSpaceExhausted));
+        let err = word_ids(&w, 0, 0, |_| true).unwrap_err();
+        assert!(matches!(err, NgError::IdSpaceExhausted { .. }));
     }
 }

@@ -20,6 +20,7 @@ pub fn to_py(e: NgError) -> PyErr {
         }
         NgError::Io { .. } => PyOSError::new_err(msg),
         NgError::Interrupted => PyKeyboardInterrupt::new_err(msg),
+        NgError::Internal(_) => NeuroGraphError::new_err(msg),
         _ => ValidationError::new_err(msg),
     }
 }
@@ -29,16 +30,10 @@ pub fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> crate::Result<T> + Send)
     let out = py.allow_threads(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
     let out = match out {
         Ok(r) => r.map_err(to_py),
-        Err(p) => {
-            let what = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".to_string());
-            Err(NeuroGraphError::new_err(format!(
-                "internal error in the runtime core: {what}"
-            )))
-        }
+        Err(p) => Err(NeuroGraphError::new_err(format!(
+            "internal error in the runtime core: {}",
+            crate::error::panic_message(&*p)
+        ))),
     };
     py.check_signals()?;
     out

@@ -12,7 +12,7 @@ use crate::metrics::Op;
 use crate::space::{NUM_SPACES, SPACE_NAMES};
 use crate::storage::connections::{Column, ConnectionBatch};
 use crate::storage::tokens::{TokenBatch, TokenUpdate};
-use crate::storage::{RuntimeStorage, TokenSpec};
+use crate::storage::{Policy, RuntimeStorage, TokenSpec};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3,
     PyUntypedArrayMethods,
@@ -597,12 +597,14 @@ impl PyRuntime {
             .map(|(s, v)| format!("{}={v}", SPACE_NAMES[*s]))
             .collect::<Vec<_>>()
             .join(", ");
-        map(self.store().change_cdna(&format!("scales {what}"), |c| {
-            for (s, v) in &changes {
-                c.scales[*s] = *v as f32;
-            }
-            Ok(())
-        }))
+        map(self
+            .store()
+            .change_cdna(&format!("scales {what}"), Policy::Refuse, |c| {
+                for (s, v) in &changes {
+                    c.scales[*s] = *v as f32;
+                }
+                Ok(())
+            }))
         .map(|_| ())
     }
 
@@ -610,9 +612,11 @@ impl PyRuntime {
         self.store().cdna().profile_name()
     }
 
-    /// Switch profile: default, explorer, analyst or creative.
-    fn set_cdna_profile(&self, name: &str) -> PyResult<()> {
-        map(self.store().set_profile(name)).map(|_| ())
+    /// Switch profile: default, explorer, analyst or creative. `policy` says what to do
+    /// when the data held breaks the profile's rules: "refuse", "clamp" or "force".
+    #[pyo3(signature = (name, policy="refuse"))]
+    fn set_cdna_profile(&self, name: &str, policy: &str) -> PyResult<()> {
+        map(self.store().set_profile(name, policy_arg(policy)?)).map(|_| ())
     }
 
     fn get_cdna_flags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -625,7 +629,9 @@ impl PyRuntime {
     }
 
     /// Set flags from {name: bool}; unnamed flags keep their value.
-    fn set_cdna_flags(&self, flags: &Bound<'_, PyDict>) -> PyResult<()> {
+    #[pyo3(signature = (flags, policy="refuse"))]
+    fn set_cdna_flags(&self, flags: &Bound<'_, PyDict>, policy: &str) -> PyResult<()> {
+        let policy = policy_arg(policy)?;
         let mut changes = Vec::new();
         for (k, v) in flags.iter() {
             let name: String = k.extract()?;
@@ -649,30 +655,36 @@ impl PyRuntime {
             .map(|(_, on, n)| format!("{n}={on}"))
             .collect::<Vec<_>>()
             .join(", ");
-        map(self.store().change_cdna(&format!("flags {what}"), |c| {
-            for (bit, on, _) in &changes {
-                if *on {
-                    c.flags |= 1 << bit;
-                } else {
-                    c.flags &= !(1 << bit);
+        map(self
+            .store()
+            .change_cdna(&format!("flags {what}"), policy, |c| {
+                for (bit, on, _) in &changes {
+                    if *on {
+                        c.flags |= 1 << bit;
+                    } else {
+                        c.flags &= !(1 << bit);
+                    }
                 }
-            }
-            Ok(())
-        }))
+                Ok(())
+            }))
         .map(|_| ())
     }
 
-    /// Check the CDNA: {"valid": bool, "problems": [...]}.
+    /// Check the CDNA, and the data held against it: {"valid": bool, "problems": [...]}.
     fn validate_cdna<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let p = self.store().cdna().problems();
+        let p = self.store().cdna_problems();
         let d = PyDict::new(py);
         d.set_item("valid", p.is_empty())?;
         d.set_item("problems", p)?;
         Ok(d)
     }
 
-    /// Set numeric CDNA fields by name (bounds, degree limits, rates); validated as one change.
-    fn update_cdna(&self, fields: &Bound<'_, PyDict>) -> PyResult<()> {
+    /// Set numeric CDNA fields by name (bounds, degree limits, rates); validated as one
+    /// change. `policy` ("refuse", "clamp" or "force") says what to do when the data held
+    /// breaks the new rules.
+    #[pyo3(signature = (fields, policy="refuse"))]
+    fn update_cdna(&self, fields: &Bound<'_, PyDict>, policy: &str) -> PyResult<()> {
+        let policy = policy_arg(policy)?;
         let mut changes = Vec::new();
         for (k, v) in fields.iter() {
             let name: String = k.extract()?;
@@ -686,7 +698,7 @@ impl PyRuntime {
             .map(|(n, v)| format!("{n}={v}"))
             .collect::<Vec<_>>()
             .join(", ");
-        map(self.store().change_cdna(&what, |c| {
+        map(self.store().change_cdna(&what, policy, |c| {
             for (n, v) in &changes {
                 c.set_field(n, *v)?;
             }
@@ -696,7 +708,14 @@ impl PyRuntime {
     }
 
     /// Allow or forbid connection kinds.
-    fn set_cdna_kinds(&self, kinds: Vec<Bound<'_, PyAny>>, allowed: bool) -> PyResult<()> {
+    #[pyo3(signature = (kinds, allowed, policy="refuse"))]
+    fn set_cdna_kinds(
+        &self,
+        kinds: Vec<Bound<'_, PyAny>>,
+        allowed: bool,
+        policy: &str,
+    ) -> PyResult<()> {
+        let policy = policy_arg(policy)?;
         let codes: Vec<u8> = kinds.iter().map(kind_arg).collect::<PyResult<_>>()?;
         let names: Vec<&str> = codes
             .iter()
@@ -707,7 +726,7 @@ impl PyRuntime {
             if allowed { "allow" } else { "forbid" },
             names.join(", ")
         );
-        map(self.store().change_cdna(&what, |c| {
+        map(self.store().change_cdna(&what, policy, |c| {
             for k in &codes {
                 c.set_kind_allowed(*k, allowed);
             }
@@ -750,9 +769,9 @@ impl PyRuntime {
     }
 
     /// Return to the version `steps` changes back (the rollback is itself a new revision).
-    #[pyo3(signature = (steps=1))]
-    fn cdna_rollback(&self, steps: usize) -> PyResult<()> {
-        map(self.store().rollback_cdna(steps)).map(|_| ())
+    #[pyo3(signature = (steps=1, policy="refuse"))]
+    fn cdna_rollback(&self, steps: usize, policy: &str) -> PyResult<()> {
+        map(self.store().rollback_cdna(steps, policy_arg(policy)?)).map(|_| ())
     }
 
     // ---------------- events, metrics, status ----------------
@@ -851,4 +870,13 @@ impl PyRuntime {
             Ok(())
         })
     }
+}
+
+/// A CDNA change policy by name.
+fn policy_arg(name: &str) -> PyResult<Policy> {
+    Policy::parse(name).ok_or_else(|| {
+        ValidationError::new_err(format!(
+            "unknown policy {name:?}: expected \"refuse\", \"clamp\" or \"force\""
+        ))
+    })
 }

@@ -178,7 +178,7 @@ impl PyRuntime {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        d.set_item("words", b.words.len())?;
+        d.set_item("words", b.live())?;
         d.set_item("dim", b.dim)?;
         d.set_item("seed", b.seed)?;
         d.set_item(
@@ -201,9 +201,13 @@ impl PyRuntime {
             .store()
             .boot()
             .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
+        let rows: Vec<usize> = b.live_rows().collect();
         Ok((
-            PyList::new(py, b.words.iter())?,
-            b.ids.clone().into_pyarray(py),
+            PyList::new(py, rows.iter().map(|r| &b.words[*r]))?,
+            rows.iter()
+                .map(|r| b.ids[*r])
+                .collect::<Vec<u32>>()
+                .into_pyarray(py),
         ))
     }
 
@@ -213,8 +217,11 @@ impl PyRuntime {
             .store()
             .boot()
             .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
-        let n = b.words.len();
-        b.vectors.clone().into_pyarray(py).reshape([n, b.dim])
+        let mut out = Vec::with_capacity(b.live() * b.dim);
+        for r in b.live_rows() {
+            out.extend_from_slice(&b.vectors[r * b.dim..(r + 1) * b.dim]);
+        }
+        out.into_pyarray(py).reshape([b.live(), b.dim])
     }
 
     /// Rank the vocabulary by cosine: (token ids, scores, words).

@@ -4,20 +4,28 @@ use crate::cdna::{flags as cflags, Cdna};
 use crate::connection::{flags, mutability_of_kind, unit_to_u8, Connection, Mutability, KINDS};
 use crate::error::{NgError, Result};
 use crate::guardian::{ConnectionWrite, Guardian};
+use crate::idmap::IdMap;
 use crate::storage::tokens::{TokenStore, EMPTY};
 use bytemuck::Zeroable;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+/// Largest connection id (`u32::MAX` is kept free as a marker).
+pub const MAX_CONNECTION_ID: u32 = u32::MAX - 1;
+
+/// (out-degree, in-degree) of tokens, by token id; tokens without connections are absent.
+pub type Degrees = IdMap<[u32; 2]>;
 
 /// Connections with their degree counters.
 #[derive(Clone, Debug)]
 pub struct ConnectionStore {
     pub records: Vec<Connection>,
-    /// Connection id -> slot (EMPTY where none).
-    pub id_to_slot: Vec<u32>,
+    /// Connection id -> slot, sized by the live connections.
+    pub id_to_slot: IdMap<u32>,
     /// Out- and in-degree by token local id.
-    pub out_deg: Vec<u32>,
-    pub in_deg: Vec<u32>,
+    pub degrees: Degrees,
+    /// Where the next allocation starts looking for a free id (wraps around past
+    /// `MAX_CONNECTION_ID`).
     pub next_id: u32,
     /// Changes on every write (unique across stores): caches built from an older version are stale.
     pub version: u64,
@@ -27,9 +35,8 @@ impl Default for ConnectionStore {
     fn default() -> Self {
         ConnectionStore {
             records: Vec::new(),
-            id_to_slot: Vec::new(),
-            out_deg: Vec::new(),
-            in_deg: Vec::new(),
+            id_to_slot: IdMap::new(EMPTY),
+            degrees: IdMap::new([0, 0]),
             next_id: 1,
             version: super::next_version(),
         }
@@ -77,10 +84,41 @@ impl<T: Copy> Column<'_, T> {
     }
 }
 
-fn grow(v: &mut Vec<u32>, id: u32) {
-    if v.len() <= id as usize {
-        v.resize(id as usize + 1, 0);
+/// Validated connection records with their ids, ready for `commit`.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    pub records: Vec<Connection>,
+    /// The allocation cursor once these ids are taken.
+    pub next_id: u32,
+}
+
+/// Give memory back once a buffer is mostly empty (amortised: it halves at most).
+pub(crate) fn shrink<T>(v: &mut Vec<T>) {
+    if v.capacity() > 4096 && v.len() * 4 < v.capacity() {
+        v.shrink_to(v.len() * 2);
     }
+}
+
+/// Add `by` (+1 or -1) to a token's out- (`which` 0) or in-degree (1).
+#[inline]
+fn bump(deg: &mut Degrees, t: u32, which: usize, by: i32) {
+    let mut d = deg.get(t).unwrap_or([0, 0]);
+    d[which] = d[which].wrapping_add_signed(by);
+    if d == [0, 0] {
+        deg.remove(t);
+    } else {
+        deg.insert(t, d);
+    }
+}
+
+/// Degrees of every token in `records`.
+pub fn count_degrees(records: &[Connection]) -> Degrees {
+    let mut deg = IdMap::new([0, 0]);
+    for c in records {
+        bump(&mut deg, c.token_a, 0, 1);
+        bump(&mut deg, c.token_b, 1, 1);
+    }
+    deg
 }
 
 impl ConnectionStore {
@@ -93,10 +131,7 @@ impl ConnectionStore {
 
     #[inline]
     pub fn slot(&self, id: u32) -> Option<usize> {
-        match self.id_to_slot.get(id as usize) {
-            Some(&s) if s != EMPTY => Some(s as usize),
-            _ => None,
-        }
+        self.id_to_slot.get(id).map(|s| s as usize)
     }
 
     pub fn get(&self, id: u32) -> Result<&Connection> {
@@ -106,16 +141,16 @@ impl ConnectionStore {
     }
 
     pub fn out_degree(&self, t: u32) -> u32 {
-        self.out_deg.get(t as usize).copied().unwrap_or(0)
+        self.degrees.get(t).map_or(0, |d| d[0])
     }
     pub fn in_degree(&self, t: u32) -> u32 {
-        self.in_deg.get(t as usize).copied().unwrap_or(0)
+        self.degrees.get(t).map_or(0, |d| d[1])
     }
 
     pub fn memory_bytes(&self) -> u64 {
         (self.records.capacity() * 64
-            + self.id_to_slot.capacity() * 4
-            + (self.out_deg.capacity() + self.in_deg.capacity()) * 4) as u64
+            + self.id_to_slot.memory_bytes()
+            + self.degrees.memory_bytes()) as u64
     }
 
     /// Slots of the connections that touch a token (as source or target), in slot order.
@@ -137,7 +172,7 @@ impl ConnectionStore {
         b: &ConnectionBatch<'_>,
         tokens: &TokenStore,
         cdna: &Cdna,
-    ) -> Result<Vec<Connection>> {
+    ) -> Result<Prepared> {
         let n = b.a.len();
         if b.b.len() != n {
             return Err(NgError::invalid(
@@ -258,44 +293,35 @@ impl ConnectionStore {
         for r in results {
             records.extend(r?);
         }
-        self.check_degrees(&records, tokens, cdna)?;
+        self.check_degrees(&records, cdna)?;
         if strict {
             self.check_duplicates(&records)?;
         }
-        Ok(records)
+        let (ids, next_id) = self
+            .id_to_slot
+            .free_ids(self.next_id, MAX_CONNECTION_ID, records.len())
+            .ok_or_else(|| {
+                NgError::invalid(
+                    "connections",
+                    records.len(),
+                    format!(
+                        "the connection id space is full ({} connections)",
+                        self.len()
+                    ),
+                )
+            })?;
+        for (c, id) in records.iter_mut().zip(ids) {
+            c.id = id;
+        }
+        Ok(Prepared { records, next_id })
     }
 
-    fn check_degrees(&self, new: &[Connection], tokens: &TokenStore, cdna: &Cdna) -> Result<()> {
-        // Counts of the batch per token: dense arrays for big batches, a map for small ones
-        // (hashed bootstrap ids reach 2^24, and zeroing two such arrays per single create
-        // would dominate it).
-        let size = tokens.id_to_slot.len();
-        let dense = new.len() * 16 >= size;
-        let (mut add_out, mut add_in) = if dense {
-            (vec![0u32; size], vec![0u32; size])
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let mut sparse: HashMap<u32, (u32, u32)> = HashMap::new();
-        for c in new {
-            if dense {
-                add_out[c.token_a as usize] += 1;
-                add_in[c.token_b as usize] += 1;
-            } else {
-                sparse.entry(c.token_a).or_default().0 += 1;
-                sparse.entry(c.token_b).or_default().1 += 1;
-            }
-        }
-        let added = |t: u32| -> (u32, u32) {
-            if dense {
-                (add_out[t as usize], add_in[t as usize])
-            } else {
-                sparse.get(&t).copied().unwrap_or((0, 0))
-            }
-        };
+    fn check_degrees(&self, new: &[Connection], cdna: &Cdna) -> Result<()> {
+        // Degrees the batch adds, per token (a table sized by the tokens it touches).
+        let added = count_degrees(new);
         for (i, c) in new.iter().enumerate() {
             for t in [c.token_a, c.token_b] {
-                let (ao, ai) = added(t);
+                let [ao, ai] = added.get(t).unwrap_or([0, 0]);
                 let out = self.out_degree(t) + ao;
                 let inn = self.in_degree(t) + ai;
                 let reason = if out > cdna.max_out_degree {
@@ -350,33 +376,24 @@ impl ConnectionStore {
         Ok(())
     }
 
-    /// Store prepared records, giving them ids.
-    pub fn commit(&mut self, mut records: Vec<Connection>) -> Vec<u32> {
+    /// Store prepared records (their ids were chosen by `prepare`).
+    pub fn commit(&mut self, p: Prepared) -> Vec<u32> {
+        let Prepared { records, next_id } = p;
         self.version = super::next_version();
-        let first = self.next_id;
-        let n = records.len() as u32;
-        let last = first + n;
-        if self.id_to_slot.len() < last as usize {
-            self.id_to_slot.resize(last as usize, EMPTY);
-        }
         let base = self.records.len() as u32;
         let mut ids = Vec::with_capacity(records.len());
-        for (i, c) in records.iter_mut().enumerate() {
-            let id = first + i as u32;
-            c.id = id;
-            self.id_to_slot[id as usize] = base + i as u32;
-            grow(&mut self.out_deg, c.token_a);
-            grow(&mut self.in_deg, c.token_b);
-            self.out_deg[c.token_a as usize] += 1;
-            self.in_deg[c.token_b as usize] += 1;
-            ids.push(id);
+        for (i, c) in records.iter().enumerate() {
+            self.id_to_slot.insert(c.id, base + i as u32);
+            bump(&mut self.degrees, c.token_a, 0, 1);
+            bump(&mut self.degrees, c.token_b, 1, 1);
+            ids.push(c.id);
         }
         if self.records.is_empty() {
             self.records = records;
         } else {
             self.records.extend_from_slice(&records);
         }
-        self.next_id = last;
+        self.next_id = next_id;
         ids
     }
 
@@ -386,78 +403,65 @@ impl ConnectionStore {
         for id in ids {
             let Some(slot) = self.slot(*id) else { continue };
             let c = self.records.swap_remove(slot);
-            self.out_deg[c.token_a as usize] -= 1;
-            self.in_deg[c.token_b as usize] -= 1;
+            bump(&mut self.degrees, c.token_a, 0, -1);
+            bump(&mut self.degrees, c.token_b, 1, -1);
             if slot < self.records.len() {
                 let moved = self.records[slot].id;
-                self.id_to_slot[moved as usize] = slot as u32;
+                self.id_to_slot.insert(moved, slot as u32);
             }
-            self.id_to_slot[*id as usize] = EMPTY;
+            self.id_to_slot.remove(*id);
         }
+        shrink(&mut self.records);
     }
 
     /// Remove every connection touching any of `tokens` (a sorted, deduplicated list);
-    /// returns how many went.
+    /// returns how many went. Cost follows the connections removed, plus one parallel scan.
     pub fn remove_touching(&mut self, tokens: &[u32]) -> usize {
-        self.version = super::next_version();
-        let touches = |t: u32| tokens.binary_search(&t).is_ok();
         let any = tokens
             .iter()
             .any(|t| self.out_degree(*t) > 0 || self.in_degree(*t) > 0);
         if !any {
             return 0;
         }
-        let before = self.records.len();
-        self.records
-            .retain(|c| !(touches(c.token_a) || touches(c.token_b)));
-        self.rebuild_index();
-        before - self.records.len()
+        self.version = super::next_version();
+        let touches = |t: u32| tokens.binary_search(&t).is_ok();
+        let gone: Vec<u32> = self
+            .records
+            .par_iter()
+            .filter(|c| touches(c.token_a) || touches(c.token_b))
+            .map(|c| c.id)
+            .collect();
+        if gone.len() * 4 < self.records.len() {
+            self.remove(&gone);
+        } else {
+            self.records
+                .retain(|c| !(touches(c.token_a) || touches(c.token_b)));
+            shrink(&mut self.records);
+            self.rebuild_index();
+        }
+        gone.len()
     }
 
-    /// Rebuild id table and degrees from the records (degrees counted in parallel).
+    /// Rebuild the id table and the degrees from the records (after a load or a bulk removal).
     pub fn rebuild_index(&mut self) {
-        let max_id = self.records.iter().map(|c| c.id).max().unwrap_or(0);
-        self.id_to_slot = vec![EMPTY; max_id as usize + 1];
-        for (slot, c) in self.records.iter().enumerate() {
-            self.id_to_slot[c.id as usize] = slot as u32;
-        }
-        let size = self
+        let pairs = self
             .records
             .iter()
-            .map(|c| c.token_a.max(c.token_b) as usize + 1)
-            .max()
-            .unwrap_or(0)
-            .max(self.out_deg.len());
-        // One pair of count arrays per thread (not per rayon task: each pair is 8 bytes per
-        // token, and zeroing many of them would cost more than the counting).
-        let parts = rayon::current_num_threads().max(1);
-        let per = self.records.len().div_ceil(parts).max(1);
-        let counts: Vec<(Vec<u32>, Vec<u32>)> = self
-            .records
-            .par_chunks(per)
-            .map(|chunk| {
-                let (mut o, mut i) = (vec![0u32; size], vec![0u32; size]);
-                for c in chunk {
-                    o[c.token_a as usize] += 1;
-                    i[c.token_b as usize] += 1;
-                }
-                (o, i)
-            })
-            .collect();
-        let mut it = counts.into_iter();
-        let (mut out_deg, mut in_deg) = it
-            .next()
-            .unwrap_or_else(|| (vec![0u32; size], vec![0u32; size]));
-        for (o, i) in it {
-            out_deg.iter_mut().zip(&o).for_each(|(a, b)| *a += b);
-            in_deg.iter_mut().zip(&i).for_each(|(a, b)| *a += b);
+            .enumerate()
+            .map(|(slot, c)| (c.id, slot as u32));
+        self.id_to_slot = IdMap::from_pairs(EMPTY, pairs);
+        self.degrees = count_degrees(&self.records);
+        if self.next_id == 0 || self.next_id > MAX_CONNECTION_ID {
+            self.next_id = 1;
         }
-        self.out_deg = out_deg;
-        self.in_deg = in_deg;
-        self.next_id = self.next_id.max(max_id + 1);
     }
 
     pub fn clear(&mut self) {
         *self = ConnectionStore::default();
+    }
+
+    /// Mark the records as changed in place (views and caches built earlier are stale).
+    pub fn touch(&mut self) {
+        self.version = super::next_version();
     }
 }

@@ -4,6 +4,7 @@
 //! store is only read, and committed in one step afterwards.
 
 pub mod connections;
+pub mod guard;
 pub mod query;
 pub mod semantic;
 pub mod tokens;
@@ -16,6 +17,7 @@ use crate::metrics::{Gauges, Metrics, Op};
 use crate::space::{NUM_AXES, NUM_SPACES};
 use crate::token::Token;
 use connections::{ConnectionBatch, ConnectionStore};
+pub use guard::Policy;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard};
 use tokens::{TokenBatch, TokenStore, TokenUpdate};
 
@@ -80,6 +82,23 @@ fn plural(n: usize, what: &str) -> String {
     }
 }
 
+impl State {
+    /// Drop what refers to deleted tokens (`ids` sorted): their vocabulary words and the
+    /// intuition's evidence about them.
+    pub(crate) fn forget_tokens(&mut self, ids: &[u32]) {
+        if let Some(boot) = self.boot.as_mut() {
+            if boot.holds_any(ids) {
+                let b = std::sync::Arc::make_mut(boot);
+                b.forget_tokens(ids);
+                if b.live() == 0 {
+                    self.boot = None;
+                }
+            }
+        }
+        self.intuition.forget_tokens(ids);
+    }
+}
+
 impl RuntimeStorage {
     pub fn new() -> Self {
         Self::default()
@@ -108,6 +127,13 @@ impl RuntimeStorage {
     /// Replace everything at once (after a successful snapshot load).
     pub fn replace(&self, new: State) {
         *self.state.write() = new;
+        self.drop_caches();
+    }
+
+    /// Forget the spatial and graph indexes (they are rebuilt on the next query).
+    fn drop_caches(&self) {
+        *self.grids.lock() = Default::default();
+        *self.graph.lock() = None;
     }
 
     fn record_outcome<T>(g: &mut Guardian, cdna: &Cdna, kind: &str, target: String, r: &Result<T>) {
@@ -141,8 +167,7 @@ impl RuntimeStorage {
                 plural(n, "token"),
                 &prepared,
             );
-            let (recs, masks, labels) = prepared?;
-            Ok(st.tokens.commit(recs, masks, labels))
+            Ok(st.tokens.commit(prepared?))
         })
     }
 
@@ -206,13 +231,12 @@ impl RuntimeStorage {
                 e => e,
             });
             let target = match (&r, spec.id) {
-                (Ok((recs, _, _)), _) => format!("token {}", recs[0].local_id()),
+                (Ok(p), _) => format!("token {}", p.records[0].local_id()),
                 (_, Some(id)) => format!("token {id}"),
                 _ => "new token".to_string(),
             };
             Self::record_outcome(&mut st.guardian, &st.cdna, "token.create", target, &r);
-            let (recs, masks, labels) = r?;
-            Ok(st.tokens.commit(recs, masks, labels)[0])
+            Ok(st.tokens.commit(r?)[0])
         })
     }
 
@@ -269,6 +293,7 @@ impl RuntimeStorage {
             sorted.dedup();
             let dropped = st.connections.remove_touching(&sorted);
             st.tokens.remove(&sorted);
+            st.forget_tokens(&sorted);
             let target = if sorted.len() == 1 {
                 format!("token {}", sorted[0])
             } else {
@@ -285,13 +310,17 @@ impl RuntimeStorage {
         })
     }
 
-    /// Remove all tokens and connections (the CDNA and events stay).
+    /// Remove all tokens and connections, the bootstrap vocabulary and the intuition's
+    /// evidence (the CDNA and events stay); the indexes built over them are dropped too.
     pub fn clear(&self) {
         let mut st = self.state.write();
         let st = &mut *st;
         let n = st.tokens.len();
         st.tokens.clear();
         st.connections.clear();
+        st.boot = None;
+        st.intuition = Default::default();
+        self.drop_caches();
         st.guardian.record(
             &st.cdna,
             "token.clear",
@@ -404,8 +433,12 @@ impl RuntimeStorage {
             .ok_or(NgError::ConnectionNotFound(id))?;
         let out =
             st.connections.records[slot].apply_feedback(success, crate::cdna::now_secs() as u32);
+        if out != LearnOutcome::Unchanged {
+            st.connections.touch();
+        }
         if out == LearnOutcome::Drop {
             st.connections.remove(&[id]);
+            st.intuition.forget_connections(&[id]);
         }
         let note = match out {
             LearnOutcome::Unchanged => "immutable kind: unchanged",
@@ -433,12 +466,20 @@ impl RuntimeStorage {
         let st = &mut *st;
         let now = crate::cdna::now_secs() as u32;
         let mut drop = Vec::new();
+        let mut changed = false;
         for c in st.connections.records.iter_mut() {
-            if c.decay(now) == LearnOutcome::Drop {
-                drop.push(c.id);
+            match c.decay(now) {
+                LearnOutcome::Drop => drop.push(c.id),
+                LearnOutcome::Updated => changed = true,
+                LearnOutcome::Unchanged => {}
             }
         }
+        if changed {
+            st.connections.touch();
+        }
         st.connections.remove(&drop);
+        drop.sort_unstable();
+        st.intuition.forget_connections(&drop);
         if !drop.is_empty() {
             st.guardian.record(
                 &st.cdna,
@@ -457,22 +498,58 @@ impl RuntimeStorage {
         self.state.read().cdna.clone()
     }
 
-    /// Change the CDNA through the Guardian; the old one goes to the history.
-    pub fn change_cdna(&self, what: &str, f: impl FnOnce(&mut Cdna) -> Result<()>) -> Result<Cdna> {
+    /// Change the CDNA through the Guardian; the old one goes to the history. A change
+    /// that the tokens or connections held already break is refused, unless `policy` says
+    /// to clamp them into the new bounds or to accept it as it is. A change that changes
+    /// nothing makes no new revision.
+    pub fn change_cdna(
+        &self,
+        what: &str,
+        policy: Policy,
+        f: impl FnOnce(&mut Cdna) -> Result<()>,
+    ) -> Result<Cdna> {
         self.metrics.time(Op::CdnaChange, || {
             let mut st = self.state.write();
             let st = &mut *st;
             let mut next = st.cdna.clone();
             let applied = f(&mut next);
-            let check = match applied {
+            let mut check = match applied {
                 Ok(()) => Guardian::check_cdna(&st.cdna, &next),
                 Err(e) => Err(e.to_string()),
             };
+            if check.is_ok() && next == st.cdna {
+                return Ok(next);
+            }
+            let broken = match (&check, policy) {
+                (Ok(()), Policy::Refuse | Policy::Clamp) => {
+                    guard::new_violations(st, &st.cdna, &next)
+                }
+                _ => Vec::new(),
+            };
+            let blocking: Vec<&guard::Violation> = broken
+                .iter()
+                .filter(|v| policy == Policy::Refuse || !v.clampable)
+                .collect();
+            if !blocking.is_empty() {
+                let list: Vec<String> = blocking.iter().map(|v| v.to_string()).collect();
+                let hint = if blocking.iter().all(|v| v.clampable) {
+                    "pass policy=\"clamp\" to clamp them into the new bounds, or policy=\"force\" to keep them as they are"
+                } else {
+                    "pass policy=\"force\" to accept it and keep them as they are"
+                };
+                check = Err(format!("the data held breaks it: {}; {hint}", list.join("; ")));
+            }
             if let Err(reason) = check {
                 return Err(st
                     .guardian
                     .refuse(&st.cdna, "cdna.change", what.to_string(), reason));
             }
+            // Clamp brings every record into the new bounds, not only those it newly breaks.
+            let clamped = if policy == Policy::Clamp {
+                guard::clamp_into(st, &next)
+            } else {
+                0
+            };
             next.revision = st.cdna.revision + 1;
             next.modified = crate::cdna::now_secs();
             let old = std::mem::replace(&mut st.cdna, next);
@@ -484,21 +561,28 @@ impl RuntimeStorage {
             if st.history.len() > HISTORY_LIMIT {
                 st.history.remove(0);
             }
-            st.guardian.record(
-                &st.cdna,
-                "cdna.change",
-                what.to_string(),
-                true,
-                String::new(),
-            );
+            let note = if clamped > 0 {
+                format!("clamped {}", plural(clamped, "record"))
+            } else if policy == Policy::Force {
+                let n: usize = guard::violations(st, &st.cdna).iter().map(|v| v.count).sum();
+                if n > 0 {
+                    format!("forced: {} break it", plural(n, "record"))
+                } else {
+                    String::new()
+                }
+            } else {
+                String::new()
+            };
+            st.guardian
+                .record(&st.cdna, "cdna.change", what.to_string(), true, note);
             Ok(st.cdna.clone())
         })
     }
 
     /// Switch to a profile (its values replace the current ones).
-    pub fn set_profile(&self, name: &str) -> Result<Cdna> {
+    pub fn set_profile(&self, name: &str, policy: Policy) -> Result<Cdna> {
         let fresh = Cdna::profile(name);
-        let r = self.change_cdna(&format!("profile -> {name}"), |c| {
+        let r = self.change_cdna(&format!("profile -> {name}"), policy, |c| {
             let created = c.created;
             *c = fresh?;
             c.created = created;
@@ -514,7 +598,7 @@ impl RuntimeStorage {
 
     /// Restore the configuration as it was `steps` changes ago. The restore is itself a
     /// change (a new revision), so `rollback(1)` twice returns to where you started.
-    pub fn rollback_cdna(&self, steps: usize) -> Result<Cdna> {
+    pub fn rollback_cdna(&self, steps: usize, policy: Policy) -> Result<Cdna> {
         let target = {
             let st = self.state.read();
             if steps == 0 || steps > st.history.len() {
@@ -527,10 +611,22 @@ impl RuntimeStorage {
             st.history[st.history.len() - steps].cdna.clone()
         };
         let rev = target.revision;
-        self.change_cdna(&format!("rollback to revision {rev}"), move |c| {
+        self.change_cdna(&format!("rollback to revision {rev}"), policy, move |c| {
             *c = target;
             Ok(())
         })
+    }
+
+    /// Everything the CDNA's own rules and the data held against it break, as lines.
+    pub fn cdna_problems(&self) -> Vec<String> {
+        let st = self.state.read();
+        let mut p = st.cdna.problems();
+        p.extend(
+            guard::violations(&st, &st.cdna)
+                .iter()
+                .map(|v| v.to_string()),
+        );
+        p
     }
 
     pub fn history(&self) -> Vec<CdnaVersion> {
@@ -617,7 +713,7 @@ mod tests {
     #[test]
     fn degree_limit_and_cascade_delete() {
         let (rt, ids) = rt_with(4);
-        rt.change_cdna("test", |c| {
+        rt.change_cdna("test", Policy::Refuse, |c| {
             c.max_out_degree = 2;
             Ok(())
         })
@@ -644,16 +740,16 @@ mod tests {
     #[test]
     fn cdna_history_and_rollback() {
         let rt = RuntimeStorage::new();
-        rt.set_profile("explorer").unwrap();
+        rt.set_profile("explorer", Policy::Refuse).unwrap();
         assert_eq!(rt.cdna().max_out_degree, 2000);
-        assert!(rt.set_profile("nope").is_err());
-        let bad = rt.change_cdna("bad scale", |c| {
+        assert!(rt.set_profile("nope", Policy::Refuse).is_err());
+        let bad = rt.change_cdna("bad scale", Policy::Refuse, |c| {
             c.scales[0] = -1.0;
             Ok(())
         });
         assert!(bad.is_err());
         assert_eq!(rt.cdna().scales[0], 1.0);
-        rt.rollback_cdna(1).unwrap();
+        rt.rollback_cdna(1, Policy::Refuse).unwrap();
         assert_eq!(rt.cdna().max_out_degree, 1000);
         assert_eq!(rt.history().len(), 2);
     }

@@ -16,15 +16,28 @@ use crate::space::{space_max, NUM_AXES, NUM_SPACES, SPACE_NAMES};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Token id of a vocabulary row whose token was deleted (0 is never a token id).
+pub const DEAD: u32 = 0;
+
 /// What a bootstrap keeps: the vocabulary, the token of each word, the L2-normalised
 /// embeddings (cosine queries run in the original space) and the PCA that placed them.
+///
+/// The vocabulary follows its tokens: deleting a word's token removes the word (its row is
+/// marked `DEAD` and skipped by queries; rows are compacted once a quarter are dead, and
+/// snapshots hold live rows only).
 #[derive(Clone, Debug)]
 pub struct BootState {
     pub words: Vec<String>,
+    /// Token of each row, `DEAD` where the token was deleted.
     pub ids: Vec<u32>,
     pub dim: usize,
     pub vectors: Vec<f32>,
+    /// Live words -> row.
     pub index: HashMap<String, usize>,
+    /// Live token ids -> row.
+    pub row_of: rustc_hash::FxHashMap<u32, usize>,
+    /// Rows marked `DEAD`.
+    pub dead: usize,
     pub pca: Pca,
     /// (space, first PCA axis) of every space the words were placed in.
     pub spaces: Vec<(usize, usize)>,
@@ -48,12 +61,15 @@ impl BootState {
             .enumerate()
             .map(|(i, w)| (w.clone(), i))
             .collect();
+        let row_of = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         BootState {
             words,
             ids,
             dim,
             vectors,
             index,
+            row_of,
+            dead: 0,
             pca,
             spaces,
             seed,
@@ -63,6 +79,58 @@ impl BootState {
 
     fn row(&self, i: usize) -> &[f32] {
         &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// Words still in the vocabulary.
+    pub fn live(&self) -> usize {
+        self.words.len() - self.dead
+    }
+
+    /// Rows of the live words, in vocabulary order.
+    pub fn live_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.ids.len()).filter(|i| self.ids[*i] != DEAD)
+    }
+
+    /// Whether any of these tokens is a word's token.
+    pub fn holds_any(&self, tokens: &[u32]) -> bool {
+        tokens.iter().any(|t| self.row_of.contains_key(t))
+    }
+
+    /// Drop the words of deleted tokens; returns how many went.
+    pub fn forget_tokens(&mut self, tokens: &[u32]) -> usize {
+        let mut n = 0;
+        for t in tokens {
+            if let Some(row) = self.row_of.remove(t) {
+                self.ids[row] = DEAD;
+                self.index.remove(&self.words[row]);
+                self.dead += 1;
+                n += 1;
+            }
+        }
+        if self.dead > 0 && self.dead * 4 >= self.words.len() {
+            *self = self.compacted();
+        }
+        n
+    }
+
+    /// A copy holding the live rows only.
+    pub fn compacted(&self) -> BootState {
+        let rows: Vec<usize> = self.live_rows().collect();
+        let words = rows.iter().map(|r| self.words[*r].clone()).collect();
+        let ids = rows.iter().map(|r| self.ids[*r]).collect();
+        let mut vectors = Vec::with_capacity(rows.len() * self.dim);
+        for r in &rows {
+            vectors.extend_from_slice(self.row(*r));
+        }
+        BootState::new(
+            words,
+            ids,
+            self.dim,
+            vectors,
+            self.pca.clone(),
+            self.spaces.clone(),
+            self.seed,
+        )
     }
 
     /// Closest known spellings of a word (edit distance), for error messages.
@@ -229,96 +297,16 @@ impl RuntimeStorage {
 
         let mut st = self.state_write();
         let st = &mut *st;
+        let target = format!("{n} words");
         if st.boot.is_some() && !opt.replace {
-            return Err(NgError::invalid(
+            let e = NgError::invalid(
                 "bootstrap",
                 "again",
                 "this runtime already holds a bootstrap; pass replace=True to replace it",
-            ));
-        }
-        let old_ids: Vec<u32> = st.boot.as_ref().map(|b| b.ids.clone()).unwrap_or_default();
-        let tokens = &st.tokens;
-        let old: std::collections::HashSet<u32> = old_ids.iter().copied().collect();
-        let (ids, collisions) = word_ids(&words, opt.seed, |id| {
-            tokens.contains(id) && !old.contains(&id)
-        })?;
-        // prepare everything before changing anything
-        let entities = vec![5u8; n]; // concept
-        let labels: Vec<Option<String>> = words.iter().cloned().map(Some).collect();
-        let batch = TokenBatch {
-            coords: &coords,
-            entities: Some(&entities),
-            labels: Some(labels),
-            ids: None,
-            undefined_nan: true,
-            default_weight: 1.0,
-            ..Default::default()
-        };
-        let mut removed = st.clone_for_rollback(&old_ids);
-        if !old_ids.is_empty() {
-            let mut sorted = old_ids.clone();
-            sorted.sort_unstable();
-            st.connections.remove_touching(&sorted);
-            st.tokens.remove(&sorted);
-        }
-        let with_ids = TokenBatch {
-            ids: Some(&ids),
-            ..batch
-        };
-        let prepared = st.tokens.prepare(&with_ids, &st.cdna);
-        let (recs, masks, labels) = match prepared {
-            Ok(p) => p,
-            Err(e) => {
-                removed.restore(st);
-                return Err(e);
-            }
-        };
-        st.tokens.commit(recs, masks, labels);
-        let mut report = BootReport {
-            words: n,
-            dim,
-            collisions,
-            explained_ratio: model.explained_ratio.clone(),
-            ..Default::default()
-        };
-        if let Some((idx, sims, k)) = weave {
-            let (a, b, s, dropped) = degree_limited_edges(&ids, &idx, &sims, k, &st.cdna);
-            report.dropped_for_degree = dropped;
-            let cb = ConnectionBatch {
-                a: &a,
-                b: &b,
-                kinds: Column::All(0x50),
-                strengths: Column::Each(&s),
-                rigidity: Column::All(0.5),
-                confidence: Column::All(0.5),
-                preferred_distance: 1.0,
-                learning_rate: 0.1,
-                decay_rate: None,
-                bidirectional: false,
-                active_levels: 0xFF,
-                hypothesis: false,
-                source_id: 0,
-            };
-            match st.connections.prepare(&cb, &st.tokens, &st.cdna) {
-                Ok(recs) => {
-                    report.connections = recs.len();
-                    st.connections.commit(recs);
-                }
-                Err(e) => {
-                    let mut sorted = ids.clone();
-                    sorted.sort_unstable();
-                    st.tokens.remove(&sorted);
-                    removed.restore(st);
-                    st.guardian.record(
-                        &st.cdna,
-                        "bootstrap",
-                        format!("{n} words"),
-                        false,
-                        e.to_string(),
-                    );
-                    return Err(e);
-                }
-            }
+            );
+            st.guardian
+                .record(&st.cdna, "bootstrap", target, false, e.to_string());
+            return Err(e);
         }
         let spaces: Vec<(usize, usize)> = opt
             .spaces
@@ -326,6 +314,31 @@ impl RuntimeStorage {
             .enumerate()
             .map(|(j, s)| (*s, 3 * j))
             .collect();
+        let plan = Plan {
+            words: &words,
+            coords: &coords,
+            weave: weave.as_ref(),
+            seed: opt.seed,
+        };
+        // All or nothing: a failure (or a panic) anywhere below puts the stores back as
+        // they were before the first change.
+        let undo = Undo::take(st);
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.apply(st)));
+        let applied = match applied {
+            Ok(r) => r,
+            Err(panic) => Err(NgError::Internal(crate::error::panic_message(&*panic))),
+        };
+        let (ids, mut report) = match applied {
+            Ok(r) => r,
+            Err(e) => {
+                undo.restore(st);
+                st.guardian
+                    .record(&st.cdna, "bootstrap", target, false, e.to_string());
+                return Err(e);
+            }
+        };
+        report.dim = dim;
+        report.explained_ratio = model.explained_ratio.clone();
         st.boot = Some(Arc::new(BootState::new(
             words, ids, dim, data, model, spaces, opt.seed,
         )));
@@ -333,7 +346,7 @@ impl RuntimeStorage {
         st.guardian.record(
             &st.cdna,
             "bootstrap",
-            format!("{n} words"),
+            target,
             true,
             format!(
                 "{} connections into {}",
@@ -356,13 +369,17 @@ impl RuntimeStorage {
         if k == 0 {
             return Ok(SemanticHits::default());
         }
-        let extra = exclude.len();
+        // Ask for enough rows that k remain after the query's own words and dead rows.
+        let want = k
+            .saturating_add(exclude.len())
+            .saturating_add(boot.dead)
+            .min(boot.words.len());
         let q8 = boot.q8.get_or_init(|| Q8::new(&boot.vectors, boot.dim));
-        let (idx, scores) = top_k_one(&boot.vectors, q8, &q, k + extra);
+        let (idx, scores) = top_k_one(&boot.vectors, q8, &q, want);
         let mut hits = SemanticHits::default();
         for (i, s) in idx.iter().zip(&scores) {
             let i = *i as usize;
-            if exclude.contains(&i) || hits.ids.len() == k {
+            if exclude.contains(&i) || boot.ids[i] == DEAD || hits.ids.len() == k {
                 continue;
             }
             hits.ids.push(boot.ids[i]);
@@ -392,13 +409,27 @@ impl RuntimeStorage {
         }
         let mut qs = queries.to_vec();
         normalize_rows(&mut qs, boot.dim);
-        let (idx, scores, k) =
-            topk_cosine(&boot.vectors, boot.words.len(), boot.dim, &qs, q, k, false)?;
-        Ok((
-            idx.iter().map(|i| boot.ids[*i as usize]).collect(),
-            scores,
-            k,
-        ))
+        let n = boot.words.len();
+        let want = k.saturating_add(boot.dead).min(n);
+        let (idx, scores, got) = topk_cosine(&boot.vectors, n, boot.dim, &qs, q, want, false)?;
+        if boot.dead == 0 {
+            return Ok((
+                idx.iter().map(|i| boot.ids[*i as usize]).collect(),
+                scores,
+                got,
+            ));
+        }
+        // Keep the first k live rows of each query's ranking.
+        let k = k.min(boot.live());
+        let (mut ids, mut out) = (Vec::with_capacity(q * k), Vec::with_capacity(q * k));
+        for r in 0..q {
+            let row = (r * got..(r + 1) * got).filter(|e| boot.ids[idx[*e] as usize] != DEAD);
+            for e in row.take(k) {
+                ids.push(boot.ids[idx[e] as usize]);
+                out.push(scores[e]);
+            }
+        }
+        Ok((ids, out, k))
     }
 
     /// The query words' tokens of a text query.
@@ -435,7 +466,12 @@ impl RuntimeStorage {
                 out.push((c.id, r));
             }
         }
+        if out.iter().any(|(_, r)| *r != LearnOutcome::Unchanged) {
+            st.connections.touch();
+        }
         st.connections.remove(&drop);
+        drop.sort_unstable();
+        st.intuition.forget_connections(&drop);
         let touched: Vec<u32> = out.iter().map(|(c, _)| *c).collect();
         st.intuition
             .observe_feedback(now_f64(), sources, target, good, &touched);
@@ -586,6 +622,7 @@ fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
             }
             c.flags |= crate::connection::flags::MODIFIED;
             c.last_update = now;
+            st.connections.touch();
             Ok(())
         }
         Action::Delete => {
@@ -593,31 +630,112 @@ fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
                 return Err("the connection no longer exists".to_string());
             }
             st.connections.remove(&[p.connection]);
+            st.intuition.forget_connections(&[p.connection]);
             Ok(())
         }
     }
 }
 
-/// Copies of the stores taken before a replacing bootstrap, to undo it on failure.
-struct Rollback(
-    Option<(
-        super::tokens::TokenStore,
-        super::connections::ConnectionStore,
-    )>,
-);
+/// What a bootstrap writes: tokens for the words (ids hashed from the words), and the woven
+/// connections, replacing an earlier bootstrap's tokens.
+struct Plan<'a> {
+    words: &'a [String],
+    coords: &'a [f32],
+    /// (neighbour rows, similarities, k) of the weave.
+    weave: Option<&'a (Vec<u32>, Vec<f32>, usize)>,
+    seed: u32,
+}
 
-impl Rollback {
-    fn restore(&mut self, st: &mut State) {
-        if let Some((t, c)) = self.0.take() {
-            st.tokens = t;
-            st.connections = c;
+impl Plan<'_> {
+    /// Write into the stores; on error the caller restores them (see `Undo`).
+    fn apply(&self, st: &mut State) -> Result<(Vec<u32>, BootReport)> {
+        let n = self.words.len();
+        let old_ids: Vec<u32> = match &st.boot {
+            Some(b) => {
+                let mut v: Vec<u32> = b.live_rows().map(|r| b.ids[r]).collect();
+                v.sort_unstable();
+                v
+            }
+            None => Vec::new(),
+        };
+        let live = st.tokens.len() - old_ids.len();
+        let tokens = &st.tokens;
+        let (ids, collisions) = word_ids(self.words, self.seed, live, |id| {
+            tokens.contains(id) && old_ids.binary_search(&id).is_err()
+        })?;
+        if !old_ids.is_empty() {
+            st.connections.remove_touching(&old_ids);
+            st.tokens.remove(&old_ids);
+            st.intuition.forget_tokens(&old_ids);
+            st.boot = None;
         }
+        let entities = vec![5u8; n]; // concept
+        let labels: Vec<Option<String>> = self.words.iter().cloned().map(Some).collect();
+        let batch = TokenBatch {
+            coords: self.coords,
+            entities: Some(&entities),
+            labels: Some(labels),
+            ids: Some(&ids),
+            undefined_nan: true,
+            default_weight: 1.0,
+            ..Default::default()
+        };
+        let prepared = st.tokens.prepare(&batch, &st.cdna)?;
+        st.tokens.commit(prepared);
+        let mut report = BootReport {
+            words: n,
+            collisions,
+            ..Default::default()
+        };
+        if let Some((idx, sims, k)) = self.weave {
+            let (a, b, s, dropped) = degree_limited_edges(&ids, idx, sims, *k, &st.cdna);
+            report.dropped_for_degree = dropped;
+            let cb = ConnectionBatch {
+                a: &a,
+                b: &b,
+                kinds: Column::All(0x50),
+                strengths: Column::Each(&s),
+                rigidity: Column::All(0.5),
+                confidence: Column::All(0.5),
+                preferred_distance: 1.0,
+                learning_rate: 0.1,
+                decay_rate: None,
+                bidirectional: false,
+                active_levels: 0xFF,
+                hypothesis: false,
+                source_id: 0,
+            };
+            let recs = st.connections.prepare(&cb, &st.tokens, &st.cdna)?;
+            report.connections = recs.records.len();
+            st.connections.commit(recs);
+        }
+        Ok((ids, report))
     }
 }
 
-impl State {
-    fn clone_for_rollback(&self, old: &[u32]) -> Rollback {
-        Rollback((!old.is_empty()).then(|| (self.tokens.clone(), self.connections.clone())))
+/// The stores as they were before a bootstrap, to put back if it fails.
+struct Undo {
+    tokens: super::tokens::TokenStore,
+    connections: super::connections::ConnectionStore,
+    boot: Option<Arc<BootState>>,
+    intuition: crate::intuition::Intuition,
+}
+
+impl Undo {
+    fn take(st: &State) -> Undo {
+        Undo {
+            tokens: st.tokens.clone(),
+            connections: st.connections.clone(),
+            boot: st.boot.clone(),
+            intuition: st.intuition.clone(),
+        }
+    }
+
+    fn restore(self, st: &mut State) {
+        st.tokens = self.tokens;
+        st.connections = self.connections;
+        st.boot = self.boot;
+        st.intuition = self.intuition;
     }
 }
 
@@ -716,11 +834,15 @@ fn degree_limited_edges(
             dropped += 1;
         }
     }
+    // Similarities become strengths within the CDNA's bounds (non-negative where the
+    // bounds allow it); max/min, unlike clamp, never panic on odd bounds.
+    let hi = cdna.strength_max;
+    let lo = cdna.strength_min.max(0.0).min(hi);
     for e in 0..n * k {
         if keep[e] {
             a.push(ids[e / k]);
             b.push(ids[idx[e] as usize]);
-            s.push(sims[e].clamp(cdna.strength_min.max(0.0), cdna.strength_max));
+            s.push(sims[e].max(lo).min(hi));
         }
     }
     (a, b, s, dropped)

@@ -3,6 +3,7 @@
 use crate::cdna::Cdna;
 use crate::error::{NgError, Result};
 use crate::guardian::{Guardian, TokenWrite};
+use crate::idmap::IdMap;
 use crate::space::{encode, NUM_AXES, NUM_SPACES};
 use crate::token::{
     encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
@@ -22,11 +23,13 @@ pub struct TokenStore {
     pub records: Vec<Token>,
     /// Bit per space: which spaces each token is placed in (parallel to `records`).
     pub defined: Vec<u8>,
-    /// Local id -> slot in `records` (EMPTY where no token).
-    pub id_to_slot: Vec<u32>,
+    /// Local id -> slot in `records`, sized by the live tokens (not by the largest id).
+    pub id_to_slot: IdMap<u32>,
     /// Labels by local id.
     pub labels: HashMap<u32, String>,
-    /// Next id to try when allocating.
+    /// Where the next allocation starts looking for a free id. It moves up as ids are
+    /// handed out and wraps around to 1 past the 24-bit limit, so freed ids are reused
+    /// without a recently deleted id coming back at once. Explicit ids do not move it.
     pub next_id: u32,
     /// Changes on every write (unique across stores): caches built from an older version are stale.
     pub version: u64,
@@ -37,7 +40,7 @@ impl Default for TokenStore {
         TokenStore {
             records: Vec::new(),
             defined: Vec::new(),
-            id_to_slot: Vec::new(),
+            id_to_slot: IdMap::new(EMPTY),
             labels: HashMap::new(),
             next_id: 1,
             version: super::next_version(),
@@ -80,7 +83,14 @@ pub struct TokenUpdate {
 const CHUNK: usize = 8192;
 
 /// Validated records, space masks and labels, ready for `commit`.
-pub type Prepared = (Vec<Token>, Vec<u8>, Vec<Option<String>>);
+#[derive(Debug)]
+pub struct Prepared {
+    pub records: Vec<Token>,
+    pub masks: Vec<u8>,
+    pub labels: Vec<Option<String>>,
+    /// The allocation cursor once these records' ids are taken.
+    pub next_id: u32,
+}
 
 /// Validate a new token id.
 pub fn check_id(id: u64) -> Result<u32> {
@@ -120,10 +130,7 @@ impl TokenStore {
     /// Slot of a token, if it exists.
     #[inline]
     pub fn slot(&self, id: u32) -> Option<usize> {
-        match self.id_to_slot.get(id as usize) {
-            Some(&s) if s != EMPTY => Some(s as usize),
-            _ => None,
-        }
+        self.id_to_slot.get(id).map(|s| s as usize)
     }
 
     pub fn contains(&self, id: u32) -> bool {
@@ -149,23 +156,18 @@ impl TokenStore {
         let labels: usize = self.labels.values().map(|l| l.capacity() + 32).sum();
         (self.records.capacity() * 64
             + self.defined.capacity()
-            + self.id_to_slot.capacity() * 4
+            + self.id_to_slot.memory_bytes()
             + labels) as u64
     }
 
-    fn allocate_ids(&self, n: usize) -> Result<Vec<u32>> {
-        let mut out = Vec::with_capacity(n);
-        let mut id = self.next_id.max(1);
-        while out.len() < n {
-            if id > MAX_LOCAL_ID {
-                return Err(NgError::IdSpaceExhausted);
-            }
-            if !self.contains(id) {
-                out.push(id);
-            }
-            id += 1;
-        }
-        Ok(out)
+    /// `n` free ids from the allocation cursor on (wrapping around), and the cursor after.
+    fn allocate_ids(&self, n: usize) -> Result<(Vec<u32>, u32)> {
+        self.id_to_slot
+            .free_ids(self.next_id, MAX_LOCAL_ID, n)
+            .ok_or(NgError::IdSpaceExhausted {
+                live: self.len(),
+                wanted: n,
+            })
     }
 
     fn check_new_ids(&self, ids: &[u32]) -> Result<()> {
@@ -213,10 +215,10 @@ impl TokenStore {
         check_len("field_strength", b.field_strength.map(|w| w.len()))?;
         check_len("labels", b.labels.as_ref().map(|w| w.len()))?;
         check_len("ids", b.ids.map(|w| w.len()))?;
-        let ids = match b.ids {
+        let (ids, next_id) = match b.ids {
             Some(ids) => {
                 self.check_new_ids(ids)?;
-                ids.to_vec()
+                (ids.to_vec(), self.next_id)
             }
             None => self.allocate_ids(n)?,
         };
@@ -290,25 +292,27 @@ impl TokenStore {
             .collect();
         results.into_iter().collect::<Result<Vec<()>>>()?;
         let labels = b.labels.clone().unwrap_or_default();
-        Ok((records, masks, labels))
+        Ok(Prepared {
+            records,
+            masks,
+            labels,
+            next_id,
+        })
     }
 
     /// Append prepared records (ids already checked free).
-    pub fn commit(
-        &mut self,
-        records: Vec<Token>,
-        masks: Vec<u8>,
-        labels: Vec<Option<String>>,
-    ) -> Vec<u32> {
+    pub fn commit(&mut self, p: Prepared) -> Vec<u32> {
+        let Prepared {
+            records,
+            masks,
+            labels,
+            next_id,
+        } = p;
         self.version = super::next_version();
         let ids: Vec<u32> = records.iter().map(|t| t.local_id()).collect();
-        let max_id = ids.iter().copied().max().unwrap_or(0) as usize;
-        if self.id_to_slot.len() <= max_id {
-            self.id_to_slot.resize(max_id + 1, EMPTY);
-        }
         let base = self.records.len();
         for (i, id) in ids.iter().enumerate() {
-            self.id_to_slot[*id as usize] = (base + i) as u32;
+            self.id_to_slot.insert(*id, (base + i) as u32);
         }
         if self.records.is_empty() {
             self.records = records;
@@ -322,11 +326,7 @@ impl TokenStore {
                 self.labels.insert(*id, l);
             }
         }
-        if let Some(last) = ids.iter().copied().max() {
-            if last >= self.next_id {
-                self.next_id = last + 1;
-            }
-        }
+        self.next_id = next_id;
         ids
     }
 
@@ -378,12 +378,20 @@ impl TokenStore {
                 }
             }
         }
+        // Only what the update sets is checked: a value the token already held (e.g. under a
+        // CDNA accepted with policy="force") does not block a change of something else.
+        let old = &self.records[slot];
         let w = TokenWrite {
             weight: t.weight,
             field_radius: t.field_radius_f(),
             field_strength: t.field_strength_f(),
         };
-        Guardian::check_token(cdna, &w).map_err(|reason| NgError::Rejected {
+        let was = TokenWrite {
+            weight: old.weight,
+            field_radius: old.field_radius_f(),
+            field_strength: old.field_strength_f(),
+        };
+        Guardian::check_token_change(cdna, &was, &w).map_err(|reason| NgError::Rejected {
             action: "token.update".to_string(),
             reason: format!("token {id}: {reason}"),
         })?;
@@ -420,11 +428,18 @@ impl TokenStore {
             self.defined.swap_remove(slot);
             if slot < self.records.len() {
                 let moved = self.records[slot].local_id();
-                self.id_to_slot[moved as usize] = slot as u32;
+                self.id_to_slot.insert(moved, slot as u32);
             }
-            self.id_to_slot[*id as usize] = EMPTY;
+            self.id_to_slot.remove(*id);
             self.labels.remove(id);
         }
+        super::connections::shrink(&mut self.records);
+        super::connections::shrink(&mut self.defined);
+    }
+
+    /// Mark the records as changed in place (views and caches built earlier are stale).
+    pub fn touch(&mut self) {
+        self.version = super::next_version();
     }
 
     /// Drop everything (ids start again at 1).
@@ -434,17 +449,24 @@ impl TokenStore {
 
     /// Rebuild the id table from the records (after a load).
     pub fn rebuild_index(&mut self) -> Result<()> {
-        let max_id = self.records.iter().map(|t| t.local_id()).max().unwrap_or(0) as usize;
-        self.id_to_slot = vec![EMPTY; max_id + 1];
-        for (slot, t) in self.records.iter().enumerate() {
-            let id = t.local_id();
-            check_id(id as u64)?;
-            if self.id_to_slot[id as usize] != EMPTY {
-                return Err(NgError::DuplicateId(id));
-            }
-            self.id_to_slot[id as usize] = slot as u32;
+        for t in &self.records {
+            check_id(t.local_id() as u64)?;
         }
-        self.next_id = self.next_id.max(max_id as u32 + 1);
+        let pairs = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(slot, t)| (t.local_id(), slot as u32));
+        self.id_to_slot = IdMap::from_pairs(EMPTY, pairs);
+        if self.id_to_slot.len() != self.records.len() {
+            let mut ids: Vec<u32> = self.records.iter().map(|t| t.local_id()).collect();
+            ids.sort_unstable();
+            let dup = ids.windows(2).find(|w| w[0] == w[1]).map_or(0, |w| w[0]);
+            return Err(NgError::DuplicateId(dup));
+        }
+        if self.next_id == 0 || self.next_id > MAX_LOCAL_ID {
+            self.next_id = 1;
+        }
         Ok(())
     }
 }
@@ -466,8 +488,8 @@ mod tests {
         let mut s = TokenStore::default();
         let cdna = Cdna::default();
         let coords = vec![0.1f32; 3 * 24];
-        let (r, m, l) = s.prepare(&batch(&coords), &cdna).unwrap();
-        let ids = s.commit(r, m, l);
+        let p = s.prepare(&batch(&coords), &cdna).unwrap();
+        let ids = s.commit(p);
         assert_eq!(ids, vec![1, 2, 3]);
         s.remove(&[1]);
         assert_eq!(s.len(), 2);
@@ -495,8 +517,8 @@ mod tests {
         coords[0..3].fill(f32::NAN);
         let mut b = batch(&coords);
         b.undefined_nan = true;
-        let (r, m, l) = s.prepare(&b, &cdna).unwrap();
-        s.commit(r, m, l);
+        let p = s.prepare(&b, &cdna).unwrap();
+        s.commit(p);
         assert_eq!(s.defined_of(1).unwrap(), 0xFE);
     }
 
@@ -510,5 +532,58 @@ mod tests {
         b.ids = Some(&ids);
         let e = s.prepare(&b, &cdna).unwrap_err();
         assert!(matches!(e.root(), NgError::DuplicateId(7)));
+    }
+
+    fn create(s: &mut TokenStore, n: usize) -> Vec<u32> {
+        let coords = vec![0.1f32; n * 24];
+        let p = s.prepare(&batch(&coords), &Cdna::default()).unwrap();
+        s.commit(p)
+    }
+
+    #[test]
+    fn freed_ids_are_reused_after_the_cursor_wraps() {
+        let mut s = TokenStore {
+            next_id: MAX_LOCAL_ID - 1,
+            ..Default::default()
+        };
+        let a = create(&mut s, 2);
+        assert_eq!(a, vec![MAX_LOCAL_ID - 1, MAX_LOCAL_ID]);
+        let b = create(&mut s, 2);
+        assert_eq!(b, vec![1, 2]);
+        s.remove(&a);
+        s.next_id = MAX_LOCAL_ID - 5;
+        let c = create(&mut s, 7);
+        assert_eq!(
+            c[..6],
+            [
+                MAX_LOCAL_ID - 5,
+                MAX_LOCAL_ID - 4,
+                MAX_LOCAL_ID - 3,
+                MAX_LOCAL_ID - 2,
+                MAX_LOCAL_ID - 1,
+                MAX_LOCAL_ID
+            ]
+        );
+        assert_eq!(c[6], 3, "1 and 2 are live, so the wrap goes on to 3");
+    }
+
+    #[test]
+    fn explicit_high_ids_neither_move_the_cursor_nor_cost_a_table() {
+        let mut s = TokenStore::default();
+        let coords = vec![0.1f32; 24];
+        let ids = [16_000_000u32];
+        let mut b = batch(&coords);
+        b.ids = Some(&ids);
+        let p = s.prepare(&b, &Cdna::default()).unwrap();
+        s.commit(p);
+        assert!(s.memory_bytes() < 1 << 20, "{}", s.memory_bytes());
+        assert_eq!(create(&mut s, 1), vec![1]);
+    }
+
+    #[test]
+    fn a_full_id_space_names_the_limit() {
+        let s = TokenStore::default();
+        let e = s.allocate_ids(MAX_LOCAL_ID as usize + 1).unwrap_err();
+        assert!(e.to_string().contains("16,777,215"), "{e}");
     }
 }
