@@ -30,3 +30,14 @@ pub fn advise_huge_pages<T>(buf: &[T]) {
     #[cfg(not(target_os = "linux"))]
     let _ = buf;
 }
+
+/// Hand freed heap memory back to the operating system after bulk work whose temporaries
+/// (PCA, weaving, undo copies) would otherwise stay in the allocator's per-thread arenas and
+/// show as resident memory. A hint: a no-op where the allocator has no such call.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own heaps to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -321,6 +321,7 @@ impl RuntimeStorage {
         st.boot = None;
         st.intuition = Default::default();
         self.drop_caches();
+        crate::mem::release_free_memory();
         st.guardian.record(
             &st.cdna,
             "token.clear",

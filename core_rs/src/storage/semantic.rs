@@ -328,10 +328,12 @@ impl RuntimeStorage {
             Ok(r) => r,
             Err(panic) => Err(NgError::Internal(crate::error::panic_message(&*panic))),
         };
+        drop(weave);
         let (ids, mut report) = match applied {
             Ok(r) => r,
             Err(e) => {
                 undo.restore(st);
+                crate::mem::release_free_memory();
                 st.guardian
                     .record(&st.cdna, "bootstrap", target, false, e.to_string());
                 return Err(e);
@@ -342,6 +344,8 @@ impl RuntimeStorage {
         st.boot = Some(Arc::new(BootState::new(
             words, ids, dim, data, model, spaces, opt.seed,
         )));
+        drop(undo);
+        crate::mem::release_free_memory();
         let names: Vec<&str> = opt.spaces.iter().map(|s| SPACE_NAMES[*s]).collect();
         st.guardian.record(
             &st.cdna,
