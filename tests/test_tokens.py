@@ -309,3 +309,14 @@ def test_labels_round_trip_to_pandas_and_arrow_with_unicode_empty_and_missing():
     table = rt.tokens.to_arrow()
     assert table.column("label").to_pylist() == labels
     assert rt.tokens.to_pandas(limit=2, offset=2)["label"].tolist()[1] == "plain"
+
+
+def test_ctrl_c_during_create_many_returns_the_ids(interrupt_at):
+    # S2-4: a bulk write is committed as a whole: a Ctrl-C during it no longer raises after
+    # the tokens were stored (which lost their ids); the call returns them
+    rt = ng.Runtime()
+    fired = interrupt_at("commit")
+    ids = rt.tokens.create_many(np.zeros((5_000, 8, 3), np.float32))
+    assert fired == ["commit"]
+    assert len(ids) == 5_000 == len(rt.tokens)
+    assert set(ids.tolist()) == set(rt.tokens.ids().tolist())

@@ -3,9 +3,7 @@
 use super::connections::{Column, ConnectionBatch};
 use super::tokens::TokenBatch;
 use super::{RuntimeStorage, State};
-use crate::bootstrap::{
-    normalize_rows, pca, top_k_one, topk_cosine, topk_cosine_progress, word_ids, Pca, Q8,
-};
+use crate::bootstrap::{normalize_rows, pca, top_k_one, topk_cosine_progress, word_ids, Pca, Q8};
 use crate::cdna::flags as cflags;
 use crate::connection::{LearnOutcome, Mutability};
 use crate::error::{NgError, Result};
@@ -228,6 +226,9 @@ impl RuntimeStorage {
         };
 
         let mut st = self.state_write();
+        // The commit point: a cancel before it changed nothing; from here on it is refused
+        // and the bootstrap finishes (or rolls back on error) and returns its report.
+        crate::progress::commit(opt.progress.as_deref())?;
         let st = &mut *st;
         if st.boot.is_some() && !opt.replace {
             return Err(NgError::invalid(
@@ -381,6 +382,7 @@ impl RuntimeStorage {
         queries: &[f32],
         q: usize,
         k: usize,
+        progress: Option<&Progress>,
     ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
         let boot = self.boot().ok_or_else(no_bootstrap)?;
         if queries.len() != q * boot.dim {
@@ -392,8 +394,16 @@ impl RuntimeStorage {
         }
         let mut qs = queries.to_vec();
         normalize_rows(&mut qs, boot.dim);
-        let (idx, scores, k) =
-            topk_cosine(&boot.vectors, boot.words.len(), boot.dim, &qs, q, k, false)?;
+        let (idx, scores, k) = topk_cosine_progress(
+            &boot.vectors,
+            boot.words.len(),
+            boot.dim,
+            &qs,
+            q,
+            k,
+            false,
+            progress,
+        )?;
         Ok((
             idx.iter().map(|i| boot.ids[*i as usize]).collect(),
             scores,
