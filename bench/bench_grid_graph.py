@@ -33,7 +33,7 @@ Grid (cognitive space, scipy ``cKDTree``):
 4b. one kNN with a large k, k = N/10 and k = N (target <= 1; review item S3-5)
    ours: ``rt.grid.neighbors(p, k=k)`` from the first query point. reference:
    ``tree.query(p, k=k)``. Before the fix k = N took 24 s on 1M tokens (sorted-vector
-   insertion); now k >= N/8 selects the k best of all distances and sorts only those. The
+   insertion); now k >= N/32 selects the k best of all distances and sorts only those. The
    distances of both sides are compared.
 
 Graph (N nodes, 4N ``associated_with`` connections between ids drawn at random, default

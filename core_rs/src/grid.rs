@@ -132,9 +132,9 @@ fn build_nodes(items: &mut [Item], offset: usize) -> Vec<Node> {
 /// Up to this k the k best hits are kept in a sorted vector (insertion is cheapest);
 /// above it in a binary heap, so a large k costs O(log k) per candidate instead of O(k).
 const SORTED_K: usize = 64;
-/// From k >= len / BRUTE_FRACTION on, the tree prunes almost nothing: every distance is
-/// computed, the k best selected (O(n)) and only those sorted.
-const BRUTE_FRACTION: usize = 8;
+/// From k >= len / BRUTE_FRACTION on, the tree prunes too little to pay for its heap: every
+/// distance is computed, the k best selected (O(n)) and only those sorted.
+const BRUTE_FRACTION: usize = 32;
 /// Query points per cancel check in batched kNN: at most 64, fewer for a large k (about
 /// 2^16 hits per check).
 const KNN_CHUNK: usize = 64;
@@ -650,7 +650,7 @@ mod tests {
         let points: Vec<[f32; 3]> = (0..5000).map(|_| [next(), next(), next()]).collect();
         let (idx, ids) = index(&points);
         for q in [[0.0, 0.0, 0.0], [1.1, -0.3, 0.7], [-2.0, -2.0, -2.0]] {
-            for k in [1, 64, 65, 300, 624, 625, 626, 2000, 4999, 5000, 6000] {
+            for k in [1, 64, 65, 100, 156, 157, 300, 2000, 4999, 5000, 6000] {
                 for exclude in [None, Some(17)] {
                     let want = brute(&points, &ids, &q, k, exclude);
                     assert_eq!(idx.knn(&q, k, exclude), want, "k={k} q={q:?}");
