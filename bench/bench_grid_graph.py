@@ -30,6 +30,11 @@ Grid (cognitive space, scipy ``cKDTree``):
    reference: ``tree.query(p, k=10)``. Each call is timed on its own; p50 and p99 are
    reported, and the p99 of the compiled ``rt.grid_neighbors(p, 10, "cognitive")`` (arrays,
    no QueryResult) shows the wrapper's share. The best p99 of the repetitions is kept.
+4b. one kNN with a large k, k = N/10 and k = N (target <= 1; review item S3-5)
+   ours: ``rt.grid.neighbors(p, k=k)`` from the first query point. reference:
+   ``tree.query(p, k=k)``. Before the fix k = N took 24 s on 1M tokens (sorted-vector
+   insertion); now k >= N/32 selects the k best of all distances and sorts only those. The
+   distances of both sides are compared.
 
 Graph (N nodes, 4N ``associated_with`` connections between ids drawn at random, default
 strength; rustworkx ``PyDiGraph`` with nodes 0..N-1 and the same directed edges, each carrying
@@ -322,6 +327,29 @@ def bench_grid(rt: ng.Runtime, ids: np.ndarray, q: np.ndarray, repeat: int) -> l
             reference_runs=r99s,
         )
     )
+
+    # 4b. one kNN with a large k (S3-5)
+    p0 = points[0]
+    for k in (n // 10, n):
+        ours_big = timings(lambda k=k: holder.__setitem__("ours", rt.grid.neighbors(p0, k=k, space=SPACE)), repeat)
+        ref_big = timings(lambda k=k: holder.__setitem__("ref", tree.query(p0, k=k)), repeat)
+        o_big = holder.pop("ours")
+        r_dist_big, _ = holder.pop("ref")
+        big_err = float(np.max(np.abs(o_big.distances.astype(np.float64) - r_dist_big)))
+        results.append(
+            Result(
+                name=f"one kNN k={k:,}",
+                ours=min(ours_big),
+                reference=min(ref_big),
+                unit="s",
+                target=1.0,
+                reference_name=f"tree.query(p, k={k})",
+                ours_runs=ours_big,
+                reference_runs=ref_big,
+                extra={"max_abs_distance_diff": big_err, "hits": len(o_big)},
+            )
+        )
+        del o_big, r_dist_big
     return results  # the tree, the points and the closures go with this frame
 
 

@@ -1,7 +1,7 @@
 """Type stubs for the compiled core, neurograph_lab._core (built from core_rs/src/python)."""
 
 from os import PathLike
-from typing import Any, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -23,18 +23,6 @@ __version__: str
 _Space = Union[str, int]
 _XYZ = Optional[Sequence[float]]
 _Path = Union[str, PathLike[str]]
-
-class Progress:
-    """Progress of long core work and a cancel flag shared with the threads doing it."""
-
-    def __init__(self) -> None: ...
-    @property
-    def done(self) -> int: ...
-    @property
-    def total(self) -> int: ...
-    @property
-    def cancelled(self) -> bool: ...
-    def cancel(self) -> None: ...
 
 class Runtime:
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
@@ -188,7 +176,7 @@ class Runtime:
         k: int = 10,
         seed: int = 0,
         replace: bool = False,
-        progress: Optional[Progress] = None,
+        progress: Optional[Callable[[int, int], Any]] = None,
     ) -> dict[str, Any]: ...
     def data_version(self) -> tuple[int, int, int]: ...
     def bootstrap_info(self) -> Optional[dict[str, Any]]: ...
@@ -228,6 +216,12 @@ class Runtime:
     def status_dict(self) -> dict[str, Any]: ...
     def save(self, path: _Path) -> Any: ...
     def load_from(self, path: _Path) -> None: ...
+
+def _pause_next_long_call(at: Union[int, str, None], hook: Optional[Callable[[], Any]] = None) -> None:
+    """Test hook: the next long core call stops at ``at`` units of progress (or at its commit
+    point, ``at="commit"``), calls ``hook()`` on the calling thread, then runs Python's signal
+    handlers (a ``KeyboardInterrupt`` there cancels the work unless it has committed); without
+    ``hook``, clears the pause."""
 
 def quantize_u8(
     data: npt.NDArray[np.float32], order: npt.NDArray[np.uint32]

@@ -1,18 +1,17 @@
 """Long core work with a progress bar and Ctrl-C.
 
-The core call runs in a worker thread (it releases the GIL) while the calling thread draws a
-``tqdm.auto`` bar from a shared ``_core.Progress`` and waits in short, interruptible steps. On
-Ctrl-C / Interrupt Kernel the progress is cancelled, the core stops at its next check without
-changing the runtime, and ``KeyboardInterrupt`` reaches the caller.
+Long core calls (bootstrap, layout, batched queries, loads) run on a core worker thread
+while the calling thread waits with the GIL released and, about every 50 ms, runs Python's
+signal handlers and an optional ``progress(done, total)`` callback. On Ctrl-C / Interrupt
+Kernel the work stops at its next check without changing the runtime and
+``KeyboardInterrupt`` reaches the caller; a write past its commit point finishes instead and
+returns its result. The worker is always joined before the call returns.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any, Callable, Optional, TypeVar
-
-from . import _core
 
 T = TypeVar("T")
 
@@ -20,50 +19,41 @@ T = TypeVar("T")
 BAR_AFTER = 1.0
 
 
+class ProgressBar:
+    """``progress(done, total)`` callback drawing a ``tqdm.auto`` bar: after ``BAR_AFTER``
+    seconds (``enabled=None``), at once (``True``) or never (``False``)."""
+
+    def __init__(self, desc: str, unit: str = "block", enabled: Optional[bool] = None) -> None:
+        self.desc, self.unit, self.enabled = desc, unit, enabled
+        self.start = time.monotonic()
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and self.enabled is not False and total:
+            if self.enabled or time.monotonic() - self.start >= BAR_AFTER:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False)
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_with_progress(
-    work: Callable[[Any], T],
+    work: Callable[[ProgressBar], T],
     desc: str,
     *,
     unit: str = "block",
     enabled: Optional[bool] = None,
 ) -> T:
-    """Run ``work(progress)`` in a worker thread; show a bar after ``BAR_AFTER`` seconds
-    (``enabled=None``), always (``True``) or never (``False``)."""
-    progress = _core.Progress()
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = work(progress)
-        except BaseException as e:  # handed to the calling thread
-            box["error"] = e
-
-    worker = threading.Thread(target=target, name=f"neurograph: {desc}", daemon=True)
-    start = time.monotonic()
-    worker.start()
-    bar = None
+    """Run ``work(progress)`` (a core call taking a ``progress`` callback) with a bar shown
+    after ``BAR_AFTER`` seconds (``enabled=None``), always (``True``) or never (``False``)."""
+    bar = ProgressBar(desc, unit, enabled)
     try:
-        while worker.is_alive():
-            worker.join(0.05)
-            if bar is None and enabled is not False and progress.total:
-                if enabled or time.monotonic() - start >= BAR_AFTER:
-                    bar = _bar(progress.total, desc, unit)
-            if bar is not None:
-                bar.total = progress.total
-                bar.update(progress.done - bar.n)
-    except KeyboardInterrupt:
-        progress.cancel()
-        worker.join()
-        raise
+        return work(bar)
     finally:
-        if bar is not None:
-            bar.close()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
-
-
-def _bar(total: int, desc: str, unit: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, leave=False)
+        bar.close()

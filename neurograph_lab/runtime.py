@@ -769,6 +769,10 @@ class Runtime(_core.Runtime):
         cosine become ``associated_with`` connections with the similarity as strength (edges
         that would break the CDNA degree limits are dropped and counted). The embeddings stay
         in the runtime for ``query``; everything persists in snapshots.
+
+        Ctrl-C (Interrupt Kernel) during the work stops it and leaves the runtime unchanged
+        (``KeyboardInterrupt``); once the runtime is being changed, the call finishes and
+        returns its report instead.
         """
         return _semantic.bootstrap(
             self,

@@ -4,6 +4,8 @@ planted structure so the right answers are known."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -276,24 +278,22 @@ def test_query_many_caps_k_the_same_way_for_texts_and_matrices(boot, planted):
     assert ids.shape == (2, n)
 
 
-def test_ctrl_c_stops_weaving_and_changes_nothing():
-    import _thread
-    import threading
-    import time
+def _random_words(n: int, dim: int = 32, seed: int = 3) -> tuple[np.ndarray, list[str]]:
+    vecs = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return vecs, [f"w{i}" for i in range(n)]
 
-    rng = np.random.default_rng(3)
-    n = 60_000
-    vecs = rng.standard_normal((n, 256)).astype(np.float32)
+
+def test_ctrl_c_stops_weaving_and_changes_nothing(interrupt_at):
+    # S2-4: Ctrl-C before the commit point: KeyboardInterrupt, the runtime as it was
+    vecs, words = _random_words(3000)
     rt = ng.Runtime()
     rt.tokens.create(label="kept")
-    timer = threading.Timer(0.4, _thread.interrupt_main)
-    start = time.monotonic()
-    timer.start()
+    fired = interrupt_at(1)  # after the first tile of the weaving
     with pytest.raises(KeyboardInterrupt):
-        rt.bootstrap(vecs, [f"w{i}" for i in range(n)], k=10, progress=False)
-    assert time.monotonic() - start < 3.0  # stopped at the next tile, not at the end
+        rt.bootstrap(vecs, words, k=5, progress=False)
+    assert fired == [1]
     assert len(rt.tokens) == 1 and len(rt.connections) == 0 and rt.bootstrap_info() is None
-    small = rt.bootstrap(vecs[:500], [f"w{i}" for i in range(500)], k=3, progress=False)
+    small = rt.bootstrap(vecs[:500], words[:500], k=3, progress=False)
     assert small.words == 500 and len(rt.tokens) == 501
 
 
@@ -426,3 +426,51 @@ def test_a_large_coactivation_adds_evidence_linearly():
     pairs = set(zip(props["token_a"].tolist(), props["token_b"].tolist()))
     assert (int(ids[10]), int(ids[18])) in pairs and (int(ids[10]), int(ids[19])) not in pairs
     assert len(pairs) == 2 * (3000 * 8 - 36)
+
+
+def test_ctrl_c_at_the_commit_point_returns_the_report(interrupt_at):
+    # S2-4: once the bootstrap has taken the write lock to commit, a Ctrl-C is refused: the
+    # call returns its report and the store holds everything it reports
+    vecs, words = _random_words(2000)
+    rt = ng.Runtime()
+    fired = interrupt_at("commit")
+    report = rt.bootstrap(vecs, words, k=5, progress=False)
+    assert fired == ["commit"]
+    assert report.words == 2000 == len(rt.tokens)
+    assert report.connections == len(rt.connections) > 0 and rt.bootstrap_info()["words"] == 2000
+
+
+def test_script_exits_cleanly_after_an_interrupted_bootstrap():
+    # S2-4: the worker is joined before the call returns, so the interpreter exits with 0
+    # (it used to abort with SIGABRT at exit while the unjoined worker was still in Rust)
+    code = """
+import signal
+import numpy as np
+import neurograph_lab as ng
+from neurograph_lab import _core
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+vecs = np.random.default_rng(0).standard_normal((3000, 32)).astype(np.float32)
+rt = ng.Runtime()
+_core._pause_next_long_call(1, lambda: signal.raise_signal(signal.SIGINT))
+try:
+    rt.bootstrap(vecs, [f"w{i}" for i in range(3000)], k=5, progress=False)
+except KeyboardInterrupt:
+    print("interrupted", len(rt.tokens))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["interrupted", "0"]
+
+
+def test_ctrl_c_during_query_many_raises(boot, planted, interrupt_at):
+    # S2-4: batched queries stop at the next tile
+    rt, _ = boot
+    _, vecs = planted
+    before = rt.data_version()
+    fired = interrupt_at(1)
+    with pytest.raises(KeyboardInterrupt):
+        rt.query_many(np.tile(vecs, (20, 1)), k=5)
+    assert fired == [1] and rt.data_version() == before
+    ids, _ = rt.query_many(vecs[:3], k=5)
+    assert ids.shape == (3, 5)

@@ -199,3 +199,34 @@ def test_query_result_value(filled):
     assert "39 more" in repr(res) and "39 more" in res._repr_html_()
     assert "<b>bold" not in res._repr_html_()
     assert list(res)[0] == (int(res.ids[0]), pytest.approx(float(res.distances[0])))
+
+
+def test_ctrl_c_stops_batched_and_large_neighbour_queries(rng, interrupt_at):
+    # S2-4: batched kNN stops between chunks of query points, a single large-k query after it
+    rt = ng.Runtime()
+    rt.tokens.create_many(rng.uniform(-1, 1, (20_000, 8, 3)).astype(np.float32))
+    before = rt.data_version()
+    fired = interrupt_at(64)
+    with pytest.raises(KeyboardInterrupt):
+        rt.grid.neighbors_many(rng.uniform(-1, 1, (5_000, 3)), k=5)
+    assert fired == [64]
+    interrupt_at(1)
+    with pytest.raises(KeyboardInterrupt):
+        rt.grid.neighbors((0.1, 0.2, 0.3), k=20_000)
+    assert fired == [64, 1] and rt.data_version() == before
+    assert len(rt.grid.neighbors((0.1, 0.2, 0.3), k=20_000)) == 20_000
+
+
+def test_large_k_neighbours_match_brute_force(rng):
+    # S3-5: a large k takes the select-and-sort path; same hits and tie order as brute force
+    values = rng.integers(-8, 8, (30_000, 3)) * 0.125
+    rt = ng.Runtime()
+    coords = np.zeros((len(values), 8, 3), np.float32)
+    coords[:, 4] = values
+    ids = rt.tokens.create_many(coords)
+    q = np.array([0.125, -0.25, 0.375])  # on the grid: every squared distance is exact
+    d = ((values - q) ** 2).sum(axis=1)
+    for k in (100, 5_000, 29_999, 30_000):
+        res = rt.grid.neighbors(tuple(q), k=k)
+        want = np.lexsort((ids, d))[:k]
+        np.testing.assert_array_equal(res.ids, ids[want])

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import neurograph_lab as ng
+from neurograph_lab import _core
 
 
 def frames(rt: ng.Runtime) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -137,3 +138,18 @@ def test_missing_file_and_unwritable_target(tmp_path, filled):
         assert len(ng.Runtime.load(good).tokens) == len(rt.tokens)
     finally:
         os.chmod(tmp_path, 0o700)
+
+
+def test_ctrl_c_during_load_changes_nothing(saved, interrupt_at):
+    # S2-4: a load interrupted before it replaces the contents raises and changes nothing;
+    # at the commit point it finishes
+    rt, path = saved
+    target = ng.Runtime()
+    target.tokens.create(label="kept")
+    fired = interrupt_at(1)
+    with pytest.raises(KeyboardInterrupt):
+        _core.Runtime.load_from(target, str(path))
+    assert fired == [1] and len(target.tokens) == 1
+    interrupt_at("commit")
+    loaded = ng.Runtime.load(path)
+    assert fired == [1, "commit"] and len(loaded.tokens) == len(rt.tokens)

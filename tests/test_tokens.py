@@ -354,3 +354,14 @@ def test_deleting_a_bootstrapped_token_touches_only_its_connections():
         t = int(t)
         deg = ((after["token_a"] == t) | (after["token_b"] == t)).sum()
         assert len(rt.connections.for_token(t)) == deg
+
+
+def test_ctrl_c_during_create_many_returns_the_ids(interrupt_at):
+    # S2-4: a bulk write is committed as a whole: a Ctrl-C during it no longer raises after
+    # the tokens were stored (which lost their ids); the call returns them
+    rt = ng.Runtime()
+    fired = interrupt_at("commit")
+    ids = rt.tokens.create_many(np.zeros((5_000, 8, 3), np.float32))
+    assert fired == ["commit"]
+    assert len(ids) == 5_000 == len(rt.tokens)
+    assert set(ids.tolist()) == set(rt.tokens.ids().tolist())

@@ -2,6 +2,7 @@
 //! with exact k-nearest and radius queries (ties broken by token id).
 
 use crate::error::{NgError, Result};
+use crate::progress::Progress;
 use rayon::prelude::*;
 
 /// Points per leaf.
@@ -128,19 +129,42 @@ fn build_nodes(items: &mut [Item], offset: usize) -> Vec<Node> {
     nodes
 }
 
-/// Bounded, sorted list of the k best hits (k is small: insertion is cheapest).
-struct Best {
+/// Up to this k the k best hits are kept in a sorted vector (insertion is cheapest);
+/// above it in a binary heap, so a large k costs O(log k) per candidate instead of O(k).
+const SORTED_K: usize = 64;
+/// From k >= len / BRUTE_FRACTION on, the tree prunes too little to pay for its heap: every
+/// distance is computed, the k best selected (O(n)) and only those sorted.
+const BRUTE_FRACTION: usize = 32;
+/// Query points per cancel check in batched kNN: at most 64, fewer for a large k (about
+/// 2^16 hits per check).
+const KNN_CHUNK: usize = 64;
+const KNN_CHUNK_HITS: usize = 1 << 16;
+
+/// The k best hits seen so far.
+trait Best {
+    /// Squared distance a candidate must beat (inf until k hits are held).
+    fn worst(&self) -> f32;
+    fn push(&mut self, h: Hit);
+    /// The hits, ascending by (distance, id).
+    fn into_sorted(self) -> Vec<Hit>;
+}
+
+/// Bounded, sorted list of the k best hits (for small k).
+struct SortedBest {
     k: usize,
     hits: Vec<Hit>,
 }
 
-impl Best {
+impl SortedBest {
     fn new(k: usize) -> Self {
-        Best {
+        SortedBest {
             k,
             hits: Vec::with_capacity(k + 1),
         }
     }
+}
+
+impl Best for SortedBest {
     #[inline]
     fn worst(&self) -> f32 {
         if self.hits.len() < self.k {
@@ -160,6 +184,72 @@ impl Best {
         }
         let pos = self.hits.partition_point(|x| less(x, &h));
         self.hits.insert(pos, h);
+    }
+    fn into_sorted(self) -> Vec<Hit> {
+        self.hits
+    }
+}
+
+/// A hit ordered by (distance, id): the same strict order as `less` (ids are unique).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ranked(Hit);
+
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        rank(&self.0, &other.0)
+    }
+}
+
+#[inline]
+fn rank(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    a.d2.total_cmp(&b.d2).then(a.id.cmp(&b.id))
+}
+
+/// Max-heap of the k best hits (the worst on top), for large k.
+struct HeapBest {
+    k: usize,
+    heap: std::collections::BinaryHeap<Ranked>,
+}
+
+impl HeapBest {
+    fn new(k: usize) -> Self {
+        HeapBest {
+            k,
+            heap: std::collections::BinaryHeap::with_capacity(k),
+        }
+    }
+}
+
+impl Best for HeapBest {
+    #[inline]
+    fn worst(&self) -> f32 {
+        match self.heap.peek() {
+            Some(top) if self.heap.len() == self.k => top.0.d2,
+            _ => f32::INFINITY,
+        }
+    }
+    #[inline]
+    fn push(&mut self, h: Hit) {
+        if self.heap.len() < self.k {
+            self.heap.push(Ranked(h));
+        } else if let Some(mut top) = self.heap.peek_mut() {
+            if less(&h, &top.0) {
+                *top = Ranked(h);
+            }
+        }
+    }
+    fn into_sorted(self) -> Vec<Hit> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
     }
 }
 
@@ -214,11 +304,34 @@ impl SpaceIndex {
     /// Exact k nearest to `q` (squared raw distances), ascending by (distance, id);
     /// `exclude` skips one token (the query token itself).
     pub fn knn(&self, q: &[f32; 3], k: usize, exclude: Option<u32>) -> Vec<Hit> {
+        self.knn_progress(q, k, exclude, None).unwrap_or_default()
+    }
+
+    /// [`knn`](Self::knn) that stops with `Err(Interrupted)` when `progress` is cancelled
+    /// (checked between the phases of a large-k query).
+    pub fn knn_progress(
+        &self,
+        q: &[f32; 3],
+        k: usize,
+        exclude: Option<u32>,
+        progress: Option<&Progress>,
+    ) -> Result<Vec<Hit>> {
         let k = k.min(self.len());
         if k == 0 || self.nodes.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        let mut best = Best::new(k);
+        if k.saturating_mul(BRUTE_FRACTION) >= self.len() {
+            return self.knn_all(q, k, exclude, progress);
+        }
+        Ok(if k <= SORTED_K {
+            self.knn_tree(q, SortedBest::new(k), exclude)
+        } else {
+            self.knn_tree(q, HeapBest::new(k), exclude)
+        })
+    }
+
+    /// k nearest by the tree: cells farther than the current k-th best are pruned.
+    fn knn_tree<B: Best>(&self, q: &[f32; 3], mut best: B, exclude: Option<u32>) -> Vec<Hit> {
         // Each entry carries a lower bound on the squared distance from q to the node's cell,
         // kept exact per axis (incremental distance): rd = sum of off[d]^2.
         // A fixed stack on the call frame: each level pushes at most one deferred far child,
@@ -262,7 +375,42 @@ impl SpaceIndex {
             stack[top] = (near, rd, off);
             top += 1;
         }
-        best.hits
+        best.into_sorted()
+    }
+
+    /// k nearest when k is a large part of the index: every distance, an O(n) selection of
+    /// the k best, then a sort of those (the same order as the tree search).
+    fn knn_all(
+        &self,
+        q: &[f32; 3],
+        k: usize,
+        exclude: Option<u32>,
+        progress: Option<&Progress>,
+    ) -> Result<Vec<Hit>> {
+        let mut all: Vec<Hit> = self
+            .entries
+            .par_iter()
+            .with_min_len(1 << 14)
+            .filter(|e| Some(e.i) != exclude)
+            .map(|e| Hit {
+                d2: dist2(&e.p, q),
+                id: e.i,
+            })
+            .collect();
+        crate::progress::check(progress)?;
+        let k = k.min(all.len());
+        if k < all.len() && k > 0 {
+            all.select_nth_unstable_by(k - 1, rank);
+        }
+        all.truncate(k);
+        crate::progress::check(progress)?;
+        // ids are unique, so (distance, id) is a strict order and any sort gives one result
+        if all.len() > 1 << 15 {
+            all.par_sort_unstable_by(rank);
+        } else {
+            all.sort_unstable_by(rank);
+        }
+        Ok(all)
     }
 
     /// Every point within `r` (raw units) of `q`, ascending by (distance, id).
@@ -355,22 +503,45 @@ impl SpaceIndex {
 
     /// Batched kNN over many query points in parallel: (ids, squared distances), k per row
     /// (callers cap k at `len()`); rows with fewer than k hits are padded with id 0 and +inf.
-    pub fn knn_many(&self, queries: &[[f32; 3]], k: usize) -> (Vec<u32>, Vec<f32>) {
+    /// Counts query points done on `progress` and stops with `Err(Interrupted)` when it is
+    /// cancelled.
+    pub fn knn_many(
+        &self,
+        queries: &[[f32; 3]],
+        k: usize,
+        progress: Option<&Progress>,
+    ) -> Result<(Vec<u32>, Vec<f32>)> {
         let mut ids = vec![0u32; queries.len() * k];
         let mut d = vec![f32::INFINITY; queries.len() * k];
         if k == 0 {
-            return (ids, d);
+            return Ok((ids, d));
         }
-        ids.par_chunks_mut(k)
-            .zip(d.par_chunks_mut(k))
-            .zip(queries.par_iter())
-            .for_each(|((ir, dr), q)| {
-                for (j, h) in self.knn(q, k, None).into_iter().enumerate() {
-                    ir[j] = h.id;
-                    dr[j] = h.d2;
+        if let Some(p) = progress {
+            p.start(queries.len() as u64);
+        }
+        let chunk = (KNN_CHUNK_HITS / k).clamp(1, KNN_CHUNK);
+        ids.par_chunks_mut(k * chunk)
+            .zip(d.par_chunks_mut(k * chunk))
+            .zip(queries.par_chunks(chunk))
+            .try_for_each(|((ic, dc), qc)| {
+                crate::progress::check(progress)?;
+                for ((ir, dr), q) in ic.chunks_mut(k).zip(dc.chunks_mut(k)).zip(qc) {
+                    for (j, h) in self
+                        .knn_progress(q, k, None, progress)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        ir[j] = h.id;
+                        dr[j] = h.d2;
+                    }
                 }
-            });
-        (ids, d)
+                if let Some(p) = progress {
+                    p.add(qc.len() as u64);
+                }
+                Ok::<(), NgError>(())
+            })?;
+        crate::progress::check(progress)?;
+        Ok((ids, d))
     }
 
     /// Batched radius queries in parallel: CSR form (offsets of len Q+1, ids, squared distances).
@@ -463,6 +634,54 @@ mod tests {
             prop_assert_eq!(idx.within(&q, r, None), want.clone());
             prop_assert_eq!(idx.count_within(&q, r), want.len());
         }
+    }
+
+    /// S3-5: every kNN path (sorted list, heap, select + sort) gives the brute-force answer,
+    /// ties included, for k up to and past the number of points.
+    #[test]
+    fn large_k_matches_brute_force() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) % 16) as f32 * 0.25 - 2.0
+        };
+        let points: Vec<[f32; 3]> = (0..5000).map(|_| [next(), next(), next()]).collect();
+        let (idx, ids) = index(&points);
+        for q in [[0.0, 0.0, 0.0], [1.1, -0.3, 0.7], [-2.0, -2.0, -2.0]] {
+            for k in [1, 64, 65, 100, 156, 157, 300, 2000, 4999, 5000, 6000] {
+                for exclude in [None, Some(17)] {
+                    let want = brute(&points, &ids, &q, k, exclude);
+                    assert_eq!(idx.knn(&q, k, exclude), want, "k={k} q={q:?}");
+                }
+            }
+        }
+        let qs = [[0.0, 0.0, 0.0], [1.1, -0.3, 0.7]];
+        let (got, _) = idx.knn_many(&qs, 700, None).unwrap();
+        for (row, q) in got.chunks(700).zip(&qs) {
+            let want: Vec<u32> = brute(&points, &ids, q, 700, None)
+                .iter()
+                .map(|h| h.id)
+                .collect();
+            assert_eq!(row, &want[..]);
+        }
+    }
+
+    #[test]
+    fn cancelled_knn_stops() {
+        let pts: Vec<[f32; 3]> = (0..1000).map(|i| [i as f32, 0.0, 0.0]).collect();
+        let (idx, _) = index(&pts);
+        let p = Progress::new();
+        p.cancel();
+        assert!(matches!(
+            idx.knn_many(&[[0.0; 3]; 3], 5, Some(&p)),
+            Err(NgError::Interrupted)
+        ));
+        assert!(matches!(
+            idx.knn_progress(&[0.0; 3], 900, None, Some(&p)),
+            Err(NgError::Interrupted)
+        ));
     }
 
     #[test]

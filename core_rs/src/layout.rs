@@ -3,6 +3,7 @@
 //! centre, adaptive per-node speed), deterministic for a given input and seed.
 
 use crate::error::{NgError, Result};
+use crate::progress::Progress;
 use rayon::prelude::*;
 
 /// Barnes-Hut opening angle: a cell of side s at distance d is one body when s < THETA * d.
@@ -33,6 +34,19 @@ pub fn layout(
     seed: u64,
     initial: Option<&[[f32; 2]]>,
 ) -> Result<Vec<[f32; 2]>> {
+    layout_progress(n, edges, iterations, seed, initial, None)
+}
+
+/// [`layout`] that counts iterations done on `progress` and stops with `Err(Interrupted)`
+/// when it is cancelled.
+pub fn layout_progress(
+    n: usize,
+    edges: &[(u32, u32, f32)],
+    iterations: u32,
+    seed: u64,
+    initial: Option<&[[f32; 2]]>,
+    progress: Option<&Progress>,
+) -> Result<Vec<[f32; 2]>> {
     for (i, &(u, v, w)) in edges.iter().enumerate() {
         if u as usize >= n || v as usize >= n {
             return Err(NgError::invalid(
@@ -56,9 +70,17 @@ pub fn layout(
     if n > 1 {
         let adj = Adjacency::new(n, edges);
         let mut fa2 = ForceAtlas2::new(&adj, n);
-        for _ in 0..iterations {
-            fa2.step(&adj, &mut x, &mut y);
+        if let Some(p) = progress {
+            p.start(iterations as u64);
         }
+        for _ in 0..iterations {
+            crate::progress::check(progress)?;
+            fa2.step(&adj, &mut x, &mut y);
+            if let Some(p) = progress {
+                p.add(1);
+            }
+        }
+        crate::progress::check(progress)?;
     }
     Ok(normalise(&x, &y))
 }

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
-    m.add_class::<semantic::PyProgress>()?;
+    m.add_function(wrap_pyfunction!(errors::pause_next_long_call, m)?)?;
     m.add_function(wrap_pyfunction!(spatial::quantize_u8, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;

@@ -5,7 +5,7 @@ use super::convert::{
     cdna_dict, connection_columns, connection_dict, entity_arg, kind_arg, space_arg, space_kwargs,
     token_dict, xyz_arg, TokenColumns,
 };
-use super::errors::{map, run, ValidationError};
+use super::errors::{map, run, run_long, run_write, ValidationError};
 use crate::cdna::flags as cflags;
 use crate::connection::LearnOutcome;
 use crate::metrics::Op;
@@ -119,7 +119,7 @@ impl PyRuntime {
             default_weight,
         };
         let store = self.store();
-        let out = run(py, || store.create_tokens(&b))?;
+        let out = run_write(py, || store.create_tokens(&b))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -127,7 +127,7 @@ impl PyRuntime {
     fn delete_tokens(&self, py: Python<'_>, ids: PyReadonlyArray1<'_, u32>) -> PyResult<usize> {
         let ids = slice(&ids, "ids")?;
         let store = self.store();
-        run(py, || store.delete_tokens(ids))
+        run_write(py, || store.delete_tokens(ids))
     }
 
     /// Ids of all tokens in store order.
@@ -402,7 +402,7 @@ impl PyRuntime {
             source_id,
         };
         let store = self.store();
-        let ids = run(py, || store.create_connections(&batch))?;
+        let ids = run_write(py, || store.create_connections(&batch))?;
         Ok(ids.into_pyarray(py))
     }
 
@@ -475,7 +475,7 @@ impl PyRuntime {
     ) -> PyResult<usize> {
         let ids = slice(&ids, "ids")?;
         let store = self.store();
-        run(py, || store.delete_connections(ids))
+        run_write(py, || store.delete_connections(ids))
     }
 
     #[pyo3(signature = (limit=100, offset=0))]
@@ -852,20 +852,24 @@ impl PyRuntime {
     /// Save everything to `path` atomically (temporary file, fsync, rename). Returns bytes written.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<u64> {
         let store = self.store();
-        run(py, || {
+        run_write(py, || {
             store.metrics.time(crate::metrics::Op::SnapshotSave, || {
                 crate::snapshot::save(&store.read(), &path)
             })
         })
     }
 
-    /// Replace this runtime's contents with a snapshot; on any error nothing changes.
+    /// Replace this runtime's contents with a snapshot; on any error nothing changes. Ctrl-C
+    /// during the read raises KeyboardInterrupt (when the read is done) with nothing changed.
     fn load_from(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let store = self.store();
-        run(py, || {
+        run_long(py, None, |p| {
             let st = store.metrics.time(crate::metrics::Op::SnapshotLoad, || {
                 crate::snapshot::load(&path)
             })?;
+            p.start(1);
+            p.add(1); // the file is read
+            p.commit()?;
             store.replace(st);
             Ok(())
         })

@@ -2,11 +2,10 @@
 //! file parsers used by the Python loaders.
 
 use super::convert::space_arg;
-use super::errors::{map, run, ValidationError};
+use super::errors::{map, run, run_long, run_write, ValidationError};
 use super::runtime::PyRuntime;
 use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
 use crate::connection::LearnOutcome;
-use crate::progress::Progress;
 use crate::storage::semantic::{BootOptions, QueryInput};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
@@ -14,42 +13,6 @@ use numpy::{
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
-use std::sync::Arc;
-
-/// Progress of long work (`done` of `total` units) and a cancel flag, shared with the
-/// threads doing it; the Python side polls it for a progress bar and cancels on Ctrl-C.
-#[pyclass(name = "Progress", module = "neurograph_lab._core", frozen)]
-pub struct PyProgress {
-    inner: Arc<Progress>,
-}
-
-#[pymethods]
-impl PyProgress {
-    #[new]
-    fn new() -> Self {
-        Self {
-            inner: Arc::new(Progress::new()),
-        }
-    }
-    /// Units done in the current phase.
-    #[getter]
-    fn done(&self) -> u64 {
-        self.inner.done()
-    }
-    /// Units in the current phase (0 until the work starts).
-    #[getter]
-    fn total(&self) -> u64 {
-        self.inner.total()
-    }
-    /// Ask the work to stop; it raises KeyboardInterrupt and changes nothing.
-    fn cancel(&self) {
-        self.inner.cancel()
-    }
-    #[getter]
-    fn cancelled(&self) -> bool {
-        self.inner.cancelled()
-    }
-}
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
@@ -84,8 +47,10 @@ fn query_input(q: &Bound<'_, PyAny>) -> PyResult<QueryInput> {
 #[pymethods]
 impl PyRuntime {
     /// Place words in the spaces from their embeddings (PCA per space), weave k nearest
-    /// neighbours by cosine as associated_with connections. All or nothing; with `progress`
-    /// (a `Progress`), the weaving reports tiles done and stops when it is cancelled.
+    /// neighbours by cosine as associated_with connections. All or nothing. Ctrl-C before the
+    /// commit point stops the weaving and changes nothing (KeyboardInterrupt); after it the
+    /// call finishes and returns its report. `progress(done, total)` is called on this thread
+    /// about every 50 ms with the tiles woven.
     #[pyo3(signature = (words, vectors, spaces, k=10, seed=0, replace=false, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn bootstrap_embeddings<'py>(
@@ -97,7 +62,7 @@ impl PyRuntime {
         k: usize,
         seed: u32,
         replace: bool,
-        progress: Option<PyRef<'py, PyProgress>>,
+        progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let shape = vectors.shape();
         let (n, dim) = (shape[0], shape[1]);
@@ -112,15 +77,17 @@ impl PyRuntime {
             .map_err(|_| ValidationError::new_err("vectors must be C-contiguous"))?
             .to_vec();
         let spaces: Vec<usize> = spaces.iter().map(space_arg).collect::<PyResult<_>>()?;
-        let opt = BootOptions {
-            spaces,
-            k,
-            seed,
-            replace,
-            progress: progress.map(|p| p.inner.clone()),
-        };
         let store = self.store();
-        let r = run(py, || store.bootstrap(words, data, dim, &opt))?;
+        let r = run_long(py, progress.as_ref(), |p| {
+            let opt = BootOptions {
+                spaces,
+                k,
+                seed,
+                replace,
+                progress: Some(p),
+            };
+            store.bootstrap(words, data, dim, &opt)
+        })?;
         let d = PyDict::new(py);
         d.set_item("words", r.words)?;
         d.set_item("dim", r.dim)?;
@@ -249,7 +216,9 @@ impl PyRuntime {
             .as_slice()
             .map_err(|_| ValidationError::new_err("queries must be C-contiguous"))?;
         let store = self.store();
-        let (ids, scores, k) = run(py, || store.semantic_query_many(data, q, k))?;
+        let (ids, scores, k) = run_long(py, None, |p| {
+            store.semantic_query_many(data, q, k, Some(&*p))
+        })?;
         Ok((
             ids.into_pyarray(py).reshape([q, k])?,
             scores.into_pyarray(py).reshape([q, k])?,
@@ -292,7 +261,7 @@ impl PyRuntime {
     /// Apply proposals through the Guardian: columns with accepted and reason.
     fn intuition_run<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let store = self.store();
-        let out = run(py, || Ok(store.intuition_run()))?;
+        let out = run_write(py, || Ok(store.intuition_run()))?;
         let rows: Vec<_> = out
             .into_iter()
             .map(|(p, ok, r)| (p, Some((ok, r))))

@@ -2,7 +2,7 @@
 //! QueryResult / PathResult values and DataFrames.
 
 use super::convert::{connection_columns, space_arg};
-use super::errors::{run, ValidationError};
+use super::errors::{run, run_long, ValidationError};
 use super::runtime::PyRuntime;
 use crate::space::SPACE_NAMES;
 use crate::storage::query::{AllCenter, Center, Weight};
@@ -16,6 +16,10 @@ use pyo3::types::{PyDict, PyList};
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Dists<'py> = Bound<'py, PyArray1<f32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
+
+/// kNN queries asking for more hits than this (k, or Q x k for a batch) run as long work:
+/// on a worker thread, interruptible with Ctrl-C.
+const LONG_K: usize = 4096;
 
 /// A token id or an (x, y, z) point.
 fn center_arg(target: &Bound<'_, PyAny>) -> PyResult<Center> {
@@ -123,7 +127,12 @@ impl PyRuntime {
             None => 4,
         };
         let c = center_arg(target)?;
-        let h = run(py, || store.neighbors(s, c, k as usize))?;
+        let k = k as usize;
+        let h = if k <= LONG_K {
+            run(py, || store.neighbors(s, c, k, None))?
+        } else {
+            run_long(py, None, |p| store.neighbors(s, c, k, Some(&*p)))?
+        };
         Ok(pair(py, h.ids, h.dist))
     }
 
@@ -144,7 +153,12 @@ impl PyRuntime {
         let pts = points_arg(&points)?;
         let q = pts.len();
         let store = self.store();
-        let (ids, d, k) = run(py, || store.neighbors_many(s, pts, k as usize))?;
+        let k = k as usize;
+        let (ids, d, k) = if q.saturating_mul(k) <= LONG_K {
+            run(py, || store.neighbors_many(s, pts, k, None))?
+        } else {
+            run_long(py, None, |p| store.neighbors_many(s, pts, k, Some(&*p)))?
+        };
         Ok((
             ids.into_pyarray(py).reshape([q, k])?,
             d.into_pyarray(py).reshape([q, k])?,
@@ -429,7 +443,7 @@ impl PyRuntime {
             None => None,
         };
         let store = self.store();
-        let (nodes, pos) = run(py, || {
+        let (nodes, pos) = run_long(py, None, |p| {
             let nodes = match given {
                 Some(v) => v,
                 None => store
@@ -459,7 +473,8 @@ impl PyRuntime {
                     )
                 })
                 .collect();
-            let pos = crate::layout::layout(nodes.len(), &e, iterations, seed, None)?;
+            let pos =
+                crate::layout::layout_progress(nodes.len(), &e, iterations, seed, None, Some(&*p))?;
             Ok((nodes, pos))
         })?;
         let n = nodes.len();

@@ -7,6 +7,7 @@ use crate::error::{NgError, Result};
 use crate::graph::{Graph, Traversal};
 use crate::grid::{check_point, Hit, SpaceIndex};
 use crate::metrics::Op;
+use crate::progress::Progress;
 use crate::space::{NUM_SPACES, SPACE_NAMES};
 use parking_lot::Mutex;
 use rayon::prelude::*;
@@ -116,14 +117,28 @@ impl RuntimeStorage {
         }
     }
 
-    /// Exact k nearest tokens (the query token itself excluded), ties broken by id.
-    pub fn neighbors(&self, space: usize, c: Center, k: usize) -> Result<Hits> {
+    /// Exact k nearest tokens (the query token itself excluded), ties broken by id; stops
+    /// with `Err(Interrupted)` when `progress` is cancelled.
+    pub fn neighbors(
+        &self,
+        space: usize,
+        c: Center,
+        k: usize,
+        progress: Option<&Progress>,
+    ) -> Result<Hits> {
         self.metrics.time(Op::GridQuery, || {
             let st = self.read();
             let (q, exclude) = Self::resolve(&st, space, c)?;
             let scale = check_scale(st.cdna.scales[space]);
             let idx = self.space_index(&st, space);
-            Ok(hits(idx.knn(&q, k, exclude), scale))
+            drop(st);
+            let found = idx.knn_progress(&q, k, exclude, progress)?;
+            if let Some(p) = progress {
+                p.start(1);
+                p.add(1);
+            }
+            crate::progress::check(progress)?;
+            Ok(hits(found, scale))
         })
     }
 
@@ -140,12 +155,14 @@ impl RuntimeStorage {
     }
 
     /// kNN for many points in parallel: (ids, distances, k used), row-major (Q, k); k is
-    /// capped at the number of tokens in the space.
+    /// capped at the number of tokens in the space. Counts points done on `progress` and
+    /// stops with `Err(Interrupted)` when it is cancelled.
     pub fn neighbors_many(
         &self,
         space: usize,
         points: &[[f32; 3]],
         k: usize,
+        progress: Option<&Progress>,
     ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
         for p in points {
             check_point(p)?;
@@ -156,7 +173,7 @@ impl RuntimeStorage {
             let idx = self.space_index(&st, space);
             drop(st);
             let k = k.min(idx.len());
-            let (ids, mut d) = idx.knn_many(points, k);
+            let (ids, mut d) = idx.knn_many(points, k, progress)?;
             d.par_iter_mut().for_each(|v| *v = v.sqrt() * scale);
             Ok((ids, d, k))
         })

@@ -3,9 +3,7 @@
 use super::connections::{Column, ConnectionBatch};
 use super::tokens::TokenBatch;
 use super::{RuntimeStorage, State};
-use crate::bootstrap::{
-    normalize_rows, pca, top_k_one, topk_cosine, topk_cosine_progress, word_ids, Pca, Q8,
-};
+use crate::bootstrap::{normalize_rows, pca, top_k_one, topk_cosine_progress, word_ids, Pca, Q8};
 use crate::cdna::flags as cflags;
 use crate::connection::{LearnOutcome, Mutability};
 use crate::error::{NgError, Result};
@@ -296,6 +294,9 @@ impl RuntimeStorage {
         };
 
         let mut st = self.state_write();
+        // The commit point: a cancel before it changed nothing; from here on it is refused
+        // and the bootstrap finishes (or rolls back on error) and returns its report.
+        crate::progress::commit(opt.progress.as_deref())?;
         let st = &mut *st;
         let target = format!("{n} words");
         if st.boot.is_some() && !opt.replace {
@@ -402,6 +403,7 @@ impl RuntimeStorage {
         queries: &[f32],
         q: usize,
         k: usize,
+        progress: Option<&Progress>,
     ) -> Result<(Vec<u32>, Vec<f32>, usize)> {
         let boot = self.boot().ok_or_else(no_bootstrap)?;
         if queries.len() != q * boot.dim {
@@ -415,7 +417,8 @@ impl RuntimeStorage {
         normalize_rows(&mut qs, boot.dim);
         let n = boot.words.len();
         let want = k.saturating_add(boot.dead).min(n);
-        let (idx, scores, got) = topk_cosine(&boot.vectors, n, boot.dim, &qs, q, want, false)?;
+        let (idx, scores, got) =
+            topk_cosine_progress(&boot.vectors, n, boot.dim, &qs, q, want, false, progress)?;
         if boot.dead == 0 {
             return Ok((
                 idx.iter().map(|i| boot.ids[*i as usize]).collect(),
