@@ -135,8 +135,8 @@ impl BootState {
     pub fn suggest(&self, word: &str, n: usize) -> Vec<String> {
         let lw = word.to_lowercase();
         let mut scored: Vec<(usize, &String)> = self
-            .words
-            .iter()
+            .index
+            .keys()
             .map(|w| (levenshtein(&lw, &w.to_lowercase()), w))
             .collect();
         scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
