@@ -205,3 +205,240 @@ def test_scans_are_timed(filled):
     text = rt.metrics()
     assert 'neurograph_operation_seconds_count{op="token_scan"} 2' in text
     assert 'neurograph_operation_seconds_count{op="connection_scan"} 1' in text
+
+
+# -- S2-2: arrays of any layout -------------------------------------------------------------
+# Every name that takes a numpy array, the low-level ones inherited from the compiled class
+# and the public wrappers, gives the same result for Fortran-order, strided, big-endian and
+# read-only arrays as for the same values in C order.
+
+
+def _fortran(a: np.ndarray) -> np.ndarray:
+    return np.asfortranarray(a)
+
+
+def _strided(a: np.ndarray) -> np.ndarray:
+    big = np.zeros((2 * a.shape[0],) + a.shape[1:], a.dtype)
+    big[::2] = a
+    view = big[::2]
+    assert a.shape[0] < 2 or not view.flags.c_contiguous
+    return view
+
+
+def _big_endian(a: np.ndarray) -> np.ndarray:
+    return a.astype(a.dtype.newbyteorder(">"))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    b = a.copy()
+    b.flags.writeable = False
+    return b
+
+
+def _all_at_once(a: np.ndarray) -> np.ndarray:
+    return _read_only(np.asfortranarray(_big_endian(a)))
+
+
+LAYOUTS = {
+    "fortran": _fortran,
+    "strided": _strided,
+    "big_endian": _big_endian,
+    "read_only": _read_only,
+    "fortran_big_endian_read_only": _all_at_once,
+}
+
+_RNG = np.random.default_rng(7)
+_COORDS = _RNG.uniform(-1, 1, (40, 8, 3)).astype(np.float32)
+_WEIGHTS = _RNG.uniform(0, 1, 40).astype(np.float32)
+_RADII = _RNG.uniform(0, 2, 40).astype(np.float32)
+_STRENGTHS = _RNG.uniform(0, 1, 40).astype(np.float32)
+_ENTITIES = _RNG.integers(0, 15, 40).astype(np.uint8)
+_IDS = np.arange(101, 141, dtype=np.uint32)
+_POINTS = _RNG.uniform(-1, 1, (6, 3)).astype(np.float32)
+_WORDS = [f"w{i}" for i in range(30)]
+_VECTORS = _RNG.normal(size=(30, 12)).astype(np.float32)
+_QUERIES = _RNG.normal(size=(4, 12)).astype(np.float32)
+
+
+def _world() -> ng.Runtime:
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(_COORDS, labels=[f"t{i}" for i in range(40)], ids=_IDS)
+    rt.connections.create_many(ids[:-1], ids[1:], kind="cause", strength=0.5)
+    return rt
+
+
+def _booted() -> ng.Runtime:
+    rt = ng.Runtime()
+    rt.bootstrap(_VECTORS, _WORDS, k=3, space=["cognitive", "abstract"], progress=False)
+    return rt
+
+
+def _tokens(rt: ng.Runtime) -> dict:
+    c = rt.token_columns()
+    return {k: c[k] for k in ("id", "label", "entity", "weight", "field_radius", "field_strength", "coords")}
+
+
+def _connections(rt: ng.Runtime) -> dict:
+    c = rt.connection_columns()
+    return {k: c[k] for k in ("id", "token_a", "token_b", "kind", "strength")}
+
+
+def _result(r) -> tuple:
+    return (r.ids, r.distances)
+
+
+def _u32(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.uint32)
+
+
+# name -> f(convert): run the call with every array argument passed through convert
+ARRAY_CALLS = {
+    # low-level names on ng.Runtime (from the compiled class) and module functions
+    "create_tokens": lambda cv: (
+        ng.Runtime().create_tokens(
+            cv(_COORDS),
+            weights=cv(_WEIGHTS),
+            entities=cv(_ENTITIES),
+            ids=cv(_IDS),
+            field_radius=cv(_RADII),
+            field_strength=cv(_WEIGHTS),
+        ),
+    ),
+    "create_tokens+state": lambda cv: _tokens(_created(lambda rt: rt.create_tokens(cv(_COORDS), weights=cv(_WEIGHTS)))),
+    "delete_tokens": lambda cv: _tokens(_changed(_world(), lambda rt: rt.delete_tokens(cv(_IDS[::3].copy())))),
+    "create_connections": lambda cv: _connections(
+        _changed(
+            _world(),
+            lambda rt: rt.create_connections(
+                cv(_IDS[1:]), cv(_IDS[:-1]), cv(np.full(39, 3, np.uint8)), cv(_STRENGTHS[:39])
+            ),
+        )
+    ),
+    "delete_connections": lambda cv: _connections(
+        _changed(_world(), lambda rt: rt.delete_connections(cv(_u32([1, 4, 9]))))
+    ),
+    "grid_neighbors_many": lambda cv: _world().grid_neighbors_many(cv(_POINTS), 5, "cognitive"),
+    "grid_range_many": lambda cv: _world().grid_range_many(cv(_POINTS), 0.8, "physical"),
+    "grid_neighbors(point)": lambda cv: _world().grid_neighbors(cv(_POINTS[0]), 5, "cognitive"),
+    "labels_of": lambda cv: _world().labels_of(cv(_IDS[::2].copy())),
+    "coords_of": lambda cv: _world().coords_of(cv(_IDS[::2].copy()), "social"),
+    "graph_subgraph": lambda cv: _world().graph_subgraph(cv(_IDS[:10].copy())),
+    "graph_layout": lambda cv: _world().graph_layout(cv(_IDS[:12].copy()), 20, 3),
+    "bootstrap_embeddings": lambda cv: _booted_low(
+        cv, lambda rt, v: rt.bootstrap_embeddings(_WORDS, v, ["L5", "L8"], 3)
+    ),
+    "bootstrap (PyRuntime form)": lambda cv: _booted_low(
+        cv, lambda rt, v: ng._core.Runtime.bootstrap(rt, _WORDS, v, "L8", 3)
+    ),
+    "semantic_query": lambda cv: _booted().semantic_query(cv(_QUERIES[0]), 5),
+    "semantic_query_many": lambda cv: _booted().semantic_query_many(cv(_QUERIES), 5),
+    "quantize_u8": lambda cv: ng._core.quantize_u8(cv(_COORDS.reshape(40, 24)), cv(_u32(np.arange(40)[::-1]))),
+    # public wrappers
+    "tokens.create_many": lambda cv: _tokens(
+        _created(
+            lambda rt: rt.tokens.create_many(
+                cv(_COORDS),
+                weights=cv(_WEIGHTS),
+                entities=cv(_ENTITIES),
+                ids=cv(_IDS),
+                field_radius=cv(_RADII),
+                field_strength=cv(_WEIGHTS),
+            )
+        )
+    ),
+    "tokens.delete": lambda cv: _tokens(_changed(_world(), lambda rt: rt.tokens.delete(cv(_IDS[::3].copy())))),
+    "connections.create_many": lambda cv: _connections(
+        _changed(
+            _world(),
+            lambda rt: rt.connections.create_many(
+                cv(_IDS[1:]), cv(_IDS[:-1]), kind=cv(np.full(39, 3, np.uint8)), strength=cv(_STRENGTHS[:39])
+            ),
+        )
+    ),
+    "connections.delete": lambda cv: _connections(
+        _changed(_world(), lambda rt: rt.connections.delete(cv(_u32([1, 4]))))
+    ),
+    "grid.neighbors": lambda cv: _result(_world().grid.neighbors(cv(_POINTS[0]), k=5)),
+    "grid.neighbors_many": lambda cv: _world().grid.neighbors_many(cv(_POINTS), k=5),
+    "grid.range": lambda cv: _result(_world().grid.range(cv(_POINTS[1]), 0.9, space="physical")),
+    "grid.range_many": lambda cv: _world().grid.range_many(cv(_POINTS), 0.9, space="physical"),
+    "graph.subgraph": lambda cv: _world().graph.subgraph(cv(_IDS[:10].copy())),
+    "graph.layout": lambda cv: _world().graph.layout(cv(_IDS[:12].copy()), iterations=20, seed=3),
+    "bootstrap": lambda cv: _booted_low(cv, lambda rt, v: rt.bootstrap(v, _WORDS, k=3, progress=False)),
+    "query(vector)": lambda cv: _result(_booted().query(cv(_QUERIES[1]), k=5)),
+    "query_many": lambda cv: _booted().query_many(cv(_QUERIES), k=5),
+}
+
+
+def _created(make) -> ng.Runtime:
+    rt = ng.Runtime()
+    make(rt)
+    return rt
+
+
+def _changed(rt: ng.Runtime, change) -> ng.Runtime:
+    change(rt)
+    return rt
+
+
+def _booted_low(cv, boot) -> tuple:
+    rt = ng.Runtime()
+    boot(rt, cv(_VECTORS))
+    return (_tokens(rt), rt.bootstrap_vectors(), rt.bootstrap_vocabulary()[1])
+
+
+def _assert_same(a, b, where: str = "result") -> None:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, (where, a.dtype, b.dtype, a.shape, b.shape)
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), where
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a.drop(columns="created_at"), b.drop(columns="created_at"))
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("call", ARRAY_CALLS)
+def test_arrays_of_any_layout_give_the_results_of_c_order(call, layout):
+    # S2-2: rust-numpy's as_slice() read F-contiguous arrays in memory order (scrambled rows);
+    # now every binding converts to C order (and native byte order) first
+    want = ARRAY_CALLS[call](lambda a: np.ascontiguousarray(a))
+    got = ARRAY_CALLS[call](LAYOUTS[layout])
+    _assert_same(want, got, call)
+
+
+def test_fortran_order_coords_are_stored_as_their_values():
+    # S2-2, the review's reproducer
+    x = np.arange(48, dtype=np.float32).reshape(2, 8, 3) / 100
+    rt = ng.Runtime()
+    rt.create_tokens(np.asfortranarray(x))
+    assert rt.get_token(1)["coords"]["physical"] == pytest.approx([0.0, 0.01, 0.02])
+
+
+def test_array_arguments_of_the_wrong_kind_are_refused_with_their_name():
+    rt = ng.Runtime()
+    with pytest.raises(ng.ValidationError, match="coords must be a 3-D array, got shape"):
+        rt.create_tokens(np.zeros((2, 24), np.float32))
+    with pytest.raises(ng.ValidationError, match="coords must be an array of numbers"):
+        rt.create_tokens(np.full((1, 8, 3), "x"))
+    with pytest.raises(ng.ValidationError, match="ids must be an array of integers"):
+        rt.delete_tokens(np.array([1.5]))
+    with pytest.raises(ng.ValidationError, match=r"ids holds -1, outside 0\.\.=4294967295"):
+        rt.delete_tokens(np.array([-1, 2]))
+    with pytest.raises(ng.ValidationError, match="entities holds 300"):
+        rt.create_tokens(np.zeros((1, 8, 3), np.float32), entities=np.array([300]))
+    assert len(rt.tokens) == 0
+    # values that convert without loss are taken: float64 coords, int64 ids, lists
+    ids = rt.create_tokens(np.zeros((2, 8, 3)), ids=[5, 6])
+    assert ids.tolist() == [5, 6]
+    assert rt.delete_tokens(np.array([5], dtype=np.int64)) == 1
+

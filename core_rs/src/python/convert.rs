@@ -6,13 +6,254 @@ use crate::connection::{flags as kflags, group_name, kind_name, Connection};
 use crate::space::{parse_space, space_from_number, NUM_SPACES, SPACE_NAMES};
 use crate::storage::TokenView;
 use crate::token::{entity_name, flags as tflags};
-use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
+use numpy::ndarray::Dimension;
+use numpy::{
+    Element, IntoPyArray, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
+    PyUntypedArray, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
 use rayon::prelude::*;
+
+/// A numpy argument (or anything `numpy.asarray` takes) as a C-contiguous, native-endian
+/// array of `T` with the dimensions of `D`, so that `as_slice()` reads it in logical (row-major)
+/// order. Any memory layout (Fortran order, strided, negative strides), byte order and
+/// read-only flag is accepted; such arrays are copied once. Other dtypes are converted when
+/// that keeps every value's meaning: integers or narrower/wider floats to a float type, and
+/// integers to another integer type when every value fits. Anything else (floats to
+/// integers, bools, strings, objects, a wrong number of dimensions) is a `ValidationError`
+/// naming the argument. Every binding that takes a numpy array goes through here.
+pub fn array_arg<'py, T: Element, D: Dimension>(
+    v: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    if let Ok(a) = v.downcast::<PyArray<T, D>>() {
+        if a.is_c_contiguous() {
+            return readonly(a, name);
+        }
+    }
+    let py = v.py();
+    let np = py.import("numpy")?;
+    let arr = np.call_method1("asarray", (v,)).map_err(|e| {
+        ValidationError::new_err(format!(
+            "{name} must be an array of numbers: {}",
+            e.value(py)
+        ))
+    })?;
+    let arr = arr.downcast::<PyUntypedArray>()?;
+    let shape = || {
+        let dims: Vec<String> = arr.shape().iter().map(|d| d.to_string()).collect();
+        format!(
+            "({}{})",
+            dims.join(", "),
+            if dims.len() == 1 { "," } else { "" }
+        )
+    };
+    if let Some(nd) = D::NDIM {
+        if arr.ndim() != nd {
+            return Err(ValidationError::new_err(format!(
+                "{name} must be a {nd}-D array, got shape {}",
+                shape()
+            )));
+        }
+    }
+    let want = numpy::dtype::<T>(py);
+    let src = arr.dtype();
+    let (wk, sk) = (want.kind(), src.kind());
+    let int = |k: u8| k == b'i' || k == b'u';
+    let convertible = match (wk, sk) {
+        (b'f', b'f') | (b'b', b'b') => true,
+        (b'f', k) => int(k),
+        (w, k) if int(w) && int(k) => {
+            let safe: bool = np
+                .call_method1("can_cast", (&src, &want))?
+                .extract()
+                .unwrap_or(false);
+            if !safe && !arr.is_empty() {
+                let bits = 8 * want.itemsize() as u32;
+                let (lo, hi): (i128, i128) = if w == b'u' {
+                    (0, (1i128 << bits) - 1)
+                } else {
+                    (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+                };
+                let min: i128 = arr.call_method0("min")?.extract()?;
+                let max: i128 = arr.call_method0("max")?.extract()?;
+                if min < lo || max > hi {
+                    let bad = if min < lo { min } else { max };
+                    return Err(ValidationError::new_err(format!(
+                        "{name} holds {bad}, outside {lo}..={hi} (the range of {want})"
+                    )));
+                }
+            }
+            true
+        }
+        _ => false,
+    };
+    if !convertible {
+        return Err(ValidationError::new_err(format!(
+            "{name} must be an array of {} (or of values that convert to it without loss), got dtype {src}",
+            match wk {
+                b'f' => "numbers",
+                b'b' => "bools",
+                _ => "integers",
+            }
+        )));
+    }
+    let kw = PyDict::new(py);
+    kw.set_item("dtype", &want)?;
+    let out = np.call_method("ascontiguousarray", (arr,), Some(&kw))?;
+    let out = out.downcast::<PyArray<T, D>>()?;
+    readonly(out, name)
+}
+
+fn readonly<'py, T: Element, D: Dimension>(
+    a: &Bound<'py, PyArray<T, D>>,
+    name: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    a.try_readonly().map_err(|_| {
+        ValidationError::new_err(format!(
+            "{name} is being written to elsewhere and cannot be read now"
+        ))
+    })
+}
+
+/// An optional array argument: None stays None.
+pub fn opt_array_arg<'py, T: Element, D: Dimension>(
+    v: Option<&Bound<'py, PyAny>>,
+    name: &str,
+) -> PyResult<Option<PyReadonlyArray<'py, T, D>>> {
+    match v {
+        Some(v) if !v.is_none() => array_arg(v, name).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The elements of an array from `array_arg` (always C-contiguous, so this cannot fail).
+pub fn elems<'a, T: Element, D: Dimension>(a: &'a PyReadonlyArray<'_, T, D>) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| ValidationError::new_err("internal: an array is not C-contiguous"))
+}
+
+/// An integer argument (a Python int or a numpy integer; never a bool or a float) within
+/// `lo..=hi`; anything else is a `ValidationError` naming the argument and the value given.
+pub fn int_arg(v: &Bound<'_, PyAny>, name: &str, lo: i64, hi: i64) -> PyResult<i64> {
+    let given = || v.repr().map(|r| r.to_string()).unwrap_or_default();
+    if v.is_instance_of::<PyBool>() || v.get_type().name().is_ok_and(|n| n == "bool") {
+        return Err(ValidationError::new_err(format!(
+            "{name} must be an integer, got the bool {}",
+            given()
+        )));
+    }
+    let range = || {
+        ValidationError::new_err(format!(
+            "{name} must be an integer in {lo}..={hi}, got {}",
+            given()
+        ))
+    };
+    match v.extract::<i64>() {
+        Ok(i) if (lo..=hi).contains(&i) => Ok(i),
+        Ok(_) => Err(range()),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) => Err(range()),
+        Err(_) => Err(ValidationError::new_err(format!(
+            "{name} must be an integer, got {} {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            given()
+        ))),
+    }
+}
+
+/// An optional integer argument (None stays None).
+pub fn opt_int_arg(
+    v: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    lo: i64,
+    hi: i64,
+) -> PyResult<Option<i64>> {
+    match v {
+        Some(v) if !v.is_none() => int_arg(v, name, lo, hi).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A bool argument: True or False (also numpy's bool), never a truthy value such as "no".
+pub fn bool_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    let is_bool = v.is_instance_of::<PyBool>() || v.get_type().name().is_ok_and(|n| n == "bool");
+    if is_bool {
+        if let Ok(b) = v.is_truthy() {
+            return Ok(b);
+        }
+    }
+    Err(ValidationError::new_err(format!(
+        "{name} must be True or False, got {} {}",
+        v.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        v.repr().map(|r| r.to_string()).unwrap_or_default()
+    )))
+}
+
+/// A label: a str (None: no label). Bytes and other types are refused, not stringified.
+pub fn label_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<String>> {
+    if v.is_none() {
+        return Ok(None);
+    }
+    match v.downcast::<PyString>() {
+        Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+        Err(_) => Err(ValidationError::new_err(format!(
+            "{what} must be a str or None, got {} {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            v.repr().map(|r| r.to_string()).unwrap_or_default()
+        ))),
+    }
+}
+
+/// Labels: a sequence (list, tuple, array ...) of str or None, one per row. A single str or
+/// bytes is refused: it is one label, not a sequence of them.
+pub fn labels_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
+    if v.is_instance_of::<PyString>()
+        || v.is_instance_of::<PyBytes>()
+        || v.is_instance_of::<PyByteArray>()
+    {
+        return Err(ValidationError::new_err(format!(
+            "labels must be a sequence of str (one per row), got the single {} {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            v.repr().map(|r| r.to_string()).unwrap_or_default()
+        )));
+    }
+    let items = v.try_iter().map_err(|_| {
+        ValidationError::new_err(format!(
+            "labels must be a sequence of str or None, got {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, item) in items.enumerate() {
+        out.push(label_arg(&item?, &format!("labels[{i}]"))?);
+    }
+    Ok(out)
+}
 
 /// A space given as a name (`"cognitive"`, `"L5"`) or a 1-based number.
 pub fn space_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(ValidationError::new_err(format!(
+            "space must be a name like 'cognitive', 'L5' or a number 1-8, got the bool {}",
+            v.repr()?
+        )));
+    }
     if let Ok(s) = v.downcast::<PyString>() {
         return map(parse_space(&s.to_cow()?));
     }
@@ -27,6 +268,12 @@ pub fn space_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
 
 /// An entity type given as a name or a number.
 pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(ValidationError::new_err(format!(
+            "entity must be a name or a number, got the bool {}",
+            v.repr()?
+        )));
+    }
     if let Ok(s) = v.downcast::<PyString>() {
         return map(crate::token::parse_entity(&s.to_cow()?));
     }
@@ -41,6 +288,12 @@ pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
 
 /// A connection kind given as a name or a code.
 pub fn kind_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(ValidationError::new_err(format!(
+            "kind must be a name or a code, got the bool {}",
+            v.repr()?
+        )));
+    }
     if let Ok(s) = v.downcast::<PyString>() {
         return map(crate::connection::parse_kind(&s.to_cow()?));
     }

@@ -2,7 +2,8 @@
 //! 26 PyRuntime operations keep their earlier names and return plain dicts and lists.
 
 use super::convert::{
-    cdna_dict, connection_columns, connection_dict, entity_arg, kind_arg, space_arg, space_kwargs,
+    array_arg, bool_arg, cdna_dict, connection_columns, connection_dict, elems, entity_arg,
+    int_arg, kind_arg, label_arg, labels_arg, opt_array_arg, opt_int_arg, space_arg, space_kwargs,
     token_dict, xyz_arg, TokenColumns,
 };
 use super::errors::{map, run, run_long, run_write, ValidationError};
@@ -14,7 +15,7 @@ use crate::storage::connections::{Column, ConnectionBatch};
 use crate::storage::tokens::{TokenBatch, TokenUpdate};
 use crate::storage::{Policy, RuntimeStorage, TokenSpec};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3,
+    IntoPyArray, Ix1, Ix3, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1,
     PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
@@ -30,19 +31,16 @@ pub struct PyRuntime {
 
 fn opt_slice<'a, T: numpy::Element>(
     a: &'a Option<PyReadonlyArray1<'_, T>>,
-    name: &str,
 ) -> PyResult<Option<&'a [T]>> {
-    match a {
-        Some(a) => a.as_slice().map(Some).map_err(|_| {
-            ValidationError::new_err(format!("{name} must be a contiguous 1-D array"))
-        }),
-        None => Ok(None),
-    }
+    a.as_ref().map(elems).transpose()
 }
 
-fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| ValidationError::new_err(format!("{name} must be a contiguous 1-D array")))
+/// A 1-D array argument of any layout, byte order or integer dtype (see `array_arg`).
+pub(crate) fn array1<'py, T: numpy::Element>(
+    v: &Bound<'py, PyAny>,
+    name: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    array_arg::<T, Ix1>(v, name)
 }
 
 /// Rows `offset .. offset + limit` of a store of `len` rows, clipped.
@@ -85,17 +83,27 @@ impl PyRuntime {
     fn create_tokens<'py>(
         &self,
         py: Python<'py>,
-        coords: PyReadonlyArray3<'py, f32>,
-        weights: Option<PyReadonlyArray1<'py, f32>>,
-        entities: Option<PyReadonlyArray1<'py, u8>>,
-        labels: Option<Vec<Option<String>>>,
-        ids: Option<PyReadonlyArray1<'py, u32>>,
-        field_radius: Option<PyReadonlyArray1<'py, f32>>,
-        field_strength: Option<PyReadonlyArray1<'py, f32>>,
+        coords: &Bound<'py, PyAny>,
+        weights: Option<&Bound<'py, PyAny>>,
+        entities: Option<&Bound<'py, PyAny>>,
+        labels: Option<&Bound<'py, PyAny>>,
+        ids: Option<&Bound<'py, PyAny>>,
+        field_radius: Option<&Bound<'py, PyAny>>,
+        field_strength: Option<&Bound<'py, PyAny>>,
         clamp: bool,
         undefined_nan: bool,
         default_weight: f32,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let coords = array_arg::<f32, Ix3>(coords, "coords")?;
+        let weights = opt_array_arg::<f32, Ix1>(weights, "weights")?;
+        let entities = opt_array_arg::<u8, Ix1>(entities, "entities")?;
+        let ids = opt_array_arg::<u32, Ix1>(ids, "ids")?;
+        let field_radius = opt_array_arg::<f32, Ix1>(field_radius, "field_radius")?;
+        let field_strength = opt_array_arg::<f32, Ix1>(field_strength, "field_strength")?;
+        let labels = match labels {
+            Some(l) if !l.is_none() => Some(labels_arg(l)?),
+            _ => None,
+        };
         let shape = coords.shape();
         if shape[1] != NUM_SPACES || shape[2] != 3 {
             return Err(ValidationError::new_err(format!(
@@ -103,17 +111,14 @@ impl PyRuntime {
                 shape[0], shape[1], shape[2]
             )));
         }
-        let c = coords
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("coords must be a C-contiguous array"))?;
         let b = TokenBatch {
-            coords: c,
-            weights: opt_slice(&weights, "weights")?,
-            entities: opt_slice(&entities, "entities")?,
-            field_radius: opt_slice(&field_radius, "field_radius")?,
-            field_strength: opt_slice(&field_strength, "field_strength")?,
+            coords: elems(&coords)?,
+            weights: opt_slice(&weights)?,
+            entities: opt_slice(&entities)?,
+            field_radius: opt_slice(&field_radius)?,
+            field_strength: opt_slice(&field_strength)?,
             labels,
-            ids: opt_slice(&ids, "ids")?,
+            ids: opt_slice(&ids)?,
             clamp,
             undefined_nan,
             default_weight,
@@ -124,8 +129,9 @@ impl PyRuntime {
     }
 
     /// Delete many tokens (and their connections); all ids must exist. Returns how many.
-    fn delete_tokens(&self, py: Python<'_>, ids: PyReadonlyArray1<'_, u32>) -> PyResult<usize> {
-        let ids = slice(&ids, "ids")?;
+    fn delete_tokens(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
         let store = self.store();
         run_write(py, || store.delete_tokens(ids))
     }
@@ -194,7 +200,10 @@ impl PyRuntime {
     }
 
     /// Whether a token exists.
-    fn has_token(&self, id: i64) -> bool {
+    fn has_token(&self, id: &Bound<'_, PyAny>) -> bool {
+        let Ok(id) = int_arg(id, "id", i64::MIN, i64::MAX) else {
+            return false;
+        };
         id >= 0 && id <= u32::MAX as i64 && self.store().read().tokens.contains(id as u32)
     }
 
@@ -223,8 +232,8 @@ impl PyRuntime {
         coords: Option<Vec<Option<Bound<'_, PyAny>>>>,
         weight: f32,
         entity: Option<Bound<'_, PyAny>>,
-        label: Option<String>,
-        id: Option<i64>,
+        label: Option<Bound<'_, PyAny>>,
+        id: Option<Bound<'_, PyAny>>,
         field_radius: f32,
         field_strength: f32,
         clamp: bool,
@@ -232,7 +241,7 @@ impl PyRuntime {
     ) -> PyResult<u32> {
         let mut spec = TokenSpec {
             weight,
-            label,
+            label: label.map(|l| label_arg(&l, "label")).transpose()?.flatten(),
             field_radius,
             field_strength,
             clamp,
@@ -257,15 +266,13 @@ impl PyRuntime {
         if let Some(e) = entity {
             spec.entity = entity_arg(&e)?;
         }
-        if let Some(id) = id {
-            spec.id = Some(map(crate::storage::tokens::check_id(id.max(0) as u64)
-                .and_then(|v| {
-                    if id < 0 {
-                        Err(crate::NgError::InvalidId(0))
-                    } else {
-                        Ok(v)
-                    }
-                }))?);
+        if let Some(id) = opt_int_arg(
+            id.as_ref(),
+            "token id",
+            1,
+            crate::token::MAX_LOCAL_ID as i64,
+        )? {
+            spec.id = Some(map(crate::storage::tokens::check_id(id as u64))?);
         }
         map(self.store().create_token(&spec))
     }
@@ -284,23 +291,27 @@ impl PyRuntime {
         id: i64,
         weight: Option<f32>,
         entity: Option<Bound<'_, PyAny>>,
-        label: Option<String>,
+        label: Option<Bound<'_, PyAny>>,
         field_radius: Option<f32>,
         field_strength: Option<f32>,
-        user_flags: Option<u8>,
-        domain: Option<u8>,
+        user_flags: Option<Bound<'_, PyAny>>,
+        domain: Option<Bound<'_, PyAny>>,
         clamp: bool,
         spaces: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         let u = TokenUpdate {
             weight,
             entity: entity.map(|e| entity_arg(&e)).transpose()?,
-            label: label.map(|l| if l.is_empty() { None } else { Some(l) }),
+            label: match label {
+                // None leaves the label as it is; "" removes it
+                Some(l) if !l.is_none() => Some(label_arg(&l, "label")?.filter(|l| !l.is_empty())),
+                _ => None,
+            },
             coords: space_kwargs(spaces)?,
             field_radius,
             field_strength,
-            user_flags,
-            domain,
+            user_flags: opt_int_arg(user_flags.as_ref(), "user_flags", 0, 15)?.map(|v| v as u8),
+            domain: opt_int_arg(domain.as_ref(), "domain", 0, 15)?.map(|v| v as u8),
             clamp,
         };
         map(self.store().update_token(id_arg(id)?, u))
@@ -358,10 +369,10 @@ impl PyRuntime {
     fn create_connections<'py>(
         &self,
         py: Python<'py>,
-        a: PyReadonlyArray1<'py, u32>,
-        b: PyReadonlyArray1<'py, u32>,
-        kinds: Option<PyReadonlyArray1<'py, u8>>,
-        strengths: Option<PyReadonlyArray1<'py, f32>>,
+        a: &Bound<'py, PyAny>,
+        b: &Bound<'py, PyAny>,
+        kinds: Option<&Bound<'py, PyAny>>,
+        strengths: Option<&Bound<'py, PyAny>>,
         kind: Option<Bound<'py, PyAny>>,
         strength: Option<f32>,
         rigidity: f32,
@@ -378,16 +389,19 @@ impl PyRuntime {
             Some(k) => kind_arg(&k)?,
             None => 0x50,
         };
+        let (a, b) = (array1::<u32>(a, "a")?, array1::<u32>(b, "b")?);
+        let kinds = opt_array_arg::<u8, Ix1>(kinds, "kinds")?;
+        let strengths = opt_array_arg::<f32, Ix1>(strengths, "strengths")?;
         let default_strength =
             strength.unwrap_or_else(|| self.store().read().cdna.default_pull_strength);
         let batch = ConnectionBatch {
-            a: slice(&a, "a")?,
-            b: slice(&b, "b")?,
-            kinds: match opt_slice(&kinds, "kinds")? {
+            a: elems(&a)?,
+            b: elems(&b)?,
+            kinds: match opt_slice(&kinds)? {
                 Some(s) => Column::Each(s),
                 None => Column::All(kind),
             },
-            strengths: match opt_slice(&strengths, "strengths")? {
+            strengths: match opt_slice(&strengths)? {
                 Some(s) => Column::Each(s),
                 None => Column::All(default_strength),
             },
@@ -468,12 +482,9 @@ impl PyRuntime {
     }
 
     /// Delete many connections; all ids must exist. Returns how many.
-    fn delete_connections(
-        &self,
-        py: Python<'_>,
-        ids: PyReadonlyArray1<'_, u32>,
-    ) -> PyResult<usize> {
-        let ids = slice(&ids, "ids")?;
+    fn delete_connections(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
         let store = self.store();
         run_write(py, || store.delete_connections(ids))
     }
@@ -538,7 +549,13 @@ impl PyRuntime {
 
     /// Feedback on one connection: success raises confidence by its learning rate, failure
     /// lowers it by half that. Returns "updated", "unchanged" (immutable) or "dropped".
-    fn connection_feedback(&self, id: u32, success: bool) -> PyResult<&'static str> {
+    fn connection_feedback(
+        &self,
+        id: &Bound<'_, PyAny>,
+        success: &Bound<'_, PyAny>,
+    ) -> PyResult<&'static str> {
+        let id = int_arg(id, "connection id", 0, u32::MAX as i64)? as u32;
+        let success = bool_arg(success, "good")?;
         Ok(match map(self.store().connection_feedback(id, success))? {
             LearnOutcome::Updated => "updated",
             LearnOutcome::Unchanged => "unchanged",
@@ -591,6 +608,18 @@ impl PyRuntime {
                 )));
             }
             changes.extend(vals.into_iter().enumerate());
+        }
+        for (s, v) in &changes {
+            // a finite positive value that float32 cannot hold as a normal number would be
+            // stored as 0, a denormal or inf: refuse it here, naming what was given
+            let f = *v as f32;
+            if *v > 0.0 && f < f32::MIN_POSITIVE {
+                return Err(ValidationError::new_err(format!(
+                    "scale of {} = {v:e} is too small: the smallest scale is {:e} (a smaller float32 is denormal or 0)",
+                    SPACE_NAMES[*s],
+                    f32::MIN_POSITIVE,
+                )));
+            }
         }
         let what = changes
             .iter()

@@ -1,16 +1,13 @@
 //! Bootstrap, semantic query, feedback and IntuitionEngine bindings, plus the embedding
 //! file parsers used by the Python loaders.
 
-use super::convert::space_arg;
+use super::convert::{array_arg, bool_arg, elems, space_arg};
 use super::errors::{map, run, run_long, run_write, ValidationError};
 use super::runtime::PyRuntime;
 use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
 use crate::connection::LearnOutcome;
 use crate::storage::semantic::{BootOptions, QueryInput};
-use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, Ix1, Ix2, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
@@ -34,14 +31,33 @@ fn outcome(o: LearnOutcome) -> &'static str {
 
 fn query_input(q: &Bound<'_, PyAny>) -> PyResult<QueryInput> {
     if let Ok(terms) = q.extract::<Vec<(String, f32)>>() {
+        if let Some((w, s)) = terms.iter().find(|(_, s)| !s.is_finite()) {
+            return Err(ValidationError::new_err(format!(
+                "the sign of the term {w:?} must be a finite number, got {s}"
+            )));
+        }
         return Ok(QueryInput::Terms(terms));
     }
-    if let Ok(v) = q.extract::<PyReadonlyArray1<'_, f32>>() {
-        return Ok(QueryInput::Vector(v.as_slice()?.to_vec()));
+    if q.is_instance_of::<pyo3::types::PyString>() || q.is_none() {
+        return Err(ValidationError::new_err(format!(
+            "a query here is a list of (word, sign) terms or a vector of numbers, got {}",
+            q.repr()?
+        )));
     }
-    Err(ValidationError::new_err(
-        "a query is text, a list of (word, sign) terms or a float32 vector",
-    ))
+    let v = array_arg::<f32, Ix1>(q, "the query vector")?;
+    Ok(QueryInput::Vector(elems(&v)?.to_vec()))
+}
+
+impl PyRuntime {
+    fn learn(
+        &self,
+        sources: &[u32],
+        target: u32,
+        good: bool,
+    ) -> PyResult<Vec<(u32, &'static str)>> {
+        let r = map(self.store().feedback(sources, target, good))?;
+        Ok(r.into_iter().map(|(c, o)| (c, outcome(o))).collect())
+    }
 }
 
 #[pymethods]
@@ -57,13 +73,14 @@ impl PyRuntime {
         &self,
         py: Python<'py>,
         words: Vec<String>,
-        vectors: PyReadonlyArray2<'py, f32>,
+        vectors: &Bound<'py, PyAny>,
         spaces: Vec<Bound<'py, PyAny>>,
         k: usize,
         seed: u32,
         replace: bool,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let vectors = array_arg::<f32, Ix2>(vectors, "vectors")?;
         let shape = vectors.shape();
         let (n, dim) = (shape[0], shape[1]);
         if n != words.len() {
@@ -72,11 +89,16 @@ impl PyRuntime {
                 words.len()
             )));
         }
-        let data = vectors
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("vectors must be C-contiguous"))?
-            .to_vec();
+        let data = elems(&vectors)?.to_vec();
         let spaces: Vec<usize> = spaces.iter().map(space_arg).collect::<PyResult<_>>()?;
+        for (i, s) in spaces.iter().enumerate() {
+            if spaces[..i].contains(s) {
+                return Err(ValidationError::new_err(format!(
+                    "each space may be named once, got {} twice",
+                    crate::space::SPACE_NAMES[*s]
+                )));
+            }
+        }
         let store = self.store();
         let r = run_long(py, progress.as_ref(), |p| {
             let opt = BootOptions {
@@ -104,7 +126,7 @@ impl PyRuntime {
         &self,
         py: Python<'py>,
         words: Vec<String>,
-        vectors: PyReadonlyArray2<'py, f32>,
+        vectors: &Bound<'py, PyAny>,
         space: Option<Bound<'py, PyAny>>,
         k: usize,
     ) -> PyResult<Bound<'py, PyDict>> {
@@ -136,7 +158,7 @@ impl PyRuntime {
     /// PyRuntime form: feedback that `target` answered `source` well (or not).
     #[pyo3(signature = (source, target, good=true))]
     fn feedback(&self, source: u32, target: u32, good: bool) -> PyResult<Vec<(u32, &'static str)>> {
-        self.semantic_feedback(vec![source], target, good)
+        self.learn(&[source], target, good)
     }
 
     /// Vocabulary, token ids, dimension and placed spaces of the bootstrap (None without one).
@@ -208,13 +230,28 @@ impl PyRuntime {
     fn semantic_query_many<'py>(
         &self,
         py: Python<'py>,
-        queries: PyReadonlyArray2<'py, f32>,
+        queries: &Bound<'py, PyAny>,
         k: usize,
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
-        let q = queries.shape()[0];
-        let data = queries
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("queries must be C-contiguous"))?;
+        let queries = array_arg::<f32, Ix2>(queries, "queries")?;
+        let (q, dim) = (queries.shape()[0], queries.shape()[1]);
+        let data = elems(&queries)?;
+        // like a single query: a row with no direction (or NaN/inf) has no nearest words
+        if dim > 0 {
+            for (r, row) in data.chunks(dim).enumerate() {
+                if let Some(x) = row.iter().find(|x| !x.is_finite()) {
+                    return Err(ValidationError::new_err(format!(
+                        "query row {r} holds {x}: query vectors must be finite"
+                    )));
+                }
+                let norm = row.iter().map(|x| (*x as f64) * (*x as f64)).sum::<f64>();
+                if norm.sqrt() <= 1e-12 {
+                    return Err(ValidationError::new_err(format!(
+                        "query row {r} is a zero vector: it has no direction to rank words by"
+                    )));
+                }
+            }
+        }
         let store = self.store();
         let (ids, scores, k) = run_long(py, None, |p| {
             store.semantic_query_many(data, q, k, Some(&*p))
@@ -240,10 +277,17 @@ impl PyRuntime {
         &self,
         sources: Vec<u32>,
         target: u32,
-        good: bool,
+        good: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<(u32, &'static str)>> {
-        let r = map(self.store().feedback(&sources, target, good))?;
-        Ok(r.into_iter().map(|(c, o)| (c, outcome(o))).collect())
+        self.learn(&sources, target, bool_arg(good, "good")?)
+    }
+
+    /// Which of these words the bootstrap vocabulary holds (all False without a bootstrap).
+    fn has_words(&self, words: Vec<String>) -> Vec<bool> {
+        match self.store().boot() {
+            Some(b) => words.iter().map(|w| b.index.contains_key(w)).collect(),
+            None => vec![false; words.len()],
+        }
     }
 
     /// Record that tokens were used together.

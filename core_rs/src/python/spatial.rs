@@ -1,14 +1,14 @@
 //! Grid and graph bindings: queries return numpy arrays; the Python layer wraps them in
 //! QueryResult / PathResult values and DataFrames.
 
-use super::convert::{connection_columns, space_arg};
+use super::convert::{array_arg, connection_columns, elems, space_arg};
 use super::errors::{run, run_long, ValidationError};
+use super::runtime::array1;
 use super::runtime::PyRuntime;
 use crate::space::SPACE_NAMES;
 use crate::storage::query::{AllCenter, Center, Weight};
 use numpy::{
-    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArrayMethods,
+    IntoPyArray, Ix2, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -47,7 +47,8 @@ fn center_arg(target: &Bound<'_, PyAny>) -> PyResult<Center> {
     Ok(Center::Point([v[0], v[1], v[2]]))
 }
 
-fn points_arg<'a>(points: &'a PyReadonlyArray2<'_, f32>) -> PyResult<&'a [[f32; 3]]> {
+fn points_arg<'py>(points: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray2<'py, f32>> {
+    let points = array_arg::<f32, Ix2>(points, "points")?;
     let shape = points.shape();
     if shape[1] != 3 {
         return Err(ValidationError::new_err(format!(
@@ -55,10 +56,11 @@ fn points_arg<'a>(points: &'a PyReadonlyArray2<'_, f32>) -> PyResult<&'a [[f32; 
             shape[0], shape[1]
         )));
     }
-    let flat = points
-        .as_slice()
-        .map_err(|_| ValidationError::new_err("points must be C-contiguous"))?;
-    Ok(bytemuck::cast_slice(flat))
+    Ok(points)
+}
+
+fn xyz_rows<'a>(points: &'a PyReadonlyArray2<'_, f32>) -> PyResult<&'a [[f32; 3]]> {
+    Ok(bytemuck::cast_slice(elems(points)?))
 }
 
 fn weight_arg(weight: &str, space: &Bound<'_, PyAny>) -> PyResult<Weight> {
@@ -142,7 +144,7 @@ impl PyRuntime {
     fn grid_neighbors_many<'py>(
         &self,
         py: Python<'py>,
-        points: PyReadonlyArray2<'py, f32>,
+        points: &Bound<'py, PyAny>,
         k: i64,
         space: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
@@ -150,7 +152,8 @@ impl PyRuntime {
             return Err(ValidationError::new_err(format!("k must be >= 0, got {k}")));
         }
         let s = space.map(space_arg).transpose()?.unwrap_or(4);
-        let pts = points_arg(&points)?;
+        let points = points_arg(points)?;
+        let pts = xyz_rows(&points)?;
         let q = pts.len();
         let store = self.store();
         let k = k as usize;
@@ -186,12 +189,13 @@ impl PyRuntime {
     fn grid_range_many<'py>(
         &self,
         py: Python<'py>,
-        points: PyReadonlyArray2<'py, f32>,
+        points: &Bound<'py, PyAny>,
         radius: f32,
         space: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyArray1<u64>>, Ids<'py>, Dists<'py>)> {
         let s = space.map(space_arg).transpose()?.unwrap_or(4);
-        let pts = points_arg(&points)?;
+        let points = points_arg(points)?;
+        let pts = xyz_rows(&points)?;
         let store = self.store();
         let (off, ids, d) = run(py, || store.range_many(s, pts, radius))?;
         Ok((
@@ -245,10 +249,9 @@ impl PyRuntime {
     }
 
     /// Labels of the given tokens (None where a token has no label or does not exist).
-    fn labels_of(&self, ids: PyReadonlyArray1<'_, u32>) -> PyResult<Vec<Option<String>>> {
-        let ids = ids
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("ids must be a contiguous 1-D array"))?;
+    fn labels_of(&self, ids: &Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
         let st = self.store().read();
         Ok(ids
             .iter()
@@ -260,13 +263,12 @@ impl PyRuntime {
     fn coords_of<'py>(
         &self,
         py: Python<'py>,
-        ids: PyReadonlyArray1<'py, u32>,
+        ids: &Bound<'py, PyAny>,
         space: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let s = space_arg(space)?;
-        let ids = ids
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("ids must be a contiguous 1-D array"))?;
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
         let n = ids.len();
         let mut out = Vec::with_capacity(n * 3);
         {
@@ -407,11 +409,10 @@ impl PyRuntime {
     fn graph_subgraph<'py>(
         &self,
         py: Python<'py>,
-        ids: PyReadonlyArray1<'py, u32>,
+        ids: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let ids = ids
-            .as_slice()
-            .map_err(|_| ValidationError::new_err("ids must be a contiguous 1-D array"))?;
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
         let store = self.store();
         let recs = run(py, || store.subgraph(ids))?;
         connection_columns(py, &recs)
@@ -430,17 +431,13 @@ impl PyRuntime {
     fn graph_layout<'py>(
         &self,
         py: Python<'py>,
-        ids: Option<PyReadonlyArray1<'py, u32>>,
+        ids: Option<&Bound<'py, PyAny>>,
         iterations: u32,
         seed: u64,
     ) -> PyResult<(Ids<'py>, Bound<'py, PyArray2<f32>>)> {
-        let given: Option<Vec<u32>> = match &ids {
-            Some(a) => Some(
-                a.as_slice()
-                    .map_err(|_| ValidationError::new_err("ids must be a contiguous 1-D array"))?
-                    .to_vec(),
-            ),
-            None => None,
+        let given: Option<Vec<u32>> = match ids {
+            Some(a) if !a.is_none() => Some(elems(&array1::<u32>(a, "ids")?)?.to_vec()),
+            _ => None,
         };
         let store = self.store();
         let (nodes, pos) = run_long(py, None, |p| {
@@ -494,16 +491,14 @@ type Codes<'py> = (Bound<'py, PyArray2<u8>>, Vec<(f64, f64)>);
 #[pyfunction]
 pub fn quantize_u8<'py>(
     py: Python<'py>,
-    data: PyReadonlyArray2<'py, f32>,
-    order: PyReadonlyArray1<'py, u32>,
+    data: &Bound<'py, PyAny>,
+    order: &Bound<'py, PyAny>,
 ) -> PyResult<Codes<'py>> {
+    let data = array_arg::<f32, Ix2>(data, "data")?;
+    let order = array1::<u32>(order, "order")?;
     let cols = data.shape()[1];
-    let flat = data
-        .as_slice()
-        .map_err(|_| ValidationError::new_err("data must be C-contiguous"))?;
-    let order = order
-        .as_slice()
-        .map_err(|_| ValidationError::new_err("order must be contiguous"))?;
+    let flat = elems(&data)?;
+    let order = elems(&order)?;
     let rows = order.len();
     let (codes, ranges) = run(py, || crate::quantize::quantize_u8(flat, cols, order))?;
     Ok((
