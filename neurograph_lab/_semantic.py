@@ -275,6 +275,8 @@ class IntuitionView:
     proposes hypothesis connections (create), promotions, modifications and deletions, and
     puts each to the Guardian when run (the CDNA must have ENABLE_MUTATION on)."""
 
+    __slots__ = ("_rt",)
+
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 

@@ -84,6 +84,8 @@ class GridView:
     (5, True)
     """
 
+    __slots__ = ("_rt",)
+
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
@@ -168,6 +170,8 @@ class GraphView:
     >>> rt.graph.shortest_path(a, c).labels
     ['rain', 'wet', 'slip']
     """
+
+    __slots__ = ("_rt",)
 
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt

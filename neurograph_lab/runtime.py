@@ -148,6 +148,8 @@ class TokenView:
     (3, 'b')
     """
 
+    __slots__ = ("_rt",)
+
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
@@ -382,6 +384,8 @@ class ConnectionView:
     'cause'
     """
 
+    __slots__ = ("_rt",)
+
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
@@ -563,6 +567,8 @@ class CDNAView:
     2.0
     """
 
+    __slots__ = ("_rt",)
+
     def __init__(self, rt: Runtime) -> None:
         self._rt = rt
 
@@ -733,13 +739,40 @@ class Runtime(_core.Runtime):
     (``create_token``, ``get_token``, ``list_tokens``, ``get_cdna_scales``, ``export_metrics`` ...).
     """
 
-    def __init__(self) -> None:
-        self.tokens = TokenView(self)
-        self.connections = ConnectionView(self)
-        self.cdna = CDNAView(self)
-        self.grid = GridView(self)
-        self.graph = GraphView(self)
-        self.intuition = _semantic.IntuitionView(self)
+    # The views are built on access (a small object each time) and never stored on the
+    # runtime: a stored view would hold the runtime and form a reference cycle, which kept a
+    # discarded runtime and all its memory alive until a full garbage collection (S3-3). A view
+    # you keep (``toks = rt.tokens``) keeps its runtime alive, as any reference does.
+
+    @property
+    def tokens(self) -> TokenView:
+        """Tokens: create, read, change, delete and export them (``TokenView``)."""
+        return TokenView(self)
+
+    @property
+    def connections(self) -> ConnectionView:
+        """Typed, directed connections between tokens (``ConnectionView``)."""
+        return ConnectionView(self)
+
+    @property
+    def cdna(self) -> CDNAView:
+        """The CDNA configuration, changed through the Guardian (``CDNAView``)."""
+        return CDNAView(self)
+
+    @property
+    def grid(self) -> GridView:
+        """Exact spatial queries in the 8 spaces (``GridView``)."""
+        return GridView(self)
+
+    @property
+    def graph(self) -> GraphView:
+        """Traversals and paths over the connections (``GraphView``)."""
+        return GraphView(self)
+
+    @property
+    def intuition(self) -> _semantic.IntuitionView:
+        """The IntuitionEngine: proposals from experience (``IntuitionView``)."""
+        return _semantic.IntuitionView(self)
 
     def bootstrap(  # type: ignore[override]
         self,

@@ -442,3 +442,47 @@ def test_array_arguments_of_the_wrong_kind_are_refused_with_their_name():
     assert ids.tolist() == [5, 6]
     assert rt.delete_tokens(np.array([5], dtype=np.int64)) == 1
 
+
+# -- S3-3: no reference cycle between the runtime and its views ------------------------------
+
+
+def test_a_discarded_runtime_is_freed_by_reference_counting():
+    # S3-3: the views were stored on the runtime and held it (a cycle): `del rt` left the
+    # runtime and its memory alive until a full garbage collection
+    import gc
+    import weakref
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rt = ng.Runtime()
+        ids = rt.tokens.create_many(_COORDS, labels=[f"t{i}" for i in range(40)])
+        rt.connections.create_many(ids[:-1], ids[1:], kind="cause")
+        rt.grid.neighbors(int(ids[0]), k=3)
+        rt.graph.bfs(int(ids[0]), depth=2)
+        rt.cdna.update_scales(cognitive=2.0)
+        rt.intuition.observe(ids[:3])
+        rt.intuition.proposals()
+        repr(rt), rt._repr_html_(), repr(rt.tokens), repr(rt.grid), repr(rt.graph), repr(rt.cdna)
+        r = weakref.ref(rt)
+        del rt
+        assert r() is None
+
+        # a view the caller keeps keeps its runtime alive (and working) until it goes too
+        rt = ng.Runtime()
+        rt.tokens.create_many(_COORDS[:3])
+        r = weakref.ref(rt)
+        tokens, grid = rt.tokens, rt.grid
+        del rt
+        assert r() is not None
+        assert len(tokens) == 3 and len(grid.neighbors((0, 0, 0), k=2)) == 2
+        del tokens, grid
+        assert r() is None
+        # rebinding the name, as a re-run cell does, frees the old runtime at once
+        rt = ng.Runtime()
+        r = weakref.ref(rt)
+        rt = ng.Runtime()
+        assert r() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -198,3 +198,33 @@ def test_live_explorers_refresh_after_cells_that_change_the_runtime(rt):
         assert g.n == 304
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_closed_explorers_and_panels_free_their_runtime_without_gc():
+    # S3-3: no explorer or panel keeps its runtime in a reference cycle (nor, as anywidget does
+    # for a file-path bundle, in a file watcher for the life of the process)
+    import gc
+    import weakref
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for make in (
+            lambda rt: GridExplorer(rt),
+            lambda rt: GraphExplorer(rt, ids=rt.tokens.ids()[:3]),
+            lambda rt: CDNAPanel(rt),
+        ):
+            rt = ng.Runtime()
+            ids = rt.tokens.create_many(np.zeros((5, 8, 3)), labels=list("abcde"))
+            rt.connections.create_many(ids[:-1], ids[1:], kind="cause")
+            r = weakref.ref(rt)
+            w = make(rt)
+            del rt
+            assert r() is not None  # an open widget keeps its runtime
+            w.close()
+            del w
+            assert r() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+

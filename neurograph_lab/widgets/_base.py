@@ -25,6 +25,13 @@ MAX_MESSAGE = 4 << 20
 Message = tuple[dict[str, Any], list[Union[bytes, memoryview]]]
 
 
+def _bundle(kind: str) -> Any:
+    """The explorer's front-end bundle as a synced text trait (``_esm``). Not a path: for a
+    path anywidget connects every instance to a file watcher that holds it for the life of
+    the process, with its runtime and the data kept for streaming, even after ``close()``."""
+    return traitlets.Unicode((STATIC / f"{kind}.js").read_text(encoding="utf-8")).tag(sync=True)
+
+
 class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     """Base of the explorers: the runtime, the data version, and the messages that carry the
     data (recorded so ``to_html`` can replay them)."""
@@ -47,7 +54,16 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
         self._rt = rt
         self._seen = rt.data_version()
         self._live_hook: Optional[Callable[..., None]] = None
-        self.on_msg(self._on_browser_message)
+        # the widget holds its message handlers: a bound method would make a reference cycle
+        # holding the runtime after close(), freed only by a full garbage collection
+        ref = weakref.ref(self)
+
+        def on_msg(widget: Any, content: Any, buffers: Any) -> None:
+            me = ref()
+            if me is not None:
+                me._on_browser_message(widget, content, buffers)
+
+        self.on_msg(on_msg)
         if live:
             self.live = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import html
+import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import ipywidgets as w
@@ -83,24 +84,29 @@ class CDNAPanel(w.VBox):  # type: ignore[misc]
         self.add_class("ng-cdna-panel")
 
     def _on(self, apply: Callable[[Any], None]) -> Callable[[dict[str, Any]], None]:
+        # the controls hold their handlers: a handler holding the panel would make a reference
+        # cycle through the runtime, so it holds the panel weakly
+        ref = weakref.ref(self)
+
         def handler(change: dict[str, Any]) -> None:
-            if self._syncing:
+            panel = ref()
+            if panel is None or panel._syncing:
                 return
             try:
                 apply(change["new"])
             except (NeuroGraphError, ValueError) as e:
-                self.message.value = (
+                panel.message.value = (
                     f"<span class='ng-refused' style='color:var(--jp-error-color1,#d32f2f)'>"
                     f"refused: {html.escape(str(e))}</span>"
                 )
-                self.sync()
+                panel.sync()
                 return
-            self.message.value = (
+            panel.message.value = (
                 f"<span class='ng-accepted' style='color:var(--jp-success-color1,#388e3c)'>"
-                f"applied (revision {self._rt.cdna.revision})</span>"
+                f"applied (revision {panel._rt.cdna.revision})</span>"
             )
-            self.sync()
-            for explorer in self.explorers:
+            panel.sync()
+            for explorer in panel.explorers:
                 explorer.refresh()
 
         return handler
@@ -123,6 +129,21 @@ class CDNAPanel(w.VBox):  # type: ignore[misc]
             self.strength.value = (cc["strength_min"], cc["strength_max"])
         finally:
             self._syncing = False
+
+    def close(self) -> None:
+        """Close the panel and every control in it (with their layout and style widgets):
+        their handlers, which hold the runtime, go with them."""
+        stack = list(self.children)
+        while stack:
+            child = stack.pop()
+            stack.extend(getattr(child, "children", ()))
+            for part in (getattr(child, "layout", None), getattr(child, "style", None), child):
+                if part is not None and getattr(part, "comm", None) is not None:
+                    part.close()
+        layout = getattr(self, "layout", None)
+        super().close()
+        if layout is not None:
+            layout.close()
 
     def __repr__(self) -> str:
         return f"CDNAPanel: profile {self._rt.cdna.profile}, revision {self._rt.cdna.revision}"

@@ -9,7 +9,7 @@ import numpy as np
 import traitlets
 
 from ..errors import ValidationError
-from ._base import MAX_MESSAGE, STATIC, Explorer, Message, buf
+from ._base import MAX_MESSAGE, Explorer, Message, _bundle, buf
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -26,7 +26,7 @@ class GraphExplorer(Explorer):
     ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
     adds a node's neighbours. ``expand(ids)`` does the same from Python."""
 
-    _esm = STATIC / "graph.js"
+    _esm = _bundle("graph")
     _kind = "graph"
 
     n_nodes = traitlets.Int(0).tag(sync=True)

@@ -10,7 +10,7 @@ import pandas as pd
 import traitlets
 
 from ..errors import ValidationError
-from ._base import STATIC, Explorer, Message, buf, packbits, unpackbits
+from ._base import Explorer, Message, _bundle, buf, packbits, unpackbits
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Runtime
@@ -37,7 +37,7 @@ class GridExplorer(Explorer):
     as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
     """
 
-    _esm = STATIC / "grid.js"
+    _esm = _bundle("grid")
     _kind = "grid"
 
     n = traitlets.Int(0).tag(sync=True)
