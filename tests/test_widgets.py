@@ -228,3 +228,37 @@ def test_closed_explorers_and_panels_free_their_runtime_without_gc():
         if was_enabled:
             gc.enable()
 
+
+def _script_payloads(page: str) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'<script type="application/json" id="ng-(\w+)">(.*?)</script>', page, re.S))
+
+
+def test_exports_are_safe_for_any_label(tmp_path):
+    # S2-7: a label holding "<!--<script>" sent the HTML parser into the "double escaped"
+    # state, which swallowed the next script elements (the page rendered nothing)
+    import json
+
+    nasty = ["<!--<script>", "</script><script>alert(1)</script>", "a\u2028b\u2029c", "&amp; -->", "%%HOVER%%"]
+    clean_rt, rt = ng.Runtime(), ng.Runtime()
+    for r, labels in ((clean_rt, ["a", "b", "c", "d", "e"]), (rt, nasty)):
+        ids = r.tokens.create_many(np.random.default_rng(0).uniform(-1, 1, (5, 8, 3)), labels=labels)
+        r.connections.create_many(ids[:-1], ids[1:], kind="cause")
+    for make in (GridExplorer, lambda r: GraphExplorer(r, ids=r.tokens.ids())):
+        clean = make(clean_rt).to_html(tmp_path / "clean.html").read_text(encoding="utf-8")
+        page = make(rt).to_html(tmp_path / "nasty.html").read_text(encoding="utf-8")
+        assert page.count("<script") == clean.count("<script") == 5
+        assert page.count("</script>") == clean.count("</script>") == 5
+        assert "<!--" not in page and "\u2028" not in page and "\u2029" not in page
+        payloads = _script_payloads(page)
+        assert set(payloads) == {"state", "messages", "hover"}
+        for text in payloads.values():
+            assert "<" not in text and ">" not in text and "&" not in text
+        hover = json.loads(payloads["hover"])
+        assert sorted(v["label"] for v in hover.values()) == sorted(nasty)
+        # every payload reads back as JSON, the same values the clean page carries
+        assert json.loads(payloads["state"]).keys() == json.loads(_script_payloads(clean)["state"]).keys()
+        json.loads(payloads["messages"])
+        # the placeholders were filled once: a label holding one is left as text
+        assert "%%" not in page.replace("%%HOVER%%", "")

@@ -7,6 +7,7 @@ import base64
 import html
 import json
 import pathlib
+import re
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 
@@ -199,14 +200,15 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
         hover = self._hover_table()
         bundle = base64.b64encode((STATIC / f"{self._kind}.js").read_bytes()).decode("ascii")
         page = (pathlib.Path(__file__).with_name("standalone.html")).read_text(encoding="utf-8")
-        for key, value in (
-            ("TITLE", html.escape(title or self._summary())),
-            ("STATE", _script_json(state)),
-            ("MESSAGES", _script_json(messages)),
-            ("HOVER", _script_json(hover)),
-            ("BUNDLE", bundle),
-        ):
-            page = page.replace(f"%%{key}%%", value, 1)
+        values = {
+            "TITLE": html.escape(title or self._summary()),
+            "STATE": _script_json(state),
+            "MESSAGES": _script_json(messages),
+            "HOVER": _script_json(hover),
+            "BUNDLE": bundle,
+        }
+        # one pass over the template: a label holding "%%HOVER%%" is not a placeholder
+        page = _PLACEHOLDER.sub(lambda m: values[m.group(1)], page)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(page, encoding="utf-8")
         tmp.replace(path)
@@ -256,8 +258,25 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+_PLACEHOLDER = re.compile(r"%%(TITLE|STATE|MESSAGES|HOVER|BUNDLE)%%")
+
+# JSON escapes of the characters that mean something to the HTML parser inside a <script>
+# element ("</script>", "<!--" which starts the "double escaped" state and swallows the next
+# script elements) and of the line separators that older JavaScript parsers reject
+_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
 def _script_json(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":")).replace("</", "<\\/")
+    """JSON to inline in a ``<script>`` element, safe for any text it holds: every ``<``,
+    ``>`` and ``&`` (and U+2028/U+2029) is written as a ``\\uXXXX`` escape, which
+    ``JSON.parse`` reads back as the same character (S2-7)."""
+    return json.dumps(v, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
 
 
 def chunks_of(total: int, per_item: int) -> int:

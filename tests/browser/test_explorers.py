@@ -260,3 +260,32 @@ def test_notebook_7(page, jupyter_server, lab_root, page_log):
     # file browser commands), with or without our widgets: check the widgets' own error report
     assert lab.kernel_value(page, "g.error + graph.error") == ""
     assert page_log.external_succeeded == []
+
+
+def test_export_renders_with_a_label_that_opens_an_html_comment(page, page_log, tmp_path):
+    # S2-7: a label holding "<!--<script>" put the HTML parser in the "double escaped" state,
+    # which swallowed the page's next <script> elements: the export rendered nothing, silently
+    import numpy as np
+
+    import neurograph_lab as ng
+
+    seen = {}
+    for name, labels in (("clean", ["a", "b", "c"]), ("nasty", ["a", "<!--<script>", "c\u2028</script>"])):
+        rt = ng.Runtime()
+        rt.tokens.create_many(np.random.default_rng(0).uniform(-1, 1, (3, 8, 3)), labels=labels)
+        html = ng.GridExplorer(rt, space="cognitive").to_html(tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        page.set_content(html)
+        page.locator(".ngx-stage").wait_for()
+        page.wait_for_function(
+            "() => { const c = document.querySelector('.ngx-count');"
+            " return c && /^3 tokens/.test(c.textContent) && !/loading/.test(c.textContent); }"
+        )
+        seen[name] = page.evaluate(
+            "() => ({scripts: document.scripts.length, rendered: document.querySelectorAll('#ng-root *').length,"
+            " hover: Object.values(JSON.parse(document.getElementById('ng-hover').textContent)).map((v) => v.label)})"
+        )
+    assert seen["clean"]["scripts"] == seen["nasty"]["scripts"] == 5
+    assert seen["nasty"]["rendered"] == seen["clean"]["rendered"] > 0
+    assert sorted(seen["nasty"]["hover"]) == sorted(["a", "<!--<script>", "c\u2028</script>"])
+    assert page_log.page_errors == []
+    assert page_log.external_succeeded == []
