@@ -61,6 +61,8 @@ def _points(points: Any) -> np.ndarray:
     arr = np.asarray(points)
     if arr.dtype.kind not in "fiu":
         raise ValidationError(f"points must be numeric, got dtype {arr.dtype}")
+    if arr.ndim == 1 and arr.shape[0] == 0:  # [] is no points
+        arr = arr.reshape(0, 3)
     if arr.ndim == 1 and arr.shape[0] == 3:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != 3:
@@ -125,6 +127,8 @@ class GridView:
         """
         name = _space_name(space)
         off, ids, dist = _core.Runtime.grid_range_many(self._rt, _points(points), _check_radius(radius), name)
+        if len(off) <= 1:  # no points: no results (np.split would give one empty array)
+            return [], []
         cuts = off[1:-1].astype(np.intp)
         return np.split(ids, cuts), np.split(dist, cuts)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core, _semantic
+from ._args import bool_arg
 from ._html import kv_table
 from ._spatial import GraphView, GridView
 from .errors import ValidationError
@@ -76,6 +77,8 @@ def _code_column(values: Any, n: int, name: str, names: Sequence[str]) -> Option
     lookup = {v: i for i, v in enumerate(names)}
 
     def code(v: Any) -> int:
+        if isinstance(v, (bool, np.bool_)):
+            raise ValidationError(f"unknown {name} {v!r}: expected a name or a code 0..{len(names) - 1}, not a bool")
         if isinstance(v, str):
             key = v.strip().lower()
             if key not in lookup:
@@ -85,7 +88,7 @@ def _code_column(values: Any, n: int, name: str, names: Sequence[str]) -> Option
             return int(v)
         raise ValidationError(f"unknown {name} {v!r}: expected a name or a code 0..{len(names) - 1}")
 
-    if isinstance(values, (str, int, np.integer)):
+    if isinstance(values, (str, int, np.integer, bool, np.bool_)):
         return np.full(n, code(values), dtype=np.uint8)
     if isinstance(values, (list, tuple)):
         if len(values) != n:
@@ -100,6 +103,52 @@ def _code_column(values: Any, n: int, name: str, names: Sequence[str]) -> Option
             raise ValidationError(f"unknown {name} code {bad}: expected 0..{len(names) - 1}")
         return np.ascontiguousarray(arr, dtype=np.uint8)
     return np.fromiter((code(v) for v in arr.tolist()), dtype=np.uint8, count=n)
+
+
+def _label_list(labels: Any, n: int) -> list[Optional[str]]:
+    """Labels, one per row: each a str, or None / NA / NaN for no label. A single str (or
+    bytes) is refused: it is one label, not a sequence of them; bytes labels are refused as
+    ``create(label=b"x")`` is, not stored as their repr."""
+    if isinstance(labels, (str, bytes, bytearray)):
+        raise ValidationError(
+            f"labels must be a sequence of str (one per row), got a single {type(labels).__name__} {labels!r:.60}"
+        )
+    try:
+        items = list(labels)
+    except TypeError:
+        raise ValidationError(f"labels must be a sequence of str or None, got {type(labels).__name__}") from None
+    if len(items) != n:
+        raise ValidationError(f"labels must have one entry per row ({n}), got {len(items)}")
+    out: list[Optional[str]] = []
+    for i, v in enumerate(items):
+        if isinstance(v, str):
+            out.append(str(v))  # numpy's str_ -> str
+        elif v is None or v is pd.NA or (isinstance(v, float) and v != v):
+            out.append(None)
+        else:
+            raise ValidationError(f"labels[{i}] must be a str or None, got {type(v).__name__} {v!r:.60}")
+    return out
+
+
+def _coords_f32(arr: np.ndarray, clamp: bool) -> np.ndarray:
+    """Coordinates as contiguous float32. Finite values beyond float32 (e.g. 1e300 as float64)
+    are clipped to its largest value with ``clamp=True`` (the core then clamps them to the
+    space's range) and refused, naming row and space, without it (a cast would turn them into
+    inf, and the message would then say "inf")."""
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        big = np.finfo(np.float32).max
+        over = np.abs(arr) > big  # False for NaN
+        if over.any():
+            over &= np.isfinite(arr)
+        if over.any():
+            if not clamp:
+                row, space, axis = (int(v) for v in np.argwhere(over)[0])
+                raise ValidationError(
+                    f"row {row}: {SPACES[space]}.{'xyz'[axis]} = {arr[row, space, axis]:g} is out of range "
+                    f"(beyond float32); use clamp=True to clamp values to each space's range"
+                )
+            arr = np.where(over, np.sign(arr) * big, arr)
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def _one_id(tid: Any, what: str = "token") -> int:
@@ -209,10 +258,13 @@ class TokenView:
         entities : str, int or sequence, optional
             Entity type names (``"concept"``) or codes, one for all or one per row.
         labels : sequence of str or None, optional
+            One per row: a str, or None (also NA/NaN) for no label. A single string is refused
+            (it is one label, not one per row).
         ids : array (N,) of int, optional
             Explicit ids (1 .. 16,777,215); by default ids are allocated.
         clamp : bool
-            Clamp out-of-range values to the space's range instead of refusing them.
+            Clamp out-of-range values to the space's range instead of refusing them (also
+            values too large for float32, such as 1e300 given as float64).
         undefined : {"nan"}, optional
             With ``"nan"``, an all-NaN ``(x, y, z)`` means "not placed in this space".
 
@@ -226,12 +278,8 @@ class TokenView:
         if undefined not in (None, "nan"):
             raise ValidationError(f"undefined must be None or 'nan', got {undefined!r}")
         n = arr.shape[0]
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
-        label_list: Optional[list[Optional[str]]] = None
-        if labels is not None:
-            label_list = [None if v is None else str(v) for v in labels]
-            if len(label_list) != n:
-                raise ValidationError(f"labels must have one entry per row ({n}), got {len(label_list)}")
+        arr = _coords_f32(arr, clamp)
+        label_list = None if labels is None else _label_list(labels, n)
         id_arr = None
         if ids is not None:
             id_arr = _as_id_array(ids, "ids", upper=_ID_MAX)
@@ -299,9 +347,10 @@ class TokenView:
 
     def delete(self, ids: IdsLike) -> int:
         """Delete one token or many (and every connection touching them); returns how many.
-        Every id must exist, otherwise nothing is deleted."""
-        if isinstance(ids, (int, np.integer)) and not isinstance(ids, bool):
-            _core.Runtime.delete_token(self._rt, int(ids))
+        Every id must exist, otherwise nothing is deleted. One id must be an integer (like
+        ``rt.tokens[id]``: ``1.0`` or ``True`` are refused)."""
+        if np.ndim(ids) == 0:
+            _core.Runtime.delete_token(self._rt, _one_id(ids))
             return 1
         return int(_core.Runtime.delete_tokens(self._rt, _as_id_array(ids)))
 
@@ -477,8 +526,8 @@ class ConnectionView:
 
     def delete(self, ids: IdsLike) -> int:
         """Delete one connection or many; every id must exist. Returns how many."""
-        if isinstance(ids, (int, np.integer)) and not isinstance(ids, bool):
-            _core.Runtime.delete_connection(self._rt, int(ids))
+        if np.ndim(ids) == 0:
+            _core.Runtime.delete_connection(self._rt, _one_id(ids, "connection"))
             return 1
         return int(_core.Runtime.delete_connections(self._rt, _as_id_array(ids)))
 
@@ -507,7 +556,7 @@ class ConnectionView:
         """Apply feedback to one connection: confidence rises by its learning rate when
         ``good``, falls by half of it otherwise; immutable kinds never change. Returns
         ``"updated"``, ``"unchanged"`` or ``"dropped"`` (a hypothesis under 10%)."""
-        return _core.Runtime.connection_feedback(self._rt, _one_id(cid, "connection"), bool(good))
+        return _core.Runtime.connection_feedback(self._rt, _one_id(cid, "connection"), bool_arg(good, "good"))
 
     def decay(self) -> int:
         """One decay step for hypothesis connections; returns how many were dropped."""

@@ -202,3 +202,16 @@ def test_an_empty_change_makes_no_revision_and_huge_names_do_not_fill_the_log(rt
             rt.cdna.update(**{"x" * 1_000_000: 1.0})
     ev = rt.events(last=3)
     assert ev["target"].str.len().max() <= 1010 and ev["reason"].str.len().max() <= 1010
+
+
+def test_tiny_scales_are_refused_not_stored_as_denormals(rt):
+    # S4: 1e-45 was stored as a float32 denormal
+    before = rt.cdna.scales
+    for tiny in (1e-45, 1e-40, 1e-300):
+        with pytest.raises(ng.ValidationError, match="scale of cognitive = .* is too small"):
+            rt.cdna.update_scales(cognitive=tiny)
+    with pytest.raises(ng.ValidationError, match="too small"):
+        rt.update_cdna_scales({"L5": 1e-45})
+    assert rt.cdna.scales == before
+    rt.cdna.update_scales(cognitive=1e-30)
+    assert rt.cdna.scales["cognitive"] == pytest.approx(1e-30)

@@ -204,3 +204,25 @@ def test_connection_churn_leaves_an_empty_store_small(rt):
     assert rt.status().memory["connections"] < 1 << 20
     made = rt.connections.create_many(a, b)  # ids still hand out
     assert len(np.unique(made)) == 2000
+
+
+def test_kinds_ids_and_good_refuse_bools_and_out_of_range(filled):
+    # S4: kind=True meant "antonym", feedback(-1) raised OverflowError, good="no" counted as good
+    rt, ids = filled
+    a, b = int(ids[20]), int(ids[21])
+    before = rt.connections.to_pandas()
+    with pytest.raises(ng.ValidationError, match="kind must be a name or a code, got the bool True"):
+        rt.connections.create(a, b, kind=True)
+    with pytest.raises(ng.ValidationError, match="not a bool"):
+        rt.connections.create_many([a], [b], kind=[True])
+    with pytest.raises(ng.ValidationError, match=r"connection id must be an integer in 0\.\.=4294967295, got -1"):
+        rt.connections.feedback(-1)
+    with pytest.raises(ng.ValidationError, match="connection id must be an integer in"):
+        rt.connections.feedback(2**40)
+    cid = int(before.index[0])
+    with pytest.raises(ng.ValidationError, match="good must be True or False, got str 'no'"):
+        rt.connections.feedback(cid, good="no")
+    with pytest.raises(ng.ValidationError, match="a connection id must be an integer, got float"):
+        rt.connections.delete(float(cid))
+    pd.testing.assert_frame_equal(rt.connections.to_pandas(), before)
+    assert rt.connections.feedback(cid, good=np.bool_(False)) in ("updated", "unchanged", "dropped")

@@ -230,3 +230,12 @@ def test_large_k_neighbours_match_brute_force(rng):
         res = rt.grid.neighbors(tuple(q), k=k)
         want = np.lexsort((ids, d))[:k]
         np.testing.assert_array_equal(res.ids, ids[want])
+
+
+def test_batched_queries_with_no_points_return_no_results(filled):
+    # S4: range_many with 0 points returned a list holding one empty result
+    rt, _ = filled
+    assert rt.grid.range_many(np.zeros((0, 3)), 0.5) == ([], [])
+    assert rt.grid.range_many([], 0.5) == ([], [])
+    ids, dist = rt.grid.neighbors_many(np.zeros((0, 3)), k=3)
+    assert ids.shape[0] == dist.shape[0] == 0

@@ -365,3 +365,73 @@ def test_ctrl_c_during_create_many_returns_the_ids(interrupt_at):
     assert fired == ["commit"]
     assert len(ids) == 5_000 == len(rt.tokens)
     assert set(ids.tolist()) == set(rt.tokens.ids().tolist())
+
+
+def _snapshot(rt: ng.Runtime) -> dict:
+    c = rt.token_columns()
+    return {k: c[k].tolist() if hasattr(c[k], "tolist") else list(c[k]) for k in ("id", "label", "entity", "coords")}
+
+
+def test_labels_must_be_str_one_per_row(filled):
+    # S4: a string was taken as one label per character, bytes were stored as "b'x'"
+    rt, ids = filled
+    before = _snapshot(rt)
+    z = np.zeros((5, 8, 3))
+    with pytest.raises(ng.ValidationError, match="labels must be a sequence of str .* single str 'abcde'"):
+        rt.tokens.create_many(z, labels="abcde")
+    with pytest.raises(ng.ValidationError, match=r"labels\[1\] must be a str or None, got bytes b'x'"):
+        rt.tokens.create_many(z[:2], labels=["a", b"x"])
+    with pytest.raises(ng.ValidationError, match=r"labels\[0\] must be a str or None, got int 7"):
+        rt.tokens.create_many(z[:1], labels=[7])
+    with pytest.raises(ng.ValidationError, match="label must be a str or None, got bytes b'x'"):
+        rt.tokens.create(label=b"x")
+    with pytest.raises(ng.ValidationError, match="label must be a str or None, got bytes b'x'"):
+        rt.tokens.update(int(ids[0]), label=b"x")
+    with pytest.raises(ng.ValidationError, match="labels must be a sequence of str"):
+        rt.create_tokens(np.zeros((5, 8, 3), np.float32), labels="abcde")  # the low-level name too
+    assert _snapshot(rt) == before
+    # numpy strings, None, NA and NaN (no label) are fine
+    new = rt.tokens.create_many(z, labels=list(np.array(["p", "q"])) + [None, pd.NA, float("nan")])
+    assert [rt.tokens[int(i)].label for i in new] == ["p", "q", None, None, None]
+
+
+def test_ids_entities_and_flags_refuse_bools_floats_and_overflow(filled):
+    # S4: delete(1.0) deleted token 1, create(id=True) meant id 1, entity=True meant "object",
+    # create(id=-1) said "token id 0", user_flags=256 raised OverflowError
+    rt, ids = filled
+    before = _snapshot(rt)
+    tid = int(ids[1])
+    for bad, match in (
+        (lambda: rt.tokens.delete(float(tid)), "a token id must be an integer, got float"),
+        (lambda: rt.tokens.delete(True), "a token id must be an integer, got bool"),
+        (lambda: rt.tokens.create(id=True), "token id must be an integer, got the bool True"),
+        (lambda: rt.tokens.create(id=-1), r"token id must be an integer in 1\.\.=16777215, got -1"),
+        (lambda: rt.tokens.create(id=1.0), "token id must be an integer, got float 1.0"),
+        (lambda: rt.tokens.create(entity=True), "entity must be a name or a number, got the bool True"),
+        (lambda: rt.tokens.create_many(np.zeros((1, 8, 3)), entities=[True]), "not a bool"),
+        (lambda: rt.tokens.create_many(np.zeros((1, 8, 3)), entities=True), "not a bool"),
+        (lambda: rt.tokens.update(tid, user_flags=256), r"user_flags must be an integer in 0\.\.=15, got 256"),
+        (lambda: rt.tokens.update(tid, user_flags=-1), r"user_flags must be an integer in 0\.\.=15, got -1"),
+        (lambda: rt.tokens.update(tid, domain=2**70), r"domain must be an integer in 0\.\.=15"),
+        (lambda: rt.tokens.update(tid, entity=False), "got the bool False"),
+    ):
+        with pytest.raises(ng.ValidationError, match=match):
+            bad()
+    assert _snapshot(rt) == before
+    rt.tokens.update(tid, user_flags=15, domain=3)
+    assert rt.tokens[tid].user_flags == 15
+
+
+def test_clamp_takes_float64_values_beyond_float32(rt):
+    # S4: 1e300 became inf in the cast to float32, and clamp=True then refused it as "inf"
+    big = np.full((1, 8, 3), 1e300)
+    big[0, 4] = -1e300
+    (tid,) = rt.tokens.create_many(big, clamp=True)
+    coords = rt.tokens[int(tid)].coords
+    assert coords["physical"] == pytest.approx((327.67,) * 3)
+    assert coords["cognitive"] == pytest.approx((-3.2767,) * 3)
+    with pytest.raises(ng.ValidationError, match=r"row 0: physical\.x = 1e\+300 is out of range .*clamp=True"):
+        rt.tokens.create_many(big)
+    with pytest.raises(ng.ValidationError, match="inf"):  # a real inf is still refused, clamp or not
+        rt.tokens.create_many(np.full((1, 8, 3), np.inf), clamp=True)
+    assert len(rt.tokens) == 1
