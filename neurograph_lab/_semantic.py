@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._args import bool_arg, int_arg
 from .errors import ValidationError
 from .results import QueryResult
 
@@ -41,11 +43,16 @@ def load_text(
     """Stream a word2vec/GloVe/fastText text file (with or without the "count dim" header).
 
     Returns ``(words, vectors (n, dim) float32, skipped)``. The file is read in blocks and
-    never held whole in memory. A bad line raises ``ValidationError`` naming the file, the
-    line and the problem (``errors="raise"``), or is skipped and counted (``errors="skip"``).
+    never held whole in memory. A bad line (a word that is not valid UTF-8, a wrong number of
+    values, a value that is not a number) raises ``ValidationError`` naming the file, the line
+    number and the problem, and saying how to skip such lines (``errors="raise"``); with
+    ``errors="skip"`` bad lines are skipped and counted. The error's ``bad_line`` attribute
+    holds the line number.
     """
     if errors not in ("raise", "skip"):
         raise ValidationError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    if max_words is not None:
+        max_words = int_arg(max_words, "max_words", lo=1)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
@@ -54,10 +61,29 @@ def load_text(
         words, vectors, skipped = _core.load_embedding_text(
             str(path), max_words, errors == "skip", None if bar is None else bar.update
         )
+    except ValidationError as e:
+        raise _bad_line(e) from None
     finally:
         if bar is not None:
             bar.close()
     return words, vectors, skipped
+
+
+_BAD_LINE = re.compile(r": line (\d+): ")
+SKIP_HINT = 'to skip such lines (they are counted in the report), pass errors="skip"'
+
+
+def _bad_line(e: ValidationError) -> ValidationError:
+    """A parse error of one line, with the way to skip such lines; ``bad_line`` holds the
+    line number and ``problem`` the message without the hint (the magic words it its way)."""
+    msg = str(e)
+    m = _BAD_LINE.search(msg)
+    if m is None:
+        return e
+    err = ValidationError(f"{msg}; {SKIP_HINT}")
+    err.bad_line = int(m.group(1))  # type: ignore[attr-defined]
+    err.problem = msg  # type: ignore[attr-defined]
+    return err
 
 
 def load_embeddings(
@@ -76,6 +102,8 @@ def load_embeddings(
     (``words``: a list), or a pandas DataFrame whose index holds the words.
     Returns ``(words, vectors (n, dim), skipped lines)``.
     """
+    if max_words is not None:
+        max_words = int_arg(max_words, "max_words", lo=1)
     skipped = 0
     if isinstance(source, pd.DataFrame):
         wl = [str(w) for w in source.index]
@@ -120,26 +148,63 @@ def load_embeddings(
 
 def _word_list(words: Any) -> list[str]:
     if isinstance(words, (str, os.PathLike)):
-        with open(words, encoding="utf-8") as f:
-            return [line.rstrip("\r\n").split(" ")[0] for line in f if line.strip()]
+        out = []
+        with open(words, "rb") as f:
+            for no, raw in enumerate(f, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise ValidationError(
+                        f"{words}: line {no}: the word is not valid UTF-8 (bad byte at offset {e.start}); "
+                        "a vocabulary file must be UTF-8, one word per line"
+                    ) from None
+                if line.strip():
+                    out.append(line.rstrip("\r\n").split(" ")[0])
+        return out
     return [str(w) for w in words]
 
 
-def parse_query(text: str) -> list[tuple[str, float]]:
-    """``"king - man + woman"`` -> [("king", 1), ("man", -1), ("woman", 1)]."""
+def parse_query(text: str, rt: Optional[Runtime] = None) -> list[tuple[str, float]]:
+    """A text query as ``(word, sign)`` terms: ``"king - man + woman"`` -> ``[("king", 1),
+    ("man", -1), ("woman", 1)]``.
+
+    The rule, so that every vocabulary word can be found by its own text (real vocabularies
+    hold ``-``, ``+``, ``,`` and ``'s``):
+
+    1. If the whole text (without surrounding spaces) is a word of ``rt``'s vocabulary, the
+       query is that word: ``"-"``, ``"a-b"``, ``"'s"``.
+    2. Otherwise the text is split at whitespace. A lone ``+`` or ``-`` is an operator (the
+       sign of the next word) where an operator can stand: at the start or after a word, and
+       not at the end. Elsewhere (after another operator, or last) it is the word ``+`` or
+       ``-`` when the vocabulary holds it (``"king + -"`` is king plus the word ``-``), and an
+       error otherwise. Every other part is a word; words without an operator between them
+       are added.
+
+    Without ``rt`` no vocabulary is consulted (rule 2 alone, ``+``/``-`` always operators).
+    """
+    stripped = text.strip()
+    in_vocab: dict[str, bool] = {}
+    if rt is not None and stripped:
+        probe = [stripped, "+", "-"]
+        in_vocab = dict(zip(probe, _core.Runtime.has_words(rt, probe)))
+        if in_vocab[stripped]:
+            return [(stripped, 1.0)]
+    parts = stripped.split()
     terms: list[tuple[str, float]] = []
     sign = 1.0
     pending = False
-    for part in text.split():
+    for i, part in enumerate(parts):
         if part in ("+", "-"):
-            if pending:
-                raise ValidationError(f"the query {text!r} has two operators in a row")
-            sign, pending = (1.0 if part == "+" else -1.0), True
-            continue
+            last = i == len(parts) - 1
+            if not pending and not last:
+                sign, pending = (1.0 if part == "+" else -1.0), True
+                continue
+            if not in_vocab.get(part, False):
+                if pending:
+                    raise ValidationError(f"the query {text!r} has two operators in a row")
+                raise ValidationError(f"the query {text!r} ends with an operator")
         terms.append((part, sign))
         sign, pending = 1.0, False
-    if pending:
-        raise ValidationError(f"the query {text!r} ends with an operator")
     if not terms:
         raise ValidationError(f"the query {text!r} has no words")
     return terms
@@ -194,6 +259,11 @@ def bootstrap(
 ) -> BootstrapReport:
     if errors not in ("raise", "skip"):
         raise ValidationError(f"errors must be 'raise' or 'skip', got {errors!r}")
+    k = int_arg(k, "k", lo=0)
+    seed = int_arg(seed, "seed", lo=0, hi=0xFFFFFFFF)
+    replace = bool_arg(replace, "replace")
+    if max_words is not None:
+        max_words = int_arg(max_words, "max_words", lo=1)
     spaces = [space] if isinstance(space, (str, int)) else list(space)
     names = [_core.SPACES[s - 1] if isinstance(s, int) and 1 <= s <= 8 else str(s).lower() for s in spaces]
     names = [
@@ -204,14 +274,10 @@ def bootstrap(
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
-    if k < 0:
-        raise ValidationError(f"k must be >= 0, got {k}")
-    if not 0 <= seed <= 0xFFFFFFFF:
-        raise ValidationError(f"seed must be in 0..4294967295, got {seed}")
     from ._progress import run_with_progress
 
     d = run_with_progress(
-        lambda p: _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, int(k), int(seed), bool(replace), p),
+        lambda p: _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, k, seed, replace, p),
         f"weaving {len(wl):,} words",
         unit="tile",
         enabled=progress,
@@ -228,11 +294,16 @@ def _check_k(k: Any) -> int:
 def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
     k = _check_k(k)
     if isinstance(q, str):
-        arg: Any = parse_query(q)
+        arg: Any = parse_query(q, rt)
         what = q
     else:
-        arr = np.asarray(q, dtype=np.float32).ravel()
-        arg, what = np.ascontiguousarray(arr), "vector"
+        arr = np.asarray(q) if q is not None else np.asarray([], dtype=object)
+        if arr.dtype.kind not in "fiu" or arr.ndim == 0 or arr.size == 0:
+            raise ValidationError(
+                f"a query is a text (words, or an expression such as 'king - man + woman') or a vector of "
+                f"numbers, got {type(q).__name__} {q!r:.60}"
+            )
+        arg, what = np.ascontiguousarray(arr.ravel(), dtype=np.float32), "vector"
     ids, scores, _ = _core.Runtime.semantic_query(rt, arg, int(k))
     return QueryResult(rt, ids, scores, "embedding", f"{k} most similar to {what!r}", metric="score")
 
@@ -259,14 +330,14 @@ def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.n
 
 def feedback(rt: Runtime, source: Any, token: int, good: bool = True) -> pd.DataFrame:
     if isinstance(source, str):
-        sources = _core.Runtime.query_token_ids(rt, parse_query(source)).tolist()
+        sources = _core.Runtime.query_token_ids(rt, parse_query(source, rt)).tolist()
     elif isinstance(source, (int, np.integer)) and not isinstance(source, bool):
         sources = [int(source)]
     else:
         sources = [int(s) for s in source]
     if isinstance(token, bool) or not isinstance(token, (int, np.integer)):
         raise ValidationError(f"token must be a token id, got {token!r}")
-    out = _core.Runtime.semantic_feedback(rt, sources, int(token), bool(good))
+    out = _core.Runtime.semantic_feedback(rt, sources, int(token), bool_arg(good, "good"))
     return pd.DataFrame(out, columns=["connection", "outcome"])
 
 

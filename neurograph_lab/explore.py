@@ -1,6 +1,7 @@
 """The ``%%ng_explore`` language: one step a line, building a selection of tokens.
 
-Grammar (``#`` starts a comment; words may be quoted)::
+Grammar (``#`` starts a comment; words may be quoted; a token is a label or a bare number,
+its id; a quoted number such as ``"2024"`` is a label)::
 
     query "text" [k=20]                   words nearest to a text query (needs a bootstrap)
     near <label|id> [k=10] [in <space>]   the token's nearest neighbours in a space
@@ -194,7 +195,8 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
     default_space = _space_of(space)
 
     def token(ctx: _Ctx, w: _Word) -> int:
-        if w.text.isdigit():
+        # a bare number is a token id; a quoted word is always a label ("2024" is the word)
+        if not w.quoted and w.text.isascii() and w.text.isdigit():
             tid = int(w.text)
             if tid not in rt.tokens:
                 ctx.fail(w.col, f"no token with id {tid}")

@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .errors import NeuroGraphError
+from .errors import NeuroGraphError, ValidationError
 from .runtime import SPACES, Runtime
 
 __all__ = ["NeuroGraphMagics"]
@@ -88,7 +88,10 @@ class NeuroGraphMagics(Magics):
         try:
             words = shlex.split(line)
         except ValueError as e:
-            raise UsageError(f"cannot read the arguments: {e}") from None
+            hint = ""
+            if "quotation" in str(e):
+                hint = """ (put a word holding a quote mark in the other quotes: %ng_query "'s")"""
+            raise UsageError(f"cannot read the arguments: {e}{hint}") from None
         if "--help" in words or "-h" in words:
             print(func.__doc__)
             return None
@@ -114,13 +117,18 @@ class NeuroGraphMagics(Magics):
         raise UsageError(f"unknown space {name!r}{_did_you_mean(key, list(SPACES))}")
 
     def _token(self, ref: str) -> int:
-        if ref.isdigit():
-            return int(ref)
+        """A token named on a magic line. ``#N`` is always the token id N. Otherwise the token
+        labelled ``ref`` (a bootstrap word is its token's label, so the word ``2024`` is found
+        by its text); only when no token has that label is a number read as a token id."""
+        if ref[:1] == "#" and ref[1:].isascii() and ref[1:].isdigit():
+            return int(ref[1:])
         ids = self.rt.tokens.find(ref)
-        if len(ids) == 0:
-            labels = self.rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
-            raise UsageError(f"no token labelled {ref!r}{_did_you_mean(ref, labels)}")
-        return int(ids[0])
+        if len(ids):
+            return int(ids[0])
+        if ref.isascii() and ref.isdigit():
+            return int(ref)
+        labels = self.rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
+        raise UsageError(f"no token labelled {ref!r}{_did_you_mean(ref, labels)}")
 
     def _out(self, args: Any, value: Any) -> Any:
         if getattr(args, "o", None):
@@ -196,20 +204,32 @@ class NeuroGraphMagics(Magics):
     @argument("-o", metavar="NAME", help="store the result in this variable")
     @line_magic
     def ng_query(self, line: str = "") -> Any:
-        """Words most similar to the text by cosine in the embedding space (needs a bootstrap)."""
+        """Words most similar to the text by cosine in the embedding space (needs a bootstrap).
+
+        A text that is a vocabulary word as a whole is that word, even one that looks like an
+        operator: %ng_query - finds the word "-". Otherwise a lone + or - between words is an
+        operator (%ng_query king - man + woman). Quote a word holding a quote mark
+        (%ng_query "'s"), and put -- before a word starting with - (%ng_query -- -lrb-).
+        """
         args = self._args(self.ng_query, line)
         if args is None:
             return None
         return self._out(args, self._run(lambda: self.rt.query(" ".join(args.text), k=args.k)))
 
     @magic_arguments()
-    @argument("token", help="a token id or label")
+    @argument("token", help="a token label (a bootstrap word), or #ID for a token id")
     @argument("-k", type=int, default=10, help="neighbours (default 10)")
     @argument("--space", default="cognitive", help="space (default cognitive), or 'all'")
     @argument("-o", metavar="NAME", help="store the result in this variable")
     @line_magic
     def ng_neighbors(self, line: str = "") -> Any:
-        """The k nearest tokens to a token in one space."""
+        """The k nearest tokens to a token in one space.
+
+        The token is named by its label (a bootstrap word is its token's label): %ng_neighbors
+        2024 is the token labelled "2024" when there is one. #ID always means a token id
+        (%ng_neighbors #2024); a bare number is read as an id only when no token has it as
+        its label.
+        """
         args = self._args(self.ng_neighbors, line)
         if args is None:
             return None
@@ -218,13 +238,17 @@ class NeuroGraphMagics(Magics):
         return self._out(args, self._run(lambda: self.rt.grid.neighbors(tid, k=args.k, space=space)))
 
     @magic_arguments()
-    @argument("a", help="start: token id or label")
-    @argument("b", help="end: token id or label")
+    @argument("a", help="start: token label, or #ID for a token id")
+    @argument("b", help="end: token label, or #ID for a token id")
     @argument("--weight", default="strength", choices=["strength", "distance", "hops"], help="cost of a connection")
     @argument("-o", metavar="NAME", help="store the result in this variable")
     @line_magic
     def ng_path(self, line: str = "") -> Any:
-        """The cheapest path between two tokens along connections."""
+        """The cheapest path between two tokens along connections.
+
+        Tokens are named as in %ng_neighbors: a label, or #ID for a token id (a bare number is
+        an id only when no token has it as its label).
+        """
         args = self._args(self.ng_path, line)
         if args is None:
             return None
@@ -265,7 +289,12 @@ class NeuroGraphMagics(Magics):
     @argument("-k", type=int, default=10, help="neighbours woven per word (default 10)")
     @argument("--space", nargs="+", default=["abstract"], help="target spaces (default abstract)")
     @argument("--max-words", type=int, help="read at most this many words")
-    @argument("--errors", choices=["raise", "skip"], default="raise", help="bad lines: raise or skip")
+    @argument(
+        "--errors",
+        choices=["raise", "skip"],
+        default="raise",
+        help="a bad line (invalid UTF-8 word, wrong number of values): raise (default) or skip and count it",
+    )
     @argument("--replace", action="store_true", help="replace an earlier bootstrap")
     @argument("-o", metavar="NAME", help="store the report in this variable")
     @line_magic
@@ -275,20 +304,24 @@ class NeuroGraphMagics(Magics):
         if args is None:
             return None
         spaces = [self._space(s) for s in args.space]
-        return self._out(
-            args,
-            self._run(
-                lambda: self.rt.bootstrap(
-                    args.path,
-                    args.words,
-                    space=spaces,
-                    k=args.k,
-                    max_words=args.max_words,
-                    errors=args.errors,
-                    replace=args.replace,
-                )
-            ),
-        )
+        try:
+            report = self.rt.bootstrap(
+                args.path,
+                args.words,
+                space=spaces,
+                k=args.k,
+                max_words=args.max_words,
+                errors=args.errors,
+                replace=args.replace,
+            )
+        except ValidationError as e:
+            problem = getattr(e, "problem", None)
+            if problem is not None:  # a bad line: say how to skip such lines, as a magic
+                raise UsageError(f"{problem}; to skip such lines (they are counted), add --errors skip") from None
+            raise UsageError(str(e)) from None
+        except NeuroGraphError as e:
+            raise UsageError(str(e)) from None
+        return self._out(args, report)
 
     @magic_arguments()
     @argument("path", help="file to write")

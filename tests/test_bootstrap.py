@@ -475,3 +475,139 @@ def test_ctrl_c_during_query_many_raises(boot, planted, interrupt_at):
     assert fired == [1] and rt.data_version() == before
     ids, _ = rt.query_many(vecs[:3], k=5)
     assert ids.shape == (3, 5)
+
+
+OPERATOR_LIKE = ["-", "+", ",", "'s", "a-b"]
+
+
+@pytest.fixture(scope="module")
+def punctuated():
+    """A vocabulary holding words that look like query operators, as real GloVe files do."""
+    words = ["king", "man", "woman", "queen", "apple"] + OPERATOR_LIKE + [f"w{i}" for i in range(20)]
+    vecs = np.random.default_rng(11).normal(size=(len(words), 16)).astype(np.float32)
+    rt = ng.Runtime()
+    rt.bootstrap(vecs, words, k=2, progress=False)
+    return rt, words, vecs
+
+
+def _nearest(words, vecs, terms, k):
+    """Words nearest by cosine to the sum of the terms' normalised vectors, terms left out."""
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    q = sum(sign * unit[words.index(w)] for w, sign in terms)
+    order = np.argsort(-(unit @ (q / np.linalg.norm(q))), kind="stable")
+    return [words[i] for i in order if words[i] not in {w for w, _ in terms}][:k]
+
+
+def test_every_vocabulary_word_is_found_by_its_own_text(punctuated):
+    # a word in the vocabulary is found even when it looks like an operator (issue 10)
+    rt, words, vecs = punctuated
+    for w in OPERATOR_LIKE:
+        res = rt.query(w, k=4)
+        assert res.labels == _nearest(words, vecs, [(w, 1.0)], 4), w
+        assert rt.query(f"  {w} ", k=4).labels == res.labels  # surrounding spaces do not matter
+
+
+@pytest.mark.parametrize(
+    "text, terms",
+    [
+        ("king - man + woman", [("king", 1), ("man", -1), ("woman", 1)]),
+        ("- man", [("man", -1)]),  # an operator where one can stand stays an operator
+        ("king - -", [("king", 1), ("-", -1)]),  # after an operator: the word "-"
+        ("king + -", [("king", 1), ("-", 1)]),
+        ("king -", [("king", 1), ("-", 1)]),  # last: the word "-" (no operator ends a query)
+        ("king 's , a-b", [("king", 1), ("'s", 1), (",", 1), ("a-b", 1)]),
+        ("+ - king", [("-", 1), ("king", 1)]),
+    ],
+)
+def test_query_text_rule_with_operator_like_words(punctuated, text, terms):
+    from neurograph_lab._semantic import parse_query
+
+    rt, words, vecs = punctuated
+    assert parse_query(text, rt) == [(w, float(s)) for w, s in terms]
+    assert rt.query(text, k=3).labels == _nearest(words, vecs, terms, 3)
+
+
+def test_operators_without_such_words_are_still_errors(boot):
+    rt, _ = boot  # this vocabulary holds no "-" or "+"
+    with pytest.raises(ng.ValidationError, match="ends with an operator"):
+        rt.query("fruit3 -")
+    with pytest.raises(ng.ValidationError, match="two operators in a row"):
+        rt.query("fruit3 - - fruit2")
+    with pytest.raises(ng.ValidationError, match="ends with an operator"):
+        rt.query("-")
+
+
+def test_feedback_reads_its_text_by_the_same_rule(punctuated):
+    rt, _, _ = punctuated
+    dash = int(rt.tokens.find("-")[0])
+    assert rt.query_token_ids([("-", 1.0)]).tolist() == [dash]
+    target = int(rt.query("-", k=1).ids[0])
+    out = rt.feedback("-", target)
+    assert set(out.columns) == {"connection", "outcome"}
+
+
+def _vec_lines(n: int, dim: int, seed: int = 0) -> list[bytes]:
+    v = np.random.default_rng(seed).normal(size=(n, dim))
+    return [f"w{i} ".encode() + " ".join(f"{x:.5f}" for x in row).encode() for i, row in enumerate(v)]
+
+
+def test_a_bad_line_is_named_with_the_way_to_skip_it(tmp_path):
+    # S4 / issue 10: a real fastText file with one invalid UTF-8 word was refused without
+    # saying that errors="skip" skips such lines
+    lines = _vec_lines(12, 5)
+    lines[2] = b"caf\xe9 " + lines[2].split(b" ", 1)[1]  # latin-1, not UTF-8
+    lines[7] = b"short 1.0 2.0"
+    path = tmp_path / "bad.vec"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(ng.ValidationError, match=r'bad\.vec: line 3: .*not valid UTF-8.*errors="skip"') as e:
+        ng.Runtime().bootstrap(path)
+    assert e.value.bad_line == 3
+    rt = ng.Runtime()
+    with pytest.raises(ng.ValidationError, match=r"line 3"):
+        rt.bootstrap(path, k=2)
+    assert len(rt.tokens) == 0 and rt.bootstrap_info() is None
+    report = rt.bootstrap(path, k=2, errors="skip")
+    assert report.skipped_lines == 2 and report.words == 10 and len(rt.tokens) == 10
+    # with a header line the numbers are still the file's own line numbers
+    hpath = tmp_path / "header.vec"
+    hpath.write_bytes(b"12 5\n" + b"\n".join(lines) + b"\n")
+    with pytest.raises(ng.ValidationError, match=r"header\.vec: line 4: .*not valid UTF-8"):
+        ng.Runtime().bootstrap(hpath)
+    # a vocabulary file for a .npy matrix names its bad line too
+    np.save(tmp_path / "m.npy", np.ones((2, 3), np.float32))
+    (tmp_path / "vocab.txt").write_bytes(b"ok\ncaf\xe9\n")
+    with pytest.raises(ng.ValidationError, match=r"vocab\.txt: line 2: the word is not valid UTF-8"):
+        ng.Runtime().bootstrap(tmp_path / "m.npy", tmp_path / "vocab.txt")
+
+
+def test_bootstrap_and_query_arguments_are_checked_not_converted(punctuated, planted):
+    # S4: k=1.5 ran with k=1, max_words=-1 dropped the last word, good="no" was good feedback,
+    # all-zero rows of query_many returned arbitrary words, query(None) said "1 values"
+    words, vecs = planted
+    for kw, match in (
+        ({"k": 1.5}, "k must be an integer, got float 1.5"),
+        ({"k": True}, "k must be an integer, got bool"),
+        ({"k": -1}, "k must be an integer >= 0, got -1"),
+        ({"max_words": -1}, "max_words must be an integer >= 1, got -1"),
+        ({"max_words": 0}, "max_words must be an integer >= 1, got 0"),
+        ({"seed": -1}, r"seed must be an integer in 0\.\.4294967295"),
+        ({"replace": "no"}, "replace must be True or False"),
+    ):
+        rt = ng.Runtime()
+        with pytest.raises(ng.ValidationError, match=match):
+            rt.bootstrap(vecs, words, **kw)
+        assert len(rt.tokens) == 0
+    rt, _, v = punctuated
+    with pytest.raises(ng.ValidationError, match="query row 1 is a zero vector"):
+        rt.query_many(np.stack([v[0], np.zeros(16, np.float32)]))
+    with pytest.raises(ng.ValidationError, match="query row 0 is a zero vector"):
+        rt.semantic_query_many(np.zeros((1, 16), np.float32), 3)  # the low-level name too
+    for bad in (None, b"x", object()):
+        with pytest.raises(ng.ValidationError, match="a query is a text .* or a vector of numbers"):
+            rt.query(bad)
+    tok = int(rt.tokens.find("king")[0])
+    for good in ("no", 1, None):
+        with pytest.raises(ng.ValidationError, match="good must be True or False"):
+            rt.feedback("man", tok, good=good)
+    with pytest.raises(ng.ValidationError, match="must be a finite number"):
+        rt.query_token_ids([("man", float("nan"))])

@@ -93,3 +93,14 @@ def test_cell_magic(rt):
 def test_empty_script_selects_nothing(rt):
     assert len(run_explore(rt, "# only a comment\n\n", {})) == 0
     assert np.asarray(run_explore(rt, "", {}).ids).size == 0
+
+
+def test_a_quoted_number_is_a_label_and_a_bare_number_an_id(rt):
+    # S4 (as %ng_neighbors): a word made of digits must be reachable by its text
+    word = rt.tokens.create(label="2024", abstract=(0.1, 0.1, 0.1))
+    other = int(rt.tokens.ids()[0])
+    assert word != 2024
+    near = run_explore(rt, 'near "2024" k=3 in abstract', {})
+    assert near.ids.tolist() == rt.grid.neighbors(word, k=3, space="abstract").ids.tolist()
+    near = run_explore(rt, f"near {other} k=3 in abstract", {})
+    assert near.ids.tolist() == rt.grid.neighbors(other, k=3, space="abstract").ids.tolist()

@@ -148,3 +148,62 @@ def test_reload_and_unload_leak_nothing(shell):
     assert "ng_tokens" not in shell.magics_manager.magics["line"]
     assert "ng_explore" not in shell.magics_manager.magics["cell"]
     shell.run_line_magic("load_ext", "neurograph_lab")
+
+
+@pytest.fixture
+def punctuated_shell(shell):
+    words = ["king", "man", "woman", "-", "+", ",", "'s", "a-b"] + [f"w{i}" for i in range(12)]
+    vecs = np.random.default_rng(5).normal(size=(len(words), 8)).astype(np.float32)
+    shell.user_ns["ng_rt"] = rt = ng.Runtime()
+    rt.bootstrap(vecs, words, k=2, progress=False)
+    return shell
+
+
+@pytest.mark.parametrize(
+    "arg, word", [("-", "-"), ('"-"', "-"), ("+", "+"), (",", ","), ('"\'s"', "'s"), ("a-b", "a-b")]
+)
+def test_query_magic_finds_words_that_look_like_operators(punctuated_shell, arg, word):
+    # issue 10: %ng_query "-" finds the word "-" when the vocabulary holds it
+    res = line(punctuated_shell, "ng_query", f"{arg} -k 3")
+    assert res.labels == punctuated_shell.user_ns["ng_rt"].query(word, k=3).labels
+    assert len(res) == 3 and word not in res.labels
+
+
+def test_query_magic_explains_how_to_quote(punctuated_shell):
+    with pytest.raises(UsageError, match="""%ng_query "'s\""""):
+        line(punctuated_shell, "ng_query", "'s")
+    res = line(punctuated_shell, "ng_query", "king - man + woman -k 2")
+    assert res.labels == punctuated_shell.user_ns["ng_rt"].query("king - man + woman", k=2).labels
+
+
+def test_neighbors_magic_prefers_a_label_and_takes_hash_for_an_id(shell, capsys):
+    # S4: %ng_neighbors 2024 took a word made of digits as a token id
+    rt = shell.user_ns["ng_rt"]
+    by_id = rt.tokens.create(id=2024, label="not the word", cognitive=(0.5, 0.5, 0.5))
+    word = rt.tokens.create(label="2024", cognitive=(-0.5, -0.5, -0.5))
+    assert word != 2024
+    assert line(shell, "ng_neighbors", "2024 -k 2").query == f"2 nearest to token {word}"
+    assert line(shell, "ng_neighbors", "#2024 -k 2").query == f"2 nearest to token {by_id}"
+    assert line(shell, "ng_neighbors", "7 -k 2").query == "2 nearest to token 7"  # no token labelled "7"
+    assert line(shell, "ng_path", "#2024 2024 --weight hops").source == by_id
+    with pytest.raises(UsageError, match="no token labelled 'nope'"):
+        line(shell, "ng_neighbors", "nope")
+    line(shell, "ng_neighbors", "--help")
+    assert "#ID always means a token id" in capsys.readouterr().out
+
+
+def test_bootstrap_magic_names_a_bad_line_and_skips_with_errors_skip(shell, tmp_path):
+    # issue 10: the message says how to skip bad lines, and --errors skip does it
+    words, vecs = planted_embeddings(words_per_cluster=5, pairs=2, dim=6)
+    write_vec(tmp_path / "e.vec", words, vecs, header=False)
+    lines = (tmp_path / "e.vec").read_bytes().splitlines()
+    lines[4] = b"bad\xff " + lines[4].split(b" ", 1)[1]
+    (tmp_path / "bad.vec").write_bytes(b"\n".join(lines) + b"\n")
+    shell.user_ns["ng_rt"] = rt = ng.Runtime()
+    with pytest.raises(UsageError, match=r"bad\.vec: line 5: .*not valid UTF-8.*add --errors skip"):
+        line(shell, "ng_bootstrap", f"{tmp_path / 'bad.vec'} -k 2")
+    assert len(rt.tokens) == 0
+    report = line(shell, "ng_bootstrap", f"{tmp_path / 'bad.vec'} -k 2 --errors skip")
+    assert report.skipped_lines == 1 and report.words == len(words) - 1
+    with pytest.raises(UsageError, match="max_words must be an integer >= 1, got -1"):
+        line(shell, "ng_bootstrap", f"{tmp_path / 'e.vec'} --max-words -1 --replace")
