@@ -105,29 +105,22 @@ def _code_column(values: Any, n: int, name: str, names: Sequence[str]) -> Option
     return np.fromiter((code(v) for v in arr.tolist()), dtype=np.uint8, count=n)
 
 
-def _label_list(labels: Any, n: int) -> list[Optional[str]]:
-    """Labels, one per row: each a str, or None / NA / NaN for no label. A single str (or
-    bytes) is refused: it is one label, not a sequence of them; bytes labels are refused as
-    ``create(label=b"x")`` is, not stored as their repr."""
+def _label_list(labels: Any, n: int) -> Any:
+    """Labels, one per row: each a str, or None / NA / NaN for no label (the core checks each
+    and names a bad row). A single str (or bytes) is refused: it is one label, not a sequence
+    of them; bytes labels are refused as ``create(label=b"x")`` is, not stored as their repr."""
     if isinstance(labels, (str, bytes, bytearray)):
         raise ValidationError(
             f"labels must be a sequence of str (one per row), got a single {type(labels).__name__} {labels!r:.60}"
         )
-    try:
-        items = list(labels)
-    except TypeError:
-        raise ValidationError(f"labels must be a sequence of str or None, got {type(labels).__name__}") from None
-    if len(items) != n:
-        raise ValidationError(f"labels must have one entry per row ({n}), got {len(items)}")
-    out: list[Optional[str]] = []
-    for i, v in enumerate(items):
-        if isinstance(v, str):
-            out.append(str(v))  # numpy's str_ -> str
-        elif v is None or v is pd.NA or (isinstance(v, float) and v != v):
-            out.append(None)
-        else:
-            raise ValidationError(f"labels[{i}] must be a str or None, got {type(v).__name__} {v!r:.60}")
-    return out
+    if not hasattr(labels, "__len__"):
+        try:
+            labels = list(labels)
+        except TypeError:
+            raise ValidationError(f"labels must be a sequence of str or None, got {type(labels).__name__}") from None
+    if len(labels) != n:
+        raise ValidationError(f"labels must have one entry per row ({n}), got {len(labels)}")
+    return labels
 
 
 def _coords_f32(arr: np.ndarray, clamp: bool) -> np.ndarray:

@@ -597,6 +597,8 @@ def test_bootstrap_and_query_arguments_are_checked_not_converted(punctuated, pla
         with pytest.raises(ng.ValidationError, match=match):
             rt.bootstrap(vecs, words, **kw)
         assert len(rt.tokens) == 0
+    with pytest.raises(ng.ValidationError, match="each space may be named once, got cognitive twice"):
+        ng.Runtime().bootstrap_embeddings(words, vecs, ["L5", "cognitive"])  # S4, the low-level name
     rt, _, v = punctuated
     with pytest.raises(ng.ValidationError, match="query row 1 is a zero vector"):
         rt.query_many(np.stack([v[0], np.zeros(16, np.float32)]))

@@ -12,7 +12,7 @@ use numpy::{
     PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyString};
 use rayon::prelude::*;
 
 /// A numpy argument (or anything `numpy.asarray` takes) as a C-contiguous, native-endian
@@ -214,8 +214,8 @@ pub fn label_arg(v: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<String>> {
     }
 }
 
-/// Labels: a sequence (list, tuple, array ...) of str or None, one per row. A single str or
-/// bytes is refused: it is one label, not a sequence of them.
+/// Labels: a sequence (list, tuple, array ...) of str, or None / NaN / pandas.NA for no label,
+/// one per row. A single str or bytes is refused: it is one label, not a sequence of them.
 pub fn labels_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
     if v.is_instance_of::<PyString>()
         || v.is_instance_of::<PyBytes>()
@@ -239,11 +239,26 @@ pub fn labels_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<Option<String>>> {
                 .unwrap_or_default()
         ))
     })?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(v.len().unwrap_or(0));
     for (i, item) in items.enumerate() {
-        out.push(label_arg(&item?, &format!("labels[{i}]"))?);
+        let item = item?;
+        if let Ok(s) = item.downcast::<PyString>() {
+            out.push(Some(s.to_cow()?.into_owned()));
+        } else if is_missing(&item) {
+            out.push(None);
+        } else {
+            // not a str and not missing: label_arg refuses it, naming the row
+            out.push(label_arg(&item, &format!("labels[{i}]"))?);
+        }
     }
     Ok(out)
+}
+
+/// None, a float NaN or pandas' NA: a missing label in a sequence of labels.
+fn is_missing(v: &Bound<'_, PyAny>) -> bool {
+    v.is_none()
+        || v.downcast::<PyFloat>().is_ok_and(|f| f.value().is_nan())
+        || v.get_type().name().is_ok_and(|n| n == "NAType")
 }
 
 /// A space given as a name (`"cognitive"`, `"L5"`) or a 1-based number.
