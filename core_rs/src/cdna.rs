@@ -291,7 +291,7 @@ impl Cdna {
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         for (i, s) in self.scales.iter().enumerate() {
-            if !s.is_finite() || *s <= 0.0 || *s > 1000.0 {
+            if !s.is_finite() || *s < f32::MIN_POSITIVE || *s > 1000.0 {
                 p.push(format!(
                     "scale of {} = {s} must be in (0, 1000]",
                     SPACE_NAMES[i]

@@ -224,13 +224,25 @@ impl RuntimeStorage {
             ));
         }
         if opt.spaces.is_empty() || opt.spaces.len() * 3 > dim.min(n) {
+            let reason = if dim.min(n) < 3 {
+                format!(
+                    "placing words in a space takes 3 principal axes, so at least 3 words and \
+                     3 dimensions; got {n} words of {dim} dimensions"
+                )
+            } else {
+                format!(
+                    "{n} words of {dim} dimensions fill at most {} spaces (3 principal axes each)",
+                    dim.min(n) / 3
+                )
+            };
+            return Err(NgError::invalid("spaces", opt.spaces.len(), reason));
+        }
+        if let Some(j) = (1..opt.spaces.len()).find(|j| opt.spaces[..*j].contains(&opt.spaces[*j]))
+        {
             return Err(NgError::invalid(
                 "spaces",
-                opt.spaces.len(),
-                format!(
-                    "need 1..={} spaces for {dim}-dim embeddings of {n} words",
-                    dim.min(n) / 3
-                ),
+                SPACE_NAMES.get(opt.spaces[j]).copied().unwrap_or("?"),
+                "a space is named twice",
             ));
         }
         let mut seen = HashMap::with_capacity(n);
@@ -414,7 +426,18 @@ impl RuntimeStorage {
             ));
         }
         let mut qs = queries.to_vec();
-        normalize_rows(&mut qs, boot.dim);
+        let norms = normalize_rows(&mut qs, boot.dim);
+        if let Some(r) = norms.iter().position(|v| !(v.is_finite() && *v > 1e-12)) {
+            return Err(NgError::invalid(
+                format!("queries[{r}]"),
+                if norms[r].is_finite() {
+                    "zero vector"
+                } else {
+                    "non-finite"
+                },
+                "every query row needs a finite, non-zero direction",
+            ));
+        }
         let n = boot.words.len();
         let want = k.saturating_add(boot.dead).min(n);
         let (idx, scores, got) =
