@@ -66,6 +66,8 @@ pub enum NgError {
     Interrupted,
     #[error("internal error in the runtime core ({0}); nothing was changed")]
     Internal(String),
+    #[error("out of memory: {what} could not get its {bytes}")]
+    OutOfMemory { what: String, bytes: String },
 }
 
 /// The message of a caught panic.

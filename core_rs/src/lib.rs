@@ -14,6 +14,7 @@ pub mod guardian;
 pub mod idmap;
 pub mod intuition;
 pub mod layout;
+pub mod limits;
 pub mod mem;
 pub mod metrics;
 pub mod progress;

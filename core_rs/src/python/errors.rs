@@ -18,7 +18,7 @@
 use crate::error::NgError;
 use crate::progress::{Event, Pause, Progress};
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyOSError};
+use pyo3::exceptions::{PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError};
 use pyo3::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -45,6 +45,7 @@ pub fn to_py(e: NgError) -> PyErr {
         NgError::Io { .. } => PyOSError::new_err(msg),
         NgError::Interrupted => PyKeyboardInterrupt::new_err(msg),
         NgError::Internal(_) => NeuroGraphError::new_err(msg),
+        NgError::OutOfMemory { .. } => PyMemoryError::new_err(msg),
         _ => ValidationError::new_err(msg),
     }
 }
