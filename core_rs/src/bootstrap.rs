@@ -15,7 +15,7 @@ pub use ids::{murmur3_32, wanted_id, word_ids, Moved, MAX_ID};
 pub use parse::{parse_header, parse_text_block, ParseProblem, ParsedBlock};
 pub use pca::{pca, Pca};
 pub use scan::{top_k_one, Q8};
-pub use topk::{topk_cosine, topk_cosine_progress};
+pub use topk::{check_weave, topk_cosine, topk_cosine_progress};
 
 use rayon::prelude::*;
 

@@ -502,17 +502,20 @@ impl SpaceIndex {
     }
 
     /// Batched kNN over many query points in parallel: (ids, squared distances), k per row
-    /// (callers cap k at `len()`); rows with fewer than k hits are padded with id 0 and +inf.
-    /// Counts query points done on `progress` and stops with `Err(Interrupted)` when it is
-    /// cancelled.
+    /// (callers cap k at `len()` and check that Q x k fits in memory); rows with fewer than k
+    /// hits are padded with id 0 and +inf. Counts query points done on `progress` and stops
+    /// with `Err(Interrupted)` when it is cancelled. A failed allocation is an error, not an
+    /// abort.
     pub fn knn_many(
         &self,
         queries: &[[f32; 3]],
         k: usize,
         progress: Option<&Progress>,
     ) -> Result<(Vec<u32>, Vec<f32>)> {
-        let mut ids = vec![0u32; queries.len() * k];
-        let mut d = vec![f32::INFINITY; queries.len() * k];
+        let len = queries.len().saturating_mul(k);
+        let mut ids: Vec<u32> = crate::limits::zeroed(len, "the neighbour ids")?;
+        let mut d: Vec<f32> = crate::limits::zeroed(len, "the neighbour distances")?;
+        d.par_iter_mut().for_each(|v| *v = f32::INFINITY);
         if k == 0 {
             return Ok((ids, d));
         }
@@ -544,12 +547,30 @@ impl SpaceIndex {
         Ok((ids, d))
     }
 
-    /// Batched radius queries in parallel: CSR form (offsets of len Q+1, ids, squared distances).
-    pub fn within_many(&self, queries: &[[f32; 3]], r: f32) -> (Vec<u64>, Vec<u32>, Vec<f32>) {
+    /// Batched radius queries in parallel: CSR form (offsets of len Q+1, ids, squared
+    /// distances); `None` as soon as the hits found pass `max_hits` (the rest is skipped).
+    pub fn within_many(
+        &self,
+        queries: &[[f32; 3]],
+        r: f32,
+        max_hits: usize,
+    ) -> Option<(Vec<u64>, Vec<u32>, Vec<f32>)> {
+        let found = std::sync::atomic::AtomicUsize::new(0);
         let per: Vec<Vec<Hit>> = queries
             .par_iter()
-            .map(|q| self.within(q, r, None))
+            .map(|q| {
+                use std::sync::atomic::Ordering::Relaxed;
+                if found.load(Relaxed) > max_hits {
+                    return Vec::new();
+                }
+                let hits = self.within(q, r, None);
+                found.fetch_add(hits.len(), Relaxed);
+                hits
+            })
             .collect();
+        if found.into_inner() > max_hits {
+            return None;
+        }
         let mut offsets = Vec::with_capacity(queries.len() + 1);
         offsets.push(0u64);
         let total: usize = per.iter().map(|v| v.len()).sum();
@@ -562,7 +583,7 @@ impl SpaceIndex {
             }
             offsets.push(ids.len() as u64);
         }
-        (offsets, ids, d)
+        Some((offsets, ids, d))
     }
 }
 

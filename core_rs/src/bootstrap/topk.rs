@@ -342,9 +342,19 @@ pub(crate) fn topk_with(
     if k_used == 0 || q == 0 {
         return Ok((Vec::new(), Vec::new(), k_used));
     }
-    let symmetric = exclude_self
-        && q == n
-        && n > bl.sb
+    // heaps (8 bytes a hit) per query block and data segment, then the result (8 a hit)
+    let segs = if symmetric_path(exclude_self, n, q, bl) {
+        2
+    } else {
+        segments(q.div_ceil(bl.qb), n.div_ceil(bl.db))
+    };
+    crate::limits::check(
+        "k",
+        k_used,
+        crate::limits::bytes_of(&[q, k_used, 8 * (segs + 1)]),
+        || format!("the top {k_used} of {q} queries (ids + scores)"),
+    )?;
+    let symmetric = symmetric_path(exclude_self, n, q, bl)
         && (std::ptr::eq(data.as_ptr(), queries.as_ptr())
             || data
                 .iter()
@@ -362,8 +372,8 @@ pub(crate) fn topk_with(
         )
     };
     progress::check(progress)?;
-    let mut idx = vec![0u32; q * k_used];
-    let mut scores = vec![0f32; q * k_used];
+    let mut idx: Vec<u32> = crate::limits::zeroed(q * k_used, "the top-k ids")?;
+    let mut scores: Vec<f32> = crate::limits::zeroed(q * k_used, "the top-k scores")?;
     idx.par_chunks_mut(qblock * k_used)
         .zip(scores.par_chunks_mut(qblock * k_used))
         .zip(heaps.par_iter())
@@ -377,6 +387,39 @@ pub(crate) fn topk_with(
             }
         });
     Ok((idx, scores, k_used))
+}
+
+/// Whether weaving (queries are the data, self excluded) takes the symmetric path.
+fn symmetric_path(exclude_self: bool, n: usize, q: usize, bl: Blocking) -> bool {
+    exclude_self && q == n && n > bl.sb
+}
+
+/// Data segments per query block: more than one only when there are too few query blocks to
+/// keep every thread busy.
+fn segments(nqb: usize, ndb: usize) -> usize {
+    let want = 4 * rayon::current_num_threads();
+    if nqb >= want {
+        1
+    } else {
+        want.div_ceil(nqb.max(1)).min(ndb).max(1)
+    }
+}
+
+/// Refuse a bootstrap whose weaving of `k` neighbours for each of `n` words would not fit in
+/// memory: the top-k search (24 bytes a candidate edge), then the edges kept within the
+/// out-degree limit as connection records (about 150 bytes each while they are built).
+pub fn check_weave(n: usize, k: usize, max_out_degree: usize) -> Result<()> {
+    let k_used = k.min(n.saturating_sub(1));
+    let kept = k_used.min(max_out_degree);
+    let search = crate::limits::bytes_of(&[n, k_used, 24]);
+    let build = crate::limits::bytes_of(&[n, kept, 150]);
+    let need = search.zip(build).map(|(a, b)| a.max(b));
+    crate::limits::check("k", k, need, || {
+        format!(
+            "weaving k={k_used} neighbours for each of {n} words ({} candidate connections)",
+            n.saturating_mul(k_used)
+        )
+    })
 }
 
 /// Tasks are (query block, data segment); segments only when there are too few query blocks
@@ -396,12 +439,7 @@ fn general_heaps(
     let (qb, db) = (bl.qb, bl.db);
     let nqb = q.div_ceil(qb);
     let ndb = n.div_ceil(db);
-    let want = 4 * rayon::current_num_threads();
-    let segs = if nqb >= want {
-        1
-    } else {
-        want.div_ceil(nqb).min(ndb).max(1)
-    };
+    let segs = segments(nqb, ndb);
     if let Some(p) = progress {
         p.start((nqb * ndb) as u64);
     }

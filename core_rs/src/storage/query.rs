@@ -155,8 +155,9 @@ impl RuntimeStorage {
     }
 
     /// kNN for many points in parallel: (ids, distances, k used), row-major (Q, k); k is
-    /// capped at the number of tokens in the space. Counts points done on `progress` and
-    /// stops with `Err(Interrupted)` when it is cancelled.
+    /// capped at the number of tokens in the space, and a Q x k result that would not fit in
+    /// memory is refused (naming the size) before anything is allocated. Counts points done
+    /// on `progress` and stops with `Err(Interrupted)` when it is cancelled.
     pub fn neighbors_many(
         &self,
         space: usize,
@@ -173,13 +174,18 @@ impl RuntimeStorage {
             let idx = self.space_index(&st, space);
             drop(st);
             let k = k.min(idx.len());
+            let q = points.len();
+            crate::limits::check("k", k, crate::limits::bytes_of(&[q, k, 8]), || {
+                format!("the result of {q} queries x k={k} neighbours (ids + distances)")
+            })?;
             let (ids, mut d) = idx.knn_many(points, k, progress)?;
             d.par_iter_mut().for_each(|v| *v = v.sqrt() * scale);
             Ok((ids, d, k))
         })
     }
 
-    /// Radius queries for many points in parallel, as CSR (offsets, ids, distances).
+    /// Radius queries for many points in parallel, as CSR (offsets, ids, distances). Stops
+    /// with an error, rather than running out of memory, when the hits would not fit.
     pub fn range_many(
         &self,
         space: usize,
@@ -195,7 +201,24 @@ impl RuntimeStorage {
             let scale = check_scale(st.cdna.scales[space]);
             let idx = self.space_index(&st, space);
             drop(st);
-            let (off, ids, mut d) = idx.within_many(points, radius / scale);
+            // a hit takes up to 16 bytes while found (8, and growth slack) and 8 in the
+            // result; offsets take 8 a point
+            let avail = crate::limits::available();
+            let room = avail.saturating_sub(points.len() as u64 * 8);
+            let max_hits = usize::try_from(room / 24).unwrap_or(usize::MAX);
+            let Some((off, ids, mut d)) = idx.within_many(points, radius / scale, max_hits) else {
+                return Err(NgError::invalid(
+                    "radius",
+                    radius,
+                    format!(
+                        "the {} points find more than {max_hits} tokens in all: at 24 bytes a \
+                         hit while they are gathered, more than the {} of memory this process \
+                         can get holds; use a smaller radius or fewer points at a time",
+                        points.len(),
+                        crate::limits::human(Some(avail))
+                    ),
+                ));
+            };
             d.par_iter_mut().for_each(|v| *v = v.sqrt() * scale);
             Ok((off, ids, d))
         })

@@ -209,6 +209,7 @@ impl RuntimeStorage {
         opt: &BootOptions,
     ) -> Result<BootReport> {
         let n = words.len();
+        crate::bootstrap::check_weave(n, opt.k, self.read().cdna.max_out_degree as usize)?;
         if dim == 0 || data.len() != n * dim {
             return Err(NgError::invalid(
                 "embeddings",
