@@ -285,14 +285,8 @@ def bootstrap(
     return BootstrapReport(d, skipped)
 
 
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValidationError(f"k must be an integer >= 0, got {k!r}")
-    return int(k)
-
-
 def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
-    k = _check_k(k)
+    k = int_arg(k, "k", lo=0)
     if isinstance(q, str):
         arg: Any = parse_query(q, rt)
         what = q
@@ -309,7 +303,7 @@ def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
 
 
 def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    k = _check_k(k)
+    k = int_arg(k, "k", lo=0)
     if isinstance(queries, np.ndarray):
         mat = np.ascontiguousarray(queries, dtype=np.float32)
         if mat.ndim != 2:

@@ -318,8 +318,6 @@ class TokenView:
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Token]:
         """Up to ``limit`` tokens from ``offset`` as ``Token`` values."""
-        if limit < 0 or offset < 0:
-            raise ValidationError(f"limit and offset must be >= 0, got {limit}, {offset}")
         return [Token._from_dict(d) for d in _core.Runtime.list_tokens(self._rt, limit, offset)]
 
     def find(self, label: str) -> np.ndarray:
@@ -526,8 +524,6 @@ class ConnectionView:
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Connection]:
         """Up to ``limit`` connections from ``offset`` as ``Connection`` values."""
-        if limit < 0 or offset < 0:
-            raise ValidationError(f"limit and offset must be >= 0, got {limit}, {offset}")
         return [Connection._from_dict(d) for d in _core.Runtime.list_connections(self._rt, limit, offset)]
 
     def __len__(self) -> int:
@@ -886,8 +882,6 @@ class Runtime(_core.Runtime):
 
     def events(self, last: Optional[int] = None) -> pd.DataFrame:
         """What the Guardian saw, oldest first: time, kind, target, accepted, reason."""
-        if last is not None and last < 0:
-            raise ValidationError(f"last must be >= 0, got {last}")
         c = _core.Runtime.events(self, last)
         return pd.DataFrame(
             {

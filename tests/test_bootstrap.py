@@ -266,6 +266,24 @@ def test_bad_bootstrap_arguments(planted):
         ng.Runtime().bootstrap(vecs, words, space=["abstract", "L8"])
     with pytest.raises(ng.ValidationError, match="errors must be"):
         ng.Runtime().bootstrap(vecs, words, errors="ignore")
+    # S4: k=2**70 raised OverflowError; sizes are refused by name beyond 2**63 - 1
+    for call in (
+        lambda: ng.Runtime().bootstrap(vecs, words, k=2**70),
+        lambda: ng.Runtime().bootstrap_embeddings(words, vecs, ["abstract"], 2**70),
+    ):
+        with pytest.raises(ng.ValidationError, match=r"k must be an integer in 0\.\.=9223372036854775807, got 1180"):
+            call()
+
+
+def test_query_with_the_largest_k_returns_every_other_word(boot, planted):
+    # S4: k + (the query's own words) wrapped at k = 2**64 - 1 and returned nothing; sizes
+    # now go up to 2**63 - 1 (capped at the vocabulary) and beyond that are refused by name
+    rt, _ = boot
+    words, _ = planted
+    assert len(rt.query("fruit3", k=2**63 - 1)) == len(words) - 1
+    for k in (2**64 - 1, 2**70):
+        with pytest.raises(ng.ValidationError, match=r"k must be an integer in 0\.\.="):
+            rt.query("fruit3", k=k)
 
 
 def test_query_many_caps_k_the_same_way_for_texts_and_matrices(boot, planted):

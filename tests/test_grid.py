@@ -179,6 +179,10 @@ def test_field_influence_and_density(rt):
         (lambda rt: rt.grid.neighbors_many(np.full((2, 3), np.inf)), ng.ValidationError, "finite"),
         (lambda rt: rt.grid.density((0, 0, 0), 0.0), ng.ValidationError, "radius > 0"),
         (lambda rt: rt.grid.neighbors((0,) * 23, space="all"), ng.ValidationError, "24 values"),
+        # S4: sizes too large for 64 bits are a ValidationError naming k, not an OverflowError
+        (lambda rt: rt.grid.neighbors((0, 0, 0), k=2**70), ng.ValidationError, r"k must be an integer in 0\.\.="),
+        (lambda rt: rt.grid.neighbors_many(np.zeros((2, 3)), k=2**64), ng.ValidationError, "k must be"),
+        (lambda rt: rt.grid_neighbors_many(np.zeros((2, 3), "f4"), 1.5), ng.ValidationError, "k must be"),
     ],
 )
 def test_bad_queries(filled, call, exc, match):
@@ -239,3 +243,12 @@ def test_batched_queries_with_no_points_return_no_results(filled):
     assert rt.grid.range_many([], 0.5) == ([], [])
     ids, dist = rt.grid.neighbors_many(np.zeros((0, 3)), k=3)
     assert ids.shape[0] == dist.shape[0] == 0
+
+
+def test_k_beyond_the_token_count_is_capped_even_at_the_largest_size(filled):
+    # S1-4: k is capped at the tokens placed in the space, so the largest k (2**63 - 1)
+    # allocates nothing absurd; the batch form checks Q x k (see tests/test_limits.py)
+    rt, _ = filled
+    assert len(rt.grid.neighbors((0, 0, 0), k=2**63 - 1)) == 50
+    ids, _ = rt.grid.neighbors_many(np.zeros((3, 3)), k=2**63 - 1)
+    assert ids.shape == (3, 50)

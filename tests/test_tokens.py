@@ -283,6 +283,24 @@ def test_list_find_iter(filled):
         rt.tokens.list(limit=-1)
 
 
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda rt: rt.tokens.list(limit=2**70), r"limit must be an integer in 0\.\.=\d+, got 1180591620717411303424"),
+        (lambda rt: rt.tokens.list(offset=-1), r"offset must be an integer in 0\.\.=\d+, got -1"),
+        (lambda rt: rt.tokens.to_pandas(limit=-1), r"limit must be an integer in 0\.\.=\d+, got -1"),
+        (lambda rt: rt.tokens.to_pandas(limit=True), "limit must be an integer, got the bool True"),
+        (lambda rt: rt.connections.list(limit=2**64), r"limit must be an integer in 0\.\.="),
+        (lambda rt: rt.events(last=-2), r"last must be an integer in 0\.\.=\d+, got -2"),
+    ],
+)
+def test_size_arguments_out_of_range_name_the_argument(filled, call, match):
+    # S4: sizes that do not fit used to raise OverflowError or TypeError
+    rt, _ = filled
+    with pytest.raises(ng.ValidationError, match=match):
+        call(rt)
+
+
 def test_coords_bad_space(rt):
     with pytest.raises(ng.ValidationError, match="unknown space"):
         rt.tokens.coords("cognitve")

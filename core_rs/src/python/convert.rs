@@ -281,6 +281,21 @@ pub fn space_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
     }
 }
 
+/// A size argument (`k`, `limit`, `offset`, `max_words` ...): an [`int_arg`] in
+/// `0..=i64::MAX`, so a bool, a float, a negative number or one too large is a
+/// `ValidationError` naming the argument, never an `OverflowError` or `TypeError`.
+pub fn size_arg(v: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
+    int_arg(v, name, 0, i64::MAX).map(|i| usize::try_from(i).unwrap_or(usize::MAX))
+}
+
+/// [`size_arg`] for an optional argument (None stays None).
+pub fn opt_size_arg(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<usize>> {
+    match v {
+        Some(v) if !v.is_none() => size_arg(v, name).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// An entity type given as a name or a number.
 pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
     if v.is_instance_of::<PyBool>() {

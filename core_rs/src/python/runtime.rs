@@ -3,8 +3,8 @@
 
 use super::convert::{
     array_arg, bool_arg, cdna_dict, connection_columns, connection_dict, elems, entity_arg,
-    int_arg, kind_arg, label_arg, labels_arg, opt_array_arg, opt_int_arg, space_arg, space_kwargs,
-    token_dict, xyz_arg, TokenColumns,
+    int_arg, kind_arg, label_arg, labels_arg, opt_array_arg, opt_int_arg, opt_size_arg, space_arg,
+    space_kwargs, token_dict, xyz_arg, TokenColumns,
 };
 use super::errors::{map, run, run_long, run_write, ValidationError};
 use crate::cdna::flags as cflags;
@@ -178,14 +178,16 @@ impl PyRuntime {
 
     /// All token fields as numpy columns (rows `offset .. offset+limit` in store order).
     /// With `label_buffers`, labels come as Arrow string buffers instead of a list of str.
-    #[pyo3(signature = (limit=None, offset=0, label_buffers=false))]
+    #[pyo3(signature = (limit=None, offset=None, label_buffers=false))]
     fn token_columns<'py>(
         &self,
         py: Python<'py>,
-        limit: Option<usize>,
-        offset: usize,
+        limit: Option<&Bound<'py, PyAny>>,
+        offset: Option<&Bound<'py, PyAny>>,
         label_buffers: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let limit = opt_size_arg(limit, "limit")?;
+        let offset = opt_size_arg(offset, "offset")?.unwrap_or(0);
         let store = self.store();
         let cols = run(py, || {
             let _t = store.metrics.timer(Op::TokenScan);
@@ -323,13 +325,15 @@ impl PyRuntime {
     }
 
     /// Tokens as a list of dicts (`limit` rows from `offset`).
-    #[pyo3(signature = (limit=100, offset=0))]
+    #[pyo3(signature = (limit=None, offset=None))]
     fn list_tokens<'py>(
         &self,
         py: Python<'py>,
-        limit: usize,
-        offset: usize,
+        limit: Option<&Bound<'py, PyAny>>,
+        offset: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let limit = opt_size_arg(limit, "limit")?.unwrap_or(100);
+        let offset = opt_size_arg(offset, "offset")?.unwrap_or(0);
         let views: Vec<_> = {
             let _t = self.store().metrics.timer(Op::TokenScan);
             let st = self.store().read();
@@ -489,13 +493,15 @@ impl PyRuntime {
         run_write(py, || store.delete_connections(ids))
     }
 
-    #[pyo3(signature = (limit=100, offset=0))]
+    #[pyo3(signature = (limit=None, offset=None))]
     fn list_connections<'py>(
         &self,
         py: Python<'py>,
-        limit: usize,
-        offset: usize,
+        limit: Option<&Bound<'py, PyAny>>,
+        offset: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let limit = opt_size_arg(limit, "limit")?.unwrap_or(100);
+        let offset = opt_size_arg(offset, "offset")?.unwrap_or(0);
         let recs: Vec<_> = {
             let _t = self.store().metrics.timer(Op::ConnectionScan);
             let st = self.store().read();
@@ -798,8 +804,9 @@ impl PyRuntime {
     }
 
     /// Return to the version `steps` changes back (the rollback is itself a new revision).
-    #[pyo3(signature = (steps=1, policy="refuse"))]
-    fn cdna_rollback(&self, steps: usize, policy: &str) -> PyResult<()> {
+    #[pyo3(signature = (steps=None, policy="refuse"))]
+    fn cdna_rollback(&self, steps: Option<&Bound<'_, PyAny>>, policy: &str) -> PyResult<()> {
+        let steps = opt_size_arg(steps, "steps")?.unwrap_or(1);
         map(self.store().rollback_cdna(steps, policy_arg(policy)?)).map(|_| ())
     }
 
@@ -807,8 +814,12 @@ impl PyRuntime {
 
     /// Guardian events as columns: time, kind, target, accepted, reason.
     #[pyo3(signature = (last=None))]
-    fn events<'py>(&self, py: Python<'py>, last: Option<usize>) -> PyResult<Bound<'py, PyDict>> {
-        let ev = self.store().events(last);
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        last: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let ev = self.store().events(opt_size_arg(last, "last")?);
         let d = PyDict::new(py);
         d.set_item(
             "time",

@@ -1,7 +1,7 @@
 //! Bootstrap, semantic query, feedback and IntuitionEngine bindings, plus the embedding
 //! file parsers used by the Python loaders.
 
-use super::convert::{array_arg, bool_arg, elems, space_arg};
+use super::convert::{array_arg, bool_arg, elems, opt_size_arg, space_arg};
 use super::errors::{map, run, run_long, run_write, ValidationError};
 use super::runtime::PyRuntime;
 use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
@@ -67,7 +67,7 @@ impl PyRuntime {
     /// commit point stops the weaving and changes nothing (KeyboardInterrupt); after it the
     /// call finishes and returns its report. `progress(done, total)` is called on this thread
     /// about every 50 ms with the tiles woven.
-    #[pyo3(signature = (words, vectors, spaces, k=10, seed=0, replace=false, progress=None))]
+    #[pyo3(signature = (words, vectors, spaces, k=None, seed=0, replace=false, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn bootstrap_embeddings<'py>(
         &self,
@@ -75,7 +75,7 @@ impl PyRuntime {
         words: Vec<String>,
         vectors: &Bound<'py, PyAny>,
         spaces: Vec<Bound<'py, PyAny>>,
-        k: usize,
+        k: Option<&Bound<'py, PyAny>>,
         seed: u32,
         replace: bool,
         progress: Option<Bound<'py, PyAny>>,
@@ -99,6 +99,7 @@ impl PyRuntime {
                 )));
             }
         }
+        let k = opt_size_arg(k, "k")?.unwrap_or(10);
         let store = self.store();
         let r = run_long(py, progress.as_ref(), |p| {
             let opt = BootOptions {
@@ -121,14 +122,14 @@ impl PyRuntime {
     }
 
     /// PyRuntime form: bootstrap words from a (n, dim) float32 matrix into one space.
-    #[pyo3(signature = (words, vectors, space=None, k=10))]
+    #[pyo3(signature = (words, vectors, space=None, k=None))]
     fn bootstrap<'py>(
         &self,
         py: Python<'py>,
         words: Vec<String>,
         vectors: &Bound<'py, PyAny>,
         space: Option<Bound<'py, PyAny>>,
-        k: usize,
+        k: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let space = match space {
             Some(s) => s,
@@ -138,8 +139,14 @@ impl PyRuntime {
     }
 
     /// PyRuntime form: words nearest to a text query, as [(word, token id, score)].
-    #[pyo3(signature = (text, k=10))]
-    fn query(&self, py: Python<'_>, text: &str, k: usize) -> PyResult<Vec<(String, u32, f32)>> {
+    #[pyo3(signature = (text, k=None))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        k: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<(String, u32, f32)>> {
+        let k = opt_size_arg(k, "k")?.unwrap_or(10);
         let terms: Vec<(String, f32)> = text
             .split_whitespace()
             .map(|w| (w.to_string(), 1.0))
@@ -218,8 +225,9 @@ impl PyRuntime {
         &self,
         py: Python<'py>,
         query: &Bound<'py, PyAny>,
-        k: usize,
+        k: &Bound<'py, PyAny>,
     ) -> PyResult<(Ids<'py>, Bound<'py, PyArray1<f32>>, Vec<String>)> {
+        let k = super::convert::size_arg(k, "k")?;
         let input = query_input(query)?;
         let store = self.store();
         let h = run(py, || store.semantic_query(&input, k))?;
@@ -231,8 +239,9 @@ impl PyRuntime {
         &self,
         py: Python<'py>,
         queries: &Bound<'py, PyAny>,
-        k: usize,
+        k: &Bound<'py, PyAny>,
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
+        let k = super::convert::size_arg(k, "k")?;
         let queries = array_arg::<f32, Ix2>(queries, "queries")?;
         let (q, dim) = (queries.shape()[0], queries.shape()[1]);
         let data = elems(&queries)?;
@@ -411,8 +420,9 @@ pub fn parse_embedding_header(line: &Bound<'_, PyBytes>) -> Option<(usize, usize
 pub fn parse_word2vec_bin<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyBytes>,
-    max_words: Option<usize>,
+    max_words: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f32>>)> {
+    let max_words = opt_size_arg(max_words, "max_words")?;
     let bytes = data.as_bytes();
     let r = py.allow_threads(|| parse_word2vec_binary(bytes, max_words));
     match r {
@@ -432,11 +442,12 @@ pub fn parse_word2vec_bin<'py>(
 pub fn load_embedding_text<'py>(
     py: Python<'py>,
     path: std::path::PathBuf,
-    max_words: Option<usize>,
+    max_words: Option<&Bound<'py, PyAny>>,
     skip_errors: bool,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<(Vec<String>, Matrix<'py, f32>, usize)> {
     use std::io::Read;
+    let max_words = opt_size_arg(max_words, "max_words")?;
     const BLOCK: usize = 16 << 20;
     let shown = path.display().to_string();
     let io_err = |e: std::io::Error| pyo3::exceptions::PyOSError::new_err(format!("{shown}: {e}"));

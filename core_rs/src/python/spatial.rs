@@ -1,7 +1,7 @@
 //! Grid and graph bindings: queries return numpy arrays; the Python layer wraps them in
 //! QueryResult / PathResult values and DataFrames.
 
-use super::convert::{array_arg, connection_columns, elems, space_arg};
+use super::convert::{array_arg, connection_columns, elems, opt_size_arg, space_arg};
 use super::errors::{run, run_long, ValidationError};
 use super::runtime::array1;
 use super::runtime::PyRuntime;
@@ -83,17 +83,15 @@ impl PyRuntime {
     /// Exact k nearest neighbours of a token (itself excluded) or a point in one space:
     /// (ids, distances), nearest first, ties broken by id. `space="all"` uses all 24
     /// coordinates weighted by the CDNA scales (a token id or 24 values).
-    #[pyo3(signature = (target, k=10, space=None))]
+    #[pyo3(signature = (target, k=None, space=None))]
     fn grid_neighbors<'py>(
         &self,
         py: Python<'py>,
         target: &Bound<'py, PyAny>,
-        k: i64,
+        k: Option<&Bound<'py, PyAny>>,
         space: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Ids<'py>, Dists<'py>)> {
-        if k < 0 {
-            return Err(ValidationError::new_err(format!("k must be >= 0, got {k}")));
-        }
+        let k = opt_size_arg(k, "k")?.unwrap_or(10);
         let store = self.store();
         let all = match space {
             Some(s) => s.extract::<String>().map(|v| v == "all").unwrap_or(false),
@@ -121,7 +119,7 @@ impl PyRuntime {
                 })?;
                 AllCenter::Point(arr)
             };
-            let h = run(py, || store.neighbors_all(c, k as usize))?;
+            let h = run(py, || store.neighbors_all(c, k))?;
             return Ok(pair(py, h.ids, h.dist));
         }
         let s = match space {
@@ -129,7 +127,6 @@ impl PyRuntime {
             None => 4,
         };
         let c = center_arg(target)?;
-        let k = k as usize;
         let h = if k <= LONG_K {
             run(py, || store.neighbors(s, c, k, None))?
         } else {
@@ -140,23 +137,20 @@ impl PyRuntime {
 
     /// Batched kNN for a (Q, 3) float32 array, in parallel: (ids (Q, k), distances (Q, k));
     /// rows with fewer than k tokens are padded with id 0 and inf.
-    #[pyo3(signature = (points, k=10, space=None))]
+    #[pyo3(signature = (points, k=None, space=None))]
     fn grid_neighbors_many<'py>(
         &self,
         py: Python<'py>,
         points: &Bound<'py, PyAny>,
-        k: i64,
+        k: Option<&Bound<'py, PyAny>>,
         space: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
-        if k < 0 {
-            return Err(ValidationError::new_err(format!("k must be >= 0, got {k}")));
-        }
+        let k = opt_size_arg(k, "k")?.unwrap_or(10);
         let s = space.map(space_arg).transpose()?.unwrap_or(4);
         let points = points_arg(points)?;
         let pts = xyz_rows(&points)?;
         let q = pts.len();
         let store = self.store();
-        let k = k as usize;
         let (ids, d, k) = if q.saturating_mul(k) <= LONG_K {
             run(py, || store.neighbors_many(s, pts, k, None))?
         } else {
@@ -300,12 +294,12 @@ impl PyRuntime {
     }
 
     /// k nearest neighbours as a list of (id, distance).
-    #[pyo3(signature = (target, k=10, space=None))]
+    #[pyo3(signature = (target, k=None, space=None))]
     fn find_neighbors(
         &self,
         py: Python<'_>,
         target: &Bound<'_, PyAny>,
-        k: i64,
+        k: Option<&Bound<'_, PyAny>>,
         space: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(u32, f32)>> {
         let (ids, d) = self.grid_neighbors(py, target, k, space)?;
