@@ -903,7 +903,10 @@ class Runtime(_core.Runtime):
 
     def save(self, path: PathLike) -> None:  # type: ignore[override]
         """Save everything (tokens, labels, connections, CDNA with history, events) to one
-        file. The write is atomic: a temporary file is written, fsynced and renamed."""
+        file. The write is atomic: a temporary file is written, fsynced and renamed. Saves to
+        one path from several threads or processes each write their own temporary file (the
+        last to finish wins); a symlink is followed (the link stays a link). Temporary files
+        of saves that were killed are removed by the next save to the same path."""
         _core.Runtime.save(self, os.fspath(path))
 
     @classmethod

@@ -11,8 +11,10 @@ use crate::guardian::Event;
 use crate::storage::semantic::BootState;
 use crate::storage::State;
 use std::fs::{self, File};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+
+mod atomic;
 
 pub const MAGIC: [u8; 8] = *b"NGSNAP\r\n";
 pub const FORMAT_VERSION: u32 = 1;
@@ -187,37 +189,14 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
     let hcrc = header_crc(&head);
     head[16..20].copy_from_slice(&hcrc.to_le_bytes());
 
-    let name = path
-        .file_name()
-        .ok_or_else(|| err(path, "the path names no file"))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let f = File::create(&tmp)?;
-        let mut w = BufWriter::with_capacity(8 << 20, f);
+    atomic::replace(path, |w| {
         w.write_all(&head)?;
         for (_, data) in &sections {
             w.write_all(data)?;
         }
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(path, e));
-    }
+    })
+    .map_err(|e| io(path, e))?;
     Ok(offset)
 }
 
@@ -587,7 +566,7 @@ mod tests {
     use crate::storage::tokens::TokenBatch;
     use crate::storage::RuntimeStorage;
 
-    fn sample() -> RuntimeStorage {
+    pub(super) fn sample() -> RuntimeStorage {
         let rt = RuntimeStorage::new();
         let coords: Vec<f32> = (0..5 * 24).map(|i| (i % 7) as f32 * 0.1).collect();
         let labels = vec![
