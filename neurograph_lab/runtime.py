@@ -911,8 +911,9 @@ class Runtime(_core.Runtime):
 
     @classmethod
     def load(cls, path: PathLike) -> Runtime:
-        """A new runtime from a snapshot file. A truncated, corrupted or foreign file raises
-        ``SnapshotError`` naming the problem."""
+        """A new runtime from a snapshot file. A truncated, corrupted or foreign file, one
+        whose contents break the runtime's rules (even with valid checksums), or a path that is
+        not a regular file (a directory, a FIFO) raises ``SnapshotError`` naming the problem."""
         rt = cls()
         _core.Runtime.load_from(rt, os.fspath(path))
         return rt

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -279,3 +282,192 @@ def test_a_254_character_file_name_can_be_saved_to(tmp_path, filled):
     rt.save(tmp_path / name)
     assert len(ng.Runtime.load(tmp_path / name).tokens) == len(rt.tokens)
     assert _temp_files(tmp_path, name) == []
+
+
+def test_load_refuses_a_fifo_instead_of_waiting_for_a_writer(tmp_path):
+    # S2-4: load() of a FIFO used to block forever in open(). It runs in a child so that a
+    # regression fails this test (the timeout only guards against a hang; a correct load
+    # returns at once).
+    fifo = tmp_path / "pipe.ngs"
+    os.mkfifo(fifo)
+    code = (
+        "import sys, neurograph_lab as ng\n"
+        "try:\n    ng.Runtime.load(sys.argv[1])\n"
+        "except ng.SnapshotError as e:\n    print(e)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "is a FIFO" in r.stdout and str(fifo) in r.stdout
+    with pytest.raises(ng.SnapshotError, match="is a directory"):
+        ng.Runtime.load(tmp_path)
+
+
+# ---------------- crafted files with valid checksums (S2-8) ----------------
+
+
+def _sections(raw: bytes) -> list[tuple[bytes, bytes]]:
+    """(tag, data) of every section, in table order (layout: see core_rs/src/snapshot.rs)."""
+    (count,) = struct.unpack_from("<I", raw, 12)
+    out = []
+    for i in range(count):
+        tag, _, offset, length, _, _ = struct.unpack_from("<4sIQQII", raw, 24 + 32 * i)
+        out.append((tag, raw[offset : offset + length]))
+    return out
+
+
+def _assemble(sections: list[tuple[bytes, bytes]]) -> bytes:
+    """A snapshot file of these sections with every offset and checksum computed."""
+    head = bytearray(b"NGSNAP\r\n" + struct.pack("<IIII", 1, len(sections), 0, 0))
+    offset = len(head) + 32 * len(sections)
+    for tag, data in sections:
+        head += struct.pack("<4sIQQII", tag, 0, offset, len(data), zlib.crc32(data), 0)
+        offset += len(data)
+    struct.pack_into("<I", head, 16, zlib.crc32(bytes(head[:16]) + bytes(head[20:])))
+    return bytes(head) + b"".join(data for _, data in sections)
+
+
+def craft(path: Path, tag: bytes, edit: Callable[[bytearray], None], out: Path) -> Path:
+    """Write to ``out`` the snapshot at ``path`` with section ``tag`` changed by ``edit`` (in
+    place) and every checksum recomputed, so only the loader's own checks can refuse it."""
+    sections = []
+    for t, data in _sections(path.read_bytes()):
+        buf = bytearray(data)
+        if t == tag:
+            edit(buf)
+        sections.append((t, bytes(buf)))
+    out.write_bytes(_assemble(sections))
+    return out
+
+
+def _put(fmt: str, offset: int, value: object) -> Callable[[bytearray], None]:
+    return lambda buf: struct.pack_into(fmt, buf, offset, value)
+
+
+TOKEN_ID, TOKEN_WEIGHT = 48, 52  # offsets in the 64-byte token record
+CONN_STRENGTH, CONN_DISTANCE, CONN_ID = 16, 20, 48  # offsets in the 64-byte connection record
+META_TOKEN_NEXT = 16
+
+
+def test_crafted_file_passes_the_checksums_unchanged(saved, tmp_path):
+    # the helper itself: an unchanged rebuild loads exactly
+    rt, path = saved
+    same = craft(path, b"META", lambda buf: None, tmp_path / "same.ngs")
+    assert same.read_bytes() == path.read_bytes()
+
+
+def test_crafted_entity_type_15_is_refused(saved, tmp_path):
+    # S2-8: entity types are 0..14; 15 used to load and break to_pandas() later
+    rt, path = saved
+
+    def entity_15(buf: bytearray) -> None:
+        (tid,) = struct.unpack_from("<I", buf, TOKEN_ID)
+        struct.pack_into("<I", buf, TOKEN_ID, tid | 0xF << 24)
+
+    bad = craft(path, b"TOKN", entity_15, tmp_path / "entity.ngs")
+    _expect_refusal(bad, rt, "has entity type 15: entity types are 0..=14")
+
+
+def test_crafted_next_token_id_past_the_id_space_is_refused(saved, tmp_path):
+    # S2-8: next_id = 0xFFFFFFFF used to load, then every create failed
+    rt, path = saved
+    bad = craft(path, b"META", _put("<I", META_TOKEN_NEXT, 0xFFFFFFFF), tmp_path / "next.ngs")
+    _expect_refusal(bad, rt, "4294967295 as the next token id, past the last id 16777215")
+
+
+def test_crafted_connection_id_past_the_id_space_is_refused(saved, tmp_path):
+    # 2^32 - 1 marks an absent entry in the store's id tables: never a connection's id
+    rt, path = saved
+    bad = craft(path, b"CONN", _put("<I", CONN_ID, 0xFFFFFFFF), tmp_path / "cid.ngs")
+    _expect_refusal(bad, rt, "connection id 4294967295 is past the last connection id 4294967294")
+
+
+def test_crafted_connection_id_0_is_refused(saved, tmp_path):
+    rt, path = saved
+    bad = craft(path, b"CONN", _put("<I", CONN_ID, 0), tmp_path / "zero.ngs")
+    _expect_refusal(bad, rt, "a connection has id 0")
+
+
+def test_crafted_repeated_connection_id_is_refused(saved, tmp_path):
+    rt, path = saved
+
+    def repeat(buf: bytearray) -> None:
+        buf[64 + CONN_ID : 64 + CONN_ID + 4] = buf[CONN_ID : CONN_ID + 4]
+
+    bad = craft(path, b"CONN", repeat, tmp_path / "dup.ngs")
+    _expect_refusal(bad, rt, "connection id 1 is repeated")
+
+
+@pytest.mark.parametrize(
+    "tag, offset, value, match",
+    [
+        (b"TOKN", TOKEN_WEIGHT, float("nan"), "has weight NaN: weights must be finite"),
+        (b"TOKN", TOKEN_WEIGHT, float("inf"), "has weight inf: weights must be finite"),
+        (b"CONN", CONN_STRENGTH, float("nan"), "has strength NaN: strengths must be finite"),
+        (b"CONN", CONN_STRENGTH, float("-inf"), "has strength -inf: strengths must be finite"),
+        (b"CONN", CONN_DISTANCE, float("nan"), "has preferred distance NaN"),
+        (b"CONN", CONN_DISTANCE, -1.0, "has preferred distance -1: it must be a finite number >= 0"),
+    ],
+)
+def test_crafted_non_finite_or_negative_float_fields_are_refused(saved, tmp_path, tag, offset, value, match):
+    # S2-8: values the API refuses may not come in through a file either
+    rt, path = saved
+    bad = craft(path, tag, _put("<f", offset, value), tmp_path / "float.ngs")
+    _expect_refusal(bad, rt, match)
+
+
+def test_crafted_non_finite_bootstrap_vector_is_refused(tmp_path):
+    rt = ng.Runtime()
+    vectors = np.random.default_rng(0).normal(size=(20, 8)).astype(np.float32)
+    rt.bootstrap(vectors, [f"w{i}" for i in range(20)], k=2, progress=False)
+    path = tmp_path / "boot.ngs"
+    rt.save(path)
+    # BOOT: seed, dim, n, spaces, (space, axis) pairs, words (u32 length + bytes), ids, vectors
+    words_end = 16 + 8 * 1 + sum(4 + len(f"w{i}") for i in range(20))
+    first_vector = words_end + 4 * 20
+    bad = craft(path, b"BOOT", _put("<f", first_vector + 4 * 3, float("nan")), tmp_path / "nan.ngs")
+    _expect_refusal(bad, rt, 'the embedding of "w0" holds a non-finite value')
+
+
+# crash-type: sizes from the file that would allocate absurd memory, under an address-space
+# limit in a child process that must survive and report SnapshotError (S1-4, S2-8)
+_LOAD_LIMITED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+import neurograph_lab as ng
+try:
+    rt = ng.Runtime.load(sys.argv[1])
+except ng.SnapshotError as e:
+    print("refused:", e)
+else:
+    print("loaded, largest connection id", rt.connections.to_pandas().index.max())
+"""
+
+
+def _load_limited(path: Path) -> str:
+    r = subprocess.run([sys.executable, "-c", _LOAD_LIMITED, str(path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("offset, section", [(0, "TOKN"), (8, "CONN")])
+def test_crafted_count_whose_size_wraps_is_refused(saved, tmp_path, offset, section):
+    # S2-8: n + 2^58 records of 64 bytes wrap to the section's real size in 64-bit arithmetic;
+    # this used to pass the size check and panic in the allocation
+    rt, path = saved
+
+    def wrap(buf: bytearray) -> None:
+        (n,) = struct.unpack_from("<Q", buf, offset)
+        struct.pack_into("<Q", buf, offset, n + (1 << 58))
+
+    bad = craft(path, b"META", wrap, tmp_path / "wrap.ngs")
+    out = _load_limited(bad)
+    assert out.startswith(f"refused: snapshot {bad}: section {section} is "), out
+
+
+def test_a_connection_id_near_2_32_loads_without_a_huge_table(saved, tmp_path):
+    # S1-4: a connection id near 2^32 used to make the load allocate a 16 GiB id table and
+    # abort under an address-space limit. Such an id is valid (ids go up to 2^32 - 2), and the
+    # id tables now follow the live records, so the file loads in little memory.
+    rt, path = saved
+    far = craft(path, b"CONN", _put("<I", CONN_ID, 0xFFFFFFE0), tmp_path / "far.ngs")
+    assert _load_limited(far) == "loaded, largest connection id 4294967264\n"

@@ -15,6 +15,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 mod atomic;
+mod check;
 
 pub const MAGIC: [u8; 8] = *b"NGSNAP\r\n";
 pub const FORMAT_VERSION: u32 = 1;
@@ -79,18 +80,36 @@ fn parse_boot(buf: &[u8], state: &State) -> std::result::Result<BootState, Strin
         }
         spaces.push((s, f));
     }
-    let mut words = Vec::with_capacity(n.min(1 << 24));
+    // every word takes at least its 4-byte length: the section's size bounds the count
+    let mut words = Vec::with_capacity(n.min(buf.len() / 4));
     for _ in 0..n {
         words.push(c.string()?);
     }
     let ids: Vec<u32> = bytemuck::pod_collect_to_vec(c.take(n * 4)?);
     let vbytes = n.checked_mul(dim * 4).ok_or("section BOOT is too large")?;
     let vectors: Vec<f32> = bytemuck::pod_collect_to_vec(c.take(vbytes)?);
+    if let Some(i) = vectors.iter().position(|v| !v.is_finite()) {
+        return Err(format!(
+            "section BOOT: the embedding of {:?} holds a non-finite value",
+            words[i / dim]
+        ));
+    }
     let plen = c.u64()? as usize;
     let pca = crate::bootstrap::Pca::from_bytes(c.take(plen)?)?;
     c.done()?;
     if let Some(id) = ids.iter().find(|id| !state.tokens.contains(**id)) {
         return Err(format!("bootstrap word token {id} is not in the file"));
+    }
+    let mut seen = std::collections::HashMap::with_capacity(n);
+    for (w, id) in words.iter().zip(&ids) {
+        if seen.insert(w.as_str(), *id).is_some() {
+            return Err(format!("section BOOT holds the word {w:?} twice"));
+        }
+    }
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("section BOOT gives token {} to two words", w[0]));
     }
     Ok(BootState::new(words, ids, dim, vectors, pca, spaces, seed))
 }
@@ -218,40 +237,6 @@ fn crc32_par(data: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Connections must have unique non-zero ids, known kinds and both tokens in the file.
-fn check_connections(state: &State) -> std::result::Result<(), String> {
-    use rayon::prelude::*;
-    let recs = &state.connections.records;
-    let bad = recs.par_iter().find_first(|c| {
-        c.id == 0
-            || c.kind as usize >= crate::connection::KINDS.len()
-            || !state.tokens.contains(c.token_a)
-            || !state.tokens.contains(c.token_b)
-    });
-    if let Some(c) = bad {
-        return Err(if c.id == 0 {
-            "a connection has id 0".to_string()
-        } else if c.kind as usize >= crate::connection::KINDS.len() {
-            format!("connection {} has unknown kind {}", c.id, c.kind)
-        } else {
-            format!(
-                "connection {} links tokens {} -> {} that are not in the file",
-                c.id, c.token_a, c.token_b
-            )
-        });
-    }
-    let max = recs.iter().map(|c| c.id).max().unwrap_or(0) as usize;
-    let mut seen = vec![0u64; max / 64 + 1];
-    for c in recs {
-        let (w, b) = (c.id as usize / 64, c.id % 64);
-        if seen[w] & (1 << b) != 0 {
-            return Err(format!("connection id {} is repeated", c.id));
-        }
-        seen[w] |= 1 << b;
-    }
-    Ok(())
-}
-
 fn header_crc(head: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&head[..16]);
@@ -267,7 +252,11 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> std::result::Result<&'a [u8], String> {
-        if self.pos + n > self.buf.len() {
+        if self
+            .pos
+            .checked_add(n)
+            .is_none_or(|end| end > self.buf.len())
+        {
             return Err(format!("section {} ends early", self.what));
         }
         let s = &self.buf[self.pos..self.pos + n];
@@ -308,6 +297,58 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Open a snapshot for reading, refusing anything but a regular file. The open does not block:
+/// a FIFO would otherwise wait forever for a writer (O_NONBLOCK changes nothing for the reads
+/// of a regular file).
+fn open_regular(path: &Path) -> Result<File> {
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(|e| io(path, e))?;
+    let kind = f.metadata().map_err(|e| io(path, e))?.file_type();
+    if kind.is_file() {
+        return Ok(f);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if kind.is_fifo() {
+                "a FIFO (named pipe)"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        }
+        #[cfg(not(unix))]
+        "not a regular file"
+    };
+    Err(err(
+        path,
+        format!("is {what}: a snapshot is read from a regular file"),
+    ))
+}
+
+/// A zeroed buffer of `n` records for a section, refused (not aborted) when the memory is not
+/// there.
+fn section_buffer<T: bytemuck::Pod>(path: &Path, tag: &str, n: u64) -> Result<Vec<T>> {
+    let n = usize::try_from(n).map_err(|_| err(path, format!("section {tag} is too large")))?;
+    let bytes = crate::limits::bytes_of(&[n, std::mem::size_of::<T>()]);
+    if let Some(why) = crate::limits::refusal(bytes, || format!("section {tag}")) {
+        return Err(err(path, why));
+    }
+    crate::limits::zeroed(n, &format!("section {tag}")).map_err(|e| err(path, e.to_string()))
+}
+
 struct Entry {
     tag: [u8; 4],
     offset: u64,
@@ -317,7 +358,7 @@ struct Entry {
 
 /// Read and verify a snapshot completely; nothing is returned unless every check passed.
 pub fn load(path: &Path) -> Result<State> {
-    let mut f = File::open(path).map_err(|e| io(path, e))?;
+    let mut f = open_regular(path)?;
     let size = f.metadata().map_err(|e| io(path, e))?.len();
     if size < HEADER as u64 {
         return Err(err(
@@ -411,7 +452,7 @@ pub fn load(path: &Path) -> Result<State> {
         Ok(())
     };
     let read_bytes = |f: &mut File, e: &Entry| -> Result<Vec<u8>> {
-        let mut v: Vec<u8> = bytemuck::zeroed_vec(e.len as usize);
+        let mut v: Vec<u8> = section_buffer(path, &String::from_utf8_lossy(&e.tag), e.len)?;
         read_into(f, e, &mut v)?;
         Ok(v)
     };
@@ -431,8 +472,17 @@ pub fn load(path: &Path) -> Result<State> {
     let total_rejections = m.u64().map_err(bad)?;
     let _saved_at = m.f64().map_err(bad)?;
 
+    if token_next > crate::token::MAX_LOCAL_ID + 1 {
+        return Err(err(
+            path,
+            format!(
+                "META gives {token_next} as the next token id, past the last id {} (24-bit local ids)",
+                crate::token::MAX_LOCAL_ID
+            ),
+        ));
+    }
     let te = find(TOKN)?;
-    if te.len != n_tokens * 64 {
+    if Some(te.len) != n_tokens.checked_mul(64) {
         return Err(err(
             path,
             format!(
@@ -442,7 +492,7 @@ pub fn load(path: &Path) -> Result<State> {
         ));
     }
     let mut state = State::default();
-    state.tokens.records = bytemuck::zeroed_vec(n_tokens as usize);
+    state.tokens.records = section_buffer(path, "TOKN", n_tokens)?;
     crate::mem::advise_huge_pages(&state.tokens.records);
     read_into(
         &mut f,
@@ -460,6 +510,7 @@ pub fn load(path: &Path) -> Result<State> {
         ));
     }
     state.tokens.defined = read_bytes(&mut f, de)?;
+    check::tokens(&state).map_err(|r| err(path, r))?;
     state.tokens.next_id = token_next.max(1);
     state
         .tokens
@@ -482,12 +533,14 @@ pub fn load(path: &Path) -> Result<State> {
                 format!("label {label:?} belongs to token {id}, which is not in the file"),
             ));
         }
-        state.tokens.labels.insert(id, label);
+        if state.tokens.labels.insert(id, label).is_some() {
+            return Err(err(path, format!("token {id} has two labels")));
+        }
     }
     c.done().map_err(bad)?;
 
     let ce = find(CONN)?;
-    if ce.len != n_conns * 64 {
+    if Some(ce.len) != n_conns.checked_mul(64) {
         return Err(err(
             path,
             format!(
@@ -496,14 +549,14 @@ pub fn load(path: &Path) -> Result<State> {
             ),
         ));
     }
-    state.connections.records = bytemuck::zeroed_vec(n_conns as usize);
+    state.connections.records = section_buffer(path, "CONN", n_conns)?;
     crate::mem::advise_huge_pages(&state.connections.records);
     read_into(
         &mut f,
         ce,
         bytemuck::cast_slice_mut(&mut state.connections.records),
     )?;
-    check_connections(&state).map_err(|r| err(path, r))?;
+    check::connections(&state).map_err(|r| err(path, r))?;
     state.connections.next_id = conn_next.max(1);
     state.connections.rebuild_index();
 

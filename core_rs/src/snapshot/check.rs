@@ -1,0 +1,83 @@
+//! Consistency checks of a loaded snapshot beyond its checksums: a file made or edited
+//! elsewhere (with valid CRCs) must not bring in what the API would refuse.
+
+use crate::storage::connections::MAX_CONNECTION_ID;
+use crate::storage::State;
+
+/// Tokens must have a known entity type and a finite weight (what the API refuses, a file
+/// must not smuggle in).
+pub(super) fn tokens(state: &State) -> std::result::Result<(), String> {
+    use crate::token::{flags, ENTITY_TYPES};
+    use rayon::prelude::*;
+    let types = ENTITY_TYPES.len() as u16;
+    let bad = state.tokens.records.par_iter().find_first(|t| {
+        t.entity() as u16 >= types
+            || (t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT >= types
+            || !t.weight.is_finite()
+    });
+    match bad {
+        None => Ok(()),
+        Some(t) if !t.weight.is_finite() => Err(format!(
+            "token {} has weight {}: weights must be finite",
+            t.local_id(),
+            t.weight
+        )),
+        Some(t) => Err(format!(
+            "token {} has entity type {}: entity types are 0..={}",
+            t.local_id(),
+            t.entity()
+                .max(((t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT) as u8),
+            types - 1
+        )),
+    }
+}
+
+/// Connections must have unique ids in 1..=`MAX_CONNECTION_ID`, known kinds, finite strengths
+/// and distances, and both tokens in the file. (Ids may lie above the file's next id: the
+/// allocation cursor wraps around to reuse freed ids.)
+pub(super) fn connections(state: &State) -> std::result::Result<(), String> {
+    use rayon::prelude::*;
+    let recs = &state.connections.records;
+    let bad = recs.par_iter().find_first(|c| {
+        c.id == 0
+            || c.id > MAX_CONNECTION_ID
+            || c.kind as usize >= crate::connection::KINDS.len()
+            || !c.pull_strength.is_finite()
+            || !(c.preferred_distance.is_finite() && c.preferred_distance >= 0.0)
+            || !state.tokens.contains(c.token_a)
+            || !state.tokens.contains(c.token_b)
+    });
+    if let Some(c) = bad {
+        return Err(if c.id == 0 {
+            "a connection has id 0".to_string()
+        } else if c.id > MAX_CONNECTION_ID {
+            format!(
+                "connection id {} is past the last connection id {MAX_CONNECTION_ID}",
+                c.id
+            )
+        } else if c.kind as usize >= crate::connection::KINDS.len() {
+            format!("connection {} has unknown kind {}", c.id, c.kind)
+        } else if !c.pull_strength.is_finite() {
+            format!(
+                "connection {} has strength {}: strengths must be finite",
+                c.id, c.pull_strength
+            )
+        } else if !(c.preferred_distance.is_finite() && c.preferred_distance >= 0.0) {
+            format!(
+                "connection {} has preferred distance {}: it must be a finite number >= 0",
+                c.id, c.preferred_distance
+            )
+        } else {
+            format!(
+                "connection {} links tokens {} -> {} that are not in the file",
+                c.id, c.token_a, c.token_b
+            )
+        });
+    }
+    let mut ids: Vec<u32> = recs.par_iter().map(|c| c.id).collect();
+    ids.par_sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("connection id {} is repeated", w[0]));
+    }
+    Ok(())
+}
