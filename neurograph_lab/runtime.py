@@ -651,26 +651,31 @@ class CDNAView:
         """Header flags ``{ENABLE_VALIDATION, ENABLE_EVENTS, ENABLE_MUTATION, STRICT_MODE}``."""
         return dict(_core.Runtime.get_cdna_flags(self._rt))
 
-    def set_flags(self, policy: str = "refuse", **flags: bool) -> None:
-        """Turn flags on or off, e.g. ``set_flags(STRICT_MODE=True)``.
+    def set_flags(
+        self, flags: Optional[Mapping[str, bool]] = None, /, *, policy: str = "refuse", **by_name: bool
+    ) -> None:
+        """Turn flags on or off, e.g. ``set_flags(STRICT_MODE=True)`` or
+        ``set_flags({"STRICT_MODE": True})``.
 
         Parameters
         ----------
-        **flags : bool
+        flags, **by_name : bool
             Flag names and their new state."""
-        _core.Runtime.set_cdna_flags(self._rt, flags, policy)
+        _core.Runtime.set_cdna_flags(self._rt, {**(flags or {}), **by_name}, policy)
 
     set_flags.__doc__ = (set_flags.__doc__ or "") + _POLICY_DOC
 
-    def update(self, policy: str = "refuse", **fields: float) -> None:
+    def update(
+        self, fields: Optional[Mapping[str, float]] = None, /, *, policy: str = "refuse", **by_name: float
+    ) -> None:
         """Change numeric fields (one validated change), e.g. ``update(token_weight_max=2.0,
-        max_out_degree=50)``.
+        max_out_degree=50)`` or ``update({"max_out_degree": 50})``.
 
         Parameters
         ----------
-        **fields : float
+        fields, **by_name : float
             Names from ``ng.CDNA_FIELDS`` plus the evolution rates, and their new values."""
-        _core.Runtime.update_cdna(self._rt, fields, policy)
+        _core.Runtime.update_cdna(self._rt, {**(fields or {}), **by_name}, policy)
 
     update.__doc__ = (update.__doc__ or "") + _POLICY_DOC
 

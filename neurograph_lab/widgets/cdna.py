@@ -162,8 +162,8 @@ def _set_scale(rt: Runtime, space: str, value: float) -> None:
 
 
 def _set_flag(rt: Runtime, flag: str, value: bool) -> None:
-    rt.cdna.set_flags(**{flag: value})
+    rt.cdna.set_flags({flag: value})
 
 
 def _set_field(rt: Runtime, field: str, value: float) -> None:
-    rt.cdna.update(**{field: value})
+    rt.cdna.update({field: value})
