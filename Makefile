@@ -56,6 +56,7 @@ bench: dev
 	$(BIN)/python bench/bench_semantic.py
 	$(BIN)/python bench/bench_magics.py
 	$(BIN)/python bench/bench_widgets.py
+	$(BIN)/python bench/bench_store.py
 
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null

@@ -94,6 +94,8 @@ class Result:
 def fmt_value(value: float, unit: str) -> str:
     if unit == "B":
         return f"{value:,.1f} B"
+    if unit != "s":  # a count or a size in the unit named, e.g. "MB" or "tokens"
+        return f"{value:,.1f} {unit}" if value != int(value) else f"{int(value):,} {unit}"
     if value < 1e-3:
         return f"{value * 1e6:,.1f} us"
     if value < 1.0:
@@ -146,7 +148,7 @@ def print_table(results: list[Result]) -> None:
         if r.target is None:
             target, met = "-", "-"
         elif r.absolute:
-            target, met = f"< {r.target:g} s", "ok" if r.ok else "MISS"
+            target, met = f"< {r.target:g} {r.unit}", "ok" if r.ok else "MISS"
         else:
             target, met = f"<= {r.target:g}x", "ok" if r.ok else "MISS"
         rows.append(
