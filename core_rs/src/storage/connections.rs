@@ -61,6 +61,29 @@ pub struct ConnectionBatch<'a> {
     pub source_id: u32,
 }
 
+impl<'a> ConnectionBatch<'a> {
+    /// `a[i] -> b[i]` as learnable `associated_with` connections with the defaults the
+    /// runtime itself weaves with (strength, rigidity and confidence 0.5, learning rate 0.1,
+    /// every space active, the CDNA's decay rate); change fields with struct update syntax.
+    pub fn associated(a: &'a [u32], b: &'a [u32]) -> Self {
+        ConnectionBatch {
+            a,
+            b,
+            kinds: Column::All(0x50),
+            strengths: Column::All(0.5),
+            rigidity: Column::All(0.5),
+            confidence: Column::All(0.5),
+            preferred_distance: 1.0,
+            learning_rate: 0.1,
+            decay_rate: None,
+            bidirectional: false,
+            active_levels: 0xFF,
+            hypothesis: false,
+            source_id: 0,
+        }
+    }
+}
+
 /// A per-row array or one value for every row.
 #[derive(Clone, Copy)]
 pub enum Column<'a, T: Copy> {

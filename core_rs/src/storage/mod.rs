@@ -664,7 +664,6 @@ impl RuntimeStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use connections::Column;
 
     fn rt_with(n: usize) -> (RuntimeStorage, Vec<u32>) {
         let rt = RuntimeStorage::new();
@@ -680,21 +679,7 @@ mod tests {
     }
 
     fn batch<'a>(a: &'a [u32], b: &'a [u32]) -> ConnectionBatch<'a> {
-        ConnectionBatch {
-            a,
-            b,
-            kinds: Column::All(0x50),
-            strengths: Column::All(0.5),
-            rigidity: Column::All(0.5),
-            confidence: Column::All(0.5),
-            preferred_distance: 1.0,
-            learning_rate: 0.1,
-            decay_rate: None,
-            bidirectional: false,
-            active_levels: 0xFF,
-            hypothesis: false,
-            source_id: 0,
-        }
+        ConnectionBatch::associated(a, b)
     }
 
     #[test]

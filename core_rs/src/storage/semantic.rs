@@ -614,19 +614,11 @@ fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
         Action::Create => {
             let (a, b) = ([p.a], [p.b]);
             let cb = ConnectionBatch {
-                a: &a,
-                b: &b,
-                kinds: Column::All(0x50),
                 strengths: Column::All(st.cdna.default_pull_strength),
-                rigidity: Column::All(0.5),
                 confidence: Column::All(p.confidence),
-                preferred_distance: 1.0,
-                learning_rate: 0.1,
-                decay_rate: None,
-                bidirectional: false,
-                active_levels: 0xFF,
                 hypothesis: true,
                 source_id: p.id,
+                ..ConnectionBatch::associated(&a, &b)
             };
             let recs = st
                 .connections
@@ -722,19 +714,8 @@ impl Plan<'_> {
             let (a, b, s, dropped) = degree_limited_edges(&ids, idx, sims, *k, &st.cdna);
             report.dropped_for_degree = dropped;
             let cb = ConnectionBatch {
-                a: &a,
-                b: &b,
-                kinds: Column::All(0x50),
                 strengths: Column::Each(&s),
-                rigidity: Column::All(0.5),
-                confidence: Column::All(0.5),
-                preferred_distance: 1.0,
-                learning_rate: 0.1,
-                decay_rate: None,
-                bidirectional: false,
-                active_levels: 0xFF,
-                hypothesis: false,
-                source_id: 0,
+                ..ConnectionBatch::associated(&a, &b)
             };
             let recs = st.connections.prepare(&cb, &st.tokens, &st.cdna)?;
             report.connections = recs.records.len();
