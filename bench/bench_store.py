@@ -25,7 +25,8 @@ MB here is 10^6 bytes.
     1,000,000 tokens; 20 rounds of ``connections.create_many`` of 1,000,000 random
     connections and ``connections.delete`` of them (20M created and deleted). Reported: RSS
     added and the store's connection memory, over the state before the first round, with 0
-    connections left.
+    connections left; below the table also the RSS added once glibc's ``malloc_trim(0)`` has
+    returned the freed heap (memory the allocator keeps rather than the store).
 
 (e) ``del rt`` frees the runtime (target < 10 MB)
     With the cyclic garbage collector off (``gc.disable()``): a runtime gets 1,000,000
@@ -64,6 +65,18 @@ SEED = 20240610
 def rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def trimmed_rss() -> Optional[int]:
+    """RSS after asking glibc to give freed heap memory back (None where there is no glibc):
+    tells memory the store holds from memory the allocator keeps."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return None
+    return rss()
 
 
 def store_memory(rt: Any) -> dict[str, int]:
@@ -192,7 +205,9 @@ def child_connection_churn() -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     gc.collect()
     rss1, mem1 = rss(), store_memory(rt)
+    trimmed = trimmed_rss()
     return {
+        "rss_added_trimmed": None if trimmed is None else trimmed - rss0,
         "left": len(rt.connections),
         "created": rounds * m,
         "seconds": seconds,
@@ -396,6 +411,8 @@ def print_details(d: dict[str, Any]) -> None:
             f"(d) {x['created']:,} created and deleted in {x['seconds']:.1f} s, {x['left']} left; "
             f"store before {x['store_before']}, after {x['store_after']}"
         )
+        if x.get("rss_added_trimmed") is not None:
+            print(f"    RSS added after malloc_trim(0): {mb(x['rss_added_trimmed']):.1f} MB")
     if "e" in d:
         e = d["e"]
         print(
