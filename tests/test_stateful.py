@@ -6,7 +6,8 @@ Hypothesis drives a ``RuleBasedStateMachine`` through random sequences of token 
 several kinds, small bootstraps (10-30 words x 8 dims, ``k`` 0..3, with and without
 ``replace=True``, words that look like operators or repeat existing labels), feedback
 (``rt.feedback`` and ``rt.connections.feedback``), semantic queries, ``tokens.clear()``, CDNA
-changes (bounds that the data may already break), ``save()`` and ``load()`` (the runtime is
+changes (bounds that the data may already break; refused, or with ``policy="clamp"``
+weights and strengths clamped into them), ``save()`` and ``load()`` (the runtime is
 replaced by the loaded one, possibly from an older file). The model holds the tokens
 ``{id: coords, weight, entity, label, defined spaces}``, the connections
 ``{id: a, b, kind, strength, confidence, evidence, ...}``, the CDNA bounds it uses and the
@@ -29,8 +30,9 @@ After every step it checks that
 
 What the model says where the issue leaves a choice (issue 10): deleting a word's token
 removes that word from the vocabulary; ``tokens.clear()`` removes the whole vocabulary; a
-CDNA change that the current tokens or connections break is refused; freed ids may be reused
-(any id not in use is a valid new id). Where the issue allows either of two designs, both are
+CDNA change that the current tokens or connections break is refused (with ``policy="clamp"``
+weights and strengths are clamped, and degrees still refuse); freed ids may be reused (any id
+not in use is a valid new id). Where the issue allows either of two designs, both are
 accepted, but a refusal must change nothing: a bootstrap whose weave strengths cannot lie in
 the CDNA bounds may be refused or clamped; once the vocabulary is empty (every word's token
 deleted, or ``clear()``), the emptied bootstrap may stay (``bootstrap_info()["words"] == 0``,
@@ -41,7 +43,7 @@ The number of examples is bounded for CI. Run it longer with, e.g.::
     NG_STATEFUL_EXAMPLES=2000 pytest tests/test_stateful.py
     NG_STATEFUL_EXAMPLES=500 NG_STATEFUL_STEPS=100 pytest tests/test_stateful.py
 
-(``NG_STATEFUL_EXAMPLES``: runs, default 40; ``NG_STATEFUL_STEPS``: steps per run, default
+(``NG_STATEFUL_EXAMPLES``: runs, default 60; ``NG_STATEFUL_STEPS``: steps per run, default
 30.) A failure prints the shortest sequence of calls that reproduces it.
 """
 
@@ -66,7 +68,7 @@ from neurograph_lab import _core
 
 settings.register_profile(
     "ng-stateful",
-    max_examples=int(os.environ.get("NG_STATEFUL_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("NG_STATEFUL_EXAMPLES", "60")),
     stateful_step_count=int(os.environ.get("NG_STATEFUL_STEPS", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
@@ -768,26 +770,29 @@ class StoreMachine(RuleBasedStateMachine):
             or not proposed["strength_min"] <= proposed["default_pull_strength"] <= proposed["strength_max"]
             or min(proposed["max_out_degree"], proposed["max_in_degree"], proposed["max_total_degree"]) < 1
         )
-        broken = (
-            any(
-                not proposed["token_weight_min"] <= t.weight <= proposed["token_weight_max"]
-                for t in self.m.tokens.values()
-            )
-            or any(
-                not proposed["strength_min"] <= c.strength <= proposed["strength_max"] for c in self.m.conns.values()
-            )
-            or self.m.degree_breaks([], proposed)
-        )
-        note(f"cdna.update({fields}): invalid={invalid} broken by the data={broken}")
+        clamp = data.draw(st.booleans(), label="policy='clamp'")
+        kw = {"policy": "clamp"} if clamp else {}
+        lo_w, hi_w = proposed["token_weight_min"], proposed["token_weight_max"]
+        lo_s, hi_s = proposed["strength_min"], proposed["strength_max"]
+        weights_break = any(not lo_w <= t.weight <= hi_w for t in self.m.tokens.values())
+        strengths_break = any(not lo_s <= c.strength <= hi_s for c in self.m.conns.values())
+        # degrees cannot be clamped: a change they break is refused under any policy but "force"
+        broken = self.m.degree_breaks([], proposed) or (not clamp and (weights_break or strengths_break))
+        note(f"cdna.update({fields}, {kw}): invalid={invalid} broken by the data={broken}")
         if invalid or broken:
             self.refused(
-                lambda: self.rt.cdna.update(**fields),
+                lambda: self.rt.cdna.update(**fields, **kw),
                 ng.ValidationError,
                 "a CDNA change the data breaks" if broken else "an invalid CDNA",
             )
             return
-        self.rt.cdna.update(**fields)
+        self.rt.cdna.update(**fields, **kw)
         self.m.cdna = proposed
+        if clamp:  # every weight and strength now lies in the new bounds
+            for t in self.m.tokens.values():
+                t.weight = min(max(t.weight, lo_w), hi_w)
+            for c in self.m.conns.values():
+                c.strength = min(max(c.strength, lo_s), hi_s)
         assert self.rt.cdna.validate() == []
 
     # -- snapshots --
