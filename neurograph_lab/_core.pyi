@@ -11,6 +11,7 @@ SPACE_SCALES: list[float]
 ENTITY_TYPES: list[str]
 CONNECTION_KINDS: list[str]
 CONNECTION_GROUPS: list[str]
+MUTABILITY_NAMES: list[str]
 CDNA_PROFILES: list[str]
 CDNA_FLAGS: list[str]
 CDNA_FIELDS: list[str]
@@ -152,6 +153,14 @@ class Runtime:
     def graph_traverse(
         self, start: int, depth: Optional[int] = None, dfs: bool = False
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
+    def graph_neighbourhood(
+        self,
+        ids: npt.ArrayLike,
+        depth: Optional[int] = 1,
+        direction: str = "out",
+        kinds: Optional[Sequence[Union[str, int]]] = None,
+        limit: Optional[int] = None,
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
     def graph_shortest_path(
         self, a: int, b: int, weight: str = "strength", space: Optional[_Space] = None
     ) -> Optional[tuple[npt.NDArray[np.uint32], float]]: ...
@@ -226,6 +235,7 @@ def _pause_next_long_call(at: Union[int, str, None], hook: Optional[Callable[[],
     handlers (a ``KeyboardInterrupt`` there cancels the work unless it has committed); without
     ``hook``, clears the pause."""
 
+def parse_space(space: Union[str, int]) -> int: ...
 def quantize_u8(
     data: npt.ArrayLike, order: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.uint8], list[tuple[float, float]]]: ...

@@ -76,6 +76,31 @@ pub struct Traversal {
     pub parent: Vec<u32>,
 }
 
+/// Which edges a neighbourhood follows: `Out` is token_a -> token_b (and back for
+/// BIDIRECTIONAL connections), `In` the reverse, `Both` either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Out,
+    In,
+    Both,
+}
+
+impl Direction {
+    /// `"out"`, `"in"` or `"both"` (any case).
+    pub fn parse(name: &str) -> Result<Direction> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "out" => Ok(Direction::Out),
+            "in" => Ok(Direction::In),
+            "both" => Ok(Direction::Both),
+            _ => Err(NgError::invalid(
+                "direction",
+                name,
+                "expected 'out', 'in' or 'both'",
+            )),
+        }
+    }
+}
+
 /// Compressed adjacency (CSR) of tokens (nodes) and connections (edges).
 #[derive(Clone, Debug)]
 pub struct Graph {
@@ -407,6 +432,56 @@ impl Graph {
         Ok(Some((path, cost)))
     }
 
+    /// Tokens within `max_depth` hops of `seeds` (None = unlimited) along edges whose
+    /// connection index passes `keep`, following `dir`. The seeds come first (deduplicated, in
+    /// the given order, hop 0), then each hop's new tokens in ascending token-id order, so the
+    /// answer does not depend on adjacency order. `limit` stops once that many tokens are in.
+    /// Returns (token ids, hop per token).
+    pub fn neighbourhood(
+        &self,
+        seeds: &[u32],
+        max_depth: Option<u32>,
+        dir: Direction,
+        keep: impl Fn(u32) -> bool,
+        limit: Option<usize>,
+    ) -> Result<(Vec<u32>, Vec<u32>)> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut seen = BitSet::new(self.node_count());
+        let (mut ids, mut hops) = (Vec::new(), Vec::new());
+        let mut frontier = Vec::new();
+        for &t in seeds {
+            let v = self.require(t)?;
+            if seen.insert(v) && ids.len() < limit {
+                ids.push(t);
+                hops.push(0);
+                frontier.push(v);
+            }
+        }
+        let mut hop = 0u32;
+        while !frontier.is_empty() && ids.len() < limit && max_depth.is_none_or(|d| hop < d) {
+            hop += 1;
+            let mut next: Vec<u32> = Vec::new();
+            for &u in &frontier {
+                let sides: [&[Edge]; 2] = match dir {
+                    Direction::Out => [self.out.of(u), &[]],
+                    Direction::In => [self.inn.of(u), &[]],
+                    Direction::Both => [self.out.of(u), self.inn.of(u)],
+                };
+                for e in sides.into_iter().flatten() {
+                    if keep(e.conn) && seen.insert(e.node) {
+                        next.push(e.node);
+                    }
+                }
+            }
+            next.sort_unstable_by_key(|&v| self.token_of(v));
+            next.truncate(limit - ids.len());
+            ids.extend(next.iter().map(|&v| self.token_of(v)));
+            hops.resize(ids.len(), hop);
+            frontier = next;
+        }
+        Ok((ids, hops))
+    }
+
     /// Weakly connected components: a label per node (node order), labels 0..k numbered by
     /// first appearance in node order, and k.
     pub fn components(&self) -> (Vec<u32>, usize) {
@@ -715,6 +790,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn neighbourhood_refuses_unknown_seeds_and_directions() {
+        let g = Graph::build(&[1, 2], &[conn(1, 2, false)]);
+        assert!(matches!(
+            g.neighbourhood(&[1, 9], Some(1), Direction::Out, |_| true, None),
+            Err(NgError::TokenNotFound(9))
+        ));
+        assert_eq!(Direction::parse(" Both ").unwrap(), Direction::Both);
+        assert!(Direction::parse("sideways").is_err());
+        let (ids, hops) = g
+            .neighbourhood(&[2], None, Direction::In, |_| true, None)
+            .unwrap();
+        assert_eq!((ids, hops), (vec![2, 1], vec![0, 1]));
+    }
+
     proptest! {
         #[test]
         fn bfs_matches_hop_distance(c in case(), s in 0usize..30, lim in prop::option::of(0u32..5)) {
@@ -737,6 +827,56 @@ mod tests {
                     prop_assert_eq!(d[p].map(|x| x + 1), d[v]);
                 }
             }
+        }
+
+        #[test]
+        fn neighbourhood_matches_hop_relaxation(
+            c in case(),
+            seeds in prop::collection::vec(0usize..30, 1..4),
+            lim in prop::option::of(0u32..4),
+            dir in 0u8..3,
+            skip in 0usize..4,
+            cap in prop::option::of(0usize..12),
+        ) {
+            let g = Graph::build(&c.ids, &c.conns);
+            let n = c.ids.len();
+            let seeds: Vec<usize> = seeds.into_iter().map(|s| s % n).collect();
+            let seed_ids: Vec<u32> = seeds.iter().map(|&s| c.ids[s]).collect();
+            let dir = [Direction::Out, Direction::In, Direction::Both][dir as usize];
+            // Connections whose index is a multiple of `skip` (when skip > 1) are left out.
+            let keep = |ci: usize| skip < 2 || !ci.is_multiple_of(skip);
+            let mut edges = Vec::new();
+            for &(a, b, ci) in &reference_edges(&c) {
+                if keep(ci) {
+                    if dir != Direction::In { edges.push((a, b, ci)); }
+                    if dir != Direction::Out { edges.push((b, a, ci)); }
+                }
+            }
+            let mut d = vec![None; n];
+            for _ in 0..=n {
+                for &s in &seeds { d[s] = Some(0u32); }
+                for &(a, b, _) in &edges {
+                    if let Some(da) = d[a] {
+                        if d[b].is_none_or(|db: u32| da + 1 < db) { d[b] = Some(da + 1); }
+                    }
+                }
+            }
+            let mut expect: Vec<(u32, u32)> = Vec::new();
+            for &s in &seeds {
+                if !expect.iter().any(|e| e.0 == c.ids[s]) { expect.push((c.ids[s], 0)); }
+            }
+            let mut rest: Vec<(u32, u32)> = (0..n)
+                .filter_map(|v| d[v].filter(|&h| h > 0 && h <= lim.unwrap_or(u32::MAX)).map(|h| (h, c.ids[v])))
+                .map(|(h, t)| (t, h))
+                .collect();
+            rest.sort_by_key(|&(t, h)| (h, t));
+            expect.extend(rest);
+            if let Some(cap) = cap { expect.truncate(cap); }
+            let (ids, hops) = g
+                .neighbourhood(&seed_ids, lim, dir, |ci| keep(ci as usize), cap)
+                .unwrap();
+            let got: Vec<(u32, u32)> = ids.into_iter().zip(hops).collect();
+            prop_assert_eq!(got, expect);
         }
 
         #[test]

@@ -6,7 +6,15 @@ mod runtime;
 mod semantic;
 mod spatial;
 
+use crate::connection::Mutability;
 use pyo3::prelude::*;
+
+/// The index (0..=7) of a space given as a name (`"cognitive"`), a level (`"L5"`) or a
+/// number 1..8: the one parser every API, magic and widget uses.
+#[pyfunction]
+fn parse_space(space: &Bound<'_, PyAny>) -> PyResult<usize> {
+    convert::space_arg(space)
+}
 
 /// The compiled core of neurograph_lab.
 #[pymodule]
@@ -15,6 +23,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
     m.add_function(wrap_pyfunction!(errors::pause_next_long_call, m)?)?;
     m.add_function(wrap_pyfunction!(spatial::quantize_u8, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_space, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;
     m.add_function(wrap_pyfunction!(semantic::parse_word2vec_bin, m)?)?;
@@ -24,6 +33,16 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;
     m.add("CONNECTION_KINDS", crate::connection::KINDS.to_vec())?;
     m.add("CONNECTION_GROUPS", crate::connection::GROUPS.to_vec())?;
+    m.add(
+        "MUTABILITY_NAMES",
+        [
+            Mutability::Immutable,
+            Mutability::Learnable,
+            Mutability::Hypothesis,
+        ]
+        .map(Mutability::name)
+        .to_vec(),
+    )?;
     m.add("CDNA_PROFILES", crate::cdna::PROFILES.to_vec())?;
     m.add("CDNA_FLAGS", crate::cdna::flags::NAMES.to_vec())?;
     m.add(

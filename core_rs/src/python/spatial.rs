@@ -1,10 +1,12 @@
 //! Grid and graph bindings: queries return numpy arrays; the Python layer wraps them in
 //! QueryResult / PathResult values and DataFrames.
 
-use super::convert::{array_arg, connection_columns, elems, opt_size_arg, space_arg};
-use super::errors::{run, run_long, ValidationError};
+use super::convert::{array_arg, connection_columns, elems, kind_arg, opt_size_arg, space_arg};
+use super::errors::{map, run, run_long, ValidationError};
 use super::runtime::array1;
 use super::runtime::PyRuntime;
+use crate::connection::GROUPS;
+use crate::graph::Direction;
 use crate::space::SPACE_NAMES;
 use crate::storage::query::{AllCenter, Center, Weight};
 use numpy::{
@@ -20,6 +22,35 @@ type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
 /// kNN queries asking for more hits than this (k, or Q x k for a batch) run as long work:
 /// on a worker thread, interruptible with Ctrl-C.
 const LONG_K: usize = 4096;
+
+/// Connection kinds given as kind names, group names (all 16 kinds of the group) or codes.
+fn kinds_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if v.is_instance_of::<pyo3::types::PyString>() {
+        return Err(ValidationError::new_err(format!(
+            "kinds must be a list of kind or group names, got the string {}",
+            v.repr()?
+        )));
+    }
+    let mut out = Vec::new();
+    for item in v.try_iter()? {
+        let item = item?;
+        let group = item.extract::<String>().ok().and_then(|s| {
+            GROUPS
+                .iter()
+                .position(|g| *g == s.trim().to_ascii_lowercase())
+        });
+        match group {
+            Some(g) => out.extend((0..16u8).map(|i| ((g as u8) << 4) | i)),
+            None => out.push(kind_arg(&item).map_err(|_| {
+                ValidationError::new_err(format!(
+                    "unknown connection kind or group {}: see ng.CONNECTION_KINDS and ng.CONNECTION_GROUPS",
+                    item.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?),
+        }
+    }
+    Ok(out)
+}
 
 /// A token id or an (x, y, z) point.
 fn center_arg(target: &Bound<'_, PyAny>) -> PyResult<Center> {
@@ -357,6 +388,41 @@ impl PyRuntime {
             t.depth.into_pyarray(py),
             t.parent.into_pyarray(py),
         ))
+    }
+
+    /// Tokens within `depth` hops of the seed ids (None: unlimited) along connections of
+    /// `kinds` (kind names, group names or codes; None: all), following `direction` ("out",
+    /// "in" or "both"), at most `limit` tokens: (ids, hop). Seeds first, then each hop's new
+    /// tokens in ascending id order.
+    #[pyo3(signature = (ids, depth=Some(1), direction="out", kinds=None, limit=None))]
+    fn graph_neighbourhood<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &Bound<'py, PyAny>,
+        depth: Option<i64>,
+        direction: &str,
+        kinds: Option<&Bound<'py, PyAny>>,
+        limit: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<(Ids<'py>, Ids<'py>)> {
+        let seeds = array1::<u32>(ids, "ids")?;
+        let seeds = elems(&seeds)?.to_vec();
+        let depth = match depth {
+            Some(d) if d < 0 => {
+                return Err(ValidationError::new_err(format!(
+                    "depth must be >= 0 or None, got {d}"
+                )))
+            }
+            Some(d) => Some(d.min(u32::MAX as i64) as u32),
+            None => None,
+        };
+        let dir = map(Direction::parse(direction))?;
+        let kinds = kinds.filter(|k| !k.is_none()).map(kinds_arg).transpose()?;
+        let limit = opt_size_arg(limit, "limit")?;
+        let store = self.store();
+        let (ids, hops) = run(py, || {
+            store.neighbourhood(&seeds, depth, dir, kinds.as_deref(), limit)
+        })?;
+        Ok((ids.into_pyarray(py), hops.into_pyarray(py)))
     }
 
     /// Cheapest path a -> b: (ids, cost), or None when b is unreachable.

@@ -4,7 +4,7 @@
 
 use super::{RuntimeStorage, State};
 use crate::error::{NgError, Result};
-use crate::graph::{Graph, Traversal};
+use crate::graph::{Direction, Graph, Traversal};
 use crate::grid::{check_point, Hit, SpaceIndex};
 use crate::metrics::Op;
 use crate::progress::Progress;
@@ -392,6 +392,34 @@ impl RuntimeStorage {
     pub fn bfs(&self, start: u32, depth: Option<u32>) -> Result<Traversal> {
         self.metrics
             .time(Op::GraphQuery, || self.graph().bfs(start, depth))
+    }
+
+    /// Tokens within `depth` hops of `seeds` along connections of `kinds` (None: every kind),
+    /// following `dir`; see [`Graph::neighbourhood`] for the order.
+    pub fn neighbourhood(
+        &self,
+        seeds: &[u32],
+        depth: Option<u32>,
+        dir: Direction,
+        kinds: Option<&[u8]>,
+        limit: Option<usize>,
+    ) -> Result<(Vec<u32>, Vec<u32>)> {
+        self.metrics.time(Op::GraphQuery, || {
+            let st = self.read();
+            let g = self.graph_for(&st);
+            let mut allowed = [kinds.is_none(); 256];
+            for &k in kinds.unwrap_or(&[]) {
+                allowed[k as usize] = true;
+            }
+            let recs = &st.connections.records;
+            g.neighbourhood(
+                seeds,
+                depth,
+                dir,
+                |ci| allowed[recs[ci as usize].kind as usize],
+                limit,
+            )
+        })
     }
 
     pub fn dfs(&self, start: u32, depth: Option<u32>) -> Result<Traversal> {
