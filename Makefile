@@ -6,7 +6,11 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: dev test test-rust test-python test-js test-notebooks test-browser lint format bench lab clean
+.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser lint stubtest format bench lab clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  /'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,14 +20,20 @@ $(BIN)/python:
 dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser]"
 
-## test: everything CI runs
-test: dev test-rust test-python test-js test-notebooks test-browser
+## test: everything CI runs: the checks first, then every test suite
+test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser
 
+## test-rust: the core's unit and property tests (no Python needed)
 test-rust:
 	cargo test --manifest-path core_rs/Cargo.toml --quiet
 
+## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1)
 test-python:
 	$(BIN)/python -m pytest tests --ignore=tests/browser
+
+## test-doc: every `>>>` example in the package's docstrings
+test-doc:
+	$(BIN)/python -m pytest --doctest-modules neurograph_lab -p no:randomly -q
 
 ## test-js: the widget front-end's unit tests, and a check that the committed bundles are up to date
 test-js:
@@ -35,20 +45,30 @@ test-js:
 test-browser:
 	$(BIN)/python -m pytest tests/browser -p no:randomly
 
+## test-notebooks: execute the tutorials with nbval and compare every output
 test-notebooks:
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials -p no:randomly
 
+## lint: rustfmt, clippy (warnings are errors), ruff lint and format, mypy (strict, pandas-stubs)
 lint: dev
 	cargo fmt --manifest-path core_rs/Cargo.toml --check
-	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python -- -D warnings
+	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python --quiet -- -D warnings
 	$(BIN)/ruff check neurograph_lab tests bench
 	$(BIN)/ruff format --check neurograph_lab tests bench
 	$(BIN)/mypy neurograph_lab
+
+## stubtest: neurograph_lab/_core.pyi against the compiled module (run outside the source tree)
+stubtest: dev
+	cd $(VENV) && PYTHONSAFEPATH=1 bin/python -m mypy.stubtest neurograph_lab._core \
+		--allowlist $(CURDIR)/.mypy-stubtest-allowlist
+
+## format: rewrite Rust and Python sources in the house format
 
 format:
 	cargo fmt --manifest-path core_rs/Cargo.toml
 	$(BIN)/ruff format neurograph_lab tests bench
 
+## bench: the benchmarks against their reference tools (installs scipy, rustworkx, ...)
 bench: dev
 	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[bench]"
 	$(BIN)/python bench/bench_core.py
@@ -58,9 +78,11 @@ bench: dev
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_store.py
 
+## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed)
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=tutorials $(ROOT_FLAG)
 
+## clean: remove the virtualenv and the Rust build
 clean:
 	rm -rf $(VENV) target
