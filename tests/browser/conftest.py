@@ -29,7 +29,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import lab  # noqa: E402
+import _lab as lab  # noqa: E402
 import labserver  # noqa: E402
 from labserver import CHROMIUM, _http_json  # noqa: E402
 

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
-from lab import REPO, LabServer
+from _lab import REPO, LabServer
 
 CHROMIUM = os.environ.get("NG_CHROMIUM", "/usr/bin/chromium")
 

@@ -5,7 +5,7 @@ exported HTML works offline, re-running a display cell leaks nothing, both theme
 
 from __future__ import annotations
 
-import lab
+import _lab as lab
 import pytest
 
 NOTEBOOK = "06_explorers.ipynb"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-import lab
+import _lab as lab
 import pytest
 
 SMOKE_WIDGET = r'''

@@ -3,7 +3,7 @@ every request that leaves the machine aborted."""
 
 from __future__ import annotations
 
-import lab
+import _lab as lab
 import nbformat
 import pytest
 
