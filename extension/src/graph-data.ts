@@ -1,11 +1,11 @@
 // GraphExplorer data in typed arrays: nodes (positions, ids, colour, size) and edges as they
 // arrive in chunks (PROTOCOL.md), plus per-vertex line arrays for the renderers.
-import { bytesOf, typedOf } from "./model";
+import type { EdgesMsg, NodesMsg } from "./graph-protocol";
 
 export class GraphData {
   n = 0;
-  pos = new Float32Array(0);
-  ids = new Uint32Array(0);
+  pos: Float32Array = new Float32Array(0);
+  ids: Uint32Array = new Uint32Array(0);
   col: Uint8Array = new Uint8Array(0);
   size: Uint8Array = new Uint8Array(0);
   nodeVer = 0;
@@ -23,16 +23,12 @@ export class GraphData {
   lineCol = new Uint8Array(0);   // per vertex
   lineW = new Uint8Array(0);
 
-  setNodes(n: number, bufs: unknown[]): void {
-    if (bufs.length < 4) throw new Error(`nodes: expected 4 buffers, got ${bufs.length}`);
-    const pos = typedOf(bufs[0], Float32Array), ids = typedOf(bufs[1], Uint32Array);
-    const col = bytesOf(bufs[2]), size = bytesOf(bufs[3]);
-    if (pos.length !== 2 * n || ids.length !== n || col.length !== n || size.length !== n) {
-      throw new Error(`nodes: buffer sizes do not match n=${n}`);
-    }
-    this.n = n; this.pos = pos; this.ids = ids; this.col = col; this.size = size;
+  /** A new node set (a `nodes` message); drops the edges and the selection. */
+  setNodes(m: NodesMsg): void {
+    const n = m.n;
+    this.n = n; this.pos = m.pos; this.ids = m.ids; this.col = m.color; this.size = m.size;
     this.index = new Map();
-    for (let i = 0; i < n; i++) this.index.set(ids[i], i);
+    for (let i = 0; i < n; i++) this.index.set(m.ids[i], i);
     this.sel = new Uint8Array(n);
     this.nodeVer++;
     this.selVer++;
@@ -48,10 +44,9 @@ export class GraphData {
     this.edgeVer++;
   }
 
-  addEdges(offset: number, count: number, bufs: unknown[]): void {
-    if (bufs.length < 3) throw new Error(`edges: expected 3 buffers, got ${bufs.length}`);
-    const ends = typedOf(bufs[0], Uint32Array), c = bytesOf(bufs[1]), w = bytesOf(bufs[2]);
-    if (ends.length !== 2 * count || c.length !== count || w.length !== count) throw new Error(`edges: buffer sizes do not match count=${count}`);
+  /** Store an `edges` chunk; a node index past the current nodes is an error. */
+  addEdges(m: EdgesMsg): void {
+    const { offset, count, ends, color: c, width: w } = m;
     const need = offset + count;
     if (need > this.ecol.length) this.grow(Math.max(need, Math.ceil(this.ecol.length * 1.5)));
     for (let k = 0; k < 2 * count; k++) {

@@ -1,52 +1,189 @@
 // GraphExplorer view (anywidget ESM entry): WebGL2 nodes + edges with zoom/pan, hover card,
-// click selection and double-click expansion.
+// click selection and double-click expansion. `GraphView` is the controller: its mutable state is
+// one `GraphState` object; the data lives in `GraphData`, messages are decoded by graph-protocol.ts.
 import { getGL2, loseContext } from "./gl";
 import { Graph2D } from "./graph-2d";
 import { GraphData, nodeRadius } from "./graph-data";
 import { GraphFrame, GraphRenderer } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
+import { GraphMsg, GraphOut, decodeGraphMsg, expandRequest, hoverRequest, readyRequest } from "./graph-protocol";
 import { InputHost, StageInput } from "./input";
-import { Disposer, FrameLoop, Message, Model, num, str } from "./model";
+import { Disposer, FrameLoop, Model, num, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { IDENTITY_ZOOM, Rect, Zoom, fitPositions, projectFloat, zoomAt } from "./scale";
-import { parseRgb, readTheme, watchTheme } from "./theme";
+import { Theme, parseRgb, readTheme, watchTheme } from "./theme";
 import { Guard, Shell, h, labelled, mountView, placeCard, progress, selectEl, setOptions, sizeCanvas } from "./ui";
 
 const HEIGHT = 600;
+const WIDTH_BY: Array<[string, string]> = [["strength", "strength"], ["confidence", "confidence"]];
 
-const render = mountView(setup);
+/** Everything the view changes after it is set up. */
+interface GraphState {
+  theme: Theme;
+  lut: Uint8Array;
+  lutVer: number;
+  zoom: Zoom;
+  /** The drawing area in CSS px, and the device pixel ratio. */
+  rect: Rect;
+  dpr: number;
+  renderer: GraphRenderer | null;
+  glFailed: boolean;
+  /** Node index under the pointer, or -1. */
+  hover: number;
+  selCount: number;
+  /** Moved less than 200 ms ago: the renderer draws its cheap version. */
+  active: boolean;
+  activeTimer: number;
+  /** Screen positions of the nodes (`tag` names the node version and transform). */
+  proj: { tag: string; xy: Float32Array };
+}
 
-function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard): void {
-  const data = new GraphData();
-  let theme = readTheme(el);
-  let lut = categoricalLut(), lutVer = 0;
-  let zoom: Zoom = { ...IDENTITY_ZOOM };
-  let rect: Rect = { x: 0, y: 0, w: 800, h: HEIGHT };
-  let dpr = 1;
-  let renderer: GraphRenderer | null = null;
-  let glFailed = false;
-  let hover = -1;
-  let selCount = 0;
-  let active = false, activeTimer = 0;
-  let proj = { tag: "", xy: new Float32Array(0) };
-  const overlay = h("canvas");
-  overlay.style.zIndex = "1";
-  sh.stage.append(overlay);
-  d.add(() => { renderer?.dispose(); renderer = null; window.clearTimeout(activeTimer); });
+class GraphView {
+  private readonly data = new GraphData();
+  private readonly st: GraphState;
+  private readonly overlay: HTMLCanvasElement;
+  private readonly loop: FrameLoop;
+  private readonly widthBy: HTMLSelectElement;
 
-  const setTrait = (name: string, v: unknown): void => {
-    if (model.get(name) === v) return;
-    model.set(name, v);
-    model.save_changes();
-  };
-  const affine = () => fitPositions(data.pos, data.n, rect, zoom);
+  constructor(
+    private readonly model: Model,
+    private readonly el: HTMLElement,
+    private readonly d: Disposer,
+    private readonly sh: Shell,
+    private readonly g: Guard,
+  ) {
+    this.st = {
+      theme: readTheme(el), lut: categoricalLut(), lutVer: 0, zoom: { ...IDENTITY_ZOOM },
+      rect: { x: 0, y: 0, w: 800, h: HEIGHT }, dpr: 1, renderer: null, glFailed: false,
+      hover: -1, selCount: 0, active: false, activeTimer: 0, proj: { tag: "", xy: new Float32Array(0) },
+    };
+    this.overlay = h("canvas");
+    this.overlay.style.zIndex = "1";
+    sh.stage.append(this.overlay);
+    d.add(() => { this.st.renderer?.dispose(); this.st.renderer = null; window.clearTimeout(this.st.activeTimer); });
+    this.loop = new FrameLoop(g.wrap(() => this.draw()), d);
 
-  function projected(): Float32Array {
-    const a = affine();
+    // toolbar
+    this.widthBy = selectEl(WIDTH_BY, str(model.get("width_by"), "strength"),
+      g.wrap((v: string) => { model.set("width_by", v); model.save_changes(); }), d);
+    const fit = h("button", { title: "Fit the whole graph (or double-click empty space)" }, ["fit"]);
+    d.listen(fit, "click", () => { this.st.zoom = { ...IDENTITY_ZOOM }; this.loop.request(); });
+    sh.bar.append(labelled("edge width", this.widthBy), fit, sh.count);
+
+    new StageInput(sh.stage, this.inputHost(), d, g.wrap);
+    this.listen();
+  }
+
+  /** First paint, then ask the kernel for the data. */
+  start(): void {
+    this.sh.applyTheme(this.st.theme);
+    this.legend();
+    this.relayout();
+    this.status();
+    this.send(readyRequest());
+  }
+
+  private send(m: GraphOut): void {
+    this.model.send(m);
+  }
+
+  private listen(): void {
+    const { model, d, g, data, st } = this;
+    const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
+    d.onModel(model, "msg:custom", g.wrap((c: unknown, b: unknown) => this.onMsg(decodeGraphMsg(c, Array.isArray(b) ? b : []))));
+    on("change:selected", () => { st.selCount = data.setSelected(model.get("selected")); this.status(); this.loop.request(); });
+    on("change:legend", () => this.legend());
+    on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
+    on("change:n_edges", () => this.status());
+    watchTheme(d, g.wrap(() => {
+      st.theme = readTheme(this.el);
+      this.sh.applyTheme(st.theme);
+      st.lut = categoricalLut();
+      st.lutVer++;
+      this.loop.request();
+    }));
+    if (typeof ResizeObserver !== "undefined") {
+      const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(this.sh.stage.clientWidth) !== st.rect.w) this.relayout(); }));
+      ro.observe(this.sh.stage);
+      d.add(() => ro.disconnect());
+    }
+  }
+
+  private onMsg(m: GraphMsg): void {
+    const { st, data, sh } = this;
+    if (m.type === "hover") {
+      if (m.index !== st.hover || st.hover < 0) return;
+      sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id} · degree ${m.degree}`]));
+      return;
+    }
+    if (m.version !== num(this.model.get("version"))) return; // stale
+    switch (m.type) {
+      case "nodes":
+        data.setNodes(m);
+        data.clearEdges(num(this.model.get("n_edges")));
+        st.selCount = data.setSelected(this.model.get("selected"));
+        st.hover = -1;
+        st.zoom = { ...IDENTITY_ZOOM };
+        break;
+      case "edges":
+        data.addEdges(m);
+        break;
+      default: {
+        const never: never = m;
+        throw new Error(`unhandled graph message ${JSON.stringify(never)}`);
+      }
+    }
+    this.status();
+    this.loop.request();
+  }
+
+  private setTrait(name: string, v: unknown): void {
+    if (this.model.get(name) === v) return;
+    this.model.set(name, v);
+    this.model.save_changes();
+  }
+
+  private status(): void {
+    const data = this.data;
+    const total = num(this.model.get("n_edges"));
+    const f = (v: number) => v.toLocaleString("en-US");
+    this.sh.count.textContent = `${f(data.n)} nodes · ${f(data.received)} edges · ${f(this.st.selCount)} selected`;
+    progress(this.sh, data.received, total);
+    this.setTrait("loaded", data.received);
+  }
+
+  private legend(): void {
+    const l = this.model.get("legend");
+    const items = Array.isArray(l) ? (l as Array<{ name?: string; color?: number }>) : [];
+    this.sh.legend.replaceChildren(...items.slice(0, 60).map((it) => {
+      const sw = h("span", { class: "sw" });
+      sw.style.background = categorical(num(it.color));
+      return h("span", {}, [sw, String(it.name ?? "")]);
+    }));
+  }
+
+  private select(ids: number[]): void {
+    this.model.set("selected", ids);
+    this.model.save_changes();
+    this.st.selCount = this.data.setSelected(ids);
+    this.status();
+    this.loop.request();
+  }
+
+  // -- view --
+
+  private affine() {
+    return fitPositions(this.data.pos, this.data.n, this.st.rect, this.st.zoom);
+  }
+
+  private projected(): Float32Array {
+    const data = this.data;
+    const a = this.affine();
     const tag = `${data.nodeVer}|${Array.from(a.m).join()}|${a.b.join()}`;
+    let proj = this.st.proj;
     if (proj.tag !== tag) {
-      if (proj.xy.length < 2 * data.n) proj = { tag: "", xy: new Float32Array(2 * data.n) };
+      if (proj.xy.length < 2 * data.n) proj = this.st.proj = { tag: "", xy: new Float32Array(2 * data.n) };
       projectFloat(data.pos, data.n, a, proj.xy);
       proj.tag = tag;
     }
@@ -54,8 +191,9 @@ function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard):
   }
 
   /** Node under (x, y): the nearest whose disc (plus 3 px) contains the point, or -1. */
-  function pick(x: number, y: number): number {
-    const xy = projected();
+  private pick(x: number, y: number): number {
+    const data = this.data;
+    const xy = this.projected();
     let best = -1, bestD = Infinity;
     for (let i = 0; i < data.n; i++) {
       const dx = xy[2 * i] - x, dy = xy[2 * i + 1] - y, r = nodeRadius(data.size[i]) + 3;
@@ -65,184 +203,124 @@ function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard):
     return best;
   }
 
-  function ensureRenderer(): GraphRenderer {
-    const want = glFailed ? "canvas2d" : "webgl2";
-    if (renderer && renderer.kind === want) return renderer;
-    renderer?.dispose();
-    renderer = null;
+  private moved(): void {
+    const st = this.st;
+    st.active = true;
+    window.clearTimeout(st.activeTimer);
+    st.activeTimer = window.setTimeout(() => { st.active = false; this.loop.request(); }, 200);
+    this.loop.request();
+  }
+
+  private relayout(): void {
+    const st = this.st;
+    const w = Math.max(240, Math.floor(this.sh.stage.clientWidth || this.el.clientWidth || 800));
+    st.dpr = window.devicePixelRatio || 1;
+    st.rect = { x: 0, y: 0, w, h: HEIGHT };
+    this.sh.stage.style.height = `${HEIGHT}px`;
+    sizeCanvas(this.overlay, w, HEIGHT, st.dpr);
+    if (st.renderer) sizeCanvas(st.renderer.canvas, w, HEIGHT, st.dpr);
+    this.loop.request();
+  }
+
+  /** WebGL2, or the canvas2d fallback once WebGL2 failed or its context was lost. */
+  private ensureRenderer(): GraphRenderer {
+    const { st, sh, d } = this;
+    const want = st.glFailed ? "canvas2d" : "webgl2";
+    if (st.renderer && st.renderer.kind === want) return st.renderer;
+    st.renderer?.dispose();
+    st.renderer = null;
+    let renderer: GraphRenderer | null = null;
     const canvas = h("canvas");
-    sh.stage.insertBefore(canvas, overlay);
+    sh.stage.insertBefore(canvas, this.overlay);
     if (want === "webgl2") {
       const gl = getGL2(canvas);
       if (gl) {
         try {
           renderer = new GraphGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => { glFailed = true; loop.request(); });
+          d.listen(canvas, "webglcontextlost", () => { st.glFailed = true; this.loop.request(); });
         } catch (e) {
           console.warn("[neurograph_lab] WebGL2 init failed", e);
           loseContext(gl);
         }
       }
       if (!renderer) {
-        glFailed = true;
+        st.glFailed = true;
         canvas.remove();
         const c2 = h("canvas");
-        sh.stage.insertBefore(c2, overlay);
+        sh.stage.insertBefore(c2, this.overlay);
         renderer = new Graph2D(c2);
       }
     } else renderer = new Graph2D(canvas);
+    st.renderer = renderer;
     sh.note(renderer.kind === "canvas2d" ? "WebGL unavailable: 2-D canvas fallback" : "");
-    sizeCanvas(renderer.canvas, rect.w, rect.h, dpr);
-    setTrait("renderer", renderer.kind);
+    sizeCanvas(renderer.canvas, st.rect.w, st.rect.h, st.dpr);
+    this.setTrait("renderer", renderer.kind);
     return renderer;
   }
 
-  function draw(): void {
+  private draw(): void {
+    const { st, data } = this;
     const t0 = performance.now();
-    const r = ensureRenderer();
-    const a = affine();
+    const r = this.ensureRenderer();
+    const a = this.affine();
     const frame: GraphFrame = {
-      width: rect.w, height: rect.h, dpr, data, affine: a, lut, lutVer, bg: parseRgb(theme.bg),
-      ring: parseRgb(theme.bg), brand: parseRgb(theme.brand), lod: active, hasSel: selCount > 0,
+      width: st.rect.w, height: st.rect.h, dpr: st.dpr, data, affine: a, lut: st.lut, lutVer: st.lutVer, bg: parseRgb(st.theme.bg),
+      ring: parseRgb(st.theme.bg), brand: parseRgb(st.theme.brand), lod: st.active, hasSel: st.selCount > 0,
     };
     r.draw(frame);
-    let hv: [number, number] | null = null;
-    if (hover >= 0 && hover < data.n) hv = [a.m[0] * data.pos[2 * hover] + a.b[0], a.m[4] * data.pos[2 * hover + 1] + a.b[1]];
+    const hv = st.hover;
+    const hover: [number, number] | null = hv >= 0 && hv < data.n
+      ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
-    drawOverlay(overlay, dpr, theme, [{ rect, title: "", hover: hv }], null, note);
-    el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }));
-  }
-  const loop = new FrameLoop(g.wrap(draw), d);
-
-  function moved(): void {
-    active = true;
-    window.clearTimeout(activeTimer);
-    activeTimer = window.setTimeout(() => { active = false; loop.request(); }, 200);
-    loop.request();
+    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note);
+    this.el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }));
   }
 
-  // toolbar
-  const widthBy = selectEl([["strength", "strength"], ["confidence", "confidence"]], str(model.get("width_by"), "strength"),
-    g.wrap((v: string) => { model.set("width_by", v); model.save_changes(); }), d);
-  const fit = h("button", { title: "Fit the whole graph (or double-click empty space)" }, ["fit"]);
-  d.listen(fit, "click", () => { zoom = { ...IDENTITY_ZOOM }; loop.request(); });
-  sh.bar.append(labelled("edge width", widthBy), fit, sh.count);
+  // -- input --
 
-  function status(): void {
-    const total = num(model.get("n_edges"));
-    const f = (v: number) => v.toLocaleString("en-US");
-    sh.count.textContent = `${f(data.n)} nodes · ${f(data.received)} edges · ${f(selCount)} selected`;
-    progress(sh, data.received, total);
-    setTrait("loaded", data.received);
-  }
-
-  function legend(): void {
-    const l = model.get("legend");
-    const items = Array.isArray(l) ? (l as Array<{ name?: string; color?: number }>) : [];
-    sh.legend.replaceChildren(...items.slice(0, 60).map((it) => {
-      const sw = h("span", { class: "sw" });
-      sw.style.background = categorical(num(it.color));
-      return h("span", {}, [sw, String(it.name ?? "")]);
-    }));
-  }
-
-  function select(ids: number[]): void {
-    model.set("selected", ids);
-    model.save_changes();
-    selCount = data.setSelected(ids);
-    status();
-    loop.request();
-  }
-
-  const host: InputHost = {
-    viewAt: (x, y) => (x >= 0 && y >= 0 && x < rect.w && y < rect.h ? 0 : -1),
-    dragKind: (_v, e) => (e.button === 0 || e.button === 1 ? "pan" : "none"),
-    pan(dx, dy) { zoom = { ...zoom, tx: zoom.tx + dx, ty: zoom.ty + dy }; moved(); },
-    rotate() { /* 2-D only */ },
-    zoom(f, x, y) { zoom = zoomAt(zoom, f, x, y, rect.w / 2, rect.h / 2); moved(); },
-    brushChanged() { /* no brush in the graph view */ },
-    brushEnd() { /* no brush */ },
-    click(_v, x, y, e) {
-      const i = pick(x, y);
-      if (i < 0) { if (selCount > 0) select([]); return; }
-      const id = data.ids[i];
-      const cur = Array.isArray(model.get("selected")) ? (model.get("selected") as unknown[]).map(Number) : [];
-      if (e.shiftKey) select(cur.includes(id) ? cur.filter((v) => v !== id) : [...cur, id]);
-      else select([id]);
-    },
-    dblclick(_v, x, y) {
-      const i = pick(x, y);
-      if (i >= 0) model.send({ type: "expand", index: i });
-      else { zoom = { ...IDENTITY_ZOOM }; loop.request(); }
-    },
-    hover(x, y) {
-      const i = pick(x, y);
-      if (i !== hover) {
-        hover = i;
-        loop.request();
-        if (i >= 0) {
-          model.send({ type: "hover", index: i });
-          sh.card.replaceChildren(h("b", {}, [`node ${data.ids[i]}`]));
+  private inputHost(): InputHost {
+    const { st, data, sh, model } = this;
+    return {
+      viewAt: (x, y) => (x >= 0 && y >= 0 && x < st.rect.w && y < st.rect.h ? 0 : -1),
+      dragKind: (_v, e) => (e.button === 0 || e.button === 1 ? "pan" : "none"),
+      pan: (dx, dy) => { st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy }; this.moved(); },
+      rotate: () => { /* 2-D only */ },
+      zoom: (f, x, y) => { st.zoom = zoomAt(st.zoom, f, x, y, st.rect.w / 2, st.rect.h / 2); this.moved(); },
+      brushChanged: () => { /* no brush in the graph view */ },
+      brushEnd: () => { /* no brush */ },
+      click: (_v, x, y, e) => {
+        const i = this.pick(x, y);
+        if (i < 0) { if (st.selCount > 0) this.select([]); return; }
+        const id = data.ids[i];
+        const cur = Array.isArray(model.get("selected")) ? (model.get("selected") as unknown[]).map(Number) : [];
+        if (e.shiftKey) this.select(cur.includes(id) ? cur.filter((v) => v !== id) : [...cur, id]);
+        else this.select([id]);
+      },
+      dblclick: (_v, x, y) => {
+        const i = this.pick(x, y);
+        if (i >= 0) this.send(expandRequest(i));
+        else { st.zoom = { ...IDENTITY_ZOOM }; this.loop.request(); }
+      },
+      hover: (x, y) => {
+        const i = this.pick(x, y);
+        if (i !== st.hover) {
+          st.hover = i;
+          this.loop.request();
+          if (i >= 0) {
+            this.send(hoverRequest(i));
+            sh.card.replaceChildren(h("b", {}, [`node ${data.ids[i]}`]));
+          }
         }
-      }
-      if (hover >= 0) placeCard(sh, x, y);
-      else sh.card.style.display = "none";
-    },
-    leave() { hover = -1; sh.card.style.display = "none"; loop.request(); },
-    escape() { if (selCount > 0) select([]); },
-    interacting() { /* nothing */ },
-  };
-  new StageInput(sh.stage, host, d, g.wrap);
-
-  function onMsg(m: Message, bufs: unknown[]): void {
-    if (m.type === "hover") {
-      if (num(m.index, -1) !== hover || hover < 0) return;
-      sh.card.replaceChildren(h("b", {}, [str(m.label, `node ${String(m.id ?? "")}`)]),
-        h("div", {}, [`id ${String(m.id ?? "")} · degree ${String(m.degree ?? "")}`]));
-      return;
-    }
-    if (m.version !== undefined && num(m.version) !== num(model.get("version"))) return;
-    if (m.type === "nodes") {
-      data.setNodes(num(m.n), bufs);
-      data.clearEdges(num(model.get("n_edges")));
-      selCount = data.setSelected(model.get("selected"));
-      hover = -1;
-      zoom = { ...IDENTITY_ZOOM };
-    } else if (m.type === "edges") {
-      data.addEdges(num(m.offset), num(m.count), bufs);
-    } else return;
-    status();
-    loop.request();
+        if (st.hover >= 0) placeCard(sh, x, y);
+        else sh.card.style.display = "none";
+      },
+      leave: () => { st.hover = -1; sh.card.style.display = "none"; this.loop.request(); },
+      escape: () => { if (st.selCount > 0) this.select([]); },
+      interacting: () => { /* nothing */ },
+    };
   }
-
-  function relayout(): void {
-    const w = Math.max(240, Math.floor(sh.stage.clientWidth || el.clientWidth || 800));
-    dpr = window.devicePixelRatio || 1;
-    rect = { x: 0, y: 0, w, h: HEIGHT };
-    sh.stage.style.height = `${HEIGHT}px`;
-    sizeCanvas(overlay, w, HEIGHT, dpr);
-    if (renderer) sizeCanvas(renderer.canvas, w, HEIGHT, dpr);
-    loop.request();
-  }
-
-  const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
-  d.onModel(model, "msg:custom", g.wrap((c: unknown, b: unknown) => onMsg((c ?? {}) as Message, Array.isArray(b) ? b : [])));
-  on("change:selected", () => { selCount = data.setSelected(model.get("selected")); status(); loop.request(); });
-  on("change:legend", legend);
-  on("change:width_by", () => setOptions(widthBy, [["strength", "strength"], ["confidence", "confidence"]], str(model.get("width_by"), "strength")));
-  on("change:n_edges", status);
-  const applyTheme = (): void => { theme = readTheme(el); sh.applyTheme(theme); lut = categoricalLut(); lutVer++; loop.request(); };
-  watchTheme(d, g.wrap(applyTheme));
-  if (typeof ResizeObserver !== "undefined") {
-    const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(sh.stage.clientWidth) !== rect.w) relayout(); }));
-    ro.observe(sh.stage);
-    d.add(() => ro.disconnect());
-  }
-  sh.applyTheme(theme);
-  legend();
-  relayout();
-  status();
-  model.send({ type: "ready" });
 }
+
+const render = mountView((model, el, d, sh, g) => new GraphView(model, el, d, sh, g).start());
 
 export default { render };

@@ -1,6 +1,7 @@
 // GridExplorer messages (PROTOCOL.md, "GridExplorer"): the kernel -> browser union, its decoder,
 // and the browser -> kernel messages. Sizes that depend on the model's `n` (a chunk's point
 // count) are checked where the chunk is placed (chunks.ts `placeChunk`), after the version check.
+import { N_SPACES } from "./grid-store";
 import {
   type Buffers,
   type ClosedNotice,
@@ -16,8 +17,6 @@ import {
 
 export { closedNotice, hoverRequest, readyRequest } from "./protocol";
 
-/** Spaces per token; `coords` carries one buffer per space. */
-export const GRID_SPACES = 8;
 
 /** One strided chunk r of S (chunk r holds display indices r, r+S, r+2S, ...). */
 interface Chunk {
@@ -91,9 +90,9 @@ export function decodeGridMsg(content: unknown, buffers: Buffers): GridMsg {
   switch (f.what) {
     case "coords": {
       const c = chunk(f);
-      expectBuffers(f, buffers, GRID_SPACES);
+      expectBuffers(f, buffers, N_SPACES);
       const spaces = buffers.map((_, s) => u8At(f, buffers, s, `space ${s}`));
-      for (let s = 0; s < GRID_SPACES; s++) {
+      for (let s = 0; s < N_SPACES; s++) {
         if (spaces[s].length % 2 !== 0 || spaces[s].length !== spaces[0].length) {
           throw new ProtocolError(
             `coords message: buffer ${s} (space ${s}) has ${spaces[s].length} bytes; every space needs the same even count (${spaces[0].length} in space 0)`,
@@ -105,8 +104,8 @@ export function decodeGridMsg(content: unknown, buffers: Buffers): GridMsg {
     case "main": {
       const c = chunk(f);
       const space = f.raw("space");
-      if (typeof space !== "string" && !(Number.isInteger(space) && (space as number) >= 0 && (space as number) < GRID_SPACES)) {
-        f.fail("space", `a space index 0..${GRID_SPACES - 1} or a space name`, space);
+      if (typeof space !== "string" && !(Number.isInteger(space) && (space as number) >= 0 && (space as number) < N_SPACES)) {
+        f.fail("space", `a space index 0..${N_SPACES - 1} or a space name`, space);
       }
       const axes = f.ints("axes", [2, 3], 0, 2);
       expectBuffers(f, buffers, 1);

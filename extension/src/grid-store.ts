@@ -1,7 +1,6 @@
 // Grid data as typed arrays in display order: 8 spaces x (x, y) uint8, an optional main-view
 // buffer (other axes or 3-D), numeric colour values, per-point category index and selection.
 import { ChunkTracker, loadedCount, placeChunk } from "./chunks";
-import { bytesOf } from "./model";
 import { CategoryRun, fillCategories } from "./palette";
 import { unpackMask } from "./selection";
 
@@ -59,15 +58,15 @@ export class GridStore {
     if (stride !== this.stride) this.reset(this.n, stride);
   }
 
-  onCoords(r: number, stride: number, buffers: unknown[]): void {
+  onCoords(r: number, stride: number, spaces: readonly Uint8Array[]): void {
     this.ensureStride(stride);
-    if (buffers.length !== N_SPACES) throw new Error(`coords: expected 8 buffers, got ${buffers.length}`);
-    for (let s = 0; s < N_SPACES; s++) placeChunk(this.spaces[s], bytesOf(buffers[s]), r, stride, this.n, 2);
+    if (spaces.length !== N_SPACES) throw new Error(`coords: expected 8 buffers, got ${spaces.length}`);
+    for (let s = 0; s < N_SPACES; s++) placeChunk(this.spaces[s], spaces[s], r, stride, this.n, 2);
     this.coords.mark(r);
     this.spaceVer++;
   }
 
-  onMain(r: number, stride: number, key: string, comps: number, buf: unknown): void {
+  onMain(r: number, stride: number, key: string, comps: number, buf: Uint8Array): void {
     this.ensureStride(stride);
     if (key !== this.mainKey || comps !== this.mainComps) {
       this.main = new Uint8Array(comps * this.n);
@@ -75,14 +74,14 @@ export class GridStore {
       this.mainComps = comps;
       this.mainT = new ChunkTracker(stride);
     }
-    placeChunk(this.main, bytesOf(buf), r, stride, this.n, comps);
+    placeChunk(this.main, buf, r, stride, this.n, comps);
     this.mainT.mark(r);
     this.mainVer++;
   }
 
-  onColors(r: number, stride: number, buf: unknown): void {
+  onColors(r: number, stride: number, buf: Uint8Array): void {
     this.ensureStride(stride);
-    placeChunk(this.numeric, bytesOf(buf), r, stride, this.n, 1);
+    placeChunk(this.numeric, buf, r, stride, this.n, 1);
     this.colorsT.mark(r);
     if (!this.categorical) { this.colorIdx.set(this.numeric); this.colorVer++; }
   }

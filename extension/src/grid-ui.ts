@@ -1,5 +1,6 @@
 // GridExplorer toolbar and legend (DOM only; state lives in grid.ts / the model).
-import { Disposer, Message, Model, num, str } from "./model";
+import { GridHoverMsg } from "./grid-protocol";
+import { Disposer, Model, num, str } from "./model";
 import { categorical, rgbCss, viridis } from "./palette";
 import { Shell, h, labelled, selectEl, setOptions } from "./ui";
 
@@ -98,16 +99,15 @@ export function gridBar(model: Model, sh: Shell, d: Disposer, onChange: () => vo
 }
 
 /** Hover card from the kernel's reply: label, id, entity and the coordinates in all 8 spaces. */
-export function fillCard(sh: Shell, m: Message, spaces: string[], current: number, index: number): void {
-  const coords = Array.isArray(m.coords) ? (m.coords as unknown[]) : [];
-  const fmt = (v: unknown) => (typeof v === "number" ? Number(v.toPrecision(4)).toString() : String(v));
-  const rows = coords.map((c, s) => h("tr", {}, [
+export function fillCard(sh: Shell, m: GridHoverMsg, spaces: string[], current: number): void {
+  const fmt = (v: number) => Number(v.toPrecision(4)).toString();
+  const rows = m.coords.map((c, s) => h("tr", {}, [
     h("td", {}, [(s === current ? "▸ " : "") + (spaces[s] ?? `space ${s}`)]),
-    h("td", {}, [Array.isArray(c) ? c.map(fmt).join(", ") : ""]),
+    h("td", {}, [c ? c.map(fmt).join(", ") : ""]),
   ]));
   sh.card.replaceChildren(
-    h("b", {}, [str(m.label, `#${index}`)]),
-    h("div", {}, [`id ${String(m.id ?? "")}${m.entity ? ` · ${str(m.entity)}` : ""}`]),
+    h("b", {}, [m.label]),
+    h("div", {}, [`id ${m.id}${m.entity ? ` · ${m.entity}` : ""}`]),
     h("table", {}, rows),
   );
 }

@@ -1,79 +1,293 @@
 // GridExplorer view (anywidget ESM entry): main view + 8 small multiples on one canvas.
+// `GridView` is the controller: its mutable state is one `GridState` object; the data lives in
+// `GridStore`, messages are decoded by grid-protocol.ts, drawing is done by a `GridRenderer`.
 import { GridFrame, GridRenderer, ViewDraw, pointStyle } from "./grid-draw";
 import { Grid2D } from "./grid-2d";
 import { GridGL } from "./grid-gl";
+import { GridMsg, GridOut, decodeGridMsg, hoverRequest, readyRequest } from "./grid-protocol";
 import { GridStore, N_SPACES } from "./grid-store";
-import { axesOf, fillCard, gridBar } from "./grid-ui";
+import { GridBar, axesOf, fillCard, gridBar } from "./grid-ui";
 import { getGL2, loseContext } from "./gl";
 import { InputHost, StageInput } from "./input";
-import { Disposer, FrameLoop, Message, Model, num, str } from "./model";
+import { Disposer, FrameLoop, Model, num, str } from "./model";
 import { LodCache } from "./lod";
 import { drawOverlay } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
 import { Range, Rect, Zoom, IDENTITY_ZOOM, affine2d, affine3d, inRect, projectAll, rotation, zoomAt } from "./scale";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
-import { parseRgb, readTheme, watchTheme } from "./theme";
+import { Theme, parseRgb, readTheme, watchTheme } from "./theme";
 import { Guard, Shell, h, mountView, placeCard, progress, sizeCanvas } from "./ui";
 
 const MAX_POINTS = 4_000_000; // past this: density view
 const MAIN_H = 520;
 const GAP = 6;
-const LOD_BUDGET = 30_000;  // start; adapts to the frame time (lod.ts)  // points drawn in the main view while it moves
+const LOD_BUDGET = 30_000; // points drawn in the main view while it moves (start; adapts to the frame time, lod.ts)
 const LOD_SEL_CAP = 20_000;
 
-const render = mountView(setup);
+/** Where the main view's points come from: axes (0,1) of a space from `coords`, anything else from `main`. */
+interface MainSource {
+  data: Uint8Array;
+  comps: number;
+  chunks: number;
+  ver: number;
+  key: string;
+  axes: number[];
+  s: number;
+  three: boolean;
+  waiting: boolean;
+}
 
+/** Everything the view changes after it is set up. */
+interface GridState {
+  theme: Theme;
+  lut: Uint8Array;
+  lutVer: number;
+  /** Main view camera: 2-D zoom/pan, 3-D rotation (auto-rotating while `spin`). */
+  zoom: Zoom;
+  yaw: number;
+  pitch: number;
+  spin: boolean;
+  lastSpin: number;
+  /** Layout in CSS px: stage size, device pixel ratio, the main view and the 8 small views. */
+  width: number;
+  height: number;
+  dpr: number;
+  main: Rect;
+  small: Rect[];
+  renderer: GridRenderer | null;
+  glFailed: boolean;
+  dirtyMain: boolean;
+  dirtySmall: boolean;
+  /** Display index under the pointer, or -1. */
+  hover: number;
+  lastLoaded: number;
+  /** Axes of the `main` chunks received last. */
+  mainAxes: number[];
+  /** Screen positions of the view projected last (`tag` names view, transform and n). */
+  proj: { tag: string; xy: Float32Array };
+  /** The main view moved less than 200 ms ago: draw the LOD sample. */
+  active: boolean;
+  lastDataDraw: number;
+  lastMoving: number;
+  timers: { save: number; active: number; data: number };
+}
 
-function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard): void {
-  const store = new GridStore();
-  let theme = readTheme(el);
-  let lut = categoricalLut();
-  let lutVer = 0;
-  let zoom: Zoom = { ...IDENTITY_ZOOM };
-  let yaw = 0.6, pitch = -0.35, spin = true, lastSpin = 0;
-  let width = 0, dpr = 1;
-  let main: Rect = { x: 0, y: 0, w: 1, h: MAIN_H };
-  let small: Rect[] = [];
-  let renderer: GridRenderer | null = null;
-  let glFailed = false;
-  let dirtyMain = true, dirtySmall = true;
-  let hover = -1;
-  let lastLoaded = -1;
-  let saveTimer = 0;
-  let proj = { tag: "", xy: new Float32Array(0) };
-  let active = false, activeTimer = 0;
-  let lastDataDraw = 0, dataTimer = 0, lastMoving = 0;
-  const lodCache = new LodCache(LOD_BUDGET, LOD_SEL_CAP);
-  const overlay = h("canvas");
-  overlay.style.zIndex = "1";
-  sh.stage.append(overlay);
-  d.add(() => { renderer?.dispose(); renderer = null; window.clearTimeout(saveTimer); window.clearTimeout(activeTimer); window.clearTimeout(dataTimer); });
+class GridView {
+  private readonly store = new GridStore();
+  private readonly lodCache = new LodCache(LOD_BUDGET, LOD_SEL_CAP);
+  private readonly st: GridState;
+  private readonly overlay: HTMLCanvasElement;
+  private readonly loop: FrameLoop;
+  private readonly input: StageInput;
+  private readonly bar: GridBar;
 
-  /** Main view interaction: draw the LOD sample until 200 ms after the last move. */
-  function moved(): void {
-    active = true;
-    dirtyMain = true;
-    window.clearTimeout(activeTimer);
-    activeTimer = window.setTimeout(() => { active = false; dirtyMain = true; loop.request(); }, 200);
-    loop.request();
+  constructor(
+    private readonly model: Model,
+    private readonly el: HTMLElement,
+    private readonly d: Disposer,
+    private readonly sh: Shell,
+    private readonly g: Guard,
+  ) {
+    this.st = {
+      theme: readTheme(el), lut: categoricalLut(), lutVer: 0,
+      zoom: { ...IDENTITY_ZOOM }, yaw: 0.6, pitch: -0.35, spin: true, lastSpin: 0,
+      width: 0, height: MAIN_H, dpr: 1, main: { x: 0, y: 0, w: 1, h: MAIN_H }, small: [],
+      renderer: null, glFailed: false, dirtyMain: true, dirtySmall: true,
+      hover: -1, lastLoaded: -1, mainAxes: [0, 1], proj: { tag: "", xy: new Float32Array(0) },
+      active: false, lastDataDraw: 0, lastMoving: 0, timers: { save: 0, active: 0, data: 0 },
+    };
+    this.overlay = h("canvas");
+    this.overlay.style.zIndex = "1";
+    sh.stage.append(this.overlay);
+    d.add(() => {
+      const t = this.st.timers;
+      this.st.renderer?.dispose();
+      this.st.renderer = null;
+      window.clearTimeout(t.save); window.clearTimeout(t.active); window.clearTimeout(t.data);
+    });
+    this.loop = new FrameLoop(g.wrap(() => this.draw()), d);
+    this.input = new StageInput(sh.stage, this.inputHost(), d, g.wrap);
+    this.bar = gridBar(model, sh, d, () => { this.st.zoom = { ...IDENTITY_ZOOM }; this.dirtyAll(); }, g.wrap);
+    this.listen();
   }
 
-  const lodView = (full: ViewDraw): ViewDraw => lodCache.view(full, store);
+  /** First paint, then ask the kernel for the data. */
+  start(): void {
+    this.resetData();
+    this.store.setSelectionMask(toBytes(this.model.get("selection")));
+    this.sh.applyTheme(this.st.theme);
+    this.applyLegend();
+    this.bar.sync();
+    this.relayout();
+    this.afterData();
+    this.send(readyRequest());
+  }
 
-  const spaces = (): string[] => { const s = model.get("spaces"); return Array.isArray(s) ? s.map(String) : []; };
-  const spaceIdx = (): number => Math.max(0, spaces().indexOf(str(model.get("space"))));
-  const is3d = (): boolean => Boolean(model.get("view3d"));
-  const bound = (s: number, a: number): Range => {
-    const b = model.get("bounds") as number[][][] | undefined;
+  private send(m: GridOut): void {
+    this.model.send(m);
+  }
+
+  private listen(): void {
+    const { model, d, g } = this;
+    const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
+    d.onModel(model, "msg:custom", g.wrap((content: unknown, buffers: unknown) => {
+      this.onMsg(decodeGridMsg(content, Array.isArray(buffers) ? buffers : []));
+    }));
+    const resetData = () => this.resetData();
+    on("change:n", resetData);
+    on("change:stride", resetData);
+    on("change:version", resetData);
+    on("change:legend", () => { this.applyLegend(); this.dirtyAll(); });
+    for (const ev of ["change:space", "change:axes", "change:view3d"]) {
+      on(ev, () => { this.bar.sync(); this.st.zoom = { ...IDENTITY_ZOOM }; if (this.is3d()) this.st.spin = true; this.dirtyAll(); });
+    }
+    for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds"]) on(ev, () => { this.bar.sync(); this.dirtyAll(); });
+    on("change:selection", () => { this.store.setSelectionMask(toBytes(model.get("selection"))); this.selectionChanged(false); });
+
+    watchTheme(d, g.wrap(() => {
+      this.st.theme = readTheme(this.el);
+      this.sh.applyTheme(this.st.theme);
+      this.applyLegend();
+      this.dirtyAll();
+    }));
+    if (typeof ResizeObserver !== "undefined") {
+      const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(this.sh.stage.clientWidth) !== this.st.width) this.relayout(); }));
+      ro.observe(this.sh.stage);
+      d.add(() => ro.disconnect());
+    }
+  }
+
+  // -- kernel messages --
+
+  private onMsg(m: GridMsg): void {
+    const store = this.store;
+    if (m.type === "hover") { this.showCard(m); return; }
+    if (m.version !== num(this.model.get("version"))) return; // stale
+    switch (m.type) {
+      case "reset":
+        store.reset(num(this.model.get("n")), num(this.model.get("stride"), 1));
+        this.st.hover = -1;
+        break;
+      case "coords":
+        store.onCoords(m.chunk, m.stride, m.spaces);
+        break;
+      case "main": {
+        const s = typeof m.space === "number" ? m.space : this.spaces().indexOf(m.space);
+        const key = m.axes.length === 3 ? `${s}|3d` : `${s}|${m.axes[0]},${m.axes[1]}`;
+        store.onMain(m.chunk, m.stride, key, m.axes.length, m.data);
+        this.st.mainAxes = m.axes;
+        break;
+      }
+      case "colors":
+        store.onColors(m.chunk, m.stride, m.values);
+        break;
+      default: {
+        const never: never = m;
+        throw new Error(`unhandled grid message ${JSON.stringify(never)}`);
+      }
+    }
+    this.afterData();
+    this.dataDirty();
+  }
+
+  private showCard(m: Extract<GridMsg, { type: "hover" }>): void {
+    const hover = this.st.hover;
+    if (m.index === hover && hover >= 0) fillCard(this.sh, m, this.spaces(), this.spaceIdx());
+  }
+
+  /** Redraw for new data at most every 250 ms while loading (the first chunk draws at once). */
+  private dataDirty(): void {
+    const st = this.st, t = st.timers;
+    const now = performance.now();
+    const wait = 250 - (now - st.lastDataDraw);
+    if (wait <= 0 || this.store.loaded() >= this.store.n) {
+      window.clearTimeout(t.data);
+      t.data = 0;
+      st.lastDataDraw = now;
+      this.dirtyAll();
+    } else if (!t.data) {
+      t.data = window.setTimeout(() => { t.data = 0; st.lastDataDraw = performance.now(); this.dirtyAll(); }, wait);
+    }
+  }
+
+  private afterData(): void {
+    const loaded = this.store.loaded();
+    if (loaded !== this.st.lastLoaded) {
+      this.st.lastLoaded = loaded;
+      this.setTrait("loaded", loaded);
+    }
+    progress(this.sh, loaded, this.store.n);
+    this.bar.count(this.store.n, this.store.selCount, loaded);
+  }
+
+  private resetData(): void {
+    this.store.reset(num(this.model.get("n")), num(this.model.get("stride"), 1));
+    this.applyLegend();
+    this.afterData();
+    this.dirtyAll();
+  }
+
+  private applyLegend(): void {
+    const legend = this.model.get("legend");
+    this.store.setLegend(legend);
+    const numeric = (legend as { kind?: string } | null)?.kind === "numeric";
+    this.st.lut = numeric ? viridisLut() : categoricalLut(this.st.theme.dark ? [120, 120, 120] : [160, 160, 160]);
+    this.st.lutVer++;
+    this.bar.legend();
+  }
+
+  // -- model helpers --
+
+  private spaces(): string[] {
+    const s = this.model.get("spaces");
+    return Array.isArray(s) ? s.map(String) : [];
+  }
+
+  private spaceIdx(): number {
+    return Math.max(0, this.spaces().indexOf(str(this.model.get("space"))));
+  }
+
+  private is3d(): boolean {
+    return Boolean(this.model.get("view3d"));
+  }
+
+  private bound(s: number, a: number): Range {
+    const b = this.model.get("bounds") as number[][][] | undefined;
     const r = b?.[s]?.[a];
     return Array.isArray(r) && r.length === 2 ? [Number(r[0]), Number(r[1])] : [0, 1];
-  };
-  const density = (): boolean => store.n > MAX_POINTS;
-  const dirtyAll = (): void => { dirtyMain = true; dirtySmall = true; loop.request(); };
+  }
 
-  /** The main view's data: axes (0,1) of a space come from `coords`, anything else from `main`. */
-  function mainSource() {
-    const s = spaceIdx(), ax = axesOf(model), three = is3d();
+  private density(): boolean {
+    return this.store.n > MAX_POINTS;
+  }
+
+  private setTrait(name: string, v: unknown): void {
+    if (this.model.get(name) === v) return;
+    this.model.set(name, v);
+    this.model.save_changes();
+  }
+
+  // -- views --
+
+  private dirtyAll(): void {
+    this.st.dirtyMain = true;
+    this.st.dirtySmall = true;
+    this.loop.request();
+  }
+
+  /** Main view interaction: draw the LOD sample until 200 ms after the last move. */
+  private moved(): void {
+    const st = this.st;
+    st.active = true;
+    st.dirtyMain = true;
+    window.clearTimeout(st.timers.active);
+    st.timers.active = window.setTimeout(() => { st.active = false; st.dirtyMain = true; this.loop.request(); }, 200);
+    this.loop.request();
+  }
+
+  private mainSource(): MainSource {
+    const store = this.store;
+    const s = this.spaceIdx(), ax = axesOf(this.model), three = this.is3d();
     if (!three && ax[0] === 0 && ax[1] === 1) {
       return { data: store.spaces[s], comps: 2, chunks: store.coords.prefix, ver: store.spaceVer, key: `s${s}`, axes: [0, 1], s, three, waiting: false };
     }
@@ -81,314 +295,232 @@ function setup(model: Model, el: HTMLElement, d: Disposer, sh: Shell, g: Guard):
     const ok = store.mainKey === want;
     return {
       data: ok ? store.main : new Uint8Array(0), comps: ok ? store.mainComps : 2, chunks: ok ? store.mainT.prefix : 0,
-      ver: store.mainVer, key: "main", axes: ok ? mainAxes : ax, s, three, waiting: !ok,
+      ver: store.mainVer, key: "main", axes: ok ? this.st.mainAxes : ax, s, three, waiting: !ok,
     };
   }
-  let mainAxes: number[] = [0, 1];
 
-  function viewDraw(view: number): ViewDraw {
-    const dense = density();
+  private viewDraw(view: number): ViewDraw {
+    const { store, st } = this;
+    const dense = this.density();
     if (view === 0) {
-      const src = mainSource();
-      const st = pointStyle(store.n, false);
+      const src = this.mainSource();
+      const ps = pointStyle(store.n, false);
       const a = src.axes;
       const affine = src.three && !dense && src.comps === 3
-        ? affine3d(main, [bound(src.s, a[0]), bound(src.s, a[1]), bound(src.s, a[2])], rotation(yaw, pitch), zoom)
-        : affine2d(main, bound(src.s, a[0]), bound(src.s, a[1]), zoom);
-      return { rect: main, key: src.key, ver: src.ver, data: src.data, comps: src.comps, stride: store.stride, chunks: src.chunks, affine, size: st.size, alpha: st.alpha, bg: parseRgb(theme.bg) };
+        ? affine3d(st.main, [this.bound(src.s, a[0]), this.bound(src.s, a[1]), this.bound(src.s, a[2])], rotation(st.yaw, st.pitch), st.zoom)
+        : affine2d(st.main, this.bound(src.s, a[0]), this.bound(src.s, a[1]), st.zoom);
+      return { rect: st.main, key: src.key, ver: src.ver, data: src.data, comps: src.comps, stride: store.stride, chunks: src.chunks, affine, size: ps.size, alpha: ps.alpha, bg: parseRgb(st.theme.bg) };
     }
     const s = view - 1;
-    const st = pointStyle(store.n, true);
+    const ps = pointStyle(store.n, true);
     return {
-      rect: small[s], key: `s${s}`, ver: store.spaceVer, data: store.spaces[s], comps: 2, stride: store.stride,
-      chunks: store.coords.prefix, affine: affine2d(small[s], bound(s, 0), bound(s, 1), IDENTITY_ZOOM, 4),
-      size: st.size, alpha: st.alpha, bg: parseRgb(theme.bg1),
+      rect: st.small[s], key: `s${s}`, ver: store.spaceVer, data: store.spaces[s], comps: 2, stride: store.stride,
+      chunks: store.coords.prefix, affine: affine2d(st.small[s], this.bound(s, 0), this.bound(s, 1), IDENTITY_ZOOM, 4),
+      size: ps.size, alpha: ps.alpha, bg: parseRgb(st.theme.bg1),
     };
   }
 
   /** Screen positions of a view's points (cached for the last view/transform used). */
-  function projected(v: ViewDraw): Float32Array {
-    const tag = `${v.key}|${v.ver}|${Array.from(v.affine.m).join()}|${v.affine.b.join()}|${store.n}`;
+  private projected(v: ViewDraw): Float32Array {
+    const n = this.store.n;
+    const tag = `${v.key}|${v.ver}|${Array.from(v.affine.m).join()}|${v.affine.b.join()}|${n}`;
+    let proj = this.st.proj;
     if (proj.tag !== tag) {
-      if (proj.xy.length < 2 * store.n) proj = { tag: "", xy: new Float32Array(2 * store.n) };
-      projectAll(v.data, v.comps, Math.min(store.n, v.data.length / v.comps), v.affine, proj.xy);
+      if (proj.xy.length < 2 * n) proj = this.st.proj = { tag: "", xy: new Float32Array(2 * n) };
+      projectAll(v.data, v.comps, Math.min(n, v.data.length / v.comps), v.affine, proj.xy);
       proj.tag = tag;
     }
     return proj.xy;
   }
 
-  function setTrait(name: string, v: unknown): void {
-    if (model.get(name) === v) return;
-    model.set(name, v);
-    model.save_changes();
+  private hoverPos(v: ViewDraw): [number, number] | null {
+    const hover = this.st.hover, n = this.store.n;
+    if (hover < 0 || hover >= n || hover % this.store.stride >= v.chunks || v.data.length < v.comps * n) return null;
+    const out = projectAll(v.data.subarray(v.comps * hover, v.comps * hover + v.comps), v.comps, 1, v.affine, new Float32Array(2));
+    return [out[0], out[1]];
   }
 
-  function ensureRenderer(): GridRenderer {
-    const want = density() ? "density" : glFailed ? "canvas2d" : "webgl2";
-    if (renderer && renderer.kind === want) return renderer;
-    renderer?.dispose();
-    renderer = null;
+  private relayout(): void {
+    const st = this.st, stage = this.sh.stage;
+    st.width = Math.max(240, Math.floor(stage.clientWidth || this.el.clientWidth || 800));
+    st.dpr = window.devicePixelRatio || 1;
+    const cols = st.width >= 720 ? 8 : 4;
+    const size = Math.floor((st.width - GAP * (cols + 1)) / cols);
+    st.main = { x: 0, y: 0, w: st.width, h: MAIN_H };
+    st.small = [];
+    for (let i = 0; i < N_SPACES; i++) {
+      st.small.push({ x: GAP + (i % cols) * (size + GAP), y: MAIN_H + GAP + Math.floor(i / cols) * (size + GAP), w: size, h: size });
+    }
+    st.height = MAIN_H + GAP + (N_SPACES / cols) * (size + GAP);
+    stage.style.height = `${st.height}px`;
+    sizeCanvas(this.overlay, st.width, st.height, st.dpr);
+    if (st.renderer) { st.renderer.resize(st.width, st.height, st.dpr); sizeCanvas(st.renderer.canvas, st.width, st.height, st.dpr); }
+    this.dirtyAll();
+  }
+
+  // -- drawing --
+
+  /** The renderer for the current size and GPU state: WebGL2, else canvas2d; density past MAX_POINTS. */
+  private ensureRenderer(): GridRenderer {
+    const { st, sh, d } = this;
+    const want = this.density() ? "density" : st.glFailed ? "canvas2d" : "webgl2";
+    if (st.renderer && st.renderer.kind === want) return st.renderer;
+    st.renderer?.dispose();
+    st.renderer = null;
+    let renderer: GridRenderer | null = null;
     const canvas = h("canvas");
-    sh.stage.insertBefore(canvas, overlay);
+    sh.stage.insertBefore(canvas, this.overlay);
     if (want === "webgl2") {
       const gl = getGL2(canvas);
       if (gl) {
         try {
           renderer = new GridGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => { glFailed = true; dirtyAll(); });
+          d.listen(canvas, "webglcontextlost", () => { st.glFailed = true; this.dirtyAll(); });
         } catch (e) {
           console.warn("[neurograph_lab] WebGL2 init failed", e);
           loseContext(gl);
         }
       }
       if (!renderer) {
-        glFailed = true;
+        st.glFailed = true;
         canvas.remove();
         const c2 = h("canvas");
-        sh.stage.insertBefore(c2, overlay);
+        sh.stage.insertBefore(c2, this.overlay);
         renderer = new Grid2D(c2, "canvas2d");
       }
     } else {
       renderer = new Grid2D(canvas, want);
     }
+    st.renderer = renderer;
     sh.note(renderer.kind === "canvas2d" ? "WebGL unavailable: 2-D canvas fallback"
-      : renderer.kind === "density" ? `density view: ${store.n.toLocaleString("en-US")} tokens (over 4,000,000)` : "");
-    renderer.resize(width, layoutHeight(), dpr);
-    sizeCanvas(renderer.canvas, width, layoutHeight(), dpr);
-    dirtyMain = dirtySmall = true;
-    setTrait("renderer", renderer.kind);
+      : renderer.kind === "density" ? `density view: ${this.store.n.toLocaleString("en-US")} tokens (over 4,000,000)` : "");
+    renderer.resize(st.width, st.height, st.dpr);
+    sizeCanvas(renderer.canvas, st.width, st.height, st.dpr);
+    st.dirtyMain = st.dirtySmall = true;
+    this.setTrait("renderer", renderer.kind);
     return renderer;
   }
 
-  let height = MAIN_H;
-  const layoutHeight = () => height;
-  function relayout(): void {
-    width = Math.max(240, Math.floor(sh.stage.clientWidth || el.clientWidth || 800));
-    dpr = window.devicePixelRatio || 1;
-    const cols = width >= 720 ? 8 : 4;
-    const size = Math.floor((width - GAP * (cols + 1)) / cols);
-    main = { x: 0, y: 0, w: width, h: MAIN_H };
-    small = [];
-    for (let i = 0; i < N_SPACES; i++) {
-      small.push({ x: GAP + (i % cols) * (size + GAP), y: MAIN_H + GAP + Math.floor(i / cols) * (size + GAP), w: size, h: size });
-    }
-    height = MAIN_H + GAP + (N_SPACES / cols) * (size + GAP);
-    sh.stage.style.height = `${height}px`;
-    sizeCanvas(overlay, width, height, dpr);
-    if (renderer) { renderer.resize(width, height, dpr); sizeCanvas(renderer.canvas, width, height, dpr); }
-    dirtyAll();
-  }
-
-  function hoverPos(v: ViewDraw): [number, number] | null {
-    if (hover < 0 || hover >= store.n || hover % store.stride >= v.chunks || v.data.length < v.comps * store.n) return null;
-    const out = projectAll(v.data.subarray(v.comps * hover, v.comps * hover + v.comps), v.comps, 1, v.affine, new Float32Array(2));
-    return [out[0], out[1]];
-  }
-
-  function draw(): void {
+  private draw(): void {
+    const { st, store } = this;
     const t0 = performance.now();
-    const r = ensureRenderer();
-    const src = mainSource();
-    if (src.three && spin && r.kind !== "density") {
-      yaw += Math.min(50, lastSpin ? t0 - lastSpin : 16) * 0.0003;
-      lastSpin = t0;
-      dirtyMain = true;
-      loop.request();
-    } else lastSpin = 0;
+    const r = this.ensureRenderer();
+    const src = this.mainSource();
+    if (src.three && st.spin && r.kind !== "density") {
+      st.yaw += Math.min(50, st.lastSpin ? t0 - st.lastSpin : 16) * 0.0003;
+      st.lastSpin = t0;
+      st.dirtyMain = true;
+      this.loop.request();
+    } else st.lastSpin = 0;
     const views: ViewDraw[] = [];
-    const moving = (active || (src.three && spin)) && r.kind !== "density";
+    const moving = (st.active || (src.three && st.spin)) && r.kind !== "density";
     // frame-time feedback for the moving sample (consecutive moving frames only)
-    if (moving && lastMoving > 0 && t0 - lastMoving < 250) lodCache.frameTime(t0 - lastMoving);
-    lastMoving = moving ? t0 : 0;
-    if (dirtyMain || dirtySmall) views.push(moving ? lodView(viewDraw(0)) : viewDraw(0));
-    if (dirtySmall) for (let i = 1; i <= N_SPACES; i++) views.push(viewDraw(i));
-    const full = dirtySmall;
-    dirtyMain = dirtySmall = false;
-    const bgRgb = parseRgb(theme.bg);
-    const clear = full ? parseRgb(theme.bg1) : null;
+    if (moving && st.lastMoving > 0 && t0 - st.lastMoving < 250) this.lodCache.frameTime(t0 - st.lastMoving);
+    st.lastMoving = moving ? t0 : 0;
+    if (st.dirtyMain || st.dirtySmall) views.push(moving ? this.lodCache.view(this.viewDraw(0), store) : this.viewDraw(0));
+    if (st.dirtySmall) for (let i = 1; i <= N_SPACES; i++) views.push(this.viewDraw(i));
+    const full = st.dirtySmall;
+    st.dirtyMain = st.dirtySmall = false;
+    const bgRgb = parseRgb(st.theme.bg);
+    const clear = full ? parseRgb(st.theme.bg1) : null;
     const frame: GridFrame = {
       clear,
-      width, height, dpr, n: store.n, views, colorIdx: store.colorIdx, colorVer: store.colorVer, lut, lutVer,
-      sel: store.sel, selVer: store.selVer, hasSel: store.selCount > 0, dim: bgRgb, brand: parseRgb(theme.brand),
+      width: st.width, height: st.height, dpr: st.dpr, n: store.n, views, colorIdx: store.colorIdx, colorVer: store.colorVer,
+      lut: st.lut, lutVer: st.lutVer, sel: store.sel, selVer: store.selVer, hasSel: store.selCount > 0, dim: bgRgb,
+      brand: parseRgb(st.theme.brand),
     };
     if (views.length) r.draw(frame);
-    const sp = spaces(), si = spaceIdx();
-    const ax = src.three ? "3-D" : `axes ${axesOf(model).join(", ")}`;
-    const items = [{ rect: main, title: `${sp[si] ?? ""} · ${ax}`, hover: hoverPos(viewDraw(0)) }];
-    for (let i = 0; i < N_SPACES; i++) items.push({ rect: small[i], title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`), hover: hoverPos(viewDraw(i + 1)) });
-    const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
-    drawOverlay(overlay, dpr, theme, items, input.shape, note);
-    el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length } }));
-  }
-  const loop = new FrameLoop(g.wrap(draw), d);
-
-  function afterData(): void {
-    const loaded = store.loaded();
-    if (loaded !== lastLoaded) {
-      lastLoaded = loaded;
-      setTrait("loaded", loaded);
+    const sp = this.spaces(), si = this.spaceIdx();
+    const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
+    const items = [{ rect: st.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(this.viewDraw(0)) }];
+    for (let i = 0; i < N_SPACES; i++) {
+      items.push({ rect: st.small[i], title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`), hover: this.hoverPos(this.viewDraw(i + 1)) });
     }
-    progress(sh, loaded, store.n);
-    bar.count(store.n, store.selCount, loaded);
+    const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
+    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note);
+    this.el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length } }));
   }
 
-  function selectionChanged(save: boolean): void {
-    bar.count(store.n, store.selCount, store.loaded());
-    dirtyAll();
+  // -- selection and input --
+
+  private selectionChanged(save: boolean): void {
+    const store = this.store, t = this.st.timers;
+    this.bar.count(store.n, store.selCount, store.loaded());
+    this.dirtyAll();
     if (!save) return;
-    window.clearTimeout(saveTimer);
-    saveTimer = window.setTimeout(g.wrap(() => {
+    window.clearTimeout(t.save);
+    t.save = window.setTimeout(this.g.wrap(() => {
       const m = packMask(store.sel, store.n);
-      model.set("selection", new DataView(m.buffer, m.byteOffset, m.byteLength));
-      model.save_changes();
+      this.model.set("selection", new DataView(m.buffer, m.byteOffset, m.byteLength));
+      this.model.save_changes();
     }), 150);
   }
 
-  function clearSelection(): void {
-    if (store.selCount === 0) return;
-    store.sel.fill(0);
-    store.setSelectionFlags(0);
-    selectionChanged(true);
+  private clearSelection(): void {
+    if (this.store.selCount === 0) return;
+    this.store.sel.fill(0);
+    this.store.setSelectionFlags(0);
+    this.selectionChanged(true);
   }
 
-  const showCard = (m: Message): void => {
-    if (num(m.index, -1) === hover && hover >= 0) fillCard(sh, m, spaces(), spaceIdx(), hover);
-  };
+  private viewAt(x: number, y: number): number {
+    if (inRect(this.st.main, x, y)) return 0;
+    const i = this.st.small.findIndex((r) => inRect(r, x, y));
+    return i < 0 ? -1 : i + 1;
+  }
 
-  const host: InputHost = {
-    viewAt(x, y) {
-      if (inRect(main, x, y)) return 0;
-      const i = small.findIndex((r) => inRect(r, x, y));
-      return i < 0 ? -1 : i + 1;
-    },
-    dragKind(view, e, spaceHeld) {
-      const panLike = e.button === 1 || bar.mode() === "pan" || spaceHeld;
-      if (panLike) return view === 0 ? (is3d() && !density() ? "rotate" : "pan") : "none";
-      if (e.button !== 0) return "none";
-      return bar.mode() === "lasso" || e.altKey || e.shiftKey ? "lasso" : "brush";
-    },
-    pan(dx, dy) { zoom = { ...zoom, tx: zoom.tx + dx, ty: zoom.ty + dy }; moved(); },
-    rotate(dx, dy) { spin = false; yaw += dx * 0.01; pitch = Math.max(-1.5, Math.min(1.5, pitch + dy * 0.01)); moved(); },
-    zoom(f, x, y) { zoom = zoomAt(zoom, f, x, y, main.x + main.w / 2, main.y + main.h / 2); moved(); },
-    brushChanged: () => loop.request(),
-    brushEnd(view, s) {
-      const v = viewDraw(view);
-      const xy = projected(v);
-      const ld = { n: Math.min(store.n, v.data.length / v.comps), stride: v.stride, chunks: v.chunks };
-      if (ld.n < store.n) store.sel.fill(0);
-      const count = s.kind === "box" ? selectBox(xy, ld, s, store.sel) : selectLasso(xy, ld, s.poly, store.sel);
-      store.setSelectionFlags(count);
-      selectionChanged(true);
-    },
-    click: () => clearSelection(),
-    dblclick(view) { if (view === 0) { zoom = { ...IDENTITY_ZOOM }; dirtyMain = true; loop.request(); } },
-    hover(x, y) {
-      const view = host.viewAt(x, y);
-      let i = -1;
-      if (view >= 0) {
-        const v = viewDraw(view);
-        if (v.chunks > 0 && v.data.length >= v.comps * store.n) {
-          i = nearestPoint(projected(v), { n: store.n, stride: v.stride, chunks: v.chunks }, x, y, 10);
+  private inputHost(): InputHost {
+    const { st, store, sh } = this;
+    return {
+      viewAt: (x, y) => this.viewAt(x, y),
+      dragKind: (view, e, spaceHeld) => {
+        const panLike = e.button === 1 || this.bar.mode() === "pan" || spaceHeld;
+        if (panLike) return view === 0 ? (this.is3d() && !this.density() ? "rotate" : "pan") : "none";
+        if (e.button !== 0) return "none";
+        return this.bar.mode() === "lasso" || e.altKey || e.shiftKey ? "lasso" : "brush";
+      },
+      pan: (dx, dy) => { st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy }; this.moved(); },
+      rotate: (dx, dy) => { st.spin = false; st.yaw += dx * 0.01; st.pitch = Math.max(-1.5, Math.min(1.5, st.pitch + dy * 0.01)); this.moved(); },
+      zoom: (f, x, y) => { st.zoom = zoomAt(st.zoom, f, x, y, st.main.x + st.main.w / 2, st.main.y + st.main.h / 2); this.moved(); },
+      brushChanged: () => this.loop.request(),
+      brushEnd: (view, s) => {
+        const v = this.viewDraw(view);
+        const xy = this.projected(v);
+        const ld = { n: Math.min(store.n, v.data.length / v.comps), stride: v.stride, chunks: v.chunks };
+        if (ld.n < store.n) store.sel.fill(0);
+        const count = s.kind === "box" ? selectBox(xy, ld, s, store.sel) : selectLasso(xy, ld, s.poly, store.sel);
+        store.setSelectionFlags(count);
+        this.selectionChanged(true);
+      },
+      click: () => this.clearSelection(),
+      dblclick: (view) => { if (view === 0) { st.zoom = { ...IDENTITY_ZOOM }; st.dirtyMain = true; this.loop.request(); } },
+      hover: (x, y) => {
+        const view = this.viewAt(x, y);
+        let i = -1;
+        if (view >= 0) {
+          const v = this.viewDraw(view);
+          if (v.chunks > 0 && v.data.length >= v.comps * store.n) {
+            i = nearestPoint(this.projected(v), { n: store.n, stride: v.stride, chunks: v.chunks }, x, y, 10);
+          }
         }
-      }
-      if (i !== hover) {
-        hover = i;
-        loop.request();
-        if (i >= 0) {
-          model.send({ type: "hover", index: i });
-          sh.card.replaceChildren(h("b", {}, [`#${i}`]));
+        if (i !== st.hover) {
+          st.hover = i;
+          this.loop.request();
+          if (i >= 0) {
+            this.send(hoverRequest(i));
+            sh.card.replaceChildren(h("b", {}, [`#${i}`]));
+          }
         }
-      }
-      if (hover >= 0) placeCard(sh, x, y);
-      else sh.card.style.display = "none";
-    },
-    leave() { hover = -1; sh.card.style.display = "none"; loop.request(); },
-    escape: () => clearSelection(),
-    interacting(on) { if (on && input.brushView === 0 && spin) { spin = false; dirtyMain = true; loop.request(); } },
-  };
-  const input = new StageInput(sh.stage, host, d, g.wrap);
-
-  function onMsg(m: Message, bufs: unknown[]): void {
-    if (m.type === "hover") { showCard(m); return; }
-    if (m.version !== undefined && num(m.version) !== num(model.get("version"))) return; // stale
-    switch (m.type) {
-      case "reset":
-        store.reset(num(model.get("n")), num(model.get("stride"), 1));
-        hover = -1;
-        break;
-      case "coords":
-        store.onCoords(num(m.chunk), num(m.stride, store.stride), bufs);
-        break;
-      case "main": {
-        const s = typeof m.space === "number" ? m.space : spaces().indexOf(str(m.space));
-        const axes = Array.isArray(m.axes) ? m.axes.map((v) => num(v)) : [0, 1];
-        if (bufs.length !== 1) throw new Error(`main: expected 1 buffer, got ${bufs.length}`);
-        store.onMain(num(m.chunk), num(m.stride, store.stride), axes.length === 3 ? `${s}|3d` : `${s}|${axes[0]},${axes[1]}`, axes.length, bufs[0]);
-        mainAxes = axes;
-        break;
-      }
-      case "colors":
-        if (bufs.length !== 1) throw new Error(`colors: expected 1 buffer, got ${bufs.length}`);
-        store.onColors(num(m.chunk), num(m.stride, store.stride), bufs[0]);
-        break;
-      default:
-        return;
-    }
-    afterData();
-    dataDirty();
+        if (st.hover >= 0) placeCard(sh, x, y);
+        else sh.card.style.display = "none";
+      },
+      leave: () => { st.hover = -1; sh.card.style.display = "none"; this.loop.request(); },
+      escape: () => this.clearSelection(),
+      interacting: (on) => { if (on && this.input.brushView === 0 && st.spin) { st.spin = false; st.dirtyMain = true; this.loop.request(); } },
+    };
   }
-
-  /** Redraw for new data at most every 250 ms while loading (the first chunk draws at once). */
-  function dataDirty(): void {
-    const now = performance.now();
-    const wait = 250 - (now - lastDataDraw);
-    if (wait <= 0 || store.loaded() >= store.n) {
-      window.clearTimeout(dataTimer);
-      dataTimer = 0;
-      lastDataDraw = now;
-      dirtyAll();
-    } else if (!dataTimer) {
-      dataTimer = window.setTimeout(() => { dataTimer = 0; lastDataDraw = performance.now(); dirtyAll(); }, wait);
-    }
-  }
-
-  const bar = gridBar(model, sh, d, () => { zoom = { ...IDENTITY_ZOOM }; dirtyAll(); }, g.wrap);
-  const applyLegend = (): void => {
-    store.setLegend(model.get("legend"));
-    const numeric = (model.get("legend") as { kind?: string } | null)?.kind === "numeric";
-    lut = numeric ? viridisLut() : categoricalLut(theme.dark ? [120, 120, 120] : [160, 160, 160]);
-    lutVer++;
-    bar.legend();
-  };
-  const resetData = (): void => { store.reset(num(model.get("n")), num(model.get("stride"), 1)); applyLegend(); afterData(); dirtyAll(); };
-  const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
-  d.onModel(model, "msg:custom", g.wrap((content: unknown, buffers: unknown) => onMsg((content ?? {}) as Message, Array.isArray(buffers) ? buffers : [])));
-  on("change:n", resetData);
-  on("change:stride", resetData);
-  on("change:version", resetData);
-  on("change:legend", () => { applyLegend(); dirtyAll(); });
-  for (const ev of ["change:space", "change:axes", "change:view3d"]) {
-    on(ev, () => { bar.sync(); zoom = { ...IDENTITY_ZOOM }; if (is3d()) spin = true; dirtyAll(); });
-  }
-  for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds"]) on(ev, () => { bar.sync(); dirtyAll(); });
-  on("change:selection", () => { store.setSelectionMask(toBytes(model.get("selection"))); selectionChanged(false); });
-
-  const applyTheme = (): void => { theme = readTheme(el); sh.applyTheme(theme); applyLegend(); dirtyAll(); };
-  watchTheme(d, g.wrap(applyTheme));
-  if (typeof ResizeObserver !== "undefined") {
-    const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(sh.stage.clientWidth) !== width) relayout(); }));
-    ro.observe(sh.stage);
-    d.add(() => ro.disconnect());
-  }
-
-  resetData();
-  store.setSelectionMask(toBytes(model.get("selection")));
-  sh.applyTheme(theme);
-  applyLegend();
-  bar.sync();
-  relayout();
-  afterData();
-  model.send({ type: "ready" });
 }
+
+const render = mountView((model, el, d, sh, g) => new GridView(model, el, d, sh, g).start());
 
 export default { render };

@@ -17,8 +17,6 @@ export interface RenderProps {
   el: HTMLElement;
 }
 
-export type Message = Record<string, unknown> & { type?: string };
-
 /** Collects cleanup callbacks; `dispose` runs them in reverse order, each at most once. */
 export class Disposer {
   private fns: Array<() => void> = [];

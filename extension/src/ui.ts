@@ -1,5 +1,6 @@
 // Small DOM helpers shared by both views: root layout, controls, error banner, hover card.
 import { Disposer, Model, RenderProps } from "./model";
+import { closedNotice } from "./protocol";
 import { Theme } from "./theme";
 
 const CSS = `
@@ -174,7 +175,7 @@ export function mountView(
     }
     return () => {
       d.dispose();
-      try { model.send({ type: "closed" }); } catch { /* the comm may already be closed */ }
+      try { model.send(closedNotice()); } catch { /* the comm may already be closed */ }
     };
   };
 }
