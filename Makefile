@@ -38,7 +38,7 @@ test-doc:
 ## test-js: the widget front-end's unit tests, and a check that the committed bundles are up to date
 test-js:
 	@test -f extension/package.json || { echo "test-js: extension/package.json is missing (the widget front-end lives in extension/)" >&2; exit 1; }
-	cd extension && npm ci --no-audit --no-fund && npm test && node build.mjs --check
+	cd extension && npm ci --no-audit --no-fund && npm run check && npm run lint && npm test && node build.mjs --check
 
 ## test-browser: JupyterLab + Debian's Chromium (/usr/bin/chromium) driven by Python playwright.
 ## Never runs `playwright install`; without Chromium the tests skip, or fail when CI is set.

@@ -15,9 +15,7 @@ export function loadedCount(n: number, stride: number, k: number): number {
  * Copy chunk r (`comps` interleaved bytes per point) into its display positions in `dst`
  * (`comps` bytes per display index). Throws on a size mismatch so a bad message is visible.
  */
-export function placeChunk(
-  dst: Uint8Array, src: Uint8Array, r: number, stride: number, n: number, comps: number,
-): number {
+export function placeChunk(dst: Uint8Array, src: Uint8Array, r: number, stride: number, n: number, comps: number): number {
   const count = chunkCount(n, r, stride);
   if (src.length !== count * comps) {
     throw new Error(`chunk ${r}/${stride}: expected ${count * comps} bytes, got ${src.length}`);
@@ -67,7 +65,10 @@ export function toChunkMajor(src: Uint8Array, comps: number, n: number, stride: 
     if (comps === 1) {
       for (let i = r; i < n; i += stride) out[p++] = src[i];
     } else if (comps === 2) {
-      for (let i = r; i < n; i += stride, p += 2) { out[p] = src[2 * i]; out[p + 1] = src[2 * i + 1]; }
+      for (let i = r; i < n; i += stride, p += 2) {
+        out[p] = src[2 * i];
+        out[p + 1] = src[2 * i + 1];
+      }
     } else {
       for (let i = r; i < n; i += stride, p += comps) for (let c = 0; c < comps; c++) out[p + c] = src[comps * i + c];
     }

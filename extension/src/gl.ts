@@ -15,7 +15,8 @@ export function compile(gl: WebGL2RenderingContext, vs: string, fs: string): Web
   };
   const p = gl.createProgram();
   if (!p) throw new Error("createProgram failed");
-  const v = mk(gl.VERTEX_SHADER, vs), f = mk(gl.FRAGMENT_SHADER, fs);
+  const v = mk(gl.VERTEX_SHADER, vs),
+    f = mk(gl.FRAGMENT_SHADER, fs);
   gl.attachShader(p, v);
   gl.attachShader(p, f);
   gl.linkProgram(p);
@@ -55,8 +56,13 @@ export function getGL2(canvas: HTMLCanvasElement): WebGL2RenderingContext | null
   if (g.__neurographForceCanvas2d) return null;
   try {
     return canvas.getContext("webgl2", {
-      antialias: false, alpha: false, depth: false, stencil: false,
-      premultipliedAlpha: true, preserveDrawingBuffer: true, powerPreference: "high-performance",
+      antialias: false,
+      alpha: false,
+      depth: false,
+      stencil: false,
+      premultipliedAlpha: true,
+      preserveDrawingBuffer: true,
+      powerPreference: "high-performance",
     });
   } catch {
     return null;
@@ -74,9 +80,7 @@ export function premulBlend(gl: WebGL2RenderingContext): void {
   gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
 }
 
-export function clearRect(
-  gl: WebGL2RenderingContext, x: number, y: number, w: number, h: number, rgb: ArrayLike<number>,
-): void {
+export function clearRect(gl: WebGL2RenderingContext, x: number, y: number, w: number, h: number, rgb: ArrayLike<number>): void {
   gl.enable(gl.SCISSOR_TEST);
   gl.scissor(x, y, w, h);
   gl.clearColor(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 1);

@@ -9,24 +9,28 @@ export class GraphData {
   col: Uint8Array = new Uint8Array(0);
   size: Uint8Array = new Uint8Array(0);
   nodeVer = 0;
-  ends = new Uint32Array(0);   // 2 per edge: source, target (node indices)
+  ends = new Uint32Array(0); // 2 per edge: source, target (node indices)
   ecol = new Uint8Array(0);
   ew = new Uint8Array(0);
-  edges = 0;                   // edges placed so far (the received prefix)
-  received = 0;                // sum of chunk counts (the `loaded` traitlet)
+  edges = 0; // edges placed so far (the received prefix)
+  received = 0; // sum of chunk counts (the `loaded` traitlet)
   edgeVer = 0;
   sel = new Uint8Array(0);
   selVer = 0;
   private index = new Map<number, number>();
   private lineTag = "";
   linePos = new Float32Array(0); // 2 vertices x (x, y) per edge
-  lineCol = new Uint8Array(0);   // per vertex
+  lineCol = new Uint8Array(0); // per vertex
   lineW = new Uint8Array(0);
 
   /** A new node set (a `nodes` message); drops the edges and the selection. */
   setNodes(m: NodesMsg): void {
     const n = m.n;
-    this.n = n; this.pos = m.pos; this.ids = m.ids; this.col = m.color; this.size = m.size;
+    this.n = n;
+    this.pos = m.pos;
+    this.ids = m.ids;
+    this.col = m.color;
+    this.size = m.size;
     this.index = new Map();
     for (let i = 0; i < n; i++) this.index.set(m.ids[i], i);
     this.sel = new Uint8Array(n);
@@ -61,9 +65,15 @@ export class GraphData {
   }
 
   private grow(cap: number): void {
-    const e = new Uint32Array(2 * cap), c = new Uint8Array(cap), w = new Uint8Array(cap);
-    e.set(this.ends); c.set(this.ecol); w.set(this.ew);
-    this.ends = e; this.ecol = c; this.ew = w;
+    const e = new Uint32Array(2 * cap),
+      c = new Uint8Array(cap),
+      w = new Uint8Array(cap);
+    e.set(this.ends);
+    c.set(this.ecol);
+    w.set(this.ew);
+    this.ends = e;
+    this.ecol = c;
+    this.ew = w;
   }
 
   /** (Re)build the per-vertex line arrays when nodes or edges changed. */
@@ -73,12 +83,19 @@ export class GraphData {
     this.lineTag = tag;
     const m = this.edges;
     if (this.linePos.length < 4 * m) {
-      this.linePos = new Float32Array(4 * m); this.lineCol = new Uint8Array(2 * m); this.lineW = new Uint8Array(2 * m);
+      this.linePos = new Float32Array(4 * m);
+      this.lineCol = new Uint8Array(2 * m);
+      this.lineW = new Uint8Array(2 * m);
     }
-    const p = this.pos, lp = this.linePos;
+    const p = this.pos,
+      lp = this.linePos;
     for (let k = 0; k < m; k++) {
-      const a = this.ends[2 * k], b = this.ends[2 * k + 1];
-      lp[4 * k] = p[2 * a]; lp[4 * k + 1] = p[2 * a + 1]; lp[4 * k + 2] = p[2 * b]; lp[4 * k + 3] = p[2 * b + 1];
+      const a = this.ends[2 * k],
+        b = this.ends[2 * k + 1];
+      lp[4 * k] = p[2 * a];
+      lp[4 * k + 1] = p[2 * a + 1];
+      lp[4 * k + 2] = p[2 * b];
+      lp[4 * k + 3] = p[2 * b + 1];
       this.lineCol[2 * k] = this.lineCol[2 * k + 1] = this.ecol[k];
       this.lineW[2 * k] = this.lineW[2 * k + 1] = this.ew[k];
     }
@@ -91,7 +108,10 @@ export class GraphData {
     if (Array.isArray(ids)) {
       for (const id of ids) {
         const i = this.index.get(Number(id));
-        if (i !== undefined && !this.sel[i]) { this.sel[i] = 1; c++; }
+        if (i !== undefined && !this.sel[i]) {
+          this.sel[i] = 1;
+          c++;
+        }
       }
     }
     this.selVer++;

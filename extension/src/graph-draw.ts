@@ -1,16 +1,19 @@
 // What a graph renderer draws; shared by the WebGL2 and 2-D canvas renderers.
-import { GraphData } from "./graph-data";
-import { Affine } from "./scale";
+import type { GraphData } from "./graph-data";
+import type { Affine } from "./scale";
 
 export interface GraphFrame {
-  width: number; height: number; dpr: number;
+  width: number;
+  height: number;
+  dpr: number;
   data: GraphData;
-  affine: Affine;                   // node position -> CSS px
-  lut: Uint8Array; lutVer: number;  // categorical palette
+  affine: Affine; // node position -> CSS px
+  lut: Uint8Array;
+  lutVer: number; // categorical palette
   bg: [number, number, number];
-  ring: [number, number, number];   // node outline
-  brand: [number, number, number];  // selected outline
-  lod: boolean;                     // while moving: draw an even subsample of nodes and edges
+  ring: [number, number, number]; // node outline
+  brand: [number, number, number]; // selected outline
+  lod: boolean; // while moving: draw an even subsample of nodes and edges
   hasSel: boolean;
 }
 

@@ -1,7 +1,7 @@
 // WebGL2 renderer for the graph: edges as GL lines (colour = palette index, opacity from the
 // width byte) then nodes as round points with an outline (selected nodes: brand colour).
 import { clearRect, compile, loseContext, lutTexture, premulBlend, setLut, uniforms } from "./gl";
-import { GraphFrame, GraphRenderer } from "./graph-draw";
+import type { GraphFrame, GraphRenderer } from "./graph-draw";
 
 // Node and edge positions are float data coords; uXf maps them to CSS px (x*sx+bx, y*sy+by).
 const EDGE_VS = `#version 300 es
@@ -65,8 +65,8 @@ void main() {
   o = vec4(c * vA, vA);
 }`;
 
-const NODE_LOD = 12_000;  // nodes drawn while panning/zooming
-const EDGE_LOD = 20_000;  // edges drawn while panning/zooming
+const NODE_LOD = 12_000; // nodes drawn while panning/zooming
+const EDGE_LOD = 20_000; // edges drawn while panning/zooming
 
 /** Element indices taking every k-th item (k-th pair of vertices for lines). */
 function strideIndices(count: number, budget: number, perItem: number): Uint32Array {
@@ -94,23 +94,30 @@ export class GraphGL implements GraphRenderer {
   private lodCount = [0, 0];
   private lodTag = "";
 
-  constructor(readonly canvas: HTMLCanvasElement, private gl: WebGL2RenderingContext) {
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private gl: WebGL2RenderingContext,
+  ) {
     this.edgeP = compile(gl, EDGE_VS, EDGE_FS);
     this.nodeP = compile(gl, NODE_VS, NODE_FS);
     this.ue = uniforms(gl, this.edgeP, ["uXf", "uCanvas", "uLut", "uFade"]);
     this.un = uniforms(gl, this.nodeP, ["uXf", "uCanvas", "uLut", "uDpr", "uDim", "uRing", "uBrand"]);
-    const a = gl.createVertexArray(), b = gl.createVertexArray();
+    const a = gl.createVertexArray(),
+      b = gl.createVertexArray();
     if (!a || !b) throw new Error("createVertexArray failed");
-    this.vaoE = a; this.vaoN = b;
+    this.vaoE = a;
+    this.vaoN = b;
     for (let i = 0; i < 7; i++) {
       const buf = gl.createBuffer();
       if (!buf) throw new Error("createBuffer failed");
       this.bufs.push(buf);
     }
     this.lut = lutTexture(gl);
-    const le = gl.createBuffer(), ln = gl.createBuffer();
+    const le = gl.createBuffer(),
+      ln = gl.createBuffer();
     if (!le || !ln) throw new Error("createBuffer failed");
-    this.lodE = le; this.lodN = ln;
+    this.lodE = le;
+    this.lodN = ln;
   }
 
   /** Element buffers of the LOD subsample (bound to each VAO as its ELEMENT_ARRAY_BUFFER). */
@@ -119,7 +126,8 @@ export class GraphGL implements GraphRenderer {
     if (this.lodTag === tag) return;
     this.lodTag = tag;
     const gl = this.gl;
-    const ie = strideIndices(edges, EDGE_LOD, 2), iN = strideIndices(n, NODE_LOD, 1);
+    const ie = strideIndices(edges, EDGE_LOD, 2),
+      iN = strideIndices(n, NODE_LOD, 1);
     gl.bindVertexArray(this.vaoE);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.lodE);
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, ie, gl.STATIC_DRAW);
@@ -140,7 +148,9 @@ export class GraphGL implements GraphRenderer {
   }
 
   private upload(f: GraphFrame): void {
-    const gl = this.gl, d = f.data, b = this.bufs;
+    const gl = this.gl,
+      d = f.data,
+      b = this.bufs;
     const nodeTag = `${d.nodeVer}`;
     if (this.tags[0] !== nodeTag) {
       this.tags[0] = nodeTag;
@@ -149,7 +159,10 @@ export class GraphGL implements GraphRenderer {
       this.attr(this.vaoN, 2, b[2], d.size, 1, gl.UNSIGNED_BYTE);
     }
     const selTag = `${d.nodeVer}|${d.selVer}`;
-    if (this.tags[1] !== selTag) { this.tags[1] = selTag; this.attr(this.vaoN, 3, b[3], d.sel, 1, gl.UNSIGNED_BYTE); }
+    if (this.tags[1] !== selTag) {
+      this.tags[1] = selTag;
+      this.attr(this.vaoN, 3, b[3], d.sel, 1, gl.UNSIGNED_BYTE);
+    }
     d.lines();
     const edgeTag = `${d.nodeVer}|${d.edgeVer}`;
     if (this.tags[2] !== edgeTag) {
@@ -170,11 +183,15 @@ export class GraphGL implements GraphRenderer {
     gl.disable(gl.SCISSOR_TEST);
     if (f.data.n === 0) return;
     this.upload(f);
-    if (this.lutVer !== f.lutVer) { setLut(gl, this.lut, f.lut); this.lutVer = f.lutVer; }
+    if (this.lutVer !== f.lutVer) {
+      setLut(gl, this.lut, f.lut);
+      this.lutVer = f.lutVer;
+    }
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, this.lut);
     premulBlend(gl);
-    const m = f.affine.m, xf = [m[0], m[4], f.affine.b[0], f.affine.b[1]] as const;
+    const m = f.affine.m,
+      xf = [m[0], m[4], f.affine.b[0], f.affine.b[1]] as const;
     const edges = f.data.edges;
     if (f.lod) this.lodBuffers(f.data.n, edges);
     if (edges > 0) {
@@ -210,7 +227,8 @@ export class GraphGL implements GraphRenderer {
     gl.deleteProgram(this.edgeP);
     gl.deleteProgram(this.nodeP);
     loseContext(gl);
-    this.canvas.width = 1; this.canvas.height = 1;
+    this.canvas.width = 1;
+    this.canvas.height = 1;
     this.canvas.remove();
   }
 }

@@ -4,19 +4,22 @@
 import { getGL2, loseContext } from "./gl";
 import { Graph2D } from "./graph-2d";
 import { GraphData, nodeRadius } from "./graph-data";
-import { GraphFrame, GraphRenderer } from "./graph-draw";
+import type { GraphFrame, GraphRenderer } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
-import { GraphMsg, GraphOut, decodeGraphMsg, expandRequest, hoverRequest, readyRequest } from "./graph-protocol";
-import { InputHost, StageInput } from "./input";
-import { Disposer, FrameLoop, Model, num, str } from "./model";
+import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
+import { type InputHost, StageInput } from "./input";
+import { type Disposer, FrameLoop, type Model, num, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
-import { IDENTITY_ZOOM, Rect, Zoom, fitPositions, projectFloat, zoomAt } from "./scale";
-import { Theme, parseRgb, readTheme, watchTheme } from "./theme";
-import { Guard, Shell, h, labelled, mountView, placeCard, progress, selectEl, setOptions, sizeCanvas } from "./ui";
+import { fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
+import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
+import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
 const HEIGHT = 600;
-const WIDTH_BY: Array<[string, string]> = [["strength", "strength"], ["confidence", "confidence"]];
+const WIDTH_BY: Array<[string, string]> = [
+  ["strength", "strength"],
+  ["confidence", "confidence"],
+];
 
 /** Everything the view changes after it is set up. */
 interface GraphState {
@@ -54,21 +57,48 @@ class GraphView {
     private readonly g: Guard,
   ) {
     this.st = {
-      theme: readTheme(el), lut: categoricalLut(), lutVer: 0, zoom: { ...IDENTITY_ZOOM },
-      rect: { x: 0, y: 0, w: 800, h: HEIGHT }, dpr: 1, renderer: null, glFailed: false,
-      hover: -1, selCount: 0, active: false, activeTimer: 0, proj: { tag: "", xy: new Float32Array(0) },
+      theme: readTheme(el),
+      lut: categoricalLut(),
+      lutVer: 0,
+      zoom: { ...IDENTITY_ZOOM },
+      rect: { x: 0, y: 0, w: 800, h: HEIGHT },
+      dpr: 1,
+      renderer: null,
+      glFailed: false,
+      hover: -1,
+      selCount: 0,
+      active: false,
+      activeTimer: 0,
+      proj: { tag: "", xy: new Float32Array(0) },
     };
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
     sh.stage.append(this.overlay);
-    d.add(() => { this.st.renderer?.dispose(); this.st.renderer = null; window.clearTimeout(this.st.activeTimer); });
-    this.loop = new FrameLoop(g.wrap(() => this.draw()), d);
+    d.add(() => {
+      this.st.renderer?.dispose();
+      this.st.renderer = null;
+      window.clearTimeout(this.st.activeTimer);
+    });
+    this.loop = new FrameLoop(
+      g.wrap(() => this.draw()),
+      d,
+    );
 
     // toolbar
-    this.widthBy = selectEl(WIDTH_BY, str(model.get("width_by"), "strength"),
-      g.wrap((v: string) => { model.set("width_by", v); model.save_changes(); }), d);
+    this.widthBy = selectEl(
+      WIDTH_BY,
+      str(model.get("width_by"), "strength"),
+      g.wrap((v: string) => {
+        model.set("width_by", v);
+        model.save_changes();
+      }),
+      d,
+    );
     const fit = h("button", { title: "Fit the whole graph (or double-click empty space)" }, ["fit"]);
-    d.listen(fit, "click", () => { this.st.zoom = { ...IDENTITY_ZOOM }; this.loop.request(); });
+    d.listen(fit, "click", () => {
+      this.st.zoom = { ...IDENTITY_ZOOM };
+      this.loop.request();
+    });
     sh.bar.append(labelled("edge width", this.widthBy), fit, sh.count);
 
     new StageInput(sh.stage, this.inputHost(), d, g.wrap);
@@ -91,20 +121,35 @@ class GraphView {
   private listen(): void {
     const { model, d, g, data, st } = this;
     const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
-    d.onModel(model, "msg:custom", g.wrap((c: unknown, b: unknown) => this.onMsg(decodeGraphMsg(c, Array.isArray(b) ? b : []))));
-    on("change:selected", () => { st.selCount = data.setSelected(model.get("selected")); this.status(); this.loop.request(); });
+    d.onModel(
+      model,
+      "msg:custom",
+      g.wrap((c: unknown, b: unknown) => this.onMsg(decodeGraphMsg(c, Array.isArray(b) ? b : []))),
+    );
+    on("change:selected", () => {
+      st.selCount = data.setSelected(model.get("selected"));
+      this.status();
+      this.loop.request();
+    });
     on("change:legend", () => this.legend());
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
     on("change:n_edges", () => this.status());
-    watchTheme(d, g.wrap(() => {
-      st.theme = readTheme(this.el);
-      this.sh.applyTheme(st.theme);
-      st.lut = categoricalLut();
-      st.lutVer++;
-      this.loop.request();
-    }));
+    watchTheme(
+      d,
+      g.wrap(() => {
+        st.theme = readTheme(this.el);
+        this.sh.applyTheme(st.theme);
+        st.lut = categoricalLut();
+        st.lutVer++;
+        this.loop.request();
+      }),
+    );
     if (typeof ResizeObserver !== "undefined") {
-      const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(this.sh.stage.clientWidth) !== st.rect.w) this.relayout(); }));
+      const ro = new ResizeObserver(
+        g.wrap(() => {
+          if (Math.floor(this.sh.stage.clientWidth) !== st.rect.w) this.relayout();
+        }),
+      );
       ro.observe(this.sh.stage);
       d.add(() => ro.disconnect());
     }
@@ -156,11 +201,13 @@ class GraphView {
   private legend(): void {
     const l = this.model.get("legend");
     const items = Array.isArray(l) ? (l as Array<{ name?: string; color?: number }>) : [];
-    this.sh.legend.replaceChildren(...items.slice(0, 60).map((it) => {
-      const sw = h("span", { class: "sw" });
-      sw.style.background = categorical(num(it.color));
-      return h("span", {}, [sw, String(it.name ?? "")]);
-    }));
+    this.sh.legend.replaceChildren(
+      ...items.slice(0, 60).map((it) => {
+        const sw = h("span", { class: "sw" });
+        sw.style.background = categorical(num(it.color));
+        return h("span", {}, [sw, String(it.name ?? "")]);
+      }),
+    );
   }
 
   private select(ids: number[]): void {
@@ -194,11 +241,17 @@ class GraphView {
   private pick(x: number, y: number): number {
     const data = this.data;
     const xy = this.projected();
-    let best = -1, bestD = Infinity;
+    let best = -1,
+      bestD = Infinity;
     for (let i = 0; i < data.n; i++) {
-      const dx = xy[2 * i] - x, dy = xy[2 * i + 1] - y, r = nodeRadius(data.size[i]) + 3;
+      const dx = xy[2 * i] - x,
+        dy = xy[2 * i + 1] - y,
+        r = nodeRadius(data.size[i]) + 3;
       const dd = dx * dx + dy * dy;
-      if (dd <= r * r && dd < bestD) { bestD = dd; best = i; }
+      if (dd <= r * r && dd < bestD) {
+        bestD = dd;
+        best = i;
+      }
     }
     return best;
   }
@@ -207,7 +260,10 @@ class GraphView {
     const st = this.st;
     st.active = true;
     window.clearTimeout(st.activeTimer);
-    st.activeTimer = window.setTimeout(() => { st.active = false; this.loop.request(); }, 200);
+    st.activeTimer = window.setTimeout(() => {
+      st.active = false;
+      this.loop.request();
+    }, 200);
     this.loop.request();
   }
 
@@ -237,7 +293,10 @@ class GraphView {
       if (gl) {
         try {
           renderer = new GraphGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => { st.glFailed = true; this.loop.request(); });
+          d.listen(canvas, "webglcontextlost", () => {
+            st.glFailed = true;
+            this.loop.request();
+          });
         } catch (e) {
           console.warn("[neurograph_lab] WebGL2 init failed", e);
           loseContext(gl);
@@ -264,16 +323,28 @@ class GraphView {
     const r = this.ensureRenderer();
     const a = this.affine();
     const frame: GraphFrame = {
-      width: st.rect.w, height: st.rect.h, dpr: st.dpr, data, affine: a, lut: st.lut, lutVer: st.lutVer, bg: parseRgb(st.theme.bg),
-      ring: parseRgb(st.theme.bg), brand: parseRgb(st.theme.brand), lod: st.active, hasSel: st.selCount > 0,
+      width: st.rect.w,
+      height: st.rect.h,
+      dpr: st.dpr,
+      data,
+      affine: a,
+      lut: st.lut,
+      lutVer: st.lutVer,
+      bg: parseRgb(st.theme.bg),
+      ring: parseRgb(st.theme.bg),
+      brand: parseRgb(st.theme.brand),
+      lod: st.active,
+      hasSel: st.selCount > 0,
     };
     r.draw(frame);
     const hv = st.hover;
-    const hover: [number, number] | null = hv >= 0 && hv < data.n
-      ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
+    const hover: [number, number] | null =
+      hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note);
-    this.el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }));
+    this.el.dispatchEvent(
+      new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }),
+    );
   }
 
   // -- input --
@@ -283,14 +354,29 @@ class GraphView {
     return {
       viewAt: (x, y) => (x >= 0 && y >= 0 && x < st.rect.w && y < st.rect.h ? 0 : -1),
       dragKind: (_v, e) => (e.button === 0 || e.button === 1 ? "pan" : "none"),
-      pan: (dx, dy) => { st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy }; this.moved(); },
-      rotate: () => { /* 2-D only */ },
-      zoom: (f, x, y) => { st.zoom = zoomAt(st.zoom, f, x, y, st.rect.w / 2, st.rect.h / 2); this.moved(); },
-      brushChanged: () => { /* no brush in the graph view */ },
-      brushEnd: () => { /* no brush */ },
+      pan: (dx, dy) => {
+        st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy };
+        this.moved();
+      },
+      rotate: () => {
+        /* 2-D only */
+      },
+      zoom: (f, x, y) => {
+        st.zoom = zoomAt(st.zoom, f, x, y, st.rect.w / 2, st.rect.h / 2);
+        this.moved();
+      },
+      brushChanged: () => {
+        /* no brush in the graph view */
+      },
+      brushEnd: () => {
+        /* no brush */
+      },
       click: (_v, x, y, e) => {
         const i = this.pick(x, y);
-        if (i < 0) { if (st.selCount > 0) this.select([]); return; }
+        if (i < 0) {
+          if (st.selCount > 0) this.select([]);
+          return;
+        }
         const id = data.ids[i];
         const cur = Array.isArray(model.get("selected")) ? (model.get("selected") as unknown[]).map(Number) : [];
         if (e.shiftKey) this.select(cur.includes(id) ? cur.filter((v) => v !== id) : [...cur, id]);
@@ -299,7 +385,10 @@ class GraphView {
       dblclick: (_v, x, y) => {
         const i = this.pick(x, y);
         if (i >= 0) this.send(expandRequest(i));
-        else { st.zoom = { ...IDENTITY_ZOOM }; this.loop.request(); }
+        else {
+          st.zoom = { ...IDENTITY_ZOOM };
+          this.loop.request();
+        }
       },
       hover: (x, y) => {
         const i = this.pick(x, y);
@@ -314,9 +403,17 @@ class GraphView {
         if (st.hover >= 0) placeCard(sh, x, y);
         else sh.card.style.display = "none";
       },
-      leave: () => { st.hover = -1; sh.card.style.display = "none"; this.loop.request(); },
-      escape: () => { if (st.selCount > 0) this.select([]); },
-      interacting: () => { /* nothing */ },
+      leave: () => {
+        st.hover = -1;
+        sh.card.style.display = "none";
+        this.loop.request();
+      },
+      escape: () => {
+        if (st.selCount > 0) this.select([]);
+      },
+      interacting: () => {
+        /* nothing */
+      },
     };
   }
 }

@@ -1,35 +1,41 @@
 // What a grid renderer is asked to draw; shared by the WebGL2 and the 2-D canvas renderers.
-import { Affine, Rect } from "./scale";
+import type { Affine, Rect } from "./scale";
 
 export interface ViewDraw {
-  rect: Rect;          // CSS px inside the canvas
-  key: string;         // data identity for GPU buffers / caches: "s0".."s7" or "main"
-  ver: number;         // bumped whenever `data` changes
-  data: Uint8Array;    // quantised coords, `comps` bytes per display index
+  rect: Rect; // CSS px inside the canvas
+  key: string; // data identity for GPU buffers / caches: "s0".."s7" or "main"
+  ver: number; // bumped whenever `data` changes
+  data: Uint8Array; // quantised coords, `comps` bytes per display index
   comps: number;
   stride: number;
-  chunks: number;      // loaded iff i % stride < chunks
-  affine: Affine;      // q -> CSS px
-  size: number;        // point size, CSS px
+  chunks: number; // loaded iff i % stride < chunks
+  affine: Affine; // q -> CSS px
+  size: number; // point size, CSS px
   alpha: number;
   bg: [number, number, number];
   // per-view overrides of the frame's per-point arrays (used by the compact LOD sample)
-  colorIdx?: Uint8Array; colorVer?: number;
-  sel?: Uint8Array; selVer?: number;
+  colorIdx?: Uint8Array;
+  colorVer?: number;
+  sel?: Uint8Array;
+  selVer?: number;
 }
 
 export interface GridFrame {
-  width: number;       // CSS px
+  width: number; // CSS px
   height: number;
   dpr: number;
   n: number;
-  views: ViewDraw[];   // the views to (re)draw this frame
-  colorIdx: Uint8Array; colorVer: number;   // per-point LUT index
-  lut: Uint8Array; lutVer: number;          // 256 x RGBA
-  sel: Uint8Array; selVer: number; hasSel: boolean;
-  dim: [number, number, number];            // colour that unselected points fade towards
+  views: ViewDraw[]; // the views to (re)draw this frame
+  colorIdx: Uint8Array;
+  colorVer: number; // per-point LUT index
+  lut: Uint8Array;
+  lutVer: number; // 256 x RGBA
+  sel: Uint8Array;
+  selVer: number;
+  hasSel: boolean;
+  dim: [number, number, number]; // colour that unselected points fade towards
   brand: [number, number, number];
-  clear: [number, number, number] | null;  // clear the whole canvas first (full redraw)
+  clear: [number, number, number] | null; // clear the whole canvas first (full redraw)
 }
 
 export interface GridRenderer {

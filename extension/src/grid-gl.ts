@@ -2,7 +2,7 @@
 // scissor = view rect). Coordinates stay uint8 on the GPU; colour is a uint8 LUT index.
 import { loadedCount, toChunkMajor } from "./chunks";
 import { clearRect, compile, loseContext, lutTexture, premulBlend, setLut, uniforms } from "./gl";
-import { GridFrame, GridRenderer, ViewDraw } from "./grid-draw";
+import type { GridFrame, GridRenderer, ViewDraw } from "./grid-draw";
 
 // Vertex shader. aQ is the uint8 coordinate (z defaults to 0 for 2-comp buffers), mapped to CSS
 // px by the 2x3 affine (uM0, uM1, uB) and then to clip space. GPU buffers are in chunk-major
@@ -51,7 +51,11 @@ void main() {
 
 const U = ["uM0", "uM1", "uB", "uCanvas", "uPass", "uSize", "uAlpha", "uDim", "uLut", "uRound"];
 
-interface Buf { buf: WebGLBuffer; ver: number; len: number }
+interface Buf {
+  buf: WebGLBuffer;
+  ver: number;
+  len: number;
+}
 
 export class GridGL implements GridRenderer {
   readonly kind = "webgl2";
@@ -62,9 +66,14 @@ export class GridGL implements GridRenderer {
   private lutVer = -1;
   private bufs = new Map<string, Buf>();
   private scratch = new Uint8Array(0);
-  private w = 1; private h = 1; private dpr = 1;
+  private w = 1;
+  private h = 1;
+  private dpr = 1;
 
-  constructor(readonly canvas: HTMLCanvasElement, private gl: WebGL2RenderingContext) {
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    private gl: WebGL2RenderingContext,
+  ) {
     this.prog = compile(gl, VS, FS);
     this.u = uniforms(gl, this.prog, U);
     const vao = gl.createVertexArray();
@@ -74,7 +83,9 @@ export class GridGL implements GridRenderer {
   }
 
   resize(width: number, height: number, dpr: number): void {
-    this.w = width; this.h = height; this.dpr = dpr;
+    this.w = width;
+    this.h = height;
+    this.dpr = dpr;
   }
 
   /** Upload `data` (display order) to buffer `key` in chunk-major order when its version changed. */
@@ -96,7 +107,8 @@ export class GridGL implements GridRenderer {
       }
       if (b.len === data.length) gl.bufferSubData(gl.ARRAY_BUFFER, 0, up);
       else gl.bufferData(gl.ARRAY_BUFFER, up, gl.DYNAMIC_DRAW);
-      b.ver = ver; b.len = data.length;
+      b.ver = ver;
+      b.len = data.length;
     }
     return b.buf;
   }
@@ -108,7 +120,10 @@ export class GridGL implements GridRenderer {
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
     gl.useProgram(this.prog);
     gl.bindVertexArray(this.vao);
-    if (this.lutVer !== f.lutVer) { setLut(gl, this.lut, f.lut); this.lutVer = f.lutVer; }
+    if (this.lutVer !== f.lutVer) {
+      setLut(gl, this.lut, f.lut);
+      this.lutVer = f.lutVer;
+    }
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, this.lut);
     gl.uniform1i(this.u.uLut, 0);
@@ -125,7 +140,9 @@ export class GridGL implements GridRenderer {
   private drawView(v: ViewDraw, f: GridFrame, dpr: number): void {
     const gl = this.gl;
     const r = v.rect;
-    const x = Math.round(r.x * dpr), w = Math.round(r.w * dpr), hh = Math.round(r.h * dpr);
+    const x = Math.round(r.x * dpr),
+      w = Math.round(r.w * dpr),
+      hh = Math.round(r.h * dpr);
     const y = this.canvas.height - Math.round(r.y * dpr) - hh; // GL origin is bottom-left
     clearRect(gl, x, y, w, hh, v.bg);
     const n = Math.min(f.n, Math.floor(v.data.length / v.comps));
@@ -134,7 +151,8 @@ export class GridGL implements GridRenderer {
     // per-point attributes: colour index (loc 1) and selected flag (loc 2), shared by the
     // full-data views; the LOD sample brings its own compact copies
     const own = v.colorIdx !== undefined;
-    const c = v.colorIdx ?? f.colorIdx, sl = v.sel ?? f.sel;
+    const c = v.colorIdx ?? f.colorIdx,
+      sl = v.sel ?? f.sel;
     this.buffer(own ? `${v.key}:color` : "color", c, v.colorVer ?? f.colorVer, 1, v.stride, c.length);
     gl.enableVertexAttribArray(1);
     gl.vertexAttribPointer(1, 1, gl.UNSIGNED_BYTE, false, 0, 0);

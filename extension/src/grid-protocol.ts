@@ -17,7 +17,6 @@ import {
 
 export { closedNotice, hoverRequest, readyRequest } from "./protocol";
 
-
 /** One strided chunk r of S (chunk r holds display indices r, r+S, r+2S, ...). */
 interface Chunk {
   version: number;
@@ -77,9 +76,7 @@ function chunk(f: Fields): Chunk {
 
 function hoverCoords(f: Fields): Array<number[] | null> {
   const v = f.raw("coords");
-  const ok =
-    Array.isArray(v) &&
-    v.every((c) => c === null || (Array.isArray(c) && c.every((x) => typeof x === "number")));
+  const ok = Array.isArray(v) && v.every((c) => c === null || (Array.isArray(c) && c.every((x) => typeof x === "number")));
   if (!ok) f.fail("coords", "a list of coordinate lists (numbers) or nulls", v);
   return v as Array<number[] | null>;
 }

@@ -1,7 +1,7 @@
 // Grid data as typed arrays in display order: 8 spaces x (x, y) uint8, an optional main-view
 // buffer (other axes or 3-D), numeric colour values, per-point category index and selection.
 import { ChunkTracker, loadedCount, placeChunk } from "./chunks";
-import { CategoryRun, fillCategories } from "./palette";
+import { type CategoryRun, fillCategories } from "./palette";
 import { unpackMask } from "./selection";
 
 export const N_SPACES = 8;
@@ -83,7 +83,10 @@ export class GridStore {
     this.ensureStride(stride);
     placeChunk(this.numeric, buf, r, stride, this.n, 1);
     this.colorsT.mark(r);
-    if (!this.categorical) { this.colorIdx.set(this.numeric); this.colorVer++; }
+    if (!this.categorical) {
+      this.colorIdx.set(this.numeric);
+      this.colorVer++;
+    }
   }
 
   /** Legend -> colour source: category runs, or the numeric values from `colors` chunks. */
@@ -91,7 +94,9 @@ export class GridStore {
     const l = (legend ?? {}) as { kind?: string; items?: Array<Partial<CategoryRun>> };
     this.categorical = l.kind !== "numeric";
     this.runs = (l.items ?? []).map((it) => ({
-      start: Number(it.start ?? 0), count: Number(it.count ?? 0), color: Number(it.color ?? 0),
+      start: Number(it.start ?? 0),
+      count: Number(it.count ?? 0),
+      color: Number(it.color ?? 0),
     }));
     this.refreshColors();
   }

@@ -1,22 +1,23 @@
 // GridExplorer view (anywidget ESM entry): main view + 8 small multiples on one canvas.
 // `GridView` is the controller: its mutable state is one `GridState` object; the data lives in
 // `GridStore`, messages are decoded by grid-protocol.ts, drawing is done by a `GridRenderer`.
-import { GridFrame, GridRenderer, ViewDraw, pointStyle } from "./grid-draw";
-import { Grid2D } from "./grid-2d";
-import { GridGL } from "./grid-gl";
-import { GridMsg, GridOut, decodeGridMsg, hoverRequest, readyRequest } from "./grid-protocol";
-import { GridStore, N_SPACES } from "./grid-store";
-import { GridBar, axesOf, fillCard, gridBar } from "./grid-ui";
+
 import { getGL2, loseContext } from "./gl";
-import { InputHost, StageInput } from "./input";
-import { Disposer, FrameLoop, Model, num, str } from "./model";
+import { Grid2D } from "./grid-2d";
+import { type GridFrame, type GridRenderer, pointStyle, type ViewDraw } from "./grid-draw";
+import { GridGL } from "./grid-gl";
+import { decodeGridMsg, type GridMsg, type GridOut, hoverRequest, readyRequest } from "./grid-protocol";
+import { GridStore, N_SPACES } from "./grid-store";
+import { axesOf, fillCard, type GridBar, gridBar } from "./grid-ui";
+import { type InputHost, StageInput } from "./input";
 import { LodCache } from "./lod";
+import { type Disposer, FrameLoop, type Model, num, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
-import { Range, Rect, Zoom, IDENTITY_ZOOM, affine2d, affine3d, inRect, projectAll, rotation, zoomAt } from "./scale";
+import { affine2d, affine3d, IDENTITY_ZOOM, inRect, projectAll, type Range, type Rect, rotation, type Zoom, zoomAt } from "./scale";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
-import { Theme, parseRgb, readTheme, watchTheme } from "./theme";
-import { Guard, Shell, h, mountView, placeCard, progress, sizeCanvas } from "./ui";
+import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
+import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas } from "./ui";
 
 const MAX_POINTS = 4_000_000; // past this: density view
 const MAIN_H = 520;
@@ -89,12 +90,31 @@ class GridView {
     private readonly g: Guard,
   ) {
     this.st = {
-      theme: readTheme(el), lut: categoricalLut(), lutVer: 0,
-      zoom: { ...IDENTITY_ZOOM }, yaw: 0.6, pitch: -0.35, spin: true, lastSpin: 0,
-      width: 0, height: MAIN_H, dpr: 1, main: { x: 0, y: 0, w: 1, h: MAIN_H }, small: [],
-      renderer: null, glFailed: false, dirtyMain: true, dirtySmall: true,
-      hover: -1, lastLoaded: -1, mainAxes: [0, 1], proj: { tag: "", xy: new Float32Array(0) },
-      active: false, lastDataDraw: 0, lastMoving: 0, timers: { save: 0, active: 0, data: 0 },
+      theme: readTheme(el),
+      lut: categoricalLut(),
+      lutVer: 0,
+      zoom: { ...IDENTITY_ZOOM },
+      yaw: 0.6,
+      pitch: -0.35,
+      spin: true,
+      lastSpin: 0,
+      width: 0,
+      height: MAIN_H,
+      dpr: 1,
+      main: { x: 0, y: 0, w: 1, h: MAIN_H },
+      small: [],
+      renderer: null,
+      glFailed: false,
+      dirtyMain: true,
+      dirtySmall: true,
+      hover: -1,
+      lastLoaded: -1,
+      mainAxes: [0, 1],
+      proj: { tag: "", xy: new Float32Array(0) },
+      active: false,
+      lastDataDraw: 0,
+      lastMoving: 0,
+      timers: { save: 0, active: 0, data: 0 },
     };
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
@@ -103,11 +123,25 @@ class GridView {
       const t = this.st.timers;
       this.st.renderer?.dispose();
       this.st.renderer = null;
-      window.clearTimeout(t.save); window.clearTimeout(t.active); window.clearTimeout(t.data);
+      window.clearTimeout(t.save);
+      window.clearTimeout(t.active);
+      window.clearTimeout(t.data);
     });
-    this.loop = new FrameLoop(g.wrap(() => this.draw()), d);
+    this.loop = new FrameLoop(
+      g.wrap(() => this.draw()),
+      d,
+    );
     this.input = new StageInput(sh.stage, this.inputHost(), d, g.wrap);
-    this.bar = gridBar(model, sh, d, () => { this.st.zoom = { ...IDENTITY_ZOOM }; this.dirtyAll(); }, g.wrap);
+    this.bar = gridBar(
+      model,
+      sh,
+      d,
+      () => {
+        this.st.zoom = { ...IDENTITY_ZOOM };
+        this.dirtyAll();
+      },
+      g.wrap,
+    );
     this.listen();
   }
 
@@ -130,28 +164,54 @@ class GridView {
   private listen(): void {
     const { model, d, g } = this;
     const on = (ev: string, fn: () => void) => d.onModel(model, ev, g.wrap(fn));
-    d.onModel(model, "msg:custom", g.wrap((content: unknown, buffers: unknown) => {
-      this.onMsg(decodeGridMsg(content, Array.isArray(buffers) ? buffers : []));
-    }));
+    d.onModel(
+      model,
+      "msg:custom",
+      g.wrap((content: unknown, buffers: unknown) => {
+        this.onMsg(decodeGridMsg(content, Array.isArray(buffers) ? buffers : []));
+      }),
+    );
     const resetData = () => this.resetData();
     on("change:n", resetData);
     on("change:stride", resetData);
     on("change:version", resetData);
-    on("change:legend", () => { this.applyLegend(); this.dirtyAll(); });
-    for (const ev of ["change:space", "change:axes", "change:view3d"]) {
-      on(ev, () => { this.bar.sync(); this.st.zoom = { ...IDENTITY_ZOOM }; if (this.is3d()) this.st.spin = true; this.dirtyAll(); });
-    }
-    for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds"]) on(ev, () => { this.bar.sync(); this.dirtyAll(); });
-    on("change:selection", () => { this.store.setSelectionMask(toBytes(model.get("selection"))); this.selectionChanged(false); });
-
-    watchTheme(d, g.wrap(() => {
-      this.st.theme = readTheme(this.el);
-      this.sh.applyTheme(this.st.theme);
+    on("change:legend", () => {
       this.applyLegend();
       this.dirtyAll();
-    }));
+    });
+    for (const ev of ["change:space", "change:axes", "change:view3d"]) {
+      on(ev, () => {
+        this.bar.sync();
+        this.st.zoom = { ...IDENTITY_ZOOM };
+        if (this.is3d()) this.st.spin = true;
+        this.dirtyAll();
+      });
+    }
+    for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds"])
+      on(ev, () => {
+        this.bar.sync();
+        this.dirtyAll();
+      });
+    on("change:selection", () => {
+      this.store.setSelectionMask(toBytes(model.get("selection")));
+      this.selectionChanged(false);
+    });
+
+    watchTheme(
+      d,
+      g.wrap(() => {
+        this.st.theme = readTheme(this.el);
+        this.sh.applyTheme(this.st.theme);
+        this.applyLegend();
+        this.dirtyAll();
+      }),
+    );
     if (typeof ResizeObserver !== "undefined") {
-      const ro = new ResizeObserver(g.wrap(() => { if (Math.floor(this.sh.stage.clientWidth) !== this.st.width) this.relayout(); }));
+      const ro = new ResizeObserver(
+        g.wrap(() => {
+          if (Math.floor(this.sh.stage.clientWidth) !== this.st.width) this.relayout();
+        }),
+      );
       ro.observe(this.sh.stage);
       d.add(() => ro.disconnect());
     }
@@ -161,7 +221,10 @@ class GridView {
 
   private onMsg(m: GridMsg): void {
     const store = this.store;
-    if (m.type === "hover") { this.showCard(m); return; }
+    if (m.type === "hover") {
+      this.showCard(m);
+      return;
+    }
     if (m.version !== num(this.model.get("version"))) return; // stale
     switch (m.type) {
       case "reset":
@@ -197,7 +260,8 @@ class GridView {
 
   /** Redraw for new data at most every 250 ms while loading (the first chunk draws at once). */
   private dataDirty(): void {
-    const st = this.st, t = st.timers;
+    const st = this.st,
+      t = st.timers;
     const now = performance.now();
     const wait = 250 - (now - st.lastDataDraw);
     if (wait <= 0 || this.store.loaded() >= this.store.n) {
@@ -206,7 +270,11 @@ class GridView {
       st.lastDataDraw = now;
       this.dirtyAll();
     } else if (!t.data) {
-      t.data = window.setTimeout(() => { t.data = 0; st.lastDataDraw = performance.now(); this.dirtyAll(); }, wait);
+      t.data = window.setTimeout(() => {
+        t.data = 0;
+        st.lastDataDraw = performance.now();
+        this.dirtyAll();
+      }, wait);
     }
   }
 
@@ -281,21 +349,44 @@ class GridView {
     st.active = true;
     st.dirtyMain = true;
     window.clearTimeout(st.timers.active);
-    st.timers.active = window.setTimeout(() => { st.active = false; st.dirtyMain = true; this.loop.request(); }, 200);
+    st.timers.active = window.setTimeout(() => {
+      st.active = false;
+      st.dirtyMain = true;
+      this.loop.request();
+    }, 200);
     this.loop.request();
   }
 
   private mainSource(): MainSource {
     const store = this.store;
-    const s = this.spaceIdx(), ax = axesOf(this.model), three = this.is3d();
+    const s = this.spaceIdx(),
+      ax = axesOf(this.model),
+      three = this.is3d();
     if (!three && ax[0] === 0 && ax[1] === 1) {
-      return { data: store.spaces[s], comps: 2, chunks: store.coords.prefix, ver: store.spaceVer, key: `s${s}`, axes: [0, 1], s, three, waiting: false };
+      return {
+        data: store.spaces[s],
+        comps: 2,
+        chunks: store.coords.prefix,
+        ver: store.spaceVer,
+        key: `s${s}`,
+        axes: [0, 1],
+        s,
+        three,
+        waiting: false,
+      };
     }
     const want = three ? `${s}|3d` : `${s}|${ax[0]},${ax[1]}`;
     const ok = store.mainKey === want;
     return {
-      data: ok ? store.main : new Uint8Array(0), comps: ok ? store.mainComps : 2, chunks: ok ? store.mainT.prefix : 0,
-      ver: store.mainVer, key: "main", axes: ok ? this.st.mainAxes : ax, s, three, waiting: !ok,
+      data: ok ? store.main : new Uint8Array(0),
+      comps: ok ? store.mainComps : 2,
+      chunks: ok ? store.mainT.prefix : 0,
+      ver: store.mainVer,
+      key: "main",
+      axes: ok ? this.st.mainAxes : ax,
+      s,
+      three,
+      waiting: !ok,
     };
   }
 
@@ -306,17 +397,43 @@ class GridView {
       const src = this.mainSource();
       const ps = pointStyle(store.n, false);
       const a = src.axes;
-      const affine = src.three && !dense && src.comps === 3
-        ? affine3d(st.main, [this.bound(src.s, a[0]), this.bound(src.s, a[1]), this.bound(src.s, a[2])], rotation(st.yaw, st.pitch), st.zoom)
-        : affine2d(st.main, this.bound(src.s, a[0]), this.bound(src.s, a[1]), st.zoom);
-      return { rect: st.main, key: src.key, ver: src.ver, data: src.data, comps: src.comps, stride: store.stride, chunks: src.chunks, affine, size: ps.size, alpha: ps.alpha, bg: parseRgb(st.theme.bg) };
+      const affine =
+        src.three && !dense && src.comps === 3
+          ? affine3d(
+              st.main,
+              [this.bound(src.s, a[0]), this.bound(src.s, a[1]), this.bound(src.s, a[2])],
+              rotation(st.yaw, st.pitch),
+              st.zoom,
+            )
+          : affine2d(st.main, this.bound(src.s, a[0]), this.bound(src.s, a[1]), st.zoom);
+      return {
+        rect: st.main,
+        key: src.key,
+        ver: src.ver,
+        data: src.data,
+        comps: src.comps,
+        stride: store.stride,
+        chunks: src.chunks,
+        affine,
+        size: ps.size,
+        alpha: ps.alpha,
+        bg: parseRgb(st.theme.bg),
+      };
     }
     const s = view - 1;
     const ps = pointStyle(store.n, true);
     return {
-      rect: st.small[s], key: `s${s}`, ver: store.spaceVer, data: store.spaces[s], comps: 2, stride: store.stride,
-      chunks: store.coords.prefix, affine: affine2d(st.small[s], this.bound(s, 0), this.bound(s, 1), IDENTITY_ZOOM, 4),
-      size: ps.size, alpha: ps.alpha, bg: parseRgb(st.theme.bg1),
+      rect: st.small[s],
+      key: `s${s}`,
+      ver: store.spaceVer,
+      data: store.spaces[s],
+      comps: 2,
+      stride: store.stride,
+      chunks: store.coords.prefix,
+      affine: affine2d(st.small[s], this.bound(s, 0), this.bound(s, 1), IDENTITY_ZOOM, 4),
+      size: ps.size,
+      alpha: ps.alpha,
+      bg: parseRgb(st.theme.bg1),
     };
   }
 
@@ -334,14 +451,16 @@ class GridView {
   }
 
   private hoverPos(v: ViewDraw): [number, number] | null {
-    const hover = this.st.hover, n = this.store.n;
+    const hover = this.st.hover,
+      n = this.store.n;
     if (hover < 0 || hover >= n || hover % this.store.stride >= v.chunks || v.data.length < v.comps * n) return null;
     const out = projectAll(v.data.subarray(v.comps * hover, v.comps * hover + v.comps), v.comps, 1, v.affine, new Float32Array(2));
     return [out[0], out[1]];
   }
 
   private relayout(): void {
-    const st = this.st, stage = this.sh.stage;
+    const st = this.st,
+      stage = this.sh.stage;
     st.width = Math.max(240, Math.floor(stage.clientWidth || this.el.clientWidth || 800));
     st.dpr = window.devicePixelRatio || 1;
     const cols = st.width >= 720 ? 8 : 4;
@@ -354,7 +473,10 @@ class GridView {
     st.height = MAIN_H + GAP + (N_SPACES / cols) * (size + GAP);
     stage.style.height = `${st.height}px`;
     sizeCanvas(this.overlay, st.width, st.height, st.dpr);
-    if (st.renderer) { st.renderer.resize(st.width, st.height, st.dpr); sizeCanvas(st.renderer.canvas, st.width, st.height, st.dpr); }
+    if (st.renderer) {
+      st.renderer.resize(st.width, st.height, st.dpr);
+      sizeCanvas(st.renderer.canvas, st.width, st.height, st.dpr);
+    }
     this.dirtyAll();
   }
 
@@ -375,7 +497,10 @@ class GridView {
       if (gl) {
         try {
           renderer = new GridGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => { st.glFailed = true; this.dirtyAll(); });
+          d.listen(canvas, "webglcontextlost", () => {
+            st.glFailed = true;
+            this.dirtyAll();
+          });
         } catch (e) {
           console.warn("[neurograph_lab] WebGL2 init failed", e);
           loseContext(gl);
@@ -392,8 +517,13 @@ class GridView {
       renderer = new Grid2D(canvas, want);
     }
     st.renderer = renderer;
-    sh.note(renderer.kind === "canvas2d" ? "WebGL unavailable: 2-D canvas fallback"
-      : renderer.kind === "density" ? `density view: ${this.store.n.toLocaleString("en-US")} tokens (over 4,000,000)` : "");
+    sh.note(
+      renderer.kind === "canvas2d"
+        ? "WebGL unavailable: 2-D canvas fallback"
+        : renderer.kind === "density"
+          ? `density view: ${this.store.n.toLocaleString("en-US")} tokens (over 4,000,000)`
+          : "",
+    );
     renderer.resize(st.width, st.height, st.dpr);
     sizeCanvas(renderer.canvas, st.width, st.height, st.dpr);
     st.dirtyMain = st.dirtySmall = true;
@@ -425,35 +555,59 @@ class GridView {
     const clear = full ? parseRgb(st.theme.bg1) : null;
     const frame: GridFrame = {
       clear,
-      width: st.width, height: st.height, dpr: st.dpr, n: store.n, views, colorIdx: store.colorIdx, colorVer: store.colorVer,
-      lut: st.lut, lutVer: st.lutVer, sel: store.sel, selVer: store.selVer, hasSel: store.selCount > 0, dim: bgRgb,
+      width: st.width,
+      height: st.height,
+      dpr: st.dpr,
+      n: store.n,
+      views,
+      colorIdx: store.colorIdx,
+      colorVer: store.colorVer,
+      lut: st.lut,
+      lutVer: st.lutVer,
+      sel: store.sel,
+      selVer: store.selVer,
+      hasSel: store.selCount > 0,
+      dim: bgRgb,
       brand: parseRgb(st.theme.brand),
     };
     if (views.length) r.draw(frame);
-    const sp = this.spaces(), si = this.spaceIdx();
+    const sp = this.spaces(),
+      si = this.spaceIdx();
     const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
     const items = [{ rect: st.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(this.viewDraw(0)) }];
     for (let i = 0; i < N_SPACES; i++) {
-      items.push({ rect: st.small[i], title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`), hover: this.hoverPos(this.viewDraw(i + 1)) });
+      items.push({
+        rect: st.small[i],
+        title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
+        hover: this.hoverPos(this.viewDraw(i + 1)),
+      });
     }
     const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note);
-    this.el.dispatchEvent(new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length } }));
+    this.el.dispatchEvent(
+      new CustomEvent("neurograph-frame", {
+        detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length },
+      }),
+    );
   }
 
   // -- selection and input --
 
   private selectionChanged(save: boolean): void {
-    const store = this.store, t = this.st.timers;
+    const store = this.store,
+      t = this.st.timers;
     this.bar.count(store.n, store.selCount, store.loaded());
     this.dirtyAll();
     if (!save) return;
     window.clearTimeout(t.save);
-    t.save = window.setTimeout(this.g.wrap(() => {
-      const m = packMask(store.sel, store.n);
-      this.model.set("selection", new DataView(m.buffer, m.byteOffset, m.byteLength));
-      this.model.save_changes();
-    }), 150);
+    t.save = window.setTimeout(
+      this.g.wrap(() => {
+        const m = packMask(store.sel, store.n);
+        this.model.set("selection", new DataView(m.buffer, m.byteOffset, m.byteLength));
+        this.model.save_changes();
+      }),
+      150,
+    );
   }
 
   private clearSelection(): void {
@@ -479,9 +633,20 @@ class GridView {
         if (e.button !== 0) return "none";
         return this.bar.mode() === "lasso" || e.altKey || e.shiftKey ? "lasso" : "brush";
       },
-      pan: (dx, dy) => { st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy }; this.moved(); },
-      rotate: (dx, dy) => { st.spin = false; st.yaw += dx * 0.01; st.pitch = Math.max(-1.5, Math.min(1.5, st.pitch + dy * 0.01)); this.moved(); },
-      zoom: (f, x, y) => { st.zoom = zoomAt(st.zoom, f, x, y, st.main.x + st.main.w / 2, st.main.y + st.main.h / 2); this.moved(); },
+      pan: (dx, dy) => {
+        st.zoom = { ...st.zoom, tx: st.zoom.tx + dx, ty: st.zoom.ty + dy };
+        this.moved();
+      },
+      rotate: (dx, dy) => {
+        st.spin = false;
+        st.yaw += dx * 0.01;
+        st.pitch = Math.max(-1.5, Math.min(1.5, st.pitch + dy * 0.01));
+        this.moved();
+      },
+      zoom: (f, x, y) => {
+        st.zoom = zoomAt(st.zoom, f, x, y, st.main.x + st.main.w / 2, st.main.y + st.main.h / 2);
+        this.moved();
+      },
       brushChanged: () => this.loop.request(),
       brushEnd: (view, s) => {
         const v = this.viewDraw(view);
@@ -493,7 +658,13 @@ class GridView {
         this.selectionChanged(true);
       },
       click: () => this.clearSelection(),
-      dblclick: (view) => { if (view === 0) { st.zoom = { ...IDENTITY_ZOOM }; st.dirtyMain = true; this.loop.request(); } },
+      dblclick: (view) => {
+        if (view === 0) {
+          st.zoom = { ...IDENTITY_ZOOM };
+          st.dirtyMain = true;
+          this.loop.request();
+        }
+      },
       hover: (x, y) => {
         const view = this.viewAt(x, y);
         let i = -1;
@@ -514,9 +685,19 @@ class GridView {
         if (st.hover >= 0) placeCard(sh, x, y);
         else sh.card.style.display = "none";
       },
-      leave: () => { st.hover = -1; sh.card.style.display = "none"; this.loop.request(); },
+      leave: () => {
+        st.hover = -1;
+        sh.card.style.display = "none";
+        this.loop.request();
+      },
       escape: () => this.clearSelection(),
-      interacting: (on) => { if (on && this.input.brushView === 0 && st.spin) { st.spin = false; st.dirtyMain = true; this.loop.request(); } },
+      interacting: (on) => {
+        if (on && this.input.brushView === 0 && st.spin) {
+          st.spin = false;
+          st.dirtyMain = true;
+          this.loop.request();
+        }
+      },
     };
   }
 }

@@ -1,4 +1,4 @@
-import { ViewDraw, pointStyle } from "./grid-draw";
+import { pointStyle, type ViewDraw } from "./grid-draw";
 
 // Level of detail for interaction: while the main view is panned/zoomed/rotated it draws a
 // compact sample instead of all n points, then redraws everything once the pointer rests.
@@ -13,16 +13,17 @@ export interface Sample {
   sel: Uint8Array;
 }
 
-export function sampleIndices(
-  n: number, stride: number, chunks: number, sel: Uint8Array, budget: number, selCap: number,
-): Uint32Array {
+export function sampleIndices(n: number, stride: number, chunks: number, sel: Uint8Array, budget: number, selCap: number): Uint32Array {
   if (chunks <= 0 || n <= 0) return new Uint32Array(0);
   const step = stride * Math.max(1, Math.ceil(n / (stride * budget)));
   const out: number[] = [];
   for (let i = 0; i < n; i += step) out.push(i);
   let nsel = 0;
   for (let i = 0; i < n && nsel < selCap; i++) {
-    if (sel[i] && i % step !== 0 && i % stride < chunks) { out.push(i); nsel++; }
+    if (sel[i] && i % step !== 0 && i % stride < chunks) {
+      out.push(i);
+      nsel++;
+    }
   }
   return Uint32Array.from(out);
 }
@@ -30,7 +31,9 @@ export function sampleIndices(
 /** Gather per-point arrays at `idx` (coords with `comps` bytes per point). */
 export function gatherSample(idx: Uint32Array, data: Uint8Array, comps: number, color: Uint8Array, sel: Uint8Array): Sample {
   const m = idx.length;
-  const d = new Uint8Array(m * comps), c = new Uint8Array(m), s = new Uint8Array(m);
+  const d = new Uint8Array(m * comps),
+    c = new Uint8Array(m),
+    s = new Uint8Array(m);
   for (let k = 0; k < m; k++) {
     const i = idx[k];
     for (let j = 0; j < comps; j++) d[k * comps + j] = data[i * comps + j];
@@ -48,7 +51,13 @@ export function nextBudget(budget: number, medianFrameMs: number, min = 5_000, m
   return budget;
 }
 
-interface SampleSource { n: number; sel: Uint8Array; colorIdx: Uint8Array; colorVer: number; selVer: number }
+interface SampleSource {
+  n: number;
+  sel: Uint8Array;
+  colorIdx: Uint8Array;
+  colorVer: number;
+  selVer: number;
+}
 
 /** Caches the compact LOD copy of the main view's data; rebuilt when data/colour/selection change. */
 export class LodCache {
@@ -58,7 +67,10 @@ export class LodCache {
 
   private frames: number[] = [];
 
-  constructor(private budget: number, private selCap: number) {}
+  constructor(
+    private budget: number,
+    private selCap: number,
+  ) {}
 
   /** Points the sample holds now. */
   get size(): number {
@@ -85,8 +97,17 @@ export class LodCache {
       const alpha = pointStyle(Math.max(idx.length, 1) * 4, false).alpha;
       this.tag = tag;
       this.cached = {
-        ...full, key: "lod", ver, data: s.data, stride: 1, chunks: idx.length ? 1 : 0,
-        colorIdx: s.color, colorVer: ver, sel: s.sel, selVer: ver, alpha,
+        ...full,
+        key: "lod",
+        ver,
+        data: s.data,
+        stride: 1,
+        chunks: idx.length ? 1 : 0,
+        colorIdx: s.color,
+        colorVer: ver,
+        sel: s.sel,
+        selVer: ver,
+        alpha,
       };
     }
     return { ...this.cached, rect: full.rect, affine: full.affine, bg: full.bg, size: full.size };

@@ -28,7 +28,9 @@ export class Disposer {
   }
 
   listen<K extends keyof HTMLElementEventMap>(
-    t: HTMLElement | Window | Document, type: K | string, fn: (e: HTMLElementEventMap[K]) => void,
+    t: HTMLElement | Window | Document,
+    type: K | string,
+    fn: (e: HTMLElementEventMap[K]) => void,
     opts?: AddEventListenerOptions,
   ): void {
     const f = fn as EventListener;
@@ -53,7 +55,11 @@ export class Disposer {
     const fns = this.fns.reverse();
     this.fns = [];
     for (const fn of fns) {
-      try { fn(); } catch { /* keep freeing the rest */ }
+      try {
+        fn();
+      } catch {
+        /* keep freeing the rest */
+      }
     }
   }
 }
@@ -61,12 +67,21 @@ export class Disposer {
 /** A rAF-coalesced redraw: many `request()` calls in one frame -> one `draw()`. */
 export class FrameLoop {
   private id = 0;
-  constructor(private draw: () => void, d: Disposer) {
-    d.add(() => { if (this.id) cancelAnimationFrame(this.id); this.id = 0; });
+  constructor(
+    private draw: () => void,
+    d: Disposer,
+  ) {
+    d.add(() => {
+      if (this.id) cancelAnimationFrame(this.id);
+      this.id = 0;
+    });
   }
   request(): void {
     if (this.id) return;
-    this.id = requestAnimationFrame(() => { this.id = 0; this.draw(); });
+    this.id = requestAnimationFrame(() => {
+      this.id = 0;
+      this.draw();
+    });
   }
 }
 
@@ -87,7 +102,8 @@ export function bytesOf(b: unknown): Uint8Array {
 
 /** A typed view of a buffer, copying when the offset is not aligned for the element size. */
 export function typedOf<T extends Float32Array | Uint32Array>(
-  b: unknown, ctor: { new (a: ArrayBuffer, o: number, l: number): T; new (l: number): T; BYTES_PER_ELEMENT: number },
+  b: unknown,
+  ctor: { new (a: ArrayBuffer, o: number, l: number): T; new (l: number): T; BYTES_PER_ELEMENT: number },
 ): T {
   const u8 = bytesOf(b);
   const k = ctor.BYTES_PER_ELEMENT;

@@ -1,12 +1,21 @@
 // The transparent 2-D canvas above the renderer: view titles, brush outline, hover rings.
-import { Shape } from "./input";
-import { Rect } from "./scale";
-import { Theme } from "./theme";
+import type { Shape } from "./input";
+import type { Rect } from "./scale";
+import type { Theme } from "./theme";
 
-export interface OverlayItem { rect: Rect; title: string; hover?: [number, number] | null }
+export interface OverlayItem {
+  rect: Rect;
+  title: string;
+  hover?: [number, number] | null;
+}
 
 export function drawOverlay(
-  c: HTMLCanvasElement, dpr: number, theme: Theme, items: OverlayItem[], shape: Shape | null, note: string,
+  c: HTMLCanvasElement,
+  dpr: number,
+  theme: Theme,
+  items: OverlayItem[],
+  shape: Shape | null,
+  note: string,
 ): void {
   const ctx = c.getContext("2d");
   if (!ctx) return;

@@ -3,8 +3,18 @@
 // the 2-D canvas path share one colour-index -> colour mapping.
 
 export const CATEGORICAL: readonly string[] = [
-  "#4e79d8", "#f28e2b", "#2ca58d", "#e15759", "#a66bd3", "#e0b422",
-  "#5fb8c7", "#ff8fab", "#a0785a", "#7bc96f", "#3b9fe8", "#a8a29e",
+  "#4e79d8",
+  "#f28e2b",
+  "#2ca58d",
+  "#e15759",
+  "#a66bd3",
+  "#e0b422",
+  "#5fb8c7",
+  "#ff8fab",
+  "#a0785a",
+  "#7bc96f",
+  "#3b9fe8",
+  "#a8a29e",
 ];
 
 /** Index used for points that belong to no legend run. */
@@ -12,7 +22,13 @@ export const NO_CATEGORY = 255;
 
 export function hexToRgb(hex: string): [number, number, number] {
   const h = hex.replace("#", "");
-  const v = h.length === 3 ? h.split("").map((c) => c + c).join("") : h.slice(0, 6);
+  const v =
+    h.length === 3
+      ? h
+          .split("")
+          .map((c) => c + c)
+          .join("")
+      : h.slice(0, 6);
   const n = parseInt(v, 16);
   return Number.isNaN(n) ? [128, 128, 128] : [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }

@@ -47,9 +47,7 @@ export class Fields {
   ints(field: string, lengths: number[], lo: number, hi: number): number[] {
     const v = this.m[field];
     const ok =
-      Array.isArray(v) &&
-      lengths.includes(v.length) &&
-      v.every((x) => typeof x === "number" && Number.isInteger(x) && x >= lo && x <= hi);
+      Array.isArray(v) && lengths.includes(v.length) && v.every((x) => typeof x === "number" && Number.isInteger(x) && x >= lo && x <= hi);
     if (!ok) this.fail(field, `a list of ${lengths.join(" or ")} integers in ${lo}..${hi}`, v);
     return v as number[];
   }

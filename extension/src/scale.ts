@@ -43,7 +43,8 @@ export function inRect(r: Rect, x: number, y: number): boolean {
 
 /** 2-D view: fit the data box into the rect keeping the data aspect ratio, then zoom/pan. */
 export function affine2d(rect: Rect, bx: Range, by: Range, z: Zoom, pad = 8): Affine {
-  const dx = span(bx), dy = span(by);
+  const dx = span(bx),
+    dy = span(by);
   const s = Math.max(1e-9, Math.min((rect.w - 2 * pad) / dx, (rect.h - 2 * pad) / dy));
   const ax = (z.k * s * dx) / 255;
   const ay = (-z.k * s * dy) / 255; // screen y grows downwards
@@ -54,13 +55,12 @@ export function affine2d(rect: Rect, bx: Range, by: Range, z: Zoom, pad = 8): Af
 
 /** Rotation from yaw (around screen y) then pitch (around screen x); row-major 3x3. */
 export function rotation(yaw: number, pitch: number): Float32Array {
-  const cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
+  const cy = Math.cos(yaw),
+    sy = Math.sin(yaw),
+    cp = Math.cos(pitch),
+    sp = Math.sin(pitch);
   // R = Rx(pitch) * Ry(yaw)
-  return new Float32Array([
-    cy, 0, sy,
-    sp * sy, cp, -sp * cy,
-    -cp * sy, sp, cp * cy,
-  ]);
+  return new Float32Array([cy, 0, sy, sp * sy, cp, -sp * cy, -cp * sy, sp, cp * cy]);
 }
 
 /** 3-D view: centre the unit cube (scaled by data aspect), rotate, orthographic projection. */
@@ -89,15 +89,24 @@ export function projectAll(q: Uint8Array, comps: number, n: number, a: Affine, o
   const [b0, b1] = a.b;
   if (comps === 2) {
     for (let i = 0; i < n; i++) {
-      const x = q[2 * i], y = q[2 * i + 1];
-      if (x === UNPLACED && y === UNPLACED) { out[2 * i] = out[2 * i + 1] = NaN; continue; }
+      const x = q[2 * i],
+        y = q[2 * i + 1];
+      if (x === UNPLACED && y === UNPLACED) {
+        out[2 * i] = out[2 * i + 1] = NaN;
+        continue;
+      }
       out[2 * i] = m0 * x + m1 * y + b0;
       out[2 * i + 1] = m3 * x + m4 * y + b1;
     }
   } else {
     for (let i = 0; i < n; i++) {
-      const x = q[comps * i], y = q[comps * i + 1], zz = q[comps * i + 2];
-      if (x === UNPLACED && y === UNPLACED) { out[2 * i] = out[2 * i + 1] = NaN; continue; }
+      const x = q[comps * i],
+        y = q[comps * i + 1],
+        zz = q[comps * i + 2];
+      if (x === UNPLACED && y === UNPLACED) {
+        out[2 * i] = out[2 * i + 1] = NaN;
+        continue;
+      }
       out[2 * i] = m0 * x + m1 * y + m2 * zz + b0;
       out[2 * i + 1] = m3 * x + m4 * y + m5 * zz + b1;
     }
@@ -115,18 +124,32 @@ export function zoomAt(z: Zoom, f: number, px: number, py: number, cx: number, c
 
 /** 2-D float positions: affine that fits their bounding box into the rect (graph view). */
 export function fitPositions(pos: Float32Array, n: number, rect: Rect, z: Zoom, pad = 16): Affine {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (let i = 0; i < n; i++) {
-    const x = pos[2 * i], y = pos[2 * i + 1];
+    const x = pos[2 * i],
+      y = pos[2 * i + 1];
     if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-    if (x < x0) x0 = x; if (x > x1) x1 = x;
-    if (y < y0) y0 = y; if (y > y1) y1 = y;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
   }
-  if (x0 > x1) { x0 = 0; x1 = 1; y0 = 0; y1 = 1; }
-  const dx = Math.max(x1 - x0, 1e-9), dy = Math.max(y1 - y0, 1e-9);
+  if (x0 > x1) {
+    x0 = 0;
+    x1 = 1;
+    y0 = 0;
+    y1 = 1;
+  }
+  const dx = Math.max(x1 - x0, 1e-9),
+    dy = Math.max(y1 - y0, 1e-9);
   const s = z.k * Math.max(1e-9, Math.min((rect.w - 2 * pad) / dx, (rect.h - 2 * pad) / dy));
-  const cx = rect.x + rect.w / 2 + z.tx, cy = rect.y + rect.h / 2 + z.ty;
-  const mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+  const cx = rect.x + rect.w / 2 + z.tx,
+    cy = rect.y + rect.h / 2 + z.ty;
+  const mx = (x0 + x1) / 2,
+    my = (y0 + y1) / 2;
   return { m: new Float32Array([s, 0, 0, 0, -s, 0]), b: [cx - s * mx, cy + s * my] };
 }
 
@@ -135,7 +158,8 @@ export function projectFloat(pos: Float32Array, n: number, a: Affine, out: Float
   const [m0, m1, , m3, m4] = a.m;
   const [b0, b1] = a.b;
   for (let i = 0; i < n; i++) {
-    const x = pos[2 * i], y = pos[2 * i + 1];
+    const x = pos[2 * i],
+      y = pos[2 * i + 1];
     out[2 * i] = m0 * x + m1 * y + b0;
     out[2 * i + 1] = m3 * x + m4 * y + b1;
   }

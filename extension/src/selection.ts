@@ -89,8 +89,10 @@ export function pointInPolygon(x: number, y: number, poly: ArrayLike<number>): b
   const m = poly.length >> 1;
   let inside = false;
   for (let a = 0, b = m - 1; a < m; b = a++) {
-    const xa = poly[2 * a], ya = poly[2 * a + 1];
-    const xb = poly[2 * b], yb = poly[2 * b + 1];
+    const xa = poly[2 * a],
+      ya = poly[2 * a + 1];
+    const xb = poly[2 * b],
+      yb = poly[2 * b + 1];
     if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
   }
   return inside;
@@ -100,10 +102,15 @@ export function pointInPolygon(x: number, y: number, poly: ArrayLike<number>): b
 export function selectLasso(xy: Float32Array, ld: Loaded, poly: ArrayLike<number>, out: Uint8Array): number {
   out.fill(0, 0, ld.n);
   if (poly.length < 6) return 0;
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
   for (let k = 0; k < poly.length; k += 2) {
-    x0 = Math.min(x0, poly[k]); x1 = Math.max(x1, poly[k]);
-    y0 = Math.min(y0, poly[k + 1]); y1 = Math.max(y1, poly[k + 1]);
+    x0 = Math.min(x0, poly[k]);
+    x1 = Math.max(x1, poly[k]);
+    y0 = Math.min(y0, poly[k + 1]);
+    y1 = Math.max(y1, poly[k + 1]);
   }
   let count = 0;
   for (let i = 0; i < ld.n; i++) {

@@ -1,10 +1,18 @@
 // JupyterLab theme colours (CSS variables) with fallbacks for a page without JupyterLab.
-import { Disposer } from "./model";
+import type { Disposer } from "./model";
 import { hexToRgb } from "./palette";
 
 export interface Theme {
-  bg: string; bg1: string; fg0: string; fg1: string; fg2: string;
-  border: string; brand: string; font: string; fontSize: string; dark: boolean;
+  bg: string;
+  bg1: string;
+  fg0: string;
+  fg1: string;
+  fg2: string;
+  border: string;
+  brand: string;
+  font: string;
+  fontSize: string;
+  dark: boolean;
 }
 
 function cssColorRgb(c: string): [number, number, number] {
@@ -26,8 +34,11 @@ export function readTheme(el: HTMLElement): Theme {
   const cs = getComputedStyle(el);
   const v = (name: string): string => cs.getPropertyValue(name).trim();
   const bodyLight = document.body?.getAttribute("data-jp-theme-light");
-  const prefersDark = !v("--jp-layout-color0") && bodyLight === null &&
-    typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+  const prefersDark =
+    !v("--jp-layout-color0") &&
+    bodyLight === null &&
+    typeof matchMedia === "function" &&
+    matchMedia("(prefers-color-scheme: dark)").matches;
   const darkGuess = bodyLight === "false" || prefersDark;
   const bg = v("--jp-layout-color0") || (darkGuess ? "#111111" : "#ffffff");
   const dark = luminance(bg) < 0.5;

@@ -1,7 +1,7 @@
 // Small DOM helpers shared by both views: root layout, controls, error banner, hover card.
-import { Disposer, Model, RenderProps } from "./model";
+import { Disposer, type Model, type RenderProps } from "./model";
 import { closedNotice } from "./protocol";
-import { Theme } from "./theme";
+import type { Theme } from "./theme";
 
 const CSS = `
 .ngx-root{position:relative;box-sizing:border-box;width:100%;padding:4px 0;}
@@ -29,7 +29,9 @@ const CSS = `
 type Attrs = Record<string, string>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K, attrs: Attrs = {}, children: Array<Node | string> = [],
+  tag: K,
+  attrs: Attrs = {},
+  children: Array<Node | string> = [],
 ): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -69,18 +71,33 @@ export function shell(el: HTMLElement, d: Disposer): Shell {
   d.add(() => root.remove());
   let noteEl: HTMLDivElement | null = null;
   return {
-    root, bar, prog, stage, legend, card, error, count,
+    root,
+    bar,
+    prog,
+    stage,
+    legend,
+    card,
+    error,
+    count,
     applyTheme(t: Theme) {
       const s = root.style;
-      s.setProperty("--ngx-bg", t.bg); s.setProperty("--ngx-bg1", t.bg1);
-      s.setProperty("--ngx-fg0", t.fg0); s.setProperty("--ngx-fg1", t.fg1);
-      s.setProperty("--ngx-fg2", t.fg2); s.setProperty("--ngx-border", t.border);
+      s.setProperty("--ngx-bg", t.bg);
+      s.setProperty("--ngx-bg1", t.bg1);
+      s.setProperty("--ngx-fg0", t.fg0);
+      s.setProperty("--ngx-fg1", t.fg1);
+      s.setProperty("--ngx-fg2", t.fg2);
+      s.setProperty("--ngx-border", t.border);
       s.setProperty("--ngx-brand", t.brand);
-      s.fontFamily = t.font; s.fontSize = t.fontSize; s.color = t.fg1;
+      s.fontFamily = t.font;
+      s.fontSize = t.fontSize;
+      s.color = t.fg1;
       stage.style.background = t.bg;
     },
     note(text: string) {
-      if (!noteEl) { noteEl = h("div", { class: "ngx-note" }); stage.append(noteEl); }
+      if (!noteEl) {
+        noteEl = h("div", { class: "ngx-note" });
+        stage.append(noteEl);
+      }
       noteEl.textContent = text;
       noteEl.style.display = text ? "block" : "none";
     },
@@ -122,14 +139,20 @@ export function makeGuard(model: Model, sh: Shell) {
     try {
       model.set("error", msg);
       model.save_changes();
-    } catch { /* the model itself may be broken; the red text is still shown */ }
+    } catch {
+      /* the model itself may be broken; the red text is still shown */
+    }
     console.error("[neurograph_lab]", e);
   };
   return {
     report,
     wrap<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
       return (...a: A) => {
-        try { fn(...a); } catch (e) { report(e); }
+        try {
+          fn(...a);
+        } catch (e) {
+          report(e);
+        }
       };
     },
   };
@@ -139,8 +162,10 @@ export function makeGuard(model: Model, sh: Shell) {
 export function placeCard(sh: Shell, x: number, y: number): void {
   const c = sh.card;
   c.style.display = "block";
-  const W = sh.stage.clientWidth, H = sh.stage.clientHeight;
-  const w = c.offsetWidth, hh = c.offsetHeight;
+  const W = sh.stage.clientWidth,
+    H = sh.stage.clientHeight;
+  const w = c.offsetWidth,
+    hh = c.offsetHeight;
   c.style.left = `${x + 14 + w > W ? Math.max(0, x - 14 - w) : x + 14}px`;
   c.style.top = `${y + 14 + hh > H ? Math.max(0, y - 14 - hh) : y + 14}px`;
 }
@@ -149,7 +174,8 @@ export function placeCard(sh: Shell, x: number, y: number): void {
 export function sizeCanvas(c: HTMLCanvasElement, w: number, h: number, dpr: number): void {
   c.style.width = `${w}px`;
   c.style.height = `${h}px`;
-  const W = Math.max(1, Math.round(w * dpr)), H = Math.max(1, Math.round(h * dpr));
+  const W = Math.max(1, Math.round(w * dpr)),
+    H = Math.max(1, Math.round(h * dpr));
   if (c.width !== W) c.width = W;
   if (c.height !== H) c.height = H;
 }
@@ -175,7 +201,11 @@ export function mountView(
     }
     return () => {
       d.dispose();
-      try { model.send(closedNotice()); } catch { /* the comm may already be closed */ }
+      try {
+        model.send(closedNotice());
+      } catch {
+        /* the comm may already be closed */
+      }
     };
   };
 }

@@ -11,7 +11,12 @@ describe("strided chunks", () => {
   });
 
   it("loadedCount equals the sum of chunk sizes", () => {
-    for (const [n, s] of [[10, 4], [1000, 7], [5, 8], [64, 8]]) {
+    for (const [n, s] of [
+      [10, 4],
+      [1000, 7],
+      [5, 8],
+      [64, 8],
+    ]) {
       let acc = 0;
       for (let k = 0; k <= s; k++) {
         expect(loadedCount(n, s, k)).toBe(acc);
@@ -22,7 +27,8 @@ describe("strided chunks", () => {
   });
 
   it("places chunk r at r, r+S, ... (2 comps)", () => {
-    const n = 10, s = 4;
+    const n = 10,
+      s = 4;
     const dst = new Uint8Array(2 * n);
     placeChunk(dst, new Uint8Array([10, 11, 50, 51, 90, 91]), 1, s, n, 2);
     expect(Array.from(dst.slice(2, 4))).toEqual([10, 11]);
@@ -32,11 +38,14 @@ describe("strided chunks", () => {
   });
 
   it("fills every index exactly once across all chunks (3 comps and 1 comp)", () => {
-    const n = 23, s = 5;
-    const d3 = new Uint8Array(3 * n), d1 = new Uint8Array(n);
+    const n = 23,
+      s = 5;
+    const d3 = new Uint8Array(3 * n),
+      d1 = new Uint8Array(n);
     for (let r = 0; r < s; r++) {
       const c = chunkCount(n, r, s);
-      const src3 = new Uint8Array(3 * c), src1 = new Uint8Array(c);
+      const src3 = new Uint8Array(3 * c),
+        src1 = new Uint8Array(c);
       for (let k = 0; k < c; k++) {
         const i = r + k * s;
         src3.set([i, i + 100, i + 200], 3 * k);
@@ -71,9 +80,13 @@ import { gatherSample, sampleIndices } from "../src/lod";
 
 describe("LOD sample", () => {
   it("takes indices in chunk 0 plus capped selected points", () => {
-    const n = 1000, S = 4;
+    const n = 1000,
+      S = 4;
     const sel = new Uint8Array(n);
-    sel[5] = 1; sel[6] = 1; sel[7] = 1; sel[9] = 1;
+    sel[5] = 1;
+    sel[6] = 1;
+    sel[7] = 1;
+    sel[9] = 1;
     const idx = sampleIndices(n, S, S, sel, 100, 2);
     const plain = Array.from(idx).filter((i) => !sel[i]);
     expect(plain.every((i) => i % S === 0)).toBe(true);
@@ -95,7 +108,8 @@ import { toChunkMajor } from "../src/chunks";
 
 describe("chunk-major GPU layout", () => {
   it("puts chunk r's points after chunks 0..r-1 so loaded points are a prefix", () => {
-    const n = 10, S = 4;
+    const n = 10,
+      S = 4;
     const src = Uint8Array.from({ length: 2 * n }, (_, k) => k); // point i = (2i, 2i+1)
     const out = toChunkMajor(src, 2, n, S, new Uint8Array(2 * n));
     const order = [0, 4, 8, 1, 5, 9, 2, 6, 3, 7];

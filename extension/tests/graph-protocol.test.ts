@@ -75,16 +75,22 @@ describe("decodeGraphMsg: well-formed messages", () => {
 
 describe("decodeGraphMsg: malformed messages name the problem", () => {
   it("unknown or missing type", () => {
-    expect(err({ type: "coords", version: 1 })).toMatch(/GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, hover\)/);
+    expect(err({ type: "coords", version: 1 })).toMatch(
+      /GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, hover\)/,
+    );
     expect(err({ type: 3 })).toMatch(/field "type".*must be a string, got number 3/);
     expect(err("nodes")).toMatch(/must be an object, got "nodes"/);
   });
 
   it("missing or mistyped fields", () => {
     const { buffers } = nodes(2);
-    expect(err({ type: "nodes", version: 1 }, buffers)).toMatch(/nodes message: field "n" must be an integer >= 0, got nothing \(missing\)/);
+    expect(err({ type: "nodes", version: 1 }, buffers)).toMatch(
+      /nodes message: field "n" must be an integer >= 0, got nothing \(missing\)/,
+    );
     expect(err({ type: "nodes", version: "1", n: 2 }, buffers)).toMatch(/field "version" must be an integer >= 0, got "1"/);
-    expect(err({ type: "edges", version: 1, offset: -1, count: 0 }, edges(0).buffers)).toMatch(/edges message: field "offset".*got number -1/);
+    expect(err({ type: "edges", version: 1, offset: -1, count: 0 }, edges(0).buffers)).toMatch(
+      /edges message: field "offset".*got number -1/,
+    );
     expect(err({ type: "hover", index: 0, id: 1, label: "a" })).toMatch(/hover message: field "degree"/);
     expect(err({ type: "hover", index: 0, id: 1, label: 5, degree: 0 })).toMatch(/field "label" must be a string, got number 5/);
   });

@@ -63,17 +63,25 @@ describe("decodeGridMsg: malformed messages name the problem", () => {
   });
 
   it("missing or mistyped chunk fields", () => {
-    expect(err({ type: "coords", chunk: 0, stride: 1 }, spaces())).toMatch(/coords message: field "version" must be an integer >= 0, got nothing \(missing\)/);
+    expect(err({ type: "coords", chunk: 0, stride: 1 }, spaces())).toMatch(
+      /coords message: field "version" must be an integer >= 0, got nothing \(missing\)/,
+    );
     expect(err({ type: "coords", version: 1, chunk: "0", stride: 1 }, spaces())).toMatch(/field "chunk" must be an integer >= 0, got "0"/);
-    expect(err({ type: "colors", version: 1, chunk: 0, stride: 0 }, [dv([1])])).toMatch(/field "stride" must be an integer >= 1, got number 0/);
+    expect(err({ type: "colors", version: 1, chunk: 0, stride: 0 }, [dv([1])])).toMatch(
+      /field "stride" must be an integer >= 1, got number 0/,
+    );
     expect(err({ type: "colors", version: 1, chunk: 1.5, stride: 4 }, [dv([1])])).toMatch(/field "chunk"/);
-    expect(err({ type: "colors", version: 1, chunk: 4, stride: 4 }, [dv([1])])).toMatch(/field "chunk" must be below stride 4, got number 4/);
+    expect(err({ type: "colors", version: 1, chunk: 4, stride: 4 }, [dv([1])])).toMatch(
+      /field "chunk" must be below stride 4, got number 4/,
+    );
     expect(err({ type: "reset" })).toMatch(/reset message: field "version"/);
   });
 
   it("main: bad space or axes", () => {
     const base = { type: "main", version: 1, chunk: 0, stride: 1 };
-    expect(err({ ...base, space: 8, axes: [0, 1] }, [dv([1, 2])])).toMatch(/field "space" must be a space index 0..7 or a space name, got number 8/);
+    expect(err({ ...base, space: 8, axes: [0, 1] }, [dv([1, 2])])).toMatch(
+      /field "space" must be a space index 0..7 or a space name, got number 8/,
+    );
     expect(err({ ...base, space: null, axes: [0, 1] }, [dv([1, 2])])).toMatch(/field "space".*got null/);
     expect(err({ ...base, space: 0 }, [dv([1, 2])])).toMatch(/field "axes" must be a list of 2 or 3 integers in 0..2, got nothing/);
     expect(err({ ...base, space: 0, axes: [0, 3] }, [dv([1, 2])])).toMatch(/field "axes"/);
@@ -84,7 +92,9 @@ describe("decodeGridMsg: malformed messages name the problem", () => {
     const c = { type: "coords", version: 1, chunk: 0, stride: 1 };
     expect(err(c, spaces(7))).toMatch(/coords message: expected 8 buffers, got 7/);
     expect(err({ type: "colors", version: 1, chunk: 0, stride: 1 }, [])).toMatch(/colors message: expected 1 buffer, got 0/);
-    expect(err({ type: "main", version: 1, chunk: 0, stride: 1, space: 0, axes: [0, 1] }, [dv([1, 2]), dv([1, 2])])).toMatch(/expected 1 buffer, got 2/);
+    expect(err({ type: "main", version: 1, chunk: 0, stride: 1, space: 0, axes: [0, 1] }, [dv([1, 2]), dv([1, 2])])).toMatch(
+      /expected 1 buffer, got 2/,
+    );
   });
 
   it("truncated or non-binary buffers", () => {
@@ -96,7 +106,9 @@ describe("decodeGridMsg: malformed messages name the problem", () => {
     expect(err(c, odd)).toMatch(/buffer 0 \(space 0\) has 3 bytes/);
     const main = { type: "main", version: 1, chunk: 0, stride: 1, space: 0, axes: [0, 1, 2] };
     expect(err(main, [dv([1, 2, 3, 4])])).toMatch(/main message: buffer 0 \(coordinates\) has 4 bytes, not a multiple of 3/);
-    expect(err({ type: "colors", version: 1, chunk: 0, stride: 1 }, [[1, 2, 3]])).toMatch(/colors message: buffer 0 \(colour values\): expected a binary buffer/);
+    expect(err({ type: "colors", version: 1, chunk: 0, stride: 1 }, [[1, 2, 3]])).toMatch(
+      /colors message: buffer 0 \(colour values\): expected a binary buffer/,
+    );
   });
 
   it("hover: missing label, bad coords", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BINS, densityImage, histogram } from "../src/density";
-import { CATEGORICAL, NO_CATEGORY, categoricalLut, fillCategories, hexToRgb, viridis, viridisLut } from "../src/palette";
+import { CATEGORICAL, categoricalLut, fillCategories, hexToRgb, NO_CATEGORY, viridis, viridisLut } from "../src/palette";
 
 describe("palette", () => {
   it("has 12 distinct categorical colours", () => {
@@ -12,7 +12,8 @@ describe("palette", () => {
 
   it("viridis goes dark purple -> yellow with rising luminance", () => {
     const lum = (c: number[]) => 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-    const a = viridis(0), b = viridis(1);
+    const a = viridis(0),
+      b = viridis(1);
     expect(a[2]).toBeGreaterThan(a[1]);
     expect(b[0]).toBeGreaterThan(200);
     expect(lum(b)).toBeGreaterThan(lum(a));
@@ -20,7 +21,14 @@ describe("palette", () => {
   });
 
   it("fills category runs per point", () => {
-    const out = fillCategories([{ start: 0, count: 2, color: 3 }, { start: 3, count: 10, color: 14 }], 6, new Uint8Array(6));
+    const out = fillCategories(
+      [
+        { start: 0, count: 2, color: 3 },
+        { start: 3, count: 10, color: 14 },
+      ],
+      6,
+      new Uint8Array(6),
+    );
     expect(Array.from(out)).toEqual([3, 3, NO_CATEGORY, 2, 2, 2]);
   });
 });

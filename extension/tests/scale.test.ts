@@ -14,8 +14,10 @@ describe("scale", () => {
     const a = affine2d(rect, [0, 1], [0, 1], { k: 1, tx: 0, ty: 0 }, 0);
     const out = projectAll(new Uint8Array([0, 255, 255, 0]), 2, 2, a, new Float32Array(4));
     // square data in a 200x100 rect: 100 px side, centred at (110, 70)
-    expect(out[0]).toBeCloseTo(60); expect(out[1]).toBeCloseTo(20);
-    expect(out[2]).toBeCloseTo(160); expect(out[3]).toBeCloseTo(120);
+    expect(out[0]).toBeCloseTo(60);
+    expect(out[1]).toBeCloseTo(20);
+    expect(out[2]).toBeCloseTo(160);
+    expect(out[3]).toBeCloseTo(120);
   });
 
   it("zoomAt keeps the cursor point fixed", () => {
@@ -30,9 +32,19 @@ describe("scale", () => {
   });
 
   it("3-D identity rotation projects x right, y up, centre at rect centre", () => {
-    const a = affine3d(rect, [[0, 1], [0, 1], [0, 1]], rotation(0, 0), { k: 1, tx: 0, ty: 0 });
+    const a = affine3d(
+      rect,
+      [
+        [0, 1],
+        [0, 1],
+        [0, 1],
+      ],
+      rotation(0, 0),
+      { k: 1, tx: 0, ty: 0 },
+    );
     const out = projectAll(new Uint8Array([127, 127, 0, 255, 127, 127, 127, 255, 127]), 3, 3, a, new Float32Array(6));
-    expect(out[0]).toBeCloseTo(110, 0); expect(out[1]).toBeCloseTo(70, 0);
+    expect(out[0]).toBeCloseTo(110, 0);
+    expect(out[1]).toBeCloseTo(70, 0);
     expect(out[2]).toBeGreaterThan(110);
     expect(out[5]).toBeLessThan(70);
   });

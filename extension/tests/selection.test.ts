@@ -4,9 +4,12 @@ import { nearestPoint, packMask, pointInPolygon, selectBox, selectLasso, toBytes
 describe("bitmask", () => {
   it("is LSB first: bit i = byte i>>3, bit i&7", () => {
     const f = new Uint8Array(17);
-    f[0] = 1; f[9] = 1; f[16] = 1;
+    f[0] = 1;
+    f[9] = 1;
+    f[16] = 1;
     expect(Array.from(packMask(f))).toEqual([0b0000_0001, 0b0000_0010, 0b0000_0001]);
-    const g = new Uint8Array(8); g[7] = 1;
+    const g = new Uint8Array(8);
+    g[7] = 1;
     expect(Array.from(packMask(g))).toEqual([0x80]);
   });
 
@@ -43,7 +46,10 @@ describe("box and lasso", () => {
   // a 10x10 grid of points at integer coordinates
   const n = 100;
   const xy = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) { xy[2 * i] = i % 10; xy[2 * i + 1] = Math.floor(i / 10); }
+  for (let i = 0; i < n; i++) {
+    xy[2 * i] = i % 10;
+    xy[2 * i + 1] = Math.floor(i / 10);
+  }
   const all = { n, stride: 1, chunks: 1 };
 
   it("box selects inclusive, any corner order", () => {
