@@ -1,4 +1,6 @@
-// Minimal WebGL2 helpers: program compilation, LUT textures, context teardown.
+// Minimal WebGL2 helpers: program compilation, LUT textures, context set-up with the 2-D
+// fallback, and teardown.
+import type { Disposer } from "./model";
 
 export function compile(gl: WebGL2RenderingContext, vs: string, fs: string): WebGLProgram {
   const mk = (type: number, src: string): WebGLShader => {
@@ -85,4 +87,39 @@ export function clearRect(gl: WebGL2RenderingContext, x: number, y: number, w: n
   gl.scissor(x, y, w, h);
   gl.clearColor(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255, 1);
   gl.clear(gl.COLOR_BUFFER_BIT);
+}
+
+/** A fresh canvas in `stage`, before `before` (the overlay). */
+export function newCanvas(stage: HTMLElement, before: Node): HTMLCanvasElement {
+  const c = document.createElement("canvas");
+  stage.insertBefore(c, before);
+  return c;
+}
+
+/**
+ * A WebGL2 renderer on a fresh canvas (a lost context later calls `onLost`), or, when WebGL2 is
+ * unavailable or `makeGL` throws, `make2D` on another fresh canvas (`failed` is then true).
+ */
+export function webgl2OrFallback<R>(
+  stage: HTMLElement,
+  before: Node,
+  d: Disposer,
+  makeGL: (c: HTMLCanvasElement, gl: WebGL2RenderingContext) => R,
+  make2D: (c: HTMLCanvasElement) => R,
+  onLost: () => void,
+): { renderer: R; failed: boolean } {
+  const canvas = newCanvas(stage, before);
+  const gl = getGL2(canvas);
+  if (gl) {
+    try {
+      const renderer = makeGL(canvas, gl);
+      d.listen(canvas, "webglcontextlost", onLost);
+      return { renderer, failed: false };
+    } catch (e) {
+      console.warn("[neurograph_lab] WebGL2 init failed", e);
+      loseContext(gl);
+    }
+  }
+  canvas.remove();
+  return { renderer: make2D(newCanvas(stage, before)), failed: true };
 }

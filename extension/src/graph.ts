@@ -1,14 +1,14 @@
 // GraphExplorer view (anywidget ESM entry): WebGL2 nodes + edges with zoom/pan, hover card,
 // click selection and double-click expansion. `GraphView` is the controller: its mutable state is
 // one `GraphState` object; the data lives in `GraphData`, messages are decoded by graph-protocol.ts.
-import { getGL2, loseContext } from "./gl";
+import { newCanvas, webgl2OrFallback } from "./gl";
 import { Graph2D } from "./graph-2d";
 import { GraphData, nodeRadius } from "./graph-data";
 import type { GraphFrame, GraphRenderer } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
 import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
 import { type InputHost, StageInput } from "./input";
-import { type Disposer, FrameLoop, type Model, num, str } from "./model";
+import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
@@ -183,19 +183,13 @@ class GraphView {
     this.loop.request();
   }
 
-  private setTrait(name: string, v: unknown): void {
-    if (this.model.get(name) === v) return;
-    this.model.set(name, v);
-    this.model.save_changes();
-  }
-
   private status(): void {
     const data = this.data;
     const total = num(this.model.get("n_edges"));
     const f = (v: number) => v.toLocaleString("en-US");
     this.sh.count.textContent = `${f(data.n)} nodes · ${f(data.received)} edges · ${f(this.st.selCount)} selected`;
     progress(this.sh, data.received, total);
-    this.setTrait("loaded", data.received);
+    setTrait(this.model, "loaded", data.received);
   }
 
   private legend(): void {
@@ -285,35 +279,27 @@ class GraphView {
     if (st.renderer && st.renderer.kind === want) return st.renderer;
     st.renderer?.dispose();
     st.renderer = null;
-    let renderer: GraphRenderer | null = null;
-    const canvas = h("canvas");
-    sh.stage.insertBefore(canvas, this.overlay);
+    let renderer: GraphRenderer;
     if (want === "webgl2") {
-      const gl = getGL2(canvas);
-      if (gl) {
-        try {
-          renderer = new GraphGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => {
-            st.glFailed = true;
-            this.loop.request();
-          });
-        } catch (e) {
-          console.warn("[neurograph_lab] WebGL2 init failed", e);
-          loseContext(gl);
-        }
-      }
-      if (!renderer) {
+      const onLost = () => {
         st.glFailed = true;
-        canvas.remove();
-        const c2 = h("canvas");
-        sh.stage.insertBefore(c2, this.overlay);
-        renderer = new Graph2D(c2);
-      }
-    } else renderer = new Graph2D(canvas);
+        this.loop.request();
+      };
+      const r = webgl2OrFallback<GraphRenderer>(
+        sh.stage,
+        this.overlay,
+        d,
+        (c, gl) => new GraphGL(c, gl),
+        (c) => new Graph2D(c),
+        onLost,
+      );
+      renderer = r.renderer;
+      if (r.failed) st.glFailed = true;
+    } else renderer = new Graph2D(newCanvas(sh.stage, this.overlay));
     st.renderer = renderer;
     sh.note(renderer.kind === "canvas2d" ? "WebGL unavailable: 2-D canvas fallback" : "");
     sizeCanvas(renderer.canvas, st.rect.w, st.rect.h, st.dpr);
-    this.setTrait("renderer", renderer.kind);
+    setTrait(this.model, "renderer", renderer.kind);
     return renderer;
   }
 

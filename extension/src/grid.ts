@@ -2,41 +2,37 @@
 // `GridView` is the controller: its mutable state is one `GridState` object; the data lives in
 // `GridStore`, messages are decoded by grid-protocol.ts, drawing is done by a `GridRenderer`.
 
-import { getGL2, loseContext } from "./gl";
+import { newCanvas, webgl2OrFallback } from "./gl";
 import { Grid2D } from "./grid-2d";
-import { type GridFrame, type GridRenderer, pointStyle, type ViewDraw } from "./grid-draw";
+import type { GridFrame, GridRenderer, ViewDraw } from "./grid-draw";
 import { GridGL } from "./grid-gl";
-import { decodeGridMsg, type GridMsg, type GridOut, hoverRequest, readyRequest } from "./grid-protocol";
+import { decodeGridMsg, type GridHoverMsg, type GridMsg, type GridOut, hoverRequest, readyRequest } from "./grid-protocol";
 import { GridStore, N_SPACES } from "./grid-store";
 import { axesOf, fillCard, type GridBar, gridBar } from "./grid-ui";
+import {
+  type GridLayout,
+  gridLayout,
+  MAIN_H,
+  type MainSource,
+  mainSource,
+  pointPos,
+  projectView,
+  type ViewParams,
+  viewDraw,
+} from "./grid-views";
 import { type InputHost, StageInput } from "./input";
 import { LodCache } from "./lod";
-import { type Disposer, FrameLoop, type Model, num, str } from "./model";
+import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
-import { affine2d, affine3d, IDENTITY_ZOOM, inRect, projectAll, type Range, type Rect, rotation, type Zoom, zoomAt } from "./scale";
+import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas } from "./ui";
 
 const MAX_POINTS = 4_000_000; // past this: density view
-const MAIN_H = 520;
-const GAP = 6;
 const LOD_BUDGET = 30_000; // points drawn in the main view while it moves (start; adapts to the frame time, lod.ts)
 const LOD_SEL_CAP = 20_000;
-
-/** Where the main view's points come from: axes (0,1) of a space from `coords`, anything else from `main`. */
-interface MainSource {
-  data: Uint8Array;
-  comps: number;
-  chunks: number;
-  ver: number;
-  key: string;
-  axes: number[];
-  s: number;
-  three: boolean;
-  waiting: boolean;
-}
 
 /** Everything the view changes after it is set up. */
 interface GridState {
@@ -49,12 +45,10 @@ interface GridState {
   pitch: number;
   spin: boolean;
   lastSpin: number;
-  /** Layout in CSS px: stage size, device pixel ratio, the main view and the 8 small views. */
+  /** Layout in CSS px: stage width, device pixel ratio, the main view and the 8 small views. */
   width: number;
-  height: number;
   dpr: number;
-  main: Rect;
-  small: Rect[];
+  layout: GridLayout;
   renderer: GridRenderer | null;
   glFailed: boolean;
   dirtyMain: boolean;
@@ -99,10 +93,8 @@ class GridView {
       spin: true,
       lastSpin: 0,
       width: 0,
-      height: MAIN_H,
       dpr: 1,
-      main: { x: 0, y: 0, w: 1, h: MAIN_H },
-      small: [],
+      layout: { main: { x: 0, y: 0, w: 1, h: MAIN_H }, small: [], height: MAIN_H },
       renderer: null,
       glFailed: false,
       dirtyMain: true,
@@ -127,21 +119,14 @@ class GridView {
       window.clearTimeout(t.active);
       window.clearTimeout(t.data);
     });
-    this.loop = new FrameLoop(
-      g.wrap(() => this.draw()),
-      d,
-    );
+    const draw = g.wrap(() => this.draw());
+    this.loop = new FrameLoop(draw, d);
     this.input = new StageInput(sh.stage, this.inputHost(), d, g.wrap);
-    this.bar = gridBar(
-      model,
-      sh,
-      d,
-      () => {
-        this.st.zoom = { ...IDENTITY_ZOOM };
-        this.dirtyAll();
-      },
-      g.wrap,
-    );
+    const resetZoom = () => {
+      this.st.zoom = { ...IDENTITY_ZOOM };
+      this.dirtyAll();
+    };
+    this.bar = gridBar(model, sh, d, resetZoom, g.wrap);
     this.listen();
   }
 
@@ -253,7 +238,7 @@ class GridView {
     this.dataDirty();
   }
 
-  private showCard(m: Extract<GridMsg, { type: "hover" }>): void {
+  private showCard(m: GridHoverMsg): void {
     const hover = this.st.hover;
     if (m.index === hover && hover >= 0) fillCard(this.sh, m, this.spaces(), this.spaceIdx());
   }
@@ -282,7 +267,7 @@ class GridView {
     const loaded = this.store.loaded();
     if (loaded !== this.st.lastLoaded) {
       this.st.lastLoaded = loaded;
-      this.setTrait("loaded", loaded);
+      setTrait(this.model, "loaded", loaded);
     }
     progress(this.sh, loaded, this.store.n);
     this.bar.count(this.store.n, this.store.selCount, loaded);
@@ -329,12 +314,6 @@ class GridView {
     return this.store.n > MAX_POINTS;
   }
 
-  private setTrait(name: string, v: unknown): void {
-    if (this.model.get(name) === v) return;
-    this.model.set(name, v);
-    this.model.save_changes();
-  }
-
   // -- views --
 
   private dirtyAll(): void {
@@ -358,124 +337,44 @@ class GridView {
   }
 
   private mainSource(): MainSource {
-    const store = this.store;
-    const s = this.spaceIdx(),
-      ax = axesOf(this.model),
-      three = this.is3d();
-    if (!three && ax[0] === 0 && ax[1] === 1) {
-      return {
-        data: store.spaces[s],
-        comps: 2,
-        chunks: store.coords.prefix,
-        ver: store.spaceVer,
-        key: `s${s}`,
-        axes: [0, 1],
-        s,
-        three,
-        waiting: false,
-      };
-    }
-    const want = three ? `${s}|3d` : `${s}|${ax[0]},${ax[1]}`;
-    const ok = store.mainKey === want;
-    return {
-      data: ok ? store.main : new Uint8Array(0),
-      comps: ok ? store.mainComps : 2,
-      chunks: ok ? store.mainT.prefix : 0,
-      ver: store.mainVer,
-      key: "main",
-      axes: ok ? this.st.mainAxes : ax,
-      s,
-      three,
-      waiting: !ok,
-    };
+    return mainSource(this.store, this.spaceIdx(), axesOf(this.model), this.is3d(), this.st.mainAxes);
   }
 
   private viewDraw(view: number): ViewDraw {
-    const { store, st } = this;
-    const dense = this.density();
-    if (view === 0) {
-      const src = this.mainSource();
-      const ps = pointStyle(store.n, false);
-      const a = src.axes;
-      const affine =
-        src.three && !dense && src.comps === 3
-          ? affine3d(
-              st.main,
-              [this.bound(src.s, a[0]), this.bound(src.s, a[1]), this.bound(src.s, a[2])],
-              rotation(st.yaw, st.pitch),
-              st.zoom,
-            )
-          : affine2d(st.main, this.bound(src.s, a[0]), this.bound(src.s, a[1]), st.zoom);
-      return {
-        rect: st.main,
-        key: src.key,
-        ver: src.ver,
-        data: src.data,
-        comps: src.comps,
-        stride: store.stride,
-        chunks: src.chunks,
-        affine,
-        size: ps.size,
-        alpha: ps.alpha,
-        bg: parseRgb(st.theme.bg),
-      };
-    }
-    const s = view - 1;
-    const ps = pointStyle(store.n, true);
-    return {
-      rect: st.small[s],
-      key: `s${s}`,
-      ver: store.spaceVer,
-      data: store.spaces[s],
-      comps: 2,
-      stride: store.stride,
-      chunks: store.coords.prefix,
-      affine: affine2d(st.small[s], this.bound(s, 0), this.bound(s, 1), IDENTITY_ZOOM, 4),
-      size: ps.size,
-      alpha: ps.alpha,
-      bg: parseRgb(st.theme.bg1),
+    const st = this.st;
+    const p: ViewParams = {
+      layout: st.layout,
+      zoom: st.zoom,
+      yaw: st.yaw,
+      pitch: st.pitch,
+      theme: st.theme,
+      bound: (s, a) => this.bound(s, a),
+      dense: this.density(),
     };
+    return viewDraw(this.store, view, p, this.mainSource());
   }
 
   /** Screen positions of a view's points (cached for the last view/transform used). */
   private projected(v: ViewDraw): Float32Array {
-    const n = this.store.n;
-    const tag = `${v.key}|${v.ver}|${Array.from(v.affine.m).join()}|${v.affine.b.join()}|${n}`;
-    let proj = this.st.proj;
-    if (proj.tag !== tag) {
-      if (proj.xy.length < 2 * n) proj = this.st.proj = { tag: "", xy: new Float32Array(2 * n) };
-      projectAll(v.data, v.comps, Math.min(n, v.data.length / v.comps), v.affine, proj.xy);
-      proj.tag = tag;
-    }
-    return proj.xy;
+    this.st.proj = projectView(v, this.store.n, this.st.proj);
+    return this.st.proj.xy;
   }
 
   private hoverPos(v: ViewDraw): [number, number] | null {
-    const hover = this.st.hover,
-      n = this.store.n;
-    if (hover < 0 || hover >= n || hover % this.store.stride >= v.chunks || v.data.length < v.comps * n) return null;
-    const out = projectAll(v.data.subarray(v.comps * hover, v.comps * hover + v.comps), v.comps, 1, v.affine, new Float32Array(2));
-    return [out[0], out[1]];
+    return pointPos(v, this.st.hover, this.store.n);
   }
 
   private relayout(): void {
-    const st = this.st,
-      stage = this.sh.stage;
-    st.width = Math.max(240, Math.floor(stage.clientWidth || this.el.clientWidth || 800));
+    const st = this.st;
+    st.width = Math.max(240, Math.floor(this.sh.stage.clientWidth || this.el.clientWidth || 800));
     st.dpr = window.devicePixelRatio || 1;
-    const cols = st.width >= 720 ? 8 : 4;
-    const size = Math.floor((st.width - GAP * (cols + 1)) / cols);
-    st.main = { x: 0, y: 0, w: st.width, h: MAIN_H };
-    st.small = [];
-    for (let i = 0; i < N_SPACES; i++) {
-      st.small.push({ x: GAP + (i % cols) * (size + GAP), y: MAIN_H + GAP + Math.floor(i / cols) * (size + GAP), w: size, h: size });
-    }
-    st.height = MAIN_H + GAP + (N_SPACES / cols) * (size + GAP);
-    stage.style.height = `${st.height}px`;
-    sizeCanvas(this.overlay, st.width, st.height, st.dpr);
+    st.layout = gridLayout(st.width);
+    const height = st.layout.height;
+    this.sh.stage.style.height = `${height}px`;
+    sizeCanvas(this.overlay, st.width, height, st.dpr);
     if (st.renderer) {
-      st.renderer.resize(st.width, st.height, st.dpr);
-      sizeCanvas(st.renderer.canvas, st.width, st.height, st.dpr);
+      st.renderer.resize(st.width, height, st.dpr);
+      sizeCanvas(st.renderer.canvas, st.width, height, st.dpr);
     }
     this.dirtyAll();
   }
@@ -489,32 +388,24 @@ class GridView {
     if (st.renderer && st.renderer.kind === want) return st.renderer;
     st.renderer?.dispose();
     st.renderer = null;
-    let renderer: GridRenderer | null = null;
-    const canvas = h("canvas");
-    sh.stage.insertBefore(canvas, this.overlay);
+    let renderer: GridRenderer;
     if (want === "webgl2") {
-      const gl = getGL2(canvas);
-      if (gl) {
-        try {
-          renderer = new GridGL(canvas, gl);
-          d.listen(canvas, "webglcontextlost", () => {
-            st.glFailed = true;
-            this.dirtyAll();
-          });
-        } catch (e) {
-          console.warn("[neurograph_lab] WebGL2 init failed", e);
-          loseContext(gl);
-        }
-      }
-      if (!renderer) {
+      const onLost = () => {
         st.glFailed = true;
-        canvas.remove();
-        const c2 = h("canvas");
-        sh.stage.insertBefore(c2, this.overlay);
-        renderer = new Grid2D(c2, "canvas2d");
-      }
+        this.dirtyAll();
+      };
+      const r = webgl2OrFallback<GridRenderer>(
+        sh.stage,
+        this.overlay,
+        d,
+        (c, gl) => new GridGL(c, gl),
+        (c) => new Grid2D(c, "canvas2d"),
+        onLost,
+      );
+      renderer = r.renderer;
+      if (r.failed) st.glFailed = true;
     } else {
-      renderer = new Grid2D(canvas, want);
+      renderer = new Grid2D(newCanvas(sh.stage, this.overlay), want);
     }
     st.renderer = renderer;
     sh.note(
@@ -524,10 +415,10 @@ class GridView {
           ? `density view: ${this.store.n.toLocaleString("en-US")} tokens (over 4,000,000)`
           : "",
     );
-    renderer.resize(st.width, st.height, st.dpr);
-    sizeCanvas(renderer.canvas, st.width, st.height, st.dpr);
+    renderer.resize(st.width, st.layout.height, st.dpr);
+    sizeCanvas(renderer.canvas, st.width, st.layout.height, st.dpr);
     st.dirtyMain = st.dirtySmall = true;
-    this.setTrait("renderer", renderer.kind);
+    setTrait(this.model, "renderer", renderer.kind);
     return renderer;
   }
 
@@ -556,7 +447,7 @@ class GridView {
     const frame: GridFrame = {
       clear,
       width: st.width,
-      height: st.height,
+      height: st.layout.height,
       dpr: st.dpr,
       n: store.n,
       views,
@@ -574,10 +465,10 @@ class GridView {
     const sp = this.spaces(),
       si = this.spaceIdx();
     const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
-    const items = [{ rect: st.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(this.viewDraw(0)) }];
+    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(this.viewDraw(0)) }];
     for (let i = 0; i < N_SPACES; i++) {
       items.push({
-        rect: st.small[i],
+        rect: st.layout.small[i],
         title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
         hover: this.hoverPos(this.viewDraw(i + 1)),
       });
@@ -618,8 +509,8 @@ class GridView {
   }
 
   private viewAt(x: number, y: number): number {
-    if (inRect(this.st.main, x, y)) return 0;
-    const i = this.st.small.findIndex((r) => inRect(r, x, y));
+    if (inRect(this.st.layout.main, x, y)) return 0;
+    const i = this.st.layout.small.findIndex((r) => inRect(r, x, y));
     return i < 0 ? -1 : i + 1;
   }
 
@@ -644,7 +535,7 @@ class GridView {
         this.moved();
       },
       zoom: (f, x, y) => {
-        st.zoom = zoomAt(st.zoom, f, x, y, st.main.x + st.main.w / 2, st.main.y + st.main.h / 2);
+        st.zoom = zoomAt(st.zoom, f, x, y, st.layout.main.x + st.layout.main.w / 2, st.layout.main.y + st.layout.main.h / 2);
         this.moved();
       },
       brushChanged: () => this.loop.request(),

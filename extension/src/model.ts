@@ -85,6 +85,13 @@ export class FrameLoop {
   }
 }
 
+/** Set a traitlet and sync it to the kernel, unless it already has that value. */
+export function setTrait(model: Model, name: string, v: unknown): void {
+  if (model.get(name) === v) return;
+  model.set(name, v);
+  model.save_changes();
+}
+
 export function num(v: unknown, dflt = 0): number {
   return typeof v === "number" && Number.isFinite(v) ? v : dflt;
 }
