@@ -40,6 +40,12 @@ export interface EdgesMsg {
   width: Uint8Array;
 }
 
+/** Sent by every refresh (the explorers' shared base); the `nodes` of the new version follow. */
+export interface GraphResetMsg {
+  type: "reset";
+  version: number;
+}
+
 /** Reply to a hover request. */
 export interface GraphHoverMsg {
   type: "hover";
@@ -49,7 +55,7 @@ export interface GraphHoverMsg {
   degree: number;
 }
 
-export type GraphMsg = NodesMsg | EdgesMsg | GraphHoverMsg;
+export type GraphMsg = NodesMsg | EdgesMsg | GraphResetMsg | GraphHoverMsg;
 
 /** Double click on a node: the kernel adds its neighbours and sends a new layout. */
 export interface ExpandRequest {
@@ -59,7 +65,7 @@ export interface ExpandRequest {
 export type GraphOut = ReadyRequest | HoverRequest | ExpandRequest | ClosedNotice;
 export const expandRequest = (index: number): ExpandRequest => ({ type: "expand", index });
 
-const KNOWN = ["nodes", "edges", "hover"];
+const KNOWN = ["nodes", "edges", "reset", "hover"];
 
 /** Validate one kernel -> browser message of the graph explorer; throws a ProtocolError naming the bad field. */
 export function decodeGraphMsg(content: unknown, buffers: Buffers): GraphMsg {
@@ -94,6 +100,8 @@ export function decodeGraphMsg(content: unknown, buffers: Buffers): GraphMsg {
         width: u8At(f, buffers, 2, "edge widths, uint8 x count", count),
       };
     }
+    case "reset":
+      return { type: "reset", version: f.int("version") };
     case "hover":
       return { type: "hover", index: f.int("index"), id: f.int("id"), label: f.str("label"), degree: f.int("degree") };
     default:

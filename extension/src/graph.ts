@@ -174,6 +174,8 @@ class GraphView {
       case "edges":
         data.addEdges(m);
         break;
+      case "reset":
+        return; // nothing to drop: the new version's `nodes` replace everything
       default: {
         const never: never = m;
         throw new Error(`unhandled graph message ${JSON.stringify(never)}`);

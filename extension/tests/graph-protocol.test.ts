@@ -67,6 +67,10 @@ describe("decodeGraphMsg: well-formed messages", () => {
     expect(Array.from(m.width)).toEqual([200, 200]);
   });
 
+  it("reset (sent by every refresh, before the new nodes)", () => {
+    expect(decodeGraphMsg({ type: "reset", version: 4 }, [])).toEqual({ type: "reset", version: 4 });
+  });
+
   it("hover", () => {
     const c = { type: "hover", index: 1, id: 101, label: "dog", degree: 4 };
     expect(decodeGraphMsg(c, [])).toEqual(c);
@@ -76,7 +80,7 @@ describe("decodeGraphMsg: well-formed messages", () => {
 describe("decodeGraphMsg: malformed messages name the problem", () => {
   it("unknown or missing type", () => {
     expect(err({ type: "coords", version: 1 })).toMatch(
-      /GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, hover\)/,
+      /GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, reset, hover\)/,
     );
     expect(err({ type: 3 })).toMatch(/field "type".*must be a string, got number 3/);
     expect(err("nodes")).toMatch(/must be an object, got "nodes"/);
@@ -91,6 +95,7 @@ describe("decodeGraphMsg: malformed messages name the problem", () => {
     expect(err({ type: "edges", version: 1, offset: -1, count: 0 }, edges(0).buffers)).toMatch(
       /edges message: field "offset".*got number -1/,
     );
+    expect(err({ type: "reset" })).toMatch(/reset message: field "version" must be an integer >= 0, got nothing \(missing\)/);
     expect(err({ type: "hover", index: 0, id: 1, label: "a" })).toMatch(/hover message: field "degree"/);
     expect(err({ type: "hover", index: 0, id: 1, label: 5, degree: 0 })).toMatch(/field "label" must be a string, got number 5/);
   });
