@@ -105,11 +105,13 @@ class GraphView {
     this.listen();
   }
 
-  /** First paint, then ask the kernel for the data. */
+  /** Initial state and renderer, then ask the kernel for the data (drawn by the frame loop). */
   start(): void {
     this.sh.applyTheme(this.st.theme);
     this.legend();
     this.relayout();
+    // choose the renderer now, not at the first frame: `renderer` is synced before `ready`
+    this.g.wrap(() => this.ensureRenderer())();
     this.status();
     this.send(readyRequest());
   }

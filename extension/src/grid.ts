@@ -130,7 +130,7 @@ class GridView {
     this.listen();
   }
 
-  /** First paint, then ask the kernel for the data. */
+  /** Initial state and renderer, then ask the kernel for the data (drawn by the frame loop). */
   start(): void {
     this.resetData();
     this.store.setSelectionMask(toBytes(this.model.get("selection")));
@@ -138,6 +138,8 @@ class GridView {
     this.applyLegend();
     this.bar.sync();
     this.relayout();
+    // choose the renderer now, not at the first frame: `renderer` is synced before `ready`
+    this.g.wrap(() => this.ensureRenderer())();
     this.afterData();
     this.send(readyRequest());
   }
