@@ -35,7 +35,7 @@ test-python:
 test-doc:
 	$(BIN)/python -m pytest --doctest-modules neurograph_lab -p no:randomly -q
 
-## test-js: the widget front-end's unit tests, and a check that the committed bundles are up to date
+## test-js: the widget front-end: tsc type check, biome lint and format, vitest, and bundle freshness
 test-js:
 	@test -f extension/package.json || { echo "test-js: extension/package.json is missing (the widget front-end lives in extension/)" >&2; exit 1; }
 	cd extension && npm ci --no-audit --no-fund && npm run check && npm run lint && npm test && node build.mjs --check
