@@ -68,6 +68,17 @@ pub enum NgError {
     Internal(String),
     #[error("out of memory: {what} could not get its {bytes}")]
     OutOfMemory { what: String, bytes: String },
+    #[error("{0}: no such file")]
+    FileNotFound(String),
+    #[error("{path}: {reason}")]
+    InvalidFile { path: String, reason: String },
+    /// A name not in its table (`what` e.g. "CDNA flag", `expected` the names joined).
+    #[error("unknown {what} {name:?}: expected one of {expected}")]
+    UnknownName {
+        what: &'static str,
+        name: String,
+        expected: String,
+    },
 }
 
 /// The message of a caught panic.
