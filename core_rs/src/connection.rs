@@ -103,6 +103,10 @@ impl Mutability {
     }
 }
 
+/// `associated_with` (0x50): the kind the runtime weaves with and the default of a new
+/// connection.
+pub const ASSOCIATED_WITH: u8 = 0x50;
+
 /// Resolve a kind by name (case-insensitive) or by number.
 pub fn parse_kind(name: &str) -> Result<u8> {
     let n = name.trim().to_ascii_lowercase();
@@ -275,7 +279,7 @@ mod tests {
     fn kinds_are_unique_and_grouped() {
         let set: HashSet<_> = KINDS.iter().collect();
         assert_eq!(set.len(), 176);
-        assert_eq!(parse_kind("associated_with").unwrap(), 0x50);
+        assert_eq!(parse_kind("associated_with").unwrap(), ASSOCIATED_WITH);
         assert_eq!(parse_kind("cause").unwrap(), 0x10);
         assert_eq!(parse_kind("before").unwrap(), 0x20);
         assert_eq!(parse_kind("part_of").unwrap(), 0x60);
