@@ -3,8 +3,10 @@
 //! Every write is all-or-nothing: a batch is validated and checked by the Guardian while the
 //! store is only read, and committed in one step afterwards.
 
+mod columns;
 pub mod connections;
 pub mod guard;
+mod layout;
 pub mod query;
 pub mod semantic;
 pub mod tokens;
@@ -16,6 +18,7 @@ use crate::guardian::{now_f64, Event, Guardian};
 use crate::metrics::{Gauges, Metrics, Op};
 use crate::space::{NUM_AXES, NUM_SPACES};
 use crate::token::Token;
+pub use columns::TokenColumns;
 use connections::{ConnectionBatch, ConnectionStore};
 pub use guard::Policy;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard};
