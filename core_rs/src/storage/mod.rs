@@ -34,15 +34,15 @@ pub fn next_version() -> u64 {
 /// Everything the runtime holds.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    pub tokens: TokenStore,
-    pub connections: ConnectionStore,
-    pub cdna: Cdna,
-    pub history: Vec<CdnaVersion>,
-    pub guardian: Guardian,
+    pub(crate) tokens: TokenStore,
+    pub(crate) connections: ConnectionStore,
+    pub(crate) cdna: Cdna,
+    pub(crate) history: Vec<CdnaVersion>,
+    pub(crate) guardian: Guardian,
     /// Vocabulary, embeddings and PCA of the last bootstrap.
-    pub boot: Option<std::sync::Arc<semantic::BootState>>,
+    pub(crate) boot: Option<std::sync::Arc<semantic::BootState>>,
     /// The experience stream and its co-activation evidence.
-    pub intuition: crate::intuition::Intuition,
+    pub(crate) intuition: crate::intuition::Intuition,
 }
 
 /// One token as a value: record, space mask and label.
@@ -117,8 +117,9 @@ impl RuntimeStorage {
         }
     }
 
-    /// Read access for bulk export; never call into Python while holding it.
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+    /// Read access for the sibling modules and the snapshot writer; never call into Python
+    /// while holding it.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read()
     }
 
