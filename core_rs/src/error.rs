@@ -72,6 +72,12 @@ pub enum NgError {
     FileNotFound(String),
     #[error("{path}: {reason}")]
     InvalidFile { path: String, reason: String },
+    #[error("scale of {space} = {value:e} is too small: the smallest scale is {min:e} (a smaller float32 is denormal or 0)")]
+    ScaleTooSmall {
+        space: &'static str,
+        value: f64,
+        min: f32,
+    },
     /// A name not in its table (`what` e.g. "CDNA flag", `expected` the names joined).
     #[error("unknown {what} {name:?}: expected one of {expected}")]
     UnknownName {

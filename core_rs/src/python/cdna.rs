@@ -10,14 +10,6 @@ use crate::space::{NUM_SPACES, SPACE_NAMES};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
-/// "name=value, name=value" for the Guardian's event log.
-fn listed<T: std::fmt::Display>(changes: impl Iterator<Item = (String, T)>) -> String {
-    changes
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[pymethods]
 impl PyRuntime {
     /// The CDNA as nested dicts, one per block.
@@ -59,31 +51,7 @@ impl PyRuntime {
             }
             changes.extend(vals.into_iter().enumerate());
         }
-        for (s, v) in &changes {
-            // a finite positive value that float32 cannot hold as a normal number would be
-            // stored as 0, a denormal or inf: refuse it here, naming what was given
-            let f = *v as f32;
-            if *v > 0.0 && f < f32::MIN_POSITIVE {
-                return Err(ValidationError::new_err(format!(
-                    "scale of {} = {v:e} is too small: the smallest scale is {:e} (a smaller float32 is denormal or 0)",
-                    SPACE_NAMES[*s],
-                    f32::MIN_POSITIVE,
-                )));
-            }
-        }
-        let what = listed(
-            changes
-                .iter()
-                .map(|(s, v)| (SPACE_NAMES[*s].to_string(), v)),
-        );
-        let policy = crate::storage::Policy::Refuse;
-        self.store()
-            .change_cdna(&format!("scales {what}"), policy, |c| {
-                for (s, v) in &changes {
-                    c.scales[*s] = *v as f32;
-                }
-                Ok(())
-            })?;
+        self.store().set_scales(&changes)?;
         Ok(())
     }
 
@@ -121,19 +89,7 @@ impl PyRuntime {
             })?;
             changes.push((bit, on));
         }
-        let name = |bit: u32| cflags::NAMES[bit.trailing_zeros() as usize].to_string();
-        let what = listed(changes.iter().map(|(bit, on)| (name(*bit), on)));
-        self.store()
-            .change_cdna(&format!("flags {what}"), policy, |c| {
-                for (bit, on) in &changes {
-                    if *on {
-                        c.flags |= bit;
-                    } else {
-                        c.flags &= !bit;
-                    }
-                }
-                Ok(())
-            })?;
+        self.store().set_flags(&changes, policy)?;
         Ok(())
     }
 
@@ -160,13 +116,7 @@ impl PyRuntime {
                 .map_err(|_| ValidationError::new_err(format!("{name} must be a number")))?;
             changes.push((name, val));
         }
-        let what = listed(changes.iter().map(|(n, v)| (n.clone(), v)));
-        self.store().change_cdna(&what, policy, |c| {
-            for (n, v) in &changes {
-                c.set_field(n, *v)?;
-            }
-            Ok(())
-        })?;
+        self.store().set_fields(&changes, policy)?;
         Ok(())
     }
 
@@ -180,21 +130,7 @@ impl PyRuntime {
     ) -> PyResult<()> {
         let policy = policy_arg(policy)?;
         let codes: Vec<u8> = kinds.iter().map(kind_arg).collect::<PyResult<_>>()?;
-        let names: Vec<&str> = codes
-            .iter()
-            .map(|k| crate::connection::kind_name(*k))
-            .collect();
-        let what = format!(
-            "{} kinds {}",
-            if allowed { "allow" } else { "forbid" },
-            names.join(", ")
-        );
-        self.store().change_cdna(&what, policy, |c| {
-            for k in &codes {
-                c.set_kind_allowed(*k, allowed);
-            }
-            Ok(())
-        })?;
+        self.store().set_kinds_allowed(&codes, allowed, policy)?;
         Ok(())
     }
 

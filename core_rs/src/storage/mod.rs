@@ -3,6 +3,7 @@
 //! Every write is all-or-nothing: a batch is validated and checked by the Guardian while the
 //! store is only read, and committed in one step afterwards.
 
+mod cdna_changes;
 mod columns;
 pub mod connections;
 pub mod guard;
