@@ -137,6 +137,13 @@ pub fn group_name(kind: u8) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// The 16 kind codes of a group given by name (any case), or None for no such group.
+pub fn group_kinds(name: &str) -> Option<std::ops::Range<u8>> {
+    let n = name.trim().to_ascii_lowercase();
+    let g = GROUPS.iter().position(|g| *g == n)? as u8;
+    Some(g << 4..(g << 4) + 16)
+}
+
 /// Mutability a kind gets by its group.
 pub fn mutability_of_kind(kind: u8) -> Mutability {
     match kind >> 4 {
@@ -280,6 +287,9 @@ mod tests {
         let set: HashSet<_> = KINDS.iter().collect();
         assert_eq!(set.len(), 176);
         assert_eq!(parse_kind("associated_with").unwrap(), ASSOCIATED_WITH);
+        assert_eq!(group_kinds(" Associative"), Some(0x50..0x60));
+        assert_eq!(group_kinds("dynamic").map(|r| r.len()), Some(16));
+        assert!(group_kinds("associated_with").is_none());
         assert_eq!(parse_kind("cause").unwrap(), 0x10);
         assert_eq!(parse_kind("before").unwrap(), 0x20);
         assert_eq!(parse_kind("part_of").unwrap(), 0x60);

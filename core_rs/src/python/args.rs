@@ -3,7 +3,7 @@
 //! `ValidationError` (or `NotFoundError` for an id that cannot exist) naming the argument.
 
 use super::errors::{NotFoundError, ValidationError};
-use crate::connection::GROUPS;
+use crate::connection::group_kinds;
 use crate::space::{parse_space, space_from_number};
 use crate::storage::Policy;
 use numpy::ndarray::Dimension;
@@ -485,13 +485,9 @@ pub fn kinds_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let mut out = Vec::new();
     for item in v.try_iter()? {
         let item = item?;
-        let group = item.extract::<String>().ok().and_then(|s| {
-            GROUPS
-                .iter()
-                .position(|g| *g == s.trim().to_ascii_lowercase())
-        });
+        let group = item.extract::<String>().ok().and_then(|s| group_kinds(&s));
         match group {
-            Some(g) => out.extend((0..16u8).map(|i| ((g as u8) << 4) | i)),
+            Some(kinds) => out.extend(kinds),
             None => out.push(kind_arg(&item).map_err(|_| {
                 ValidationError::new_err(format!(
                     "unknown connection kind or group {}: see ng.CONNECTION_KINDS and ng.CONNECTION_GROUPS",
