@@ -8,6 +8,7 @@ mod ids;
 mod parse;
 mod pca;
 mod scan;
+pub mod textfile;
 mod topk;
 
 pub use binary::parse_word2vec_binary;
@@ -15,6 +16,7 @@ pub use ids::{murmur3_32, wanted_id, word_ids, Moved, MAX_ID};
 pub use parse::{parse_header, parse_text_block, ParseProblem, ParsedBlock};
 pub use pca::{pca, Pca};
 pub use scan::{top_k_one, Q8};
+pub use textfile::{read_embedding_text, EmbeddingText, TextFileReader};
 pub use topk::{check_weave, topk_cosine, topk_cosine_progress};
 
 use rayon::prelude::*;

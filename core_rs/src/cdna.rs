@@ -35,6 +35,32 @@ pub mod flags {
         "ENABLE_MUTATION",
         "STRICT_MODE",
     ];
+
+    /// The bit of a flag given by name, in any case (`"strict_mode"` is `STRICT_MODE`).
+    pub fn parse(name: &str) -> crate::Result<u32> {
+        let upper = name.to_ascii_uppercase();
+        NAMES
+            .iter()
+            .position(|n| *n == upper)
+            .map(|bit| 1 << bit)
+            .ok_or_else(|| crate::NgError::UnknownName {
+                what: "CDNA flag",
+                name: name.to_string(),
+                expected: NAMES.join(", "),
+            })
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn parse_takes_any_case_and_names_the_choices() {
+        assert_eq!(parse("strict_mode").unwrap(), STRICT_MODE);
+        assert_eq!(parse("Enable_Events").unwrap(), ENABLE_EVENTS);
+        let e = parse("FAST").unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown CDNA flag \"FAST\": expected one of ENABLE_VALIDATION, "),
+            "{e}"
+        );
+    }
 }
 
 /// Profile names, index = profile id.

@@ -103,6 +103,10 @@ impl Mutability {
     }
 }
 
+/// `associated_with` (0x50): the kind the runtime weaves with and the default of a new
+/// connection.
+pub const ASSOCIATED_WITH: u8 = 0x50;
+
 /// Resolve a kind by name (case-insensitive) or by number.
 pub fn parse_kind(name: &str) -> Result<u8> {
     let n = name.trim().to_ascii_lowercase();
@@ -131,6 +135,13 @@ pub fn group_name(kind: u8) -> &'static str {
         .get((kind >> 4) as usize)
         .copied()
         .unwrap_or("unknown")
+}
+
+/// The 16 kind codes of a group given by name (any case), or None for no such group.
+pub fn group_kinds(name: &str) -> Option<std::ops::Range<u8>> {
+    let n = name.trim().to_ascii_lowercase();
+    let g = GROUPS.iter().position(|g| *g == n)? as u8;
+    Some(g << 4..(g << 4) + 16)
 }
 
 /// Mutability a kind gets by its group.
@@ -275,7 +286,10 @@ mod tests {
     fn kinds_are_unique_and_grouped() {
         let set: HashSet<_> = KINDS.iter().collect();
         assert_eq!(set.len(), 176);
-        assert_eq!(parse_kind("associated_with").unwrap(), 0x50);
+        assert_eq!(parse_kind("associated_with").unwrap(), ASSOCIATED_WITH);
+        assert_eq!(group_kinds(" Associative"), Some(0x50..0x60));
+        assert_eq!(group_kinds("dynamic").map(|r| r.len()), Some(16));
+        assert!(group_kinds("associated_with").is_none());
         assert_eq!(parse_kind("cause").unwrap(), 0x10);
         assert_eq!(parse_kind("before").unwrap(), 0x20);
         assert_eq!(parse_kind("part_of").unwrap(), 0x60);

@@ -68,6 +68,23 @@ pub enum NgError {
     Internal(String),
     #[error("out of memory: {what} could not get its {bytes}")]
     OutOfMemory { what: String, bytes: String },
+    #[error("{0}: no such file")]
+    FileNotFound(String),
+    #[error("{path}: {reason}")]
+    InvalidFile { path: String, reason: String },
+    #[error("scale of {space} = {value:e} is too small: the smallest scale is {min:e} (a smaller float32 is denormal or 0)")]
+    ScaleTooSmall {
+        space: &'static str,
+        value: f64,
+        min: f32,
+    },
+    /// A name not in its table (`what` e.g. "CDNA flag", `expected` the names joined).
+    #[error("unknown {what} {name:?}: expected one of {expected}")]
+    UnknownName {
+        what: &'static str,
+        name: String,
+        expected: String,
+    },
 }
 
 /// The message of a caught panic.

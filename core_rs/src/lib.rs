@@ -17,6 +17,7 @@ pub mod layout;
 pub mod limits;
 pub mod mem;
 pub mod metrics;
+pub mod persist;
 pub mod progress;
 pub mod quantize;
 pub mod snapshot;

@@ -19,6 +19,9 @@ pub const SPACE_NAMES: [&str; NUM_SPACES] = [
     "abstract",
 ];
 
+/// The cognitive space (L5): where a query without a space looks.
+pub const COGNITIVE: usize = 4;
+
 /// Fixed-point scale per space: float value = i16 / scale.
 pub const SPACE_SCALES: [f32; NUM_SPACES] = [
     100.0, 10000.0, 1000.0, 10000.0, 10000.0, 10000.0, 100.0, 10000.0,
@@ -146,6 +149,12 @@ pub fn decode(space: usize, raw: i16) -> f32 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn cognitive_is_l5() {
+        assert_eq!(SPACE_NAMES[COGNITIVE], "cognitive");
+        assert_eq!(parse_space("L5").unwrap(), COGNITIVE);
+    }
 
     #[test]
     fn names_and_levels_resolve() {

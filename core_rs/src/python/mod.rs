@@ -1,10 +1,20 @@
-//! Python bindings: thin wrappers that convert arguments and delegate to the core.
+//! Python bindings: thin wrappers that convert arguments, delegate to the core with the GIL
+//! released (`util`), and convert the results back (`values`); core errors cross the
+//! boundary through `errors` (`?` on an `NgError`).
 
-mod convert;
+mod args;
+mod cdna;
+mod connections;
+mod embeddings;
 mod errors;
+mod graph;
+mod grid;
 mod runtime;
 mod semantic;
-mod spatial;
+mod status;
+mod tokens;
+mod util;
+mod values;
 
 use crate::connection::Mutability;
 use pyo3::prelude::*;
@@ -13,7 +23,7 @@ use pyo3::prelude::*;
 /// number 1..8: the one parser every API, magic and widget uses.
 #[pyfunction]
 fn parse_space(space: &Bound<'_, PyAny>) -> PyResult<usize> {
-    convert::space_arg(space)
+    args::space_arg(space)
 }
 
 /// The compiled core of neurograph_lab.
@@ -21,13 +31,13 @@ fn parse_space(space: &Bound<'_, PyAny>) -> PyResult<usize> {
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
-    m.add_function(wrap_pyfunction!(errors::pause_next_long_call, m)?)?;
-    m.add_function(wrap_pyfunction!(spatial::quantize_u8, m)?)?;
+    m.add_function(wrap_pyfunction!(util::pause_next_long_call, m)?)?;
+    m.add_function(wrap_pyfunction!(grid::quantize_u8, m)?)?;
     m.add_function(wrap_pyfunction!(parse_space, m)?)?;
-    m.add_function(wrap_pyfunction!(semantic::parse_embedding_text, m)?)?;
-    m.add_function(wrap_pyfunction!(semantic::parse_embedding_header, m)?)?;
-    m.add_function(wrap_pyfunction!(semantic::parse_word2vec_bin, m)?)?;
-    m.add_function(wrap_pyfunction!(semantic::load_embedding_text, m)?)?;
+    m.add_function(wrap_pyfunction!(embeddings::parse_embedding_text, m)?)?;
+    m.add_function(wrap_pyfunction!(embeddings::parse_embedding_header, m)?)?;
+    m.add_function(wrap_pyfunction!(embeddings::parse_word2vec_bin, m)?)?;
+    m.add_function(wrap_pyfunction!(embeddings::load_embedding_text, m)?)?;
     m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
     m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;

@@ -1,33 +1,18 @@
-//! Bootstrap, semantic query, feedback and IntuitionEngine bindings, plus the embedding
-//! file parsers used by the Python loaders.
+//! Bootstrap, semantic query, feedback and IntuitionEngine bindings.
 
-use super::convert::{array_arg, bool_arg, elems, opt_size_arg, space_arg};
-use super::errors::{map, run, run_long, run_write, ValidationError};
+use super::args::{array_arg, bool_arg, elems, opt_size_arg, size_arg, space_arg};
+use super::connections::outcome_name;
+use super::errors::ValidationError;
 use super::runtime::PyRuntime;
-use crate::bootstrap::{parse_header as header, parse_text_block, parse_word2vec_binary};
-use crate::connection::LearnOutcome;
+use super::util::{run, run_long, run_write};
+use super::values::proposal_columns;
 use crate::storage::semantic::{BootOptions, QueryInput};
 use numpy::{IntoPyArray, Ix1, Ix2, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyDict, PyList};
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
-type Parsed<'py> = (
-    Vec<String>,
-    Matrix<'py, f32>,
-    usize,
-    Vec<(usize, String)>,
-    usize,
-);
-
-fn outcome(o: LearnOutcome) -> &'static str {
-    match o {
-        LearnOutcome::Updated => "updated",
-        LearnOutcome::Unchanged => "unchanged",
-        LearnOutcome::Drop => "dropped",
-    }
-}
 
 fn query_input(q: &Bound<'_, PyAny>) -> PyResult<QueryInput> {
     if let Ok(terms) = q.extract::<Vec<(String, f32)>>() {
@@ -55,8 +40,8 @@ impl PyRuntime {
         target: u32,
         good: bool,
     ) -> PyResult<Vec<(u32, &'static str)>> {
-        let r = map(self.store().feedback(sources, target, good))?;
-        Ok(r.into_iter().map(|(c, o)| (c, outcome(o))).collect())
+        let r = self.store().feedback(sources, target, good)?;
+        Ok(r.into_iter().map(|(c, o)| (c, outcome_name(o))).collect())
     }
 }
 
@@ -227,7 +212,7 @@ impl PyRuntime {
         query: &Bound<'py, PyAny>,
         k: &Bound<'py, PyAny>,
     ) -> PyResult<(Ids<'py>, Bound<'py, PyArray1<f32>>, Vec<String>)> {
-        let k = super::convert::size_arg(k, "k")?;
+        let k = size_arg(k, "k")?;
         let input = query_input(query)?;
         let store = self.store();
         let h = run(py, || store.semantic_query(&input, k))?;
@@ -241,7 +226,7 @@ impl PyRuntime {
         queries: &Bound<'py, PyAny>,
         k: &Bound<'py, PyAny>,
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
-        let k = super::convert::size_arg(k, "k")?;
+        let k = size_arg(k, "k")?;
         let queries = array_arg::<f32, Ix2>(queries, "queries")?;
         let (q, dim) = (queries.shape()[0], queries.shape()[1]);
         let data = elems(&queries)?;
@@ -278,7 +263,7 @@ impl PyRuntime {
         query: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<u32>>> {
         let input = query_input(query)?;
-        Ok(map(self.store().query_tokens(&input))?.into_pyarray(py))
+        Ok(self.store().query_tokens(&input)?.into_pyarray(py))
     }
 
     /// Feedback on source tokens -> target: [(connection id, outcome)].
@@ -301,7 +286,7 @@ impl PyRuntime {
 
     /// Record that tokens were used together.
     fn coactivate(&self, tokens: Vec<u32>) -> PyResult<()> {
-        map(self.store().coactivate(&tokens))
+        Ok(self.store().coactivate(&tokens)?)
     }
 
     /// Current proposals as columns.
@@ -324,203 +309,7 @@ impl PyRuntime {
 
     /// Experiences recorded: (time, kind, tokens).
     fn intuition_experiences(&self) -> Vec<(f64, String, Vec<u32>)> {
-        let st = self.store().read();
-        st.intuition
-            .experiences
-            .iter()
-            .map(|e| (e.time, e.kind.clone(), e.tokens.clone()))
-            .collect()
+        let ex = self.store().experiences();
+        ex.into_iter().map(|e| (e.time, e.kind, e.tokens)).collect()
     }
-}
-
-fn proposal_columns(
-    py: Python<'_>,
-    rows: Vec<(crate::intuition::Proposal, Option<(bool, String)>)>,
-) -> PyResult<Bound<'_, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("id", rows.iter().map(|r| r.0.id).collect::<Vec<_>>())?;
-    d.set_item(
-        "action",
-        rows.iter().map(|r| r.0.action.name()).collect::<Vec<_>>(),
-    )?;
-    d.set_item("token_a", rows.iter().map(|r| r.0.a).collect::<Vec<_>>())?;
-    d.set_item("token_b", rows.iter().map(|r| r.0.b).collect::<Vec<_>>())?;
-    d.set_item(
-        "connection",
-        rows.iter().map(|r| r.0.connection).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "confidence",
-        rows.iter().map(|r| r.0.confidence).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "evidence",
-        rows.iter().map(|r| r.0.evidence).collect::<Vec<_>>(),
-    )?;
-    if rows.iter().any(|r| r.1.is_some()) || rows.is_empty() {
-        d.set_item(
-            "accepted",
-            rows.iter()
-                .map(|r| r.1.as_ref().is_some_and(|v| v.0))
-                .collect::<Vec<_>>(),
-        )?;
-        d.set_item(
-            "reason",
-            rows.iter()
-                .map(|r| r.1.as_ref().map(|v| v.1.clone()).unwrap_or_default())
-                .collect::<Vec<_>>(),
-        )?;
-    }
-    Ok(d)
-}
-
-/// Parse a block of embedding text: (words, (m, dim) float32, dim, skipped [(line, problem)]).
-/// Raises ValueError("line N: problem") on the first bad line unless `skip_errors`.
-/// `end` limits parsing to `block[:end]` (no copy); the last value returned is the number of
-/// lines the parsed part holds.
-#[pyfunction]
-#[pyo3(signature = (block, dim=None, first_line=1, skip_errors=false, end=None))]
-pub fn parse_embedding_text<'py>(
-    py: Python<'py>,
-    block: &Bound<'py, PyBytes>,
-    dim: Option<usize>,
-    first_line: usize,
-    skip_errors: bool,
-    end: Option<usize>,
-) -> PyResult<Parsed<'py>> {
-    let all = block.as_bytes();
-    let bytes = &all[..end.unwrap_or(all.len()).min(all.len())];
-    let r = py.allow_threads(|| {
-        let lines = bytes.iter().filter(|b| **b == b'\n').count();
-        parse_text_block(bytes, dim, first_line, skip_errors).map(|b| (b, lines))
-    });
-    match r {
-        Ok((b, lines)) => {
-            let m = b.words.len();
-            let arr = b.data.into_pyarray(py).reshape([m, b.dim])?;
-            let skipped = b.skipped.into_iter().map(|p| (p.line, p.problem)).collect();
-            Ok((b.words, arr, b.dim, skipped, lines))
-        }
-        Err(p) => Err(ValidationError::new_err(format!(
-            "line {}: {}",
-            p.line, p.problem
-        ))),
-    }
-}
-
-/// A word2vec "count dim" header line, or None.
-#[pyfunction]
-pub fn parse_embedding_header(line: &Bound<'_, PyBytes>) -> Option<(usize, usize)> {
-    header(line.as_bytes())
-}
-
-/// Parse a whole word2vec binary file's bytes: (words, (n, dim) float32).
-#[pyfunction]
-#[pyo3(signature = (data, max_words=None))]
-pub fn parse_word2vec_bin<'py>(
-    py: Python<'py>,
-    data: &Bound<'py, PyBytes>,
-    max_words: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(Vec<String>, Bound<'py, PyArray2<f32>>)> {
-    let max_words = opt_size_arg(max_words, "max_words")?;
-    let bytes = data.as_bytes();
-    let r = py.allow_threads(|| parse_word2vec_binary(bytes, max_words));
-    match r {
-        Ok(b) => {
-            let m = b.words.len();
-            Ok((b.words, b.data.into_pyarray(py).reshape([m, b.dim])?))
-        }
-        Err(p) => Err(ValidationError::new_err(p.problem)),
-    }
-}
-
-/// Stream a word2vec/GloVe/fastText text file (header optional) in blocks, parsing each in
-/// parallel with the GIL released: (words, (n, dim) float32, skipped lines). `progress` is
-/// called with the bytes consumed after each block; Ctrl-C stops between blocks.
-#[pyfunction]
-#[pyo3(signature = (path, max_words=None, skip_errors=false, progress=None))]
-pub fn load_embedding_text<'py>(
-    py: Python<'py>,
-    path: std::path::PathBuf,
-    max_words: Option<&Bound<'py, PyAny>>,
-    skip_errors: bool,
-    progress: Option<Bound<'py, PyAny>>,
-) -> PyResult<(Vec<String>, Matrix<'py, f32>, usize)> {
-    use std::io::Read;
-    let max_words = opt_size_arg(max_words, "max_words")?;
-    const BLOCK: usize = 16 << 20;
-    let shown = path.display().to_string();
-    let io_err = |e: std::io::Error| pyo3::exceptions::PyOSError::new_err(format!("{shown}: {e}"));
-    let mut f = std::fs::File::open(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            pyo3::exceptions::PyFileNotFoundError::new_err(format!("{shown}: no such file"))
-        } else {
-            io_err(e)
-        }
-    })?;
-    let (mut words, mut data): (Vec<String>, Vec<f32>) = (Vec::new(), Vec::new());
-    let (mut dim, mut line, mut skipped) = (None, 1usize, 0usize);
-    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
-    let mut first = true;
-    let mut eof = false;
-    while !eof {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let got = py
-            .allow_threads(|| f.read(&mut buf[start..]))
-            .map_err(io_err)?;
-        buf.truncate(start + got);
-        eof = got == 0;
-        if first {
-            first = false;
-            if let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                if let Some((_, d)) = header(&buf[..end]) {
-                    dim = Some(d);
-                    buf.drain(..=end);
-                    line = 2;
-                }
-            }
-        }
-        let cut = if eof {
-            buf.len()
-        } else {
-            buf.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1)
-        };
-        if cut == 0 {
-            continue;
-        }
-        let block = &buf[..cut];
-        let parsed = py.allow_threads(|| {
-            let lines = block.iter().filter(|b| **b == b'\n').count();
-            parse_text_block(block, dim, line, skip_errors).map(|b| (b, lines))
-        });
-        let (b, lines) = parsed.map_err(|p| {
-            ValidationError::new_err(format!("{shown}: line {}: {}", p.line, p.problem))
-        })?;
-        dim = Some(b.dim);
-        skipped += b.skipped.len();
-        line += lines;
-        words.extend(b.words);
-        data.extend_from_slice(&b.data);
-        buf.drain(..cut);
-        if let Some(cb) = &progress {
-            cb.call1((cut,))?;
-        }
-        py.check_signals()?;
-        if max_words.is_some_and(|m| words.len() >= m) {
-            break;
-        }
-    }
-    let d = dim.unwrap_or(0);
-    if words.is_empty() || d == 0 {
-        return Err(ValidationError::new_err(format!(
-            "{shown}: no word vectors found"
-        )));
-    }
-    if let Some(m) = max_words {
-        words.truncate(m);
-        data.truncate(m * d);
-    }
-    let n = words.len();
-    Ok((words, data.into_pyarray(py).reshape([n, d])?, skipped))
 }

@@ -19,16 +19,16 @@ pub type Degrees = IdMap<[u32; 2]>;
 /// Connections with their degree counters.
 #[derive(Clone, Debug)]
 pub struct ConnectionStore {
-    pub records: Vec<Connection>,
+    pub(crate) records: Vec<Connection>,
     /// Connection id -> slot, sized by the live connections.
-    pub id_to_slot: IdMap<u32>,
+    pub(crate) id_to_slot: IdMap<u32>,
     /// Out- and in-degree by token local id.
-    pub degrees: Degrees,
+    pub(crate) degrees: Degrees,
     /// Where the next allocation starts looking for a free id (wraps around past
     /// `MAX_CONNECTION_ID`).
-    pub next_id: u32,
+    pub(crate) next_id: u32,
     /// Changes on every write (unique across stores): caches built from an older version are stale.
-    pub version: u64,
+    pub(crate) version: u64,
 }
 
 impl Default for ConnectionStore {
@@ -69,7 +69,7 @@ impl<'a> ConnectionBatch<'a> {
         ConnectionBatch {
             a,
             b,
-            kinds: Column::All(0x50),
+            kinds: Column::All(crate::connection::ASSOCIATED_WITH),
             strengths: Column::All(0.5),
             rigidity: Column::All(0.5),
             confidence: Column::All(0.5),

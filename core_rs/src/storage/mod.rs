@@ -3,8 +3,11 @@
 //! Every write is all-or-nothing: a batch is validated and checked by the Guardian while the
 //! store is only read, and committed in one step afterwards.
 
+mod cdna_changes;
+mod columns;
 pub mod connections;
 pub mod guard;
+mod layout;
 pub mod query;
 pub mod semantic;
 pub mod tokens;
@@ -16,6 +19,7 @@ use crate::guardian::{now_f64, Event, Guardian};
 use crate::metrics::{Gauges, Metrics, Op};
 use crate::space::{NUM_AXES, NUM_SPACES};
 use crate::token::Token;
+pub use columns::TokenColumns;
 use connections::{ConnectionBatch, ConnectionStore};
 pub use guard::Policy;
 use parking_lot::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard};
@@ -31,15 +35,15 @@ pub fn next_version() -> u64 {
 /// Everything the runtime holds.
 #[derive(Clone, Debug, Default)]
 pub struct State {
-    pub tokens: TokenStore,
-    pub connections: ConnectionStore,
-    pub cdna: Cdna,
-    pub history: Vec<CdnaVersion>,
-    pub guardian: Guardian,
+    pub(crate) tokens: TokenStore,
+    pub(crate) connections: ConnectionStore,
+    pub(crate) cdna: Cdna,
+    pub(crate) history: Vec<CdnaVersion>,
+    pub(crate) guardian: Guardian,
     /// Vocabulary, embeddings and PCA of the last bootstrap.
-    pub boot: Option<std::sync::Arc<semantic::BootState>>,
+    pub(crate) boot: Option<std::sync::Arc<semantic::BootState>>,
     /// The experience stream and its co-activation evidence.
-    pub intuition: crate::intuition::Intuition,
+    pub(crate) intuition: crate::intuition::Intuition,
 }
 
 /// One token as a value: record, space mask and label.
@@ -114,8 +118,9 @@ impl RuntimeStorage {
         }
     }
 
-    /// Read access for bulk export; never call into Python while holding it.
-    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+    /// Read access for the sibling modules and the snapshot writer; never call into Python
+    /// while holding it.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read()
     }
 

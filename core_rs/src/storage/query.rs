@@ -93,6 +93,14 @@ impl RuntimeStorage {
         idx
     }
 
+    /// The index of one space and the space's CDNA scale, with the lock already given back
+    /// (the index is a snapshot: a later write builds a new one).
+    fn scaled_index(&self, space: usize) -> (Arc<SpaceIndex>, f32) {
+        let st = self.read();
+        let scale = check_scale(st.cdna.scales[space]);
+        (self.space_index(&st, space), scale)
+    }
+
     /// Where a query starts, in raw coordinates of `space`, and which token to leave out.
     fn resolve(st: &State, space: usize, c: Center) -> Result<([f32; 3], Option<u32>)> {
         match c {
@@ -169,10 +177,7 @@ impl RuntimeStorage {
             check_point(p)?;
         }
         self.metrics.time(Op::GridQuery, || {
-            let st = self.read();
-            let scale = check_scale(st.cdna.scales[space]);
-            let idx = self.space_index(&st, space);
-            drop(st);
+            let (idx, scale) = self.scaled_index(space);
             let k = k.min(idx.len());
             let q = points.len();
             crate::limits::check("k", k, crate::limits::bytes_of(&[q, k, 8]), || {
@@ -197,10 +202,7 @@ impl RuntimeStorage {
             check_point(p)?;
         }
         self.metrics.time(Op::GridQuery, || {
-            let st = self.read();
-            let scale = check_scale(st.cdna.scales[space]);
-            let idx = self.space_index(&st, space);
-            drop(st);
+            let (idx, scale) = self.scaled_index(space);
             // a hit takes up to 16 bytes while found (8, and growth slack) and 8 in the
             // result; offsets take 8 a point
             let avail = crate::limits::available();
@@ -307,9 +309,7 @@ impl RuntimeStorage {
                 "density needs a radius > 0",
             ));
         }
-        let st = self.read();
-        let scale = check_scale(st.cdna.scales[space]);
-        let idx = self.space_index(&st, space);
+        let (idx, scale) = self.scaled_index(space);
         let n = idx.count_within(&p, radius / scale);
         let vol = 4.0 / 3.0 * std::f64::consts::PI * (radius as f64).powi(3);
         Ok((n, n as f64 / vol))

@@ -20,19 +20,19 @@ pub const ALL_SPACES: u8 = 0xFF;
 #[derive(Clone, Debug)]
 pub struct TokenStore {
     /// The records, dense (deletes swap the last one into the hole).
-    pub records: Vec<Token>,
+    pub(crate) records: Vec<Token>,
     /// Bit per space: which spaces each token is placed in (parallel to `records`).
-    pub defined: Vec<u8>,
+    pub(crate) defined: Vec<u8>,
     /// Local id -> slot in `records`, sized by the live tokens (not by the largest id).
-    pub id_to_slot: IdMap<u32>,
+    pub(crate) id_to_slot: IdMap<u32>,
     /// Labels by local id.
-    pub labels: HashMap<u32, String>,
+    pub(crate) labels: HashMap<u32, String>,
     /// Where the next allocation starts looking for a free id. It moves up as ids are
     /// handed out and wraps around to 1 past the 24-bit limit, so freed ids are reused
     /// without a recently deleted id coming back at once. Explicit ids do not move it.
-    pub next_id: u32,
+    pub(crate) next_id: u32,
     /// Changes on every write (unique across stores): caches built from an older version are stale.
-    pub version: u64,
+    pub(crate) version: u64,
 }
 
 impl Default for TokenStore {

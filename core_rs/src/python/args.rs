@@ -1,19 +1,18 @@
-//! Argument parsing and value building shared by the bindings.
+//! Argument conversion shared by the bindings: numpy arrays, integers, sizes, bools,
+//! labels, spaces, entity types, connection kinds, ids and policies, each refused with a
+//! `ValidationError` (or `NotFoundError` for an id that cannot exist) naming the argument.
 
-use super::errors::{map, ValidationError};
-use crate::cdna::{Cdna, BLOCKS, PROFILES, STATES};
-use crate::connection::{flags as kflags, group_name, kind_name, Connection};
-use crate::space::{parse_space, space_from_number, NUM_SPACES, SPACE_NAMES};
-use crate::storage::TokenView;
-use crate::token::{entity_name, flags as tflags};
+use super::errors::{NotFoundError, ValidationError};
+use crate::connection::group_kinds;
+use crate::space::{parse_space, space_from_number};
+use crate::storage::Policy;
 use numpy::ndarray::Dimension;
 use numpy::{
-    Element, IntoPyArray, PyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
+    Element, Ix1, PyArray, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray, PyReadonlyArray1,
     PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyList, PyString};
-use rayon::prelude::*;
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyString};
 
 /// A numpy argument (or anything `numpy.asarray` takes) as a C-contiguous, native-endian
 /// array of `T` with the dimensions of `D`, so that `as_slice()` reads it in logical (row-major)
@@ -270,10 +269,10 @@ pub fn space_arg(v: &Bound<'_, PyAny>) -> PyResult<usize> {
         )));
     }
     if let Ok(s) = v.downcast::<PyString>() {
-        return map(parse_space(&s.to_cow()?));
+        return Ok(parse_space(&s.to_cow()?)?);
     }
     match v.extract::<i64>() {
-        Ok(k) => map(space_from_number(k)),
+        Ok(k) => Ok(space_from_number(k)?),
         Err(_) => Err(ValidationError::new_err(format!(
             "space must be a name like 'cognitive', 'L5' or a number 1-8, got {}",
             v.repr()?
@@ -305,10 +304,10 @@ pub fn entity_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
         )));
     }
     if let Ok(s) = v.downcast::<PyString>() {
-        return map(crate::token::parse_entity(&s.to_cow()?));
+        return Ok(crate::token::parse_entity(&s.to_cow()?)?);
     }
     match v.extract::<i64>() {
-        Ok(k) => map(crate::token::parse_entity(&k.to_string())),
+        Ok(k) => Ok(crate::token::parse_entity(&k.to_string())?),
         Err(_) => Err(ValidationError::new_err(format!(
             "entity must be a name or a number, got {}",
             v.repr()?
@@ -325,10 +324,10 @@ pub fn kind_arg(v: &Bound<'_, PyAny>) -> PyResult<u8> {
         )));
     }
     if let Ok(s) = v.downcast::<PyString>() {
-        return map(crate::connection::parse_kind(&s.to_cow()?));
+        return Ok(crate::connection::parse_kind(&s.to_cow()?)?);
     }
     match v.extract::<i64>() {
-        Ok(k) => map(crate::connection::parse_kind(&k.to_string())),
+        Ok(k) => Ok(crate::connection::parse_kind(&k.to_string())?),
         Err(_) => Err(ValidationError::new_err(format!(
             "kind must be a name or a code, got {}",
             v.repr()?
@@ -373,345 +372,129 @@ pub fn space_kwargs(kw: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(usize, Opti
     Ok(out)
 }
 
-fn names_of(bits: u32, names: &[&str]) -> Vec<String> {
-    names
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| bits & (1 << i) != 0)
-        .map(|(_, n)| n.to_string())
-        .collect()
-}
-
-/// One token as a dict.
-pub fn token_dict<'py>(py: Python<'py>, v: &TokenView) -> PyResult<Bound<'py, PyDict>> {
-    let t = &v.token;
-    let d = PyDict::new(py);
-    d.set_item("id", t.local_id())?;
-    d.set_item("label", v.label.clone())?;
-    d.set_item("entity", entity_name(t.entity()))?;
-    d.set_item("weight", t.weight)?;
-    d.set_item("field_radius", t.field_radius_f())?;
-    d.set_item("field_strength", t.field_strength_f())?;
-    d.set_item("timestamp", t.timestamp)?;
-    d.set_item(
-        "flags",
-        names_of((t.flags & tflags::SYSTEM_MASK) as u32, &tflags::NAMES),
-    )?;
-    d.set_item(
-        "user_flags",
-        (t.flags & tflags::USER_MASK) >> tflags::USER_SHIFT,
-    )?;
-    d.set_item("domain", t.domain())?;
-    let coords = PyDict::new(py);
-    for (s, name) in SPACE_NAMES.iter().enumerate() {
-        if v.defined & (1 << s) != 0 {
-            let raw = t.coords[s];
-            let xyz: Vec<f64> = raw
-                .iter()
-                .map(|r| crate::space::decode_f64(s, *r))
-                .collect();
-            coords.set_item(*name, xyz)?;
-        } else {
-            coords.set_item(*name, py.None())?;
-        }
-    }
-    d.set_item("coords", coords)?;
-    Ok(d)
-}
-
-/// One connection as a dict.
-pub fn connection_dict<'py>(py: Python<'py>, c: &Connection) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("id", c.id)?;
-    d.set_item("token_a", c.token_a)?;
-    d.set_item("token_b", c.token_b)?;
-    d.set_item("kind", kind_name(c.kind))?;
-    d.set_item("group", group_name(c.kind))?;
-    d.set_item("strength", c.pull_strength)?;
-    d.set_item("rigidity", c.rigidity_f())?;
-    d.set_item("confidence", c.confidence_f())?;
-    d.set_item("preferred_distance", c.preferred_distance)?;
-    d.set_item("mutability", c.mutability().name())?;
-    d.set_item("evidence_count", c.evidence_count)?;
-    d.set_item("activation_count", c.activation_count)?;
-    d.set_item(
-        "learning_rate",
-        crate::connection::u8_to_unit(c.learning_rate),
-    )?;
-    d.set_item("decay_rate", crate::connection::u8_to_unit(c.decay_rate))?;
-    d.set_item("active_levels", c.active_levels)?;
-    d.set_item("flags", names_of(c.flags as u32, &kflags::NAMES))?;
-    d.set_item("bidirectional", c.is_bidirectional())?;
-    d.set_item("created_at", c.created_at)?;
-    d.set_item("last_update", c.last_update)?;
-    d.set_item("source_id", c.source_id)?;
-    Ok(d)
-}
-
-fn col<'py, T: numpy::Element>(
-    py: Python<'py>,
-    d: &Bound<'py, PyDict>,
+/// A 1-D array argument of any layout, byte order or integer dtype (see [`array_arg`]).
+pub fn array1<'py, T: Element>(
+    v: &Bound<'py, PyAny>,
     name: &str,
-    v: Vec<T>,
-) -> PyResult<()> {
-    d.set_item(name, v.into_pyarray(py))
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    array_arg::<T, Ix1>(v, name)
 }
 
-/// Columns of many connections as numpy arrays (kind as code; names via CONNECTION_KINDS).
-pub fn connection_columns<'py>(
-    py: Python<'py>,
-    recs: &[Connection],
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    col(py, &d, "id", recs.iter().map(|c| c.id).collect())?;
-    col(py, &d, "token_a", recs.iter().map(|c| c.token_a).collect())?;
-    col(py, &d, "token_b", recs.iter().map(|c| c.token_b).collect())?;
-    col(py, &d, "kind", recs.iter().map(|c| c.kind).collect())?;
-    col(
-        py,
-        &d,
-        "strength",
-        recs.iter().map(|c| c.pull_strength).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "rigidity",
-        recs.iter().map(|c| c.rigidity_f()).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "confidence",
-        recs.iter().map(|c| c.confidence_f()).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "preferred_distance",
-        recs.iter().map(|c| c.preferred_distance).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "mutability",
-        recs.iter().map(|c| c.mutability).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "evidence_count",
-        recs.iter().map(|c| c.evidence_count).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "bidirectional",
-        recs.iter().map(|c| c.is_bidirectional()).collect(),
-    )?;
-    col(
-        py,
-        &d,
-        "created_at",
-        recs.iter().map(|c| c.created_at).collect(),
-    )?;
-    Ok(d)
+/// The elements of an optional array argument.
+pub fn opt_slice<'a, T: Element>(
+    a: &'a Option<PyReadonlyArray1<'_, T>>,
+) -> PyResult<Option<&'a [T]>> {
+    a.as_ref().map(elems).transpose()
 }
 
-/// Token columns as numpy arrays for rows `[start, end)` of the store.
-pub struct TokenColumns {
-    pub id: Vec<u32>,
-    pub entity: Vec<u8>,
-    pub weight: Vec<f32>,
-    pub field_radius: Vec<f32>,
-    pub field_strength: Vec<f32>,
-    pub timestamp: Vec<u32>,
-    pub flags: Vec<u16>,
-    pub defined: Vec<u8>,
-    /// (n, 8, 3) row-major, NaN where a space is not defined.
-    pub coords: Vec<f32>,
-    /// Labels as Arrow string buffers: offsets (n + 1), UTF-8 bytes, and which are set.
-    pub label_offsets: Vec<i64>,
-    pub label_data: Vec<u8>,
-    pub label_valid: Vec<bool>,
+/// A CDNA change policy by name.
+pub fn policy_arg(name: &str) -> PyResult<Policy> {
+    Policy::parse(name).ok_or_else(|| {
+        ValidationError::new_err(format!(
+            "unknown policy {name:?}: expected \"refuse\", \"clamp\" or \"force\""
+        ))
+    })
 }
 
-impl TokenColumns {
-    pub fn gather(st: &crate::storage::State, start: usize, end: usize) -> TokenColumns {
-        let recs = &st.tokens.records[start..end];
-        let defs = &st.tokens.defined[start..end];
-        let mut coords = vec![0f32; recs.len() * 24];
-        coords
-            .par_chunks_mut(24 * 4096)
-            .enumerate()
-            .for_each(|(ci, chunk)| {
-                for (j, row) in chunk.chunks_mut(24).enumerate() {
-                    let i = ci * 4096 + j;
-                    let (t, m) = (&recs[i], defs[i]);
-                    for s in 0..NUM_SPACES {
-                        let xyz = if m & (1 << s) != 0 {
-                            t.space_coords(s)
-                        } else {
-                            [f32::NAN; 3]
-                        };
-                        row[s * 3..s * 3 + 3].copy_from_slice(&xyz);
-                    }
-                }
-            });
-        let mut label_offsets = Vec::with_capacity(recs.len() + 1);
-        let mut label_data = Vec::new();
-        let mut label_valid = vec![false; recs.len()];
-        label_offsets.push(0i64);
-        if st.tokens.labels.is_empty() {
-            label_offsets.resize(recs.len() + 1, 0);
-        } else {
-            for (t, valid) in recs.iter().zip(label_valid.iter_mut()) {
-                if let Some(l) = st.tokens.labels.get(&t.local_id()) {
-                    label_data.extend_from_slice(l.as_bytes());
-                    *valid = true;
-                }
-                label_offsets.push(label_data.len() as i64);
-            }
-        }
-        TokenColumns {
-            id: recs.iter().map(|t| t.local_id()).collect(),
-            entity: recs.iter().map(|t| t.entity()).collect(),
-            weight: recs.iter().map(|t| t.weight).collect(),
-            field_radius: recs.iter().map(|t| t.field_radius_f()).collect(),
-            field_strength: recs.iter().map(|t| t.field_strength_f()).collect(),
-            timestamp: recs.iter().map(|t| t.timestamp).collect(),
-            flags: recs.iter().map(|t| t.flags).collect(),
-            defined: defs.to_vec(),
-            coords,
-            label_offsets,
-            label_data,
-            label_valid,
-        }
+fn is_bool(v: &Bound<'_, PyAny>) -> bool {
+    v.is_instance_of::<PyBool>() || v.get_type().name().is_ok_and(|n| n == "bool")
+}
+
+/// An id looked up in the store: a Python or numpy integer, never a bool or a float
+/// (`ValidationError`); one that no record can have (negative, or past 32 bits) is not
+/// found, the same as an id that is free.
+fn lookup_id(v: &Bound<'_, PyAny>, what: &str) -> PyResult<u32> {
+    let given = || v.repr().map(|r| r.to_string()).unwrap_or_default();
+    if is_bool(v) {
+        return Err(ValidationError::new_err(format!(
+            "a {what} id must be an integer, got the bool {}",
+            given()
+        )));
     }
-
-    /// The labels as Python strings (None where a token has none).
-    fn label_list(&self) -> Vec<Option<&str>> {
-        self.label_offsets
-            .windows(2)
-            .zip(&self.label_valid)
-            .map(|(w, &v)| {
-                v.then(|| {
-                    std::str::from_utf8(&self.label_data[w[0] as usize..w[1] as usize])
-                        .unwrap_or("")
-                })
-            })
-            .collect()
-    }
-
-    /// Numpy columns; labels as a list of str (`label`), or with `label_buffers` as Arrow
-    /// buffers (`label_offsets` int64, `label_data` uint8, `label_valid` bool): no Python
-    /// string per token.
-    pub fn into_dict(self, py: Python<'_>, label_buffers: bool) -> PyResult<Bound<'_, PyDict>> {
-        let d = PyDict::new(py);
-        let n = self.id.len();
-        if !label_buffers {
-            d.set_item("label", PyList::new(py, self.label_list())?)?;
-        }
-        col(py, &d, "id", self.id)?;
-        col(py, &d, "entity", self.entity)?;
-        col(py, &d, "weight", self.weight)?;
-        col(py, &d, "field_radius", self.field_radius)?;
-        col(py, &d, "field_strength", self.field_strength)?;
-        col(py, &d, "timestamp", self.timestamp)?;
-        col(py, &d, "flags", self.flags)?;
-        col(py, &d, "defined", self.defined)?;
-        let coords = PyArray1::from_vec(py, self.coords).reshape([n, NUM_SPACES, 3])?;
-        d.set_item("coords", coords)?;
-        if label_buffers {
-            col(py, &d, "label_offsets", self.label_offsets)?;
-            col(py, &d, "label_data", self.label_data)?;
-            col(py, &d, "label_valid", self.label_valid)?;
-        }
-        Ok(d)
-    }
-}
-
-/// The CDNA as nested dicts, one per block.
-pub fn cdna_dict<'py>(py: Python<'py>, c: &Cdna) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let header = PyDict::new(py);
-    header.set_item("magic", "CDNA")?;
-    header.set_item("version", "2.1")?;
-    header.set_item("created", c.created)?;
-    header.set_item("modified", c.modified)?;
-    header.set_item(
-        "profile",
-        PROFILES
-            .get(c.profile_id as usize)
-            .copied()
-            .unwrap_or("custom"),
-    )?;
-    header.set_item(
-        "profile_state",
-        STATES
-            .get(c.profile_state as usize)
-            .copied()
-            .unwrap_or("unknown"),
-    )?;
-    header.set_item("flags", names_of(c.flags, &crate::cdna::flags::NAMES))?;
-    header.set_item("revision", c.revision)?;
-    header.set_item(
-        "checksum",
-        format!(
-            "{:016x}",
-            u64::from_le_bytes(c.to_bytes()[40..48].try_into().unwrap_or([0; 8]))
+    match v.extract::<i64>() {
+        Ok(i) if (0..=u32::MAX as i64).contains(&i) => Ok(i as u32),
+        Ok(i) => Err(NotFoundError::new_err(format!("no {what} with id {i}"))),
+        Err(e) if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) => Err(
+            NotFoundError::new_err(format!("no {what} with id {}", given())),
         ),
-    )?;
-    d.set_item(BLOCKS[0].0, header)?;
-    let grid = PyDict::new(py);
-    let scales = PyDict::new(py);
-    let buckets = PyDict::new(py);
-    for (i, n) in SPACE_NAMES.iter().enumerate() {
-        scales.set_item(*n, c.scales[i])?;
-        buckets.set_item(*n, c.bucket_sizes[i])?;
+        Err(_) => Err(ValidationError::new_err(format!(
+            "a {what} id must be an integer, got {} {}",
+            v.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            given()
+        ))),
     }
-    grid.set_item("scales", scales)?;
-    grid.set_item("bucket_sizes", buckets)?;
-    grid.set_item("field_strength_limit", c.field_strength_limit)?;
-    d.set_item(BLOCKS[1].0, grid)?;
-    let topo = PyDict::new(py);
-    let allowed: Vec<&str> = (0..crate::connection::KINDS.len() as u8)
-        .filter(|k| c.kind_allowed(*k))
-        .map(kind_name)
-        .collect();
-    topo.set_item("allowed_kinds", allowed.len())?;
-    topo.set_item(
-        "forbidden_kinds",
-        (0..crate::connection::KINDS.len() as u8)
-            .filter(|k| !c.kind_allowed(*k))
-            .map(kind_name)
-            .collect::<Vec<_>>(),
-    )?;
-    d.set_item(BLOCKS[2].0, topo.clone())?;
-    for (name, block) in crate::cdna::FIELDS {
-        let target = match block {
-            "grid_physics" => continue,
-            b => b,
-        };
-        let blk = match d.get_item(target)? {
-            Some(b) => b.downcast_into::<PyDict>()?,
-            None => {
-                let b = PyDict::new(py);
-                d.set_item(target, &b)?;
-                b
-            }
-        };
-        let v = map(c.field(name))?;
-        if name.starts_with("max_") {
-            blk.set_item(name, v as u64)?;
-        } else {
-            blk.set_item(name, v as f32)?;
+}
+
+/// The id of an existing token (see `lookup_id`): out of range is "no token with id ...".
+#[derive(Clone, Copy, Debug)]
+pub struct TokenId(pub u32);
+
+impl<'py> FromPyObject<'py> for TokenId {
+    fn extract_bound(v: &Bound<'py, PyAny>) -> PyResult<Self> {
+        lookup_id(v, "token").map(TokenId)
+    }
+}
+
+/// The id of an existing connection: out of range is "no connection with id ...".
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionId(pub u32);
+
+impl<'py> FromPyObject<'py> for ConnectionId {
+    fn extract_bound(v: &Bound<'py, PyAny>) -> PyResult<Self> {
+        lookup_id(v, "connection").map(ConnectionId)
+    }
+}
+
+/// The id asked for a new token: an [`int_arg`] in `1..=MAX_LOCAL_ID` (24-bit local ids),
+/// so `id=-5` says "token id must be an integer in 1..=16777215, got -5".
+#[derive(Clone, Copy, Debug)]
+pub struct NewTokenId(pub u32);
+
+impl<'py> FromPyObject<'py> for NewTokenId {
+    fn extract_bound(v: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let id = int_arg(v, "token id", 1, crate::token::MAX_LOCAL_ID as i64)?;
+        Ok(NewTokenId(id as u32))
+    }
+}
+
+/// The token a grid query starts from, given as an id: never a bool, and `>= 0`.
+pub fn query_token_id(v: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+    let Ok(id) = v.extract::<i64>() else {
+        return Ok(None);
+    };
+    if is_bool(v) || id < 0 || id > u32::MAX as i64 {
+        return Err(ValidationError::new_err(format!(
+            "a token id must be an integer >= 0, got {}",
+            v.repr()?
+        )));
+    }
+    Ok(Some(id as u32))
+}
+
+/// Connection kinds given as kind names, group names (all 16 kinds of the group) or codes.
+pub fn kinds_arg(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if v.is_instance_of::<pyo3::types::PyString>() {
+        return Err(ValidationError::new_err(format!(
+            "kinds must be a list of kind or group names, got the string {}",
+            v.repr()?
+        )));
+    }
+    let mut out = Vec::new();
+    for item in v.try_iter()? {
+        let item = item?;
+        let group = item.extract::<String>().ok().and_then(|s| group_kinds(&s));
+        match group {
+            Some(kinds) => out.extend(kinds),
+            None => out.push(kind_arg(&item).map_err(|_| {
+                ValidationError::new_err(format!(
+                    "unknown connection kind or group {}: see ng.CONNECTION_KINDS and ng.CONNECTION_GROUPS",
+                    item.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?),
         }
     }
-    let evo = PyDict::new(py);
-    evo.set_item("mutation_rate", c.mutation_rate)?;
-    evo.set_item("crossover_rate", c.crossover_rate)?;
-    evo.set_item("selection_pressure", c.selection_pressure)?;
-    d.set_item(BLOCKS[5].0, evo)?;
-    Ok(d)
+    Ok(out)
 }
