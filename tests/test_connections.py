@@ -130,6 +130,49 @@ def test_forbidden_kinds_and_strict_mode(filled):
         rt.connections.create(a, b, kind="cause")
 
 
+def test_guardian_refusals_carry_their_data(filled):
+    # M8: a refusal is structured data (action, row, field, value, limit, reason) on the
+    # ValidationError; the row is added by the caller, not formatted in and trimmed out again
+    rt, ids = filled
+    a, b = ids[20:30].copy(), ids[30:40].copy()
+    before = rt.connections.to_pandas()
+    strengths = np.full(10, 0.5)
+    strengths[4] = 3.0
+    with pytest.raises(ng.ValidationError) as batch:
+        rt.connections.create_many(a, b, strength=strengths)
+    e = batch.value
+    assert (e.action, e.row, e.field, e.value, e.limit) == ("connection.create", 4, "strength", 3.0, 1.0)
+    assert e.reason == "strength = 3 is outside the CDNA bounds [0, 1]"
+    assert str(e) == f"Guardian refused connection.create: row 4 ({a[4]} -> {b[4]}): {e.reason}"
+    ev = rt.events(last=1).iloc[0]  # the event log keeps the located reason
+    assert (ev["kind"], ev["accepted"]) == ("connection.create_many", False)
+    assert ev["reason"] == f"row 4 ({a[4]} -> {b[4]}): {e.reason}"
+    with pytest.raises(ng.ValidationError) as single:
+        rt.connections.create(int(a[0]), int(b[0]), strength=0.1 - 1)
+    e = single.value
+    assert (e.row, e.field, e.value, e.limit) == (None, "strength", -0.9, 0.0)
+    assert str(e) == f"Guardian refused connection.create: {e.reason}"
+    # a degree limit names the limit it crossed; the row is where the batch first crosses it
+    rt.cdna.update(max_out_degree=2)
+    with pytest.raises(ng.ValidationError) as degree:
+        rt.connections.create_many([int(a[0])] * 3, b[:3])
+    e = degree.value
+    assert (e.row, e.field, e.value, e.limit) == (0, "out_degree", 3.0, 2.0)
+    assert f"row 0: token {a[0]} would have out-degree 3 > max_out_degree 2" in str(e)
+    # strict mode: a duplicate in the batch is refused at its row
+    rt.cdna.set_profile("analyst", policy="force")
+    with pytest.raises(ng.ValidationError) as dup:
+        rt.connections.create_many([int(a[5]), int(a[5])], [int(b[5]), int(b[5])])
+    e = dup.value
+    assert (e.row, e.field, e.value, e.limit) == (1, "STRICT_MODE", None, None)
+    assert e.reason.endswith("already exists")
+    pd.testing.assert_frame_equal(rt.connections.to_pandas(), before)
+    # bad input that no CDNA rule refused has the row, and no Guardian data
+    with pytest.raises(ng.ValidationError) as other:
+        rt.tokens.create_many(np.full((2, 8, 3), np.nan))
+    assert (other.value.row, other.value.action, other.value.field) == (0, None, None)
+
+
 def test_for_token_delete_and_cascade(filled):
     rt, ids = filled
     hub = int(ids[0])

@@ -50,8 +50,9 @@ pub enum NgError {
         value: String,
         reason: String,
     },
-    #[error("Guardian refused {action}: {reason}")]
-    Rejected { action: String, reason: String },
+    /// A write the Guardian refused (boxed: the error type stays small).
+    #[error("Guardian refused {0}")]
+    Rejected(Box<Rejection>),
     #[error("the token id space is full: 24-bit local ids allow at most 16,777,215 tokens; the store holds {live} and {wanted} more were asked for")]
     IdSpaceExhausted { live: usize, wanted: usize },
     #[error("snapshot {path}: {reason}")]
@@ -87,6 +88,98 @@ pub enum NgError {
     },
 }
 
+/// Why the Guardian refused a write, as data: what a rule found, without where in the call
+/// it happened (the caller adds that as a [`Location`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    /// What was checked: a record field (`weight`, `strength`, `kind`, ...), a degree
+    /// (`out_degree`, `in_degree`, `total_degree`), or the CDNA flag whose rule refused it
+    /// (`STRICT_MODE`, `ENABLE_MUTATION`); `None` for a rule about the CDNA itself.
+    pub field: Option<&'static str>,
+    /// The value the write would give `field` (NaN for a non-finite number).
+    pub value: Option<f64>,
+    /// The CDNA limit `value` crossed.
+    pub limit: Option<f64>,
+    /// The sentence a person reads, e.g. `weight = 1.5 is outside the CDNA bounds [0, 1]`.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A refusal that names no field (e.g. a rule about the CDNA itself).
+    pub fn new(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            field: None,
+            value: None,
+            limit: None,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// Where in a call a refused write was; the caller knows it and adds it (the rules never
+/// format it into their reasons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Row `row` of a batch.
+    Row(usize),
+    /// Row `row` of a connection batch, the connection `a -> b`.
+    Edge { row: usize, a: u32, b: u32 },
+    /// The one token a write changes.
+    Token(u32),
+}
+
+impl Location {
+    /// The batch row, if the location is one.
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            Location::Row(row) | Location::Edge { row, .. } => Some(*row),
+            Location::Token(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Row(row) => write!(f, "row {row}"),
+            Location::Edge { row, a, b } => write!(f, "row {row} ({a} -> {b})"),
+            Location::Token(id) => write!(f, "token {id}"),
+        }
+    }
+}
+
+/// A write the Guardian refused: the action, where, and the rule's [`Refusal`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// What was attempted, e.g. `token.create`, `connection.create`, `cdna.change`.
+    pub action: String,
+    pub at: Option<Location>,
+    pub refusal: Refusal,
+}
+
+impl Rejection {
+    /// The reason with its location in front, e.g. `row 2: weight = 1.5 is outside ...`
+    /// (as the event log shows it).
+    pub fn located_reason(&self) -> String {
+        match &self.at {
+            Some(at) => format!("{at}: {}", self.refusal),
+            None => self.refusal.reason.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.action, self.located_reason())
+    }
+}
+
 /// The message of a caught panic.
 pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<String>()
@@ -96,11 +189,56 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl NgError {
-    /// Wrap an error with the row of a bulk input it came from.
+    /// A write the Guardian refused, not yet located.
+    pub fn rejected(action: impl Into<String>, refusal: Refusal) -> NgError {
+        NgError::Rejected(Box::new(Rejection {
+            action: action.into(),
+            at: None,
+            refusal,
+        }))
+    }
+
+    /// Add where in the call the error happened. A refusal keeps it as data (a location it
+    /// already has stays); any other error is wrapped with the location's batch row.
+    pub fn at(self, at: Location) -> NgError {
+        match self {
+            NgError::Rejected(mut r) => {
+                r.at.get_or_insert(at);
+                NgError::Rejected(r)
+            }
+            e => match at.row() {
+                Some(row) => NgError::AtRow {
+                    row,
+                    source: Box::new(e),
+                },
+                None => e,
+            },
+        }
+    }
+
+    /// Add the row of a bulk input the error came from.
     pub fn at_row(self, row: usize) -> NgError {
-        NgError::AtRow {
-            row,
-            source: Box::new(self),
+        self.at(Location::Row(row))
+    }
+
+    /// The error without its batch row (for a single write made through the batch path).
+    pub fn without_row(self) -> NgError {
+        match self {
+            NgError::AtRow { source, .. } => *source,
+            NgError::Rejected(mut r) if r.at.is_some_and(|at| at.row().is_some()) => {
+                r.at = None;
+                NgError::Rejected(r)
+            }
+            e => e,
+        }
+    }
+
+    /// The batch row the error names, if any.
+    pub fn row(&self) -> Option<usize> {
+        match self {
+            NgError::AtRow { row, .. } => Some(*row),
+            NgError::Rejected(r) => r.at.and_then(|at| at.row()),
+            _ => None,
         }
     }
 

@@ -12,6 +12,31 @@ pyo3::import_exception!(neurograph_lab.errors, SnapshotError);
 
 /// Map a core error to the matching `neurograph_lab.errors` exception.
 pub fn to_py(e: NgError) -> PyErr {
+    /// A `ValidationError` with the batch row and, for a Guardian refusal, its data as
+    /// attributes: `row`, `action`, `field`, `value`, `limit`, `reason` (those absent keep
+    /// their `None` class defaults).
+    fn validation_error(msg: String, row: Option<usize>, root: &NgError) -> PyErr {
+        let err = ValidationError::new_err(msg);
+        Python::with_gil(|py| {
+            let exc = err.value(py);
+            let set = || -> PyResult<()> {
+                exc.setattr("row", row)?;
+                if let NgError::Rejected(r) = root {
+                    exc.setattr("action", &r.action)?;
+                    exc.setattr("field", r.refusal.field)?;
+                    exc.setattr("value", r.refusal.value)?;
+                    exc.setattr("limit", r.refusal.limit)?;
+                    exc.setattr("reason", &r.refusal.reason)?;
+                }
+                Ok(())
+            };
+            match set() {
+                Ok(()) => err,
+                Err(e) => e,
+            }
+        })
+    }
+
     let msg = e.to_string();
     match e.root() {
         NgError::TokenNotFound(_) | NgError::ConnectionNotFound(_) => NotFoundError::new_err(msg),
@@ -24,7 +49,7 @@ pub fn to_py(e: NgError) -> PyErr {
         NgError::Interrupted => PyKeyboardInterrupt::new_err(msg),
         NgError::Internal(_) => NeuroGraphError::new_err(msg),
         NgError::OutOfMemory { .. } => PyMemoryError::new_err(msg),
-        _ => ValidationError::new_err(msg),
+        root => validation_error(msg, e.row(), root),
     }
 }
 

@@ -1,14 +1,16 @@
 //! The connection store: dense 64-byte records, an id -> slot table and per-token degrees.
 
-use crate::cdna::{flags as cflags, Cdna};
+use crate::cdna::Cdna;
 use crate::connection::{flags, mutability_of_kind, unit_to_u8, Connection, Mutability, KINDS};
-use crate::error::{NgError, Result};
+use crate::error::{Location, NgError, Result};
 use crate::guardian::{ConnectionWrite, Guardian};
 use crate::idmap::IdMap;
 use crate::storage::tokens::{TokenStore, EMPTY};
 use bytemuck::Zeroable;
 use rayon::prelude::*;
-use std::collections::HashSet;
+
+/// The action a refused connection write names.
+const CREATE: &str = "connection.create";
 
 /// Largest connection id (`u32::MAX` is kept free as a marker).
 pub const MAX_CONNECTION_ID: u32 = u32::MAX - 1;
@@ -238,7 +240,6 @@ impl ConnectionStore {
         if !(0.0..=1.0).contains(&decay) {
             return Err(NgError::invalid("decay_rate", decay, "must be in [0, 1]"));
         }
-        let strict = cdna.has_flag(cflags::STRICT_MODE);
         let now = crate::cdna::now_secs() as u32;
         let results: Vec<Result<Vec<Connection>>> = (0..n)
             .into_par_iter()
@@ -271,16 +272,9 @@ impl ConnectionStore {
                         strength: b.strengths.at(i),
                         rigidity: b.rigidity.at(i),
                     };
-                    let mut check = Guardian::check_connection(cdna, &w);
-                    if check.is_ok() && strict && a == bb {
-                        check = Err(format!("strict mode: token {a} may not connect to itself"));
-                    }
-                    if let Err(reason) = check {
-                        return Err(NgError::Rejected {
-                            action: "connection.create".to_string(),
-                            reason: format!("row {i} ({a} -> {bb}): {reason}"),
-                        });
-                    }
+                    Guardian::check_new_connection(cdna, a, bb, &w).map_err(|r| {
+                        NgError::rejected(CREATE, r).at(Location::Edge { row: i, a, b: bb })
+                    })?;
                     let mut c = Connection::zeroed();
                     c.token_a = a;
                     c.token_b = bb;
@@ -316,10 +310,7 @@ impl ConnectionStore {
         for r in results {
             records.extend(r?);
         }
-        self.check_degrees(&records, cdna)?;
-        if strict {
-            self.check_duplicates(&records)?;
-        }
+        self.check_policy(&records, cdna)?;
         let (ids, next_id) = self
             .id_to_slot
             .free_ids(self.next_id, MAX_CONNECTION_ID, records.len())
@@ -339,64 +330,25 @@ impl ConnectionStore {
         Ok(Prepared { records, next_id })
     }
 
-    fn check_degrees(&self, new: &[Connection], cdna: &Cdna) -> Result<()> {
+    /// The Guardian's rules over the whole batch: degree limits, and no duplicates in
+    /// strict mode.
+    fn check_policy(&self, new: &[Connection], cdna: &Cdna) -> Result<()> {
+        let refused = |(row, r)| NgError::rejected(CREATE, r).at_row(row);
         // Degrees the batch adds, per token (a table sized by the tokens it touches).
         let added = count_degrees(new);
-        for (i, c) in new.iter().enumerate() {
-            for t in [c.token_a, c.token_b] {
-                let [ao, ai] = added.get(t).unwrap_or([0, 0]);
-                let out = self.out_degree(t) + ao;
-                let inn = self.in_degree(t) + ai;
-                let reason = if out > cdna.max_out_degree {
-                    Some(format!(
-                        "token {t} would have out-degree {out} > max_out_degree {}",
-                        cdna.max_out_degree
-                    ))
-                } else if inn > cdna.max_in_degree {
-                    Some(format!(
-                        "token {t} would have in-degree {inn} > max_in_degree {}",
-                        cdna.max_in_degree
-                    ))
-                } else if out + inn > cdna.max_total_degree {
-                    Some(format!(
-                        "token {t} would have degree {} > max_total_degree {}",
-                        out + inn,
-                        cdna.max_total_degree
-                    ))
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    return Err(NgError::Rejected {
-                        action: "connection.create".to_string(),
-                        reason: format!("row {i}: {reason}"),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn check_duplicates(&self, new: &[Connection]) -> Result<()> {
-        let mut seen: HashSet<(u32, u32, u8)> = self
-            .records
-            .iter()
-            .map(|c| (c.token_a, c.token_b, c.kind))
-            .collect();
-        for (i, c) in new.iter().enumerate() {
-            if !seen.insert((c.token_a, c.token_b, c.kind)) {
-                return Err(NgError::Rejected {
-                    action: "connection.create".to_string(),
-                    reason: format!(
-                        "row {i}: strict mode: {} -> {} ({}) already exists",
-                        c.token_a,
-                        c.token_b,
-                        crate::connection::kind_name(c.kind)
-                    ),
-                });
-            }
-        }
-        Ok(())
+        let pairs = new.iter().map(|c| (c.token_a, c.token_b));
+        Guardian::check_degrees(cdna, pairs, |t| {
+            let [o, i] = added.get(t).unwrap_or([0, 0]);
+            [self.out_degree(t) + o, self.in_degree(t) + i]
+        })
+        .map_err(refused)?;
+        let triple = |c: &Connection| (c.token_a, c.token_b, c.kind);
+        Guardian::check_duplicates(
+            cdna,
+            self.records.iter().map(triple),
+            new.iter().map(triple),
+        )
+        .map_err(refused)
     }
 
     /// Store prepared records (their ids were chosen by `prepare`).

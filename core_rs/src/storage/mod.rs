@@ -14,7 +14,7 @@ pub mod tokens;
 
 use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
 use crate::connection::{Connection, LearnOutcome};
-use crate::error::{NgError, Result};
+use crate::error::{NgError, Refusal, Result};
 use crate::guardian::{now_f64, Event, Guardian};
 use crate::metrics::{Gauges, Metrics, Op};
 use crate::space::{NUM_AXES, NUM_SPACES};
@@ -146,7 +146,7 @@ impl RuntimeStorage {
             Ok(_) => g.record(cdna, kind, target, true, String::new()),
             Err(e) => {
                 let reason = match e.root() {
-                    NgError::Rejected { reason, .. } => reason.clone(),
+                    NgError::Rejected(r) => r.located_reason(),
                     _ => e.to_string(),
                 };
                 g.record(cdna, kind, target, false, reason);
@@ -227,14 +227,10 @@ impl RuntimeStorage {
             };
             let mut st = self.state.write();
             let st = &mut *st;
-            let r = st.tokens.prepare(&b, &st.cdna).map_err(|e| match e {
-                NgError::AtRow { source, .. } => *source,
-                NgError::Rejected { action, reason } => NgError::Rejected {
-                    action,
-                    reason: reason.trim_start_matches("row 0: ").to_string(),
-                },
-                e => e,
-            });
+            let r = st
+                .tokens
+                .prepare(&b, &st.cdna)
+                .map_err(NgError::without_row);
             let target = match (&r, spec.id) {
                 (Ok(p), _) => format!("token {}", p.records[0].local_id()),
                 (_, Some(id)) => format!("token {id}"),
@@ -352,18 +348,7 @@ impl RuntimeStorage {
             let mut st = RwLockUpgradableReadGuard::upgrade(st);
             let st = &mut *st;
             if single {
-                r = r.map_err(|e| match e {
-                    NgError::AtRow { source, .. } => *source,
-                    NgError::Rejected { action, reason } => {
-                        let prefix = format!("row 0 ({} -> {}): ", b.a[0], b.b[0]);
-                        let reason = reason
-                            .trim_start_matches(&prefix)
-                            .trim_start_matches("row 0: ")
-                            .to_string();
-                        NgError::Rejected { action, reason }
-                    }
-                    e => e,
-                });
+                r = r.map_err(NgError::without_row);
             }
             let (kind, target) = if single {
                 ("connection.create", format!("{} -> {}", b.a[0], b.b[0]))
@@ -521,7 +506,7 @@ impl RuntimeStorage {
             let applied = f(&mut next);
             let mut check = match applied {
                 Ok(()) => Guardian::check_cdna(&st.cdna, &next),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Refusal::new(e.to_string())),
             };
             if check.is_ok() && next == st.cdna {
                 return Ok(next);
@@ -543,7 +528,10 @@ impl RuntimeStorage {
                 } else {
                     "pass policy=\"force\" to accept it and keep them as they are"
                 };
-                check = Err(format!("the data held breaks it: {}; {hint}", list.join("; ")));
+                check = Err(Refusal::new(format!(
+                    "the data held breaks it: {}; {hint}",
+                    list.join("; ")
+                )));
             }
             if let Err(reason) = check {
                 return Err(st
@@ -595,7 +583,7 @@ impl RuntimeStorage {
             Ok(())
         });
         r.map_err(|e| match e {
-            NgError::Rejected { .. } if Cdna::profile(name).is_err() => {
+            NgError::Rejected(_) if Cdna::profile(name).is_err() => {
                 NgError::UnknownProfile(name.to_string())
             }
             e => e,

@@ -4,10 +4,9 @@ use super::connections::{Column, ConnectionBatch};
 use super::tokens::TokenBatch;
 use super::{RuntimeStorage, State};
 use crate::bootstrap::{normalize_rows, pca, top_k_one, topk_cosine_progress, word_ids, Pca, Q8};
-use crate::cdna::flags as cflags;
 use crate::connection::{LearnOutcome, Mutability};
 use crate::error::{NgError, Result};
-use crate::guardian::now_f64;
+use crate::guardian::{now_f64, Guardian};
 use crate::intuition::{Action, Proposal};
 use crate::progress::Progress;
 use crate::space::{space_max, NUM_AXES, NUM_SPACES, SPACE_NAMES};
@@ -604,11 +603,7 @@ fn proposals(st: &mut State) -> Vec<Proposal> {
 }
 
 fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
-    if !st.cdna.has_flag(cflags::ENABLE_MUTATION) {
-        return Err(
-            "ENABLE_MUTATION is off in the CDNA (the creative profile turns it on)".to_string(),
-        );
-    }
+    Guardian::check_mutation(&st.cdna).map_err(|r| r.reason)?;
     let now = crate::cdna::now_secs() as u32;
     match p.action {
         Action::Create => {

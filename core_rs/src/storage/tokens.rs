@@ -1,7 +1,7 @@
 //! The token store: dense 64-byte records, an id -> slot table, space masks and labels.
 
 use crate::cdna::Cdna;
-use crate::error::{NgError, Result};
+use crate::error::{Location, NgError, Result};
 use crate::guardian::{Guardian, TokenWrite};
 use crate::idmap::IdMap;
 use crate::space::{encode, NUM_AXES, NUM_SPACES};
@@ -232,10 +232,8 @@ impl TokenStore {
                 field_radius: 0.0,
                 field_strength: 0.0,
             };
-            Guardian::check_token(cdna, &w).map_err(|reason| NgError::Rejected {
-                action: "token.create".to_string(),
-                reason: format!("row 0: {reason}"),
-            })?;
+            Guardian::check_token(cdna, &w)
+                .map_err(|r| NgError::rejected("token.create", r).at_row(0))?;
         }
         let mut records: Vec<Token> = bytemuck::zeroed_vec(n);
         crate::mem::advise_huge_pages(&records);
@@ -275,12 +273,7 @@ impl TokenStore {
                     } else {
                         Ok(())
                     };
-                    if let Err(reason) = checked {
-                        return Err(NgError::Rejected {
-                            action: "token.create".to_string(),
-                            reason: format!("row {row}: {reason}"),
-                        });
-                    }
+                    checked.map_err(|r| NgError::rejected("token.create", r).at_row(row))?;
                     t.id = ids[row];
                     t.weight = weight;
                     t.timestamp = now;
@@ -391,10 +384,8 @@ impl TokenStore {
             field_radius: old.field_radius_f(),
             field_strength: old.field_strength_f(),
         };
-        Guardian::check_token_change(cdna, &was, &w).map_err(|reason| NgError::Rejected {
-            action: "token.update".to_string(),
-            reason: format!("token {id}: {reason}"),
-        })?;
+        Guardian::check_token_change(cdna, &was, &w)
+            .map_err(|r| NgError::rejected("token.update", r).at(Location::Token(id)))?;
         t.timestamp = crate::cdna::now_secs() as u32;
         t.flags |= flags::DIRTY;
         Ok((t, mask))
