@@ -8,7 +8,7 @@
 use crate::cdna::{Cdna, CdnaVersion, CDNA_SIZE};
 use crate::error::{NgError, Result};
 use crate::guardian::Event;
-use crate::storage::semantic::BootState;
+use crate::storage::vocabulary::BootState;
 use crate::storage::State;
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};

@@ -12,6 +12,12 @@ pub mod query;
 pub mod semantic;
 pub mod tokens;
 
+// The bootstrap, its vocabulary and the IntuitionEngine over the store (semantic.rs held
+// them all before).
+pub mod bootstrap;
+pub mod intuition;
+pub mod vocabulary;
+
 use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
 use crate::connection::{Connection, LearnOutcome};
 use crate::error::{NgError, Refusal, Result};
