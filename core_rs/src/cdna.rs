@@ -1,6 +1,7 @@
 //! CDNA V2.1: the 384-byte configuration (6 blocks, FNV-1a checksum), its profiles,
 //! validation and version history.
 
+use crate::bytes::{Reader, Writer};
 use crate::connection::KINDS;
 use crate::error::{NgError, Result};
 use crate::space::{NUM_SPACES, SPACE_NAMES};
@@ -420,11 +421,7 @@ impl Cdna {
 
     /// The 384-byte V2.1 record, checksum filled in.
     pub fn to_bytes(&self) -> [u8; CDNA_SIZE] {
-        let mut b = [0u8; CDNA_SIZE];
-        let mut w = Writer {
-            buf: &mut b,
-            pos: 0,
-        };
+        let mut w = Writer::with_capacity(CDNA_SIZE);
         // header (64)
         w.bytes(&MAGIC);
         w.u16(VERSION_MAJOR);
@@ -433,11 +430,11 @@ impl Cdna {
         w.u64(self.modified);
         w.u32(self.profile_id);
         w.u8(self.profile_state);
-        w.pos += 3;
+        w.pad_to(32);
         w.u32(self.flags);
         w.u32(self.revision);
         // checksum at 40..48, filled below
-        w.pos = 64;
+        w.pad_to(64);
         // grid physics (128)
         w.bytes(&self.space_ids);
         w.bytes(&self.space_flags);
@@ -448,7 +445,7 @@ impl Cdna {
             w.u16(s);
         }
         w.f32(self.field_strength_limit);
-        w.pos = 192;
+        w.pad_to(192);
         // graph topology (64)
         for m in self.allowed_kinds {
             w.u64(m);
@@ -457,7 +454,7 @@ impl Cdna {
         w.u32(self.max_in_degree);
         w.u32(self.max_total_degree);
         w.f32(self.traversal_weight_threshold);
-        w.pos = 256;
+        w.pad_to(256);
         // token properties (32)
         for v in [
             self.token_weight_min,
@@ -469,7 +466,7 @@ impl Cdna {
         ] {
             w.f32(v);
         }
-        w.pos = 288;
+        w.pad_to(288);
         // connection constraints (32)
         for v in [
             self.strength_min,
@@ -481,7 +478,7 @@ impl Cdna {
         ] {
             w.f32(v);
         }
-        w.pos = 320;
+        w.pad_to(320);
         // evolution (64)
         for v in [
             self.mutation_rate,
@@ -490,6 +487,9 @@ impl Cdna {
         ] {
             w.f32(v);
         }
+        w.pad_to(CDNA_SIZE);
+        let mut b = [0u8; CDNA_SIZE];
+        b.copy_from_slice(&w.into_inner());
         let sum = fnv1a64(&b);
         b[40..48].copy_from_slice(&sum.to_le_bytes());
         b
@@ -506,8 +506,9 @@ impl Cdna {
         if b[0..4] != MAGIC {
             return Err("CDNA record has no 'CDNA' magic".to_string());
         }
-        let mut r = Reader { buf: b, pos: 4 };
-        let (major, minor) = (r.u16(), r.u16());
+        let mut r = Reader::new(b, "CDNA record");
+        r.seek(4);
+        let (major, minor) = (r.u16()?, r.u16()?);
         if (major, minor) != (VERSION_MAJOR, VERSION_MINOR) {
             return Err(format!(
                 "CDNA version {major}.{minor} is not supported (expected 2.1)"
@@ -516,18 +517,18 @@ impl Cdna {
         let mut zeroed = [0u8; CDNA_SIZE];
         zeroed.copy_from_slice(b);
         zeroed[40..48].fill(0);
-        let stored = u64::from_le_bytes(b[40..48].try_into().map_err(|_| "short header")?);
-        if fnv1a64(&zeroed) != stored {
+        let mut sum = Reader::new(&b[40..48], "CDNA checksum");
+        if fnv1a64(&zeroed) != sum.u64()? {
             return Err("CDNA checksum mismatch".to_string());
         }
-        let created = r.u64();
-        let modified = r.u64();
-        let profile_id = r.u32();
-        let profile_state = r.u8();
-        r.pos += 3;
-        let flags = r.u32();
-        let revision = r.u32();
-        r.pos = 64;
+        let created = r.u64()?;
+        let modified = r.u64()?;
+        let profile_id = r.u32()?;
+        let profile_state = r.u8()?;
+        r.seek(32);
+        let flags = r.u32()?;
+        let revision = r.u32()?;
+        r.seek(64);
         let mut c = Cdna {
             created,
             modified,
@@ -537,45 +538,54 @@ impl Cdna {
             revision,
             ..Cdna::default()
         };
-        for i in 0..NUM_SPACES {
-            c.space_ids[i] = r.u8();
+        for v in c.space_ids.iter_mut().chain(c.space_flags.iter_mut()) {
+            *v = r.u8()?;
         }
-        for i in 0..NUM_SPACES {
-            c.space_flags[i] = r.u8();
+        for v in c.scales.iter_mut() {
+            *v = r.f32()?;
         }
-        for i in 0..NUM_SPACES {
-            c.scales[i] = r.f32();
+        for v in c.bucket_sizes.iter_mut() {
+            *v = r.u16()?;
         }
-        for i in 0..NUM_SPACES {
-            c.bucket_sizes[i] = r.u16();
+        c.field_strength_limit = r.f32()?;
+        r.seek(192);
+        for v in c.allowed_kinds.iter_mut() {
+            *v = r.u64()?;
         }
-        c.field_strength_limit = r.f32();
-        r.pos = 192;
-        for i in 0..3 {
-            c.allowed_kinds[i] = r.u64();
+        c.max_out_degree = r.u32()?;
+        c.max_in_degree = r.u32()?;
+        c.max_total_degree = r.u32()?;
+        c.traversal_weight_threshold = r.f32()?;
+        r.seek(256);
+        for v in [
+            &mut c.token_weight_min,
+            &mut c.token_weight_max,
+            &mut c.field_radius_min,
+            &mut c.field_radius_max,
+            &mut c.field_strength_min,
+            &mut c.field_strength_max,
+        ] {
+            *v = r.f32()?;
         }
-        c.max_out_degree = r.u32();
-        c.max_in_degree = r.u32();
-        c.max_total_degree = r.u32();
-        c.traversal_weight_threshold = r.f32();
-        r.pos = 256;
-        c.token_weight_min = r.f32();
-        c.token_weight_max = r.f32();
-        c.field_radius_min = r.f32();
-        c.field_radius_max = r.f32();
-        c.field_strength_min = r.f32();
-        c.field_strength_max = r.f32();
-        r.pos = 288;
-        c.strength_min = r.f32();
-        c.strength_max = r.f32();
-        c.rigidity_min = r.f32();
-        c.rigidity_max = r.f32();
-        c.default_pull_strength = r.f32();
-        c.decay_rate = r.f32();
-        r.pos = 320;
-        c.mutation_rate = r.f32();
-        c.crossover_rate = r.f32();
-        c.selection_pressure = r.f32();
+        r.seek(288);
+        for v in [
+            &mut c.strength_min,
+            &mut c.strength_max,
+            &mut c.rigidity_min,
+            &mut c.rigidity_max,
+            &mut c.default_pull_strength,
+            &mut c.decay_rate,
+        ] {
+            *v = r.f32()?;
+        }
+        r.seek(320);
+        for v in [
+            &mut c.mutation_rate,
+            &mut c.crossover_rate,
+            &mut c.selection_pressure,
+        ] {
+            *v = r.f32()?;
+        }
         let problems = c.problems();
         if !problems.is_empty() {
             return Err(format!(
@@ -607,60 +617,6 @@ pub fn fnv1a64(data: &[u8]) -> u64 {
     h
 }
 
-struct Writer<'a> {
-    buf: &'a mut [u8; CDNA_SIZE],
-    pos: usize,
-}
-impl Writer<'_> {
-    fn bytes(&mut self, b: &[u8]) {
-        self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
-        self.pos += b.len();
-    }
-    fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
-    }
-    fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_le_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
-    }
-    fn f32(&mut self, v: f32) {
-        self.bytes(&v.to_le_bytes());
-    }
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> [u8; N] {
-        let mut a = [0u8; N];
-        a.copy_from_slice(&self.buf[self.pos..self.pos + N]);
-        self.pos += N;
-        a
-    }
-    fn u8(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes(self.take())
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.take())
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.take())
-    }
-    fn f32(&mut self) -> f32 {
-        f32::from_le_bytes(self.take())
-    }
-}
-
 /// One entry of the CDNA history: the configuration before a change, and why it changed.
 #[derive(Clone, Debug)]
 pub struct CdnaVersion {
@@ -687,6 +643,17 @@ mod tests {
             assert_eq!(Cdna::from_bytes(&b).unwrap(), c);
         }
         assert!(Cdna::profile("wild").is_err());
+    }
+
+    #[test]
+    fn the_record_layout_does_not_change() {
+        // the bytes of this CDNA as the V2.1 writer made them before the shared byte cursor
+        let mut c = Cdna::profile("creative").unwrap();
+        (c.created, c.modified, c.revision, c.profile_state) = (1, 2, 3, 2);
+        c.set_kind_allowed(0x20, false);
+        let b = c.to_bytes();
+        assert_eq!(fnv1a64(&b), 0xc6d9ad56d7862890);
+        assert_eq!(Cdna::from_bytes(&b).unwrap(), c);
     }
 
     #[test]

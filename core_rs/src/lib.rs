@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod bootstrap;
+pub mod bytes;
 pub mod cdna;
 pub mod connection;
 pub mod error;
