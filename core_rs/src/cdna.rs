@@ -65,7 +65,12 @@ pub mod flags {
 }
 
 /// Profile names, index = profile id.
-pub const PROFILES: [&str; 4] = ["default", "explorer", "analyst", "creative"];
+pub const PROFILES: [&str; 4] = [
+    Profile::Default.name(),
+    Profile::Explorer.name(),
+    Profile::Analyst.name(),
+    Profile::Creative.name(),
+];
 
 /// Profile states.
 pub const STATES: [&str; 4] = ["active", "quarantine", "validated", "readonly"];
@@ -132,44 +137,182 @@ pub fn now_secs() -> u64 {
 
 impl Default for Cdna {
     fn default() -> Self {
-        Cdna::profile("default").unwrap_or_else(|_| unreachable!())
+        Cdna::of(Profile::Default)
     }
 }
 
-/// Names of the numeric fields that `set_field` accepts, with the block they live in.
-pub const FIELDS: [(&str, &str); 17] = [
-    ("field_strength_limit", "grid_physics"),
-    ("max_out_degree", "graph_topology"),
-    ("max_in_degree", "graph_topology"),
-    ("max_total_degree", "graph_topology"),
-    ("traversal_weight_threshold", "graph_topology"),
-    ("token_weight_min", "token_properties"),
-    ("token_weight_max", "token_properties"),
-    ("field_radius_min", "token_properties"),
-    ("field_radius_max", "token_properties"),
-    ("field_strength_min", "token_properties"),
-    ("field_strength_max", "token_properties"),
-    ("strength_min", "connection_constraints"),
-    ("strength_max", "connection_constraints"),
-    ("rigidity_min", "connection_constraints"),
-    ("rigidity_max", "connection_constraints"),
-    ("default_pull_strength", "connection_constraints"),
-    ("decay_rate", "connection_constraints"),
+/// One numeric field of the CDNA: its name, its block, and how to read and write it.
+#[derive(Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub block: &'static str,
+    get: fn(&Cdna) -> f64,
+    /// Sets the field (no rule checked here: the Guardian checks the whole result).
+    set: fn(&mut Cdna, f64) -> Result<()>,
+}
+
+impl std::fmt::Debug for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Field({}, {})", self.name, self.block)
+    }
+}
+
+/// A whole number >= 0 that fits a u32, for the degree limits.
+fn whole(name: &str, v: f64) -> Result<u32> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
+        Ok(v as u32)
+    } else {
+        Err(NgError::invalid(name, v, "must be a whole number >= 0"))
+    }
+}
+
+/// A table row for an `f32` field (`f32!`) or a whole-number `u32` field (`u32!`).
+macro_rules! field {
+    (f32 $name:ident, $block:literal) => {
+        Field {
+            name: stringify!($name),
+            block: $block,
+            get: |c| c.$name as f64,
+            set: |c, v| {
+                c.$name = v as f32;
+                Ok(())
+            },
+        }
+    };
+    (u32 $name:ident, $block:literal) => {
+        Field {
+            name: stringify!($name),
+            block: $block,
+            get: |c| c.$name as f64,
+            set: |c, v| {
+                c.$name = whole(stringify!($name), v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
+/// The numeric fields that `field` and `set_field` accept, in block order: the one list of
+/// them.
+pub const FIELD_TABLE: [Field; 20] = [
+    field!(f32 field_strength_limit, "grid_physics"),
+    field!(u32 max_out_degree, "graph_topology"),
+    field!(u32 max_in_degree, "graph_topology"),
+    field!(u32 max_total_degree, "graph_topology"),
+    field!(f32 traversal_weight_threshold, "graph_topology"),
+    field!(f32 token_weight_min, "token_properties"),
+    field!(f32 token_weight_max, "token_properties"),
+    field!(f32 field_radius_min, "token_properties"),
+    field!(f32 field_radius_max, "token_properties"),
+    field!(f32 field_strength_min, "token_properties"),
+    field!(f32 field_strength_max, "token_properties"),
+    field!(f32 strength_min, "connection_constraints"),
+    field!(f32 strength_max, "connection_constraints"),
+    field!(f32 rigidity_min, "connection_constraints"),
+    field!(f32 rigidity_max, "connection_constraints"),
+    field!(f32 default_pull_strength, "connection_constraints"),
+    field!(f32 decay_rate, "connection_constraints"),
+    field!(f32 mutation_rate, "evolution"),
+    field!(f32 crossover_rate, "evolution"),
+    field!(f32 selection_pressure, "evolution"),
 ];
 
-impl Cdna {
-    /// A fresh CDNA with one of the four profiles.
-    pub fn profile(name: &str) -> Result<Cdna> {
+/// (name, block) of every field in [`FIELD_TABLE`].
+pub const FIELDS: [(&str, &str); FIELD_TABLE.len()] = {
+    let mut out = [("", ""); FIELD_TABLE.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = (FIELD_TABLE[i].name, FIELD_TABLE[i].block);
+        i += 1;
+    }
+    out
+};
+
+fn lookup(name: &str) -> Result<&'static Field> {
+    FIELD_TABLE
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| unknown_field(name))
+}
+
+/// The four profiles: a fresh CDNA is the default one with a profile's changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    Default = 0,
+    Explorer = 1,
+    Analyst = 2,
+    Creative = 3,
+}
+
+impl Profile {
+    /// Index = profile id.
+    pub const ALL: [Profile; 4] = [
+        Profile::Default,
+        Profile::Explorer,
+        Profile::Analyst,
+        Profile::Creative,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Explorer => "explorer",
+            Profile::Analyst => "analyst",
+            Profile::Creative => "creative",
+        }
+    }
+
+    /// The profile of a name (case and surrounding blanks ignored).
+    pub fn parse(name: &str) -> Option<Profile> {
         let n = name.trim().to_ascii_lowercase();
-        let id = PROFILES
-            .iter()
-            .position(|p| *p == n)
-            .ok_or_else(|| NgError::UnknownProfile(name.to_string()))?;
+        Profile::ALL.into_iter().find(|p| p.name() == n)
+    }
+
+    /// The profile a stored id names.
+    pub fn from_id(id: u32) -> Option<Profile> {
+        Profile::ALL.get(id as usize).copied()
+    }
+
+    /// What the profile changes from the default values.
+    fn adjust(self, c: &mut Cdna) {
+        match self {
+            Profile::Default => {}
+            Profile::Explorer => {
+                c.max_out_degree = 2000;
+                c.max_in_degree = 2000;
+                c.max_total_degree = 4000;
+                c.mutation_rate = 0.05;
+            }
+            Profile::Analyst => {
+                c.max_out_degree = 500;
+                c.max_in_degree = 500;
+                c.max_total_degree = 1000;
+                c.flags |= flags::STRICT_MODE;
+            }
+            Profile::Creative => {
+                c.mutation_rate = 0.1;
+                c.crossover_rate = 0.2;
+                c.flags |= flags::ENABLE_MUTATION;
+            }
+        }
+    }
+}
+
+impl Cdna {
+    /// A fresh CDNA with one of the four profiles, by name.
+    pub fn profile(name: &str) -> Result<Cdna> {
+        Profile::parse(name)
+            .map(Cdna::of)
+            .ok_or_else(|| NgError::UnknownProfile(name.to_string()))
+    }
+
+    /// A fresh CDNA with a profile.
+    pub fn of(profile: Profile) -> Cdna {
         let now = now_secs();
         let mut c = Cdna {
             created: now,
             modified: now,
-            profile_id: id as u32,
+            profile_id: profile as u32,
             profile_state: 0,
             flags: flags::ENABLE_VALIDATION | flags::ENABLE_EVENTS,
             revision: 0,
@@ -199,34 +342,12 @@ impl Cdna {
             crossover_rate: 0.0,
             selection_pressure: 1.0,
         };
-        match id {
-            1 => {
-                c.max_out_degree = 2000;
-                c.max_in_degree = 2000;
-                c.max_total_degree = 4000;
-                c.mutation_rate = 0.05;
-            }
-            2 => {
-                c.max_out_degree = 500;
-                c.max_in_degree = 500;
-                c.max_total_degree = 1000;
-                c.flags |= flags::STRICT_MODE;
-            }
-            3 => {
-                c.mutation_rate = 0.1;
-                c.crossover_rate = 0.2;
-                c.flags |= flags::ENABLE_MUTATION;
-            }
-            _ => {}
-        }
-        Ok(c)
+        profile.adjust(&mut c);
+        c
     }
 
     pub fn profile_name(&self) -> &'static str {
-        PROFILES
-            .get(self.profile_id as usize)
-            .copied()
-            .unwrap_or("custom")
+        Profile::from_id(self.profile_id).map_or("custom", Profile::name)
     }
 
     pub fn has_flag(&self, f: u32) -> bool {
@@ -251,67 +372,14 @@ impl Cdna {
         }
     }
 
-    /// Read a numeric field by name.
+    /// Read a numeric field by name (one of [`FIELDS`]).
     pub fn field(&self, name: &str) -> Result<f64> {
-        Ok(match name {
-            "field_strength_limit" => self.field_strength_limit as f64,
-            "max_out_degree" => self.max_out_degree as f64,
-            "max_in_degree" => self.max_in_degree as f64,
-            "max_total_degree" => self.max_total_degree as f64,
-            "traversal_weight_threshold" => self.traversal_weight_threshold as f64,
-            "token_weight_min" => self.token_weight_min as f64,
-            "token_weight_max" => self.token_weight_max as f64,
-            "field_radius_min" => self.field_radius_min as f64,
-            "field_radius_max" => self.field_radius_max as f64,
-            "field_strength_min" => self.field_strength_min as f64,
-            "field_strength_max" => self.field_strength_max as f64,
-            "strength_min" => self.strength_min as f64,
-            "strength_max" => self.strength_max as f64,
-            "rigidity_min" => self.rigidity_min as f64,
-            "rigidity_max" => self.rigidity_max as f64,
-            "default_pull_strength" => self.default_pull_strength as f64,
-            "decay_rate" => self.decay_rate as f64,
-            "mutation_rate" => self.mutation_rate as f64,
-            "crossover_rate" => self.crossover_rate as f64,
-            "selection_pressure" => self.selection_pressure as f64,
-            _ => return Err(unknown_field(name)),
-        })
+        Ok((lookup(name)?.get)(self))
     }
 
     /// Set a numeric field by name (no validation here: the Guardian validates the result).
     pub fn set_field(&mut self, name: &str, v: f64) -> Result<()> {
-        let as_u32 = |v: f64| -> Result<u32> {
-            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
-                Ok(v as u32)
-            } else {
-                Err(NgError::invalid(name, v, "must be a whole number >= 0"))
-            }
-        };
-        let f = v as f32;
-        match name {
-            "field_strength_limit" => self.field_strength_limit = f,
-            "max_out_degree" => self.max_out_degree = as_u32(v)?,
-            "max_in_degree" => self.max_in_degree = as_u32(v)?,
-            "max_total_degree" => self.max_total_degree = as_u32(v)?,
-            "traversal_weight_threshold" => self.traversal_weight_threshold = f,
-            "token_weight_min" => self.token_weight_min = f,
-            "token_weight_max" => self.token_weight_max = f,
-            "field_radius_min" => self.field_radius_min = f,
-            "field_radius_max" => self.field_radius_max = f,
-            "field_strength_min" => self.field_strength_min = f,
-            "field_strength_max" => self.field_strength_max = f,
-            "strength_min" => self.strength_min = f,
-            "strength_max" => self.strength_max = f,
-            "rigidity_min" => self.rigidity_min = f,
-            "rigidity_max" => self.rigidity_max = f,
-            "default_pull_strength" => self.default_pull_strength = f,
-            "decay_rate" => self.decay_rate = f,
-            "mutation_rate" => self.mutation_rate = f,
-            "crossover_rate" => self.crossover_rate = f,
-            "selection_pressure" => self.selection_pressure = f,
-            _ => return Err(unknown_field(name)),
-        }
-        Ok(())
+        (lookup(name)?.set)(self, v)
     }
 
     /// Every rule the CDNA breaks, as readable lines (empty = valid).
@@ -598,8 +666,7 @@ impl Cdna {
 }
 
 fn unknown_field(name: &str) -> NgError {
-    let mut names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
-    names.extend(["mutation_rate", "crossover_rate", "selection_pressure"]);
+    let names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
     NgError::invalid(
         "CDNA field",
         name,
@@ -654,6 +721,57 @@ mod tests {
         let b = c.to_bytes();
         assert_eq!(fnv1a64(&b), 0xc6d9ad56d7862890);
         assert_eq!(Cdna::from_bytes(&b).unwrap(), c);
+    }
+
+    #[test]
+    fn every_field_name_reads_and_writes_its_field() {
+        // N4: one table; FIELDS names every field field() and set_field() accept
+        assert_eq!(FIELDS.len(), 20);
+        let blocks: Vec<&str> = BLOCKS.iter().map(|b| b.0).collect();
+        for (i, (name, block)) in FIELDS.iter().enumerate() {
+            assert!(blocks.contains(block), "{name}: {block}");
+            let mut c = Cdna::default();
+            let v = 3.0 + i as f64;
+            c.set_field(name, v).unwrap();
+            assert_eq!(c.field(name).unwrap(), v, "{name}");
+            // exactly that field changed
+            let changed: Vec<&str> = FIELDS
+                .iter()
+                .map(|f| f.0)
+                .filter(|f| c.field(f).unwrap() != Cdna::default().field(f).unwrap())
+                .collect();
+            assert_eq!(changed, [*name]);
+        }
+        for name in ["mutation_rate", "crossover_rate", "selection_pressure"] {
+            assert!(FIELDS.iter().any(|f| f.0 == name && f.1 == "evolution"));
+        }
+        let mut c = Cdna::default();
+        assert!(c.set_field("max_out_degree", 2.5).is_err());
+        assert!(c.set_field("max_in_degree", -1.0).is_err());
+        let e = c.field("nope").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown field") && e.contains("selection_pressure"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn profiles_by_name_and_id() {
+        for (i, p) in Profile::ALL.into_iter().enumerate() {
+            assert_eq!((p as usize, PROFILES[i]), (i, p.name()));
+            assert_eq!(Profile::from_id(i as u32), Some(p));
+            assert_eq!(
+                Profile::parse(&format!(" {} ", p.name().to_uppercase())),
+                Some(p)
+            );
+            assert_eq!(Cdna::of(p).profile_name(), p.name());
+        }
+        assert_eq!(Profile::parse("wild"), None);
+        let c = Cdna {
+            profile_id: 9,
+            ..Cdna::default()
+        };
+        assert_eq!(c.profile_name(), "custom");
     }
 
     #[test]
