@@ -2,6 +2,7 @@
 //! validation and version history.
 
 use crate::bytes::{Reader, Writer};
+use crate::clock::now_secs;
 use crate::connection::KINDS;
 use crate::error::{NgError, Result};
 use crate::space::{NUM_SPACES, SPACE_NAMES};
@@ -125,14 +126,6 @@ fn all_kinds() -> [u64; 3] {
         m[k / 64] |= 1 << (k % 64);
     }
     m
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl Default for Cdna {

@@ -1,6 +1,7 @@
 //! Guardian: checks every write against the CDNA and records what it accepted or refused.
 
 use crate::cdna::{flags as cflags, Cdna};
+use crate::clock::now_f64;
 use crate::connection::kind_name;
 use crate::error::{NgError, Refusal};
 use std::collections::{HashSet, VecDeque};
@@ -20,14 +21,6 @@ pub struct Event {
     pub accepted: bool,
     /// Why it was refused (empty when accepted).
     pub reason: String,
-}
-
-/// Fractional Unix time now.
-pub fn now_f64() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// The event log and the write checks.

@@ -7,6 +7,7 @@
 pub mod bootstrap;
 pub mod bytes;
 pub mod cdna;
+pub mod clock;
 pub mod connection;
 pub mod error;
 pub mod graph;

@@ -28,27 +28,63 @@ pub enum Op {
     GraphQuery,
 }
 
-/// Prometheus label of each op, in enum order.
-pub const OP_NAMES: [&str; 18] = [
-    "token_create",
-    "token_create_many",
-    "token_get",
-    "token_update",
-    "token_delete",
-    "token_scan",
-    "connection_create",
-    "connection_create_many",
-    "connection_get",
-    "connection_delete",
-    "connection_scan",
-    "cdna_change",
-    "snapshot_save",
-    "snapshot_load",
-    "grid_build",
-    "grid_query",
-    "graph_build",
-    "graph_query",
-];
+impl Op {
+    /// Every op, in enum order (checked at compile time below).
+    pub const ALL: [Op; 18] = [
+        Op::TokenCreate,
+        Op::TokenCreateMany,
+        Op::TokenGet,
+        Op::TokenUpdate,
+        Op::TokenDelete,
+        Op::TokenScan,
+        Op::ConnectionCreate,
+        Op::ConnectionCreateMany,
+        Op::ConnectionGet,
+        Op::ConnectionDelete,
+        Op::ConnectionScan,
+        Op::CdnaChange,
+        Op::SnapshotSave,
+        Op::SnapshotLoad,
+        Op::GridBuild,
+        Op::GridQuery,
+        Op::GraphBuild,
+        Op::GraphQuery,
+    ];
+
+    /// The op's Prometheus label.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Op::TokenCreate => "token_create",
+            Op::TokenCreateMany => "token_create_many",
+            Op::TokenGet => "token_get",
+            Op::TokenUpdate => "token_update",
+            Op::TokenDelete => "token_delete",
+            Op::TokenScan => "token_scan",
+            Op::ConnectionCreate => "connection_create",
+            Op::ConnectionCreateMany => "connection_create_many",
+            Op::ConnectionGet => "connection_get",
+            Op::ConnectionDelete => "connection_delete",
+            Op::ConnectionScan => "connection_scan",
+            Op::CdnaChange => "cdna_change",
+            Op::SnapshotSave => "snapshot_save",
+            Op::SnapshotLoad => "snapshot_load",
+            Op::GridBuild => "grid_build",
+            Op::GridQuery => "grid_query",
+            Op::GraphBuild => "graph_build",
+            Op::GraphQuery => "graph_query",
+        }
+    }
+}
+
+// `Op::ALL[i]` is op `i`, and the last op is last: the histograms are indexed by `op as usize`.
+const _: () = {
+    let mut i = 0;
+    while i < Op::ALL.len() {
+        assert!(Op::ALL[i] as usize == i);
+        i += 1;
+    }
+    assert!(Op::GraphQuery as usize + 1 == Op::ALL.len());
+};
 
 /// Histogram bucket upper bounds in seconds (+Inf is implicit).
 pub const BUCKETS: [f64; 14] = [
@@ -65,7 +101,7 @@ struct Histogram {
 /// Lock-free per-operation latency histograms.
 #[derive(Default)]
 pub struct Metrics {
-    ops: [Histogram; OP_NAMES.len()],
+    ops: [Histogram; Op::ALL.len()],
 }
 
 /// Point-in-time figures that the storage supplies for the gauges.
@@ -187,8 +223,8 @@ impl Metrics {
             "# HELP neurograph_operation_seconds Latency of runtime operations."
         );
         let _ = writeln!(s, "# TYPE neurograph_operation_seconds histogram");
-        for (i, name) in OP_NAMES.iter().enumerate() {
-            let h = &self.ops[i];
+        for op in Op::ALL {
+            let (h, name) = (&self.ops[op as usize], op.name());
             let mut cum = 0u64;
             for (j, le) in BUCKETS.iter().enumerate() {
                 cum += h.buckets[j].load(Ordering::Relaxed);
@@ -252,5 +288,22 @@ mod tests {
         );
         assert!(text.contains("neurograph_operation_seconds_count{op=\"token_get\"} 2"));
         assert_eq!(m.count(Op::TokenGet), 2);
+    }
+
+    #[test]
+    fn every_op_is_rendered_under_its_own_name() {
+        // N5: names come from Op::name, not from a parallel array
+        let text = Metrics::default().render(&Gauges::default());
+        let mut names: Vec<&str> = Op::ALL.iter().map(|op| op.name()).collect();
+        for name in &names {
+            assert!(
+                text.contains(&format!("_count{{op=\"{name}\"}} 0")),
+                "{name}"
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Op::ALL.len());
+        assert_eq!(Op::ConnectionCreateMany.name(), "connection_create_many");
     }
 }

@@ -16,7 +16,7 @@ pub(super) fn meta(state: &State) -> Vec<u8> {
     w.u32(state.connections.next_id);
     w.u64(state.guardian.total_events);
     w.u64(state.guardian.total_rejections);
-    w.f64(crate::guardian::now_f64());
+    w.f64(crate::clock::now_f64());
     w.into_inner()
 }
 

@@ -240,7 +240,7 @@ impl ConnectionStore {
         if !(0.0..=1.0).contains(&decay) {
             return Err(NgError::invalid("decay_rate", decay, "must be in [0, 1]"));
         }
-        let now = crate::cdna::now_secs() as u32;
+        let now = crate::clock::now_secs() as u32;
         let results: Vec<Result<Vec<Connection>>> = (0..n)
             .into_par_iter()
             .chunks(16384)

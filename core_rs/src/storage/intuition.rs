@@ -3,9 +3,10 @@
 
 use super::connections::{Column, ConnectionBatch};
 use super::{RuntimeStorage, State};
+use crate::clock::now_f64;
 use crate::connection::Mutability;
 use crate::error::{NgError, Result};
-use crate::guardian::{now_f64, Guardian};
+use crate::guardian::Guardian;
 use crate::intuition::{Action, Proposal};
 
 impl RuntimeStorage {
@@ -93,7 +94,7 @@ fn proposals(st: &mut State) -> Vec<Proposal> {
 
 fn apply(st: &mut State, p: &Proposal) -> std::result::Result<(), String> {
     Guardian::check_mutation(&st.cdna).map_err(|r| r.reason)?;
-    let now = crate::cdna::now_secs() as u32;
+    let now = crate::clock::now_secs() as u32;
     match p.action {
         Action::Create => {
             let (a, b) = ([p.a], [p.b]);

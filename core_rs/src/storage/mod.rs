@@ -19,9 +19,10 @@ pub mod intuition;
 pub mod vocabulary;
 
 use crate::cdna::{Cdna, CdnaVersion, HISTORY_LIMIT};
+use crate::clock::now_f64;
 use crate::connection::{Connection, LearnOutcome};
 use crate::error::{NgError, Refusal, Result};
-use crate::guardian::{now_f64, Event, Guardian};
+use crate::guardian::{Event, Guardian};
 use crate::metrics::{Gauges, Metrics, Op};
 use crate::space::{NUM_AXES, NUM_SPACES};
 use crate::token::Token;
@@ -429,7 +430,7 @@ impl RuntimeStorage {
             .slot(id)
             .ok_or(NgError::ConnectionNotFound(id))?;
         let out =
-            st.connections.records[slot].apply_feedback(success, crate::cdna::now_secs() as u32);
+            st.connections.records[slot].apply_feedback(success, crate::clock::now_secs() as u32);
         if out != LearnOutcome::Unchanged {
             st.connections.touch();
         }
@@ -461,7 +462,7 @@ impl RuntimeStorage {
     pub fn decay_hypotheses(&self) -> usize {
         let mut st = self.state.write();
         let st = &mut *st;
-        let now = crate::cdna::now_secs() as u32;
+        let now = crate::clock::now_secs() as u32;
         let mut drop = Vec::new();
         let mut changed = false;
         for c in st.connections.records.iter_mut() {
@@ -551,7 +552,7 @@ impl RuntimeStorage {
                 0
             };
             next.revision = st.cdna.revision + 1;
-            next.modified = crate::cdna::now_secs();
+            next.modified = crate::clock::now_secs();
             let old = std::mem::replace(&mut st.cdna, next);
             st.history.push(CdnaVersion {
                 cdna: old,

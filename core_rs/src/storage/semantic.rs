@@ -3,9 +3,9 @@
 use super::vocabulary::DEAD;
 use super::RuntimeStorage;
 use crate::bootstrap::{normalize_rows, top_k_one, topk_cosine_progress, Q8};
+use crate::clock::now_f64;
 use crate::connection::LearnOutcome;
 use crate::error::{NgError, Result};
-use crate::guardian::now_f64;
 use crate::progress::Progress;
 
 // The paths these types had before the split into bootstrap, vocabulary and intuition.
@@ -133,7 +133,7 @@ impl RuntimeStorage {
                 return Err(NgError::TokenNotFound(*t));
             }
         }
-        let now = crate::cdna::now_secs() as u32;
+        let now = crate::clock::now_secs() as u32;
         let mut out = Vec::new();
         let mut drop = Vec::new();
         for c in st.connections.records.iter_mut() {

@@ -222,7 +222,7 @@ impl TokenStore {
             }
             None => self.allocate_ids(n)?,
         };
-        let now = crate::cdna::now_secs() as u32;
+        let now = crate::clock::now_secs() as u32;
         // Without per-row weights or fields every row shares the defaults: check them once.
         let per_row_check =
             b.weights.is_some() || b.field_radius.is_some() || b.field_strength.is_some();
@@ -386,7 +386,7 @@ impl TokenStore {
         };
         Guardian::check_token_change(cdna, &was, &w)
             .map_err(|r| NgError::rejected("token.update", r).at(Location::Token(id)))?;
-        t.timestamp = crate::cdna::now_secs() as u32;
+        t.timestamp = crate::clock::now_secs() as u32;
         t.flags |= flags::DIRTY;
         Ok((t, mask))
     }
