@@ -372,7 +372,7 @@ class NeuroGraphMagics(Magics):
     @argument("--space", default="cognitive", help="space for near/within without 'in' (default cognitive)")
     @cell_magic
     def ng_explore(self, line: str = "", cell: str = "") -> Any:
-        """Explore with a small language, one step a line (see neurograph_lab.explore):
+        """Explore with a small language, one step a line (see neurograph_lab._explore_lang):
 
         query "text" k=20 | near <label|id> k=10 in <space> | within <label|id|x,y,z> radius=R in <space>
         expand depth=2 kinds=cause,temporal | filter <pandas expr> | path <a> -> <b>
@@ -381,7 +381,7 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_explore, line)
         if args is None:
             return None
-        from .explore import ExploreError, run_explore
+        from ._explore_lang import ExploreError, run_explore
 
         space = self._space(args.space) or "cognitive"
         try:
