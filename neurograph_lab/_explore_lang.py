@@ -126,7 +126,7 @@ class ExploreResult:
         return df.loc[[int(i) for i in self.ids if int(i) in df.index]]
 
     def __repr__(self) -> str:
-        labels = self._rt.labels_of(self.ids[:10])
+        labels = self._rt._core.labels_of(self.ids[:10])
         shown = ", ".join(lab if lab is not None else str(int(i)) for i, lab in zip(self.ids[:10], labels))
         more = f", ... {len(self) - 10:,} more" if len(self) > 10 else ""
         return f"ExploreResult: {len(self)} tokens after {' | '.join(self.steps) or 'nothing'}: {shown}{more}"

@@ -4,7 +4,7 @@ query never sees stale data."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -12,9 +12,6 @@ import pandas as pd
 from . import _core
 from .errors import ValidationError
 from .results import PathResult, QueryResult
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .runtime import Runtime
 
 Space = Union[str, int]
 Target = Union[int, Sequence[float], np.ndarray]
@@ -88,7 +85,7 @@ class GridView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     def neighbors(self, x: Target, k: int = 10, space: Space = "cognitive") -> QueryResult:
@@ -98,7 +95,7 @@ class GridView:
         among tokens placed in every space; the query is then a token id or 24 values.
         """
         name = _space_name(space)
-        ids, dist = _core.Runtime.grid_neighbors(self._rt, _target(x), _check_k(k), name)
+        ids, dist = self._rt.grid_neighbors(_target(x), _check_k(k), name)
         return QueryResult(self._rt, ids, dist, name, (x, f"{k} nearest to"))
 
     def neighbors_many(self, points: Any, k: int = 10, space: Space = "cognitive") -> tuple[np.ndarray, np.ndarray]:
@@ -110,12 +107,12 @@ class GridView:
         name = _space_name(space)
         if name == "all":
             raise ValidationError("neighbors_many works in one space; use neighbors(..., space='all') per query")
-        return _core.Runtime.grid_neighbors_many(self._rt, _points(points), _check_k(k), name)
+        return self._rt.grid_neighbors_many(_points(points), _check_k(k), name)
 
     def range(self, center: Target, radius: float, space: Space = "cognitive") -> QueryResult:
         """Every token within ``radius`` (scaled distance) of a token (left out) or a point."""
         name = _space_name(space)
-        ids, dist = _core.Runtime.grid_range(self._rt, _target(center), _check_radius(radius), name)
+        ids, dist = self._rt.grid_range(_target(center), _check_radius(radius), name)
         return QueryResult(self._rt, ids, dist, name, (center, f"within {radius:g} of"))
 
     def range_many(
@@ -126,7 +123,7 @@ class GridView:
         Returns ``(ids, distances)``: two lists of Q arrays, each sorted nearest first.
         """
         name = _space_name(space)
-        off, ids, dist = _core.Runtime.grid_range_many(self._rt, _points(points), _check_radius(radius), name)
+        off, ids, dist = self._rt.grid_range_many(_points(points), _check_radius(radius), name)
         if len(off) <= 1:  # no points: no results (np.split would give one empty array)
             return [], []
         cuts = off[1:-1].astype(np.intp)
@@ -135,16 +132,16 @@ class GridView:
     def field_influence(self, point: Sequence[float], space: Space = "cognitive") -> float:
         """Sum of ``field_strength * (1 - d / field_radius)`` over tokens whose field reaches
         ``point`` (d in the space's raw coordinates)."""
-        return float(_core.Runtime.grid_field_influence(self._rt, _point3(point), _space_name(space)))
+        return float(self._rt.grid_field_influence(_point3(point), _space_name(space)))
 
     def density(self, point: Sequence[float], radius: float, space: Space = "cognitive") -> float:
         """Tokens per unit volume within ``radius`` of ``point``: count / (4/3 pi radius^3)."""
-        _, dens = _core.Runtime.grid_density(self._rt, _point3(point), _check_radius(radius), _space_name(space))
+        _, dens = self._rt.grid_density(_point3(point), _check_radius(radius), _space_name(space))
         return float(dens)
 
     def info(self) -> pd.DataFrame:
         """Per space: tokens indexed, bounding box, index memory and CDNA scale."""
-        rows = _core.Runtime.grid_info_list(self._rt)
+        rows = self._rt.grid_info_list()
         df = pd.DataFrame(
             {
                 "tokens": [r["tokens"] for r in rows],
@@ -158,7 +155,7 @@ class GridView:
         return df
 
     def __repr__(self) -> str:
-        return f"<grid: 8 spaces over {len(self._rt.tokens):,} tokens>"
+        return f"<grid: 8 spaces over {self._rt.count_tokens():,} tokens>"
 
 
 class GraphView:
@@ -177,11 +174,11 @@ class GraphView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     def _traverse(self, start: int, depth: Optional[int], dfs: bool) -> pd.DataFrame:
-        ids, d, parent = _core.Runtime.graph_traverse(self._rt, _id(start), depth, dfs)
+        ids, d, parent = self._rt.graph_traverse(_id(start), depth, dfs)
         return pd.DataFrame(
             {"depth": d, "parent": parent, "label": pd.array(self._rt.labels_of(ids), dtype="string")},
             index=pd.Index(ids, name="id"),
@@ -204,7 +201,7 @@ class GraphView:
         ``"hops"``. Among paths of equal cost one is returned, the same one on every call.
         """
         a, b = _id(a), _id(b)
-        r = _core.Runtime.graph_shortest_path(self._rt, a, b, weight, _space_name(space))
+        r = self._rt.graph_shortest_path(a, b, weight, _space_name(space))
         if r is None:
             return PathResult(self._rt, a, b, np.empty(0, np.uint32), float("inf"), weight)
         ids, cost = r
@@ -212,26 +209,26 @@ class GraphView:
 
     def shortest_path_lengths(self, a: int, weight: str = "strength", space: Space = "cognitive") -> pd.Series:
         """Cost from ``a`` to every token it reaches, as a Series indexed by id (ascending cost)."""
-        ids, d = _core.Runtime.graph_shortest_path_lengths(self._rt, _id(a), weight, _space_name(space))
+        ids, d = self._rt.graph_shortest_path_lengths(_id(a), weight, _space_name(space))
         return pd.Series(d, index=pd.Index(ids, name="id"), name="cost")
 
     def components(self) -> pd.Series:
         """Weakly connected component of every token (Series indexed by id; labels 0..n-1
         numbered by first appearance in store order)."""
-        ids, labels, _ = _core.Runtime.graph_components(self._rt)
+        ids, labels, _ = self._rt.graph_components()
         return pd.Series(labels, index=pd.Index(ids, name="id"), name="component")
 
     def subgraph(self, ids: Any) -> pd.DataFrame:
         """Connections whose both ends are among ``ids``, like ``rt.connections.to_pandas()``."""
         from .runtime import ConnectionView, _as_id_array
 
-        return ConnectionView._frame(_core.Runtime.graph_subgraph(self._rt, _as_id_array(ids)))
+        return ConnectionView._frame(self._rt.graph_subgraph(_as_id_array(ids)))
 
     def degrees(self) -> pd.DataFrame:
         """Out-, in- and total degree of every token (index: id), counting graph edges: a
         bidirectional connection is an out- and an in-edge of both its tokens. (The CDNA degree
         limits count stored connections: source out, target in.)"""
-        ids, out, inn = _core.Runtime.graph_degrees(self._rt)
+        ids, out, inn = self._rt.graph_degrees()
         return pd.DataFrame({"out": out, "in": inn, "total": out + inn}, index=pd.Index(ids, name="id"))
 
     def layout(self, ids: Any = None, iterations: int = 100, seed: int = 0) -> np.ndarray:
@@ -243,11 +240,11 @@ class GraphView:
         if iterations < 0:
             raise ValidationError(f"iterations must be >= 0, got {iterations}")
         sel = None if ids is None else _as_id_array(ids)
-        _, pos = _core.Runtime.graph_layout(self._rt, sel, int(iterations), int(seed))
+        _, pos = self._rt.graph_layout(sel, int(iterations), int(seed))
         return pos
 
     def __repr__(self) -> str:
-        return f"<graph: {len(self._rt.tokens):,} nodes, {len(self._rt.connections):,} connections>"
+        return f"<graph: {self._rt.count_tokens():,} nodes, {self._rt.count_connections():,} connections>"
 
 
 def _id(x: Any) -> int:

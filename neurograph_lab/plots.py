@@ -185,7 +185,7 @@ def graph_figure(
         i, j = index[int(a)], index[int(b)]
         xs += [float(pos[i, 0]), float(pos[j, 0]), None]
         ys += [float(pos[i, 1]), float(pos[j, 1]), None]
-    labels = rt.labels_of(np.ascontiguousarray(sel, dtype=np.uint32))
+    labels = rt._core.labels_of(np.ascontiguousarray(sel, dtype=np.uint32))
     text = [f"{lab} ({int(t)})" if lab else str(int(t)) for t, lab in zip(sel, labels)]
     fig = go.Figure(
         [

@@ -15,6 +15,7 @@ import pandas as pd
 from . import _core, _semantic
 from ._args import bool_arg
 from ._html import kv_table
+from ._legacy import LegacyMixin
 from ._spatial import GraphView, GridView
 from .errors import ValidationError
 from .results import Connection, QueryResult, Status, Token
@@ -192,7 +193,7 @@ class TokenView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     # -- create --
@@ -215,8 +216,7 @@ class TokenView:
         error unless ``clamp=True``.
         """
         return int(
-            _core.Runtime.create_token(
-                self._rt,
+            self._rt.create_token(
                 weight=weight,
                 entity=entity,
                 label=label,
@@ -278,8 +278,7 @@ class TokenView:
             id_arr = _as_id_array(ids, "ids", upper=_ID_MAX)
             if id_arr.shape != (n,):
                 raise ValidationError(f"ids must have shape ({n},), got {id_arr.shape}")
-        out = _core.Runtime.create_tokens(
-            self._rt,
+        out = self._rt.create_tokens(
             arr,
             weights=_float_column(weights, n, "weights"),
             entities=_code_column(entities, n, "entity type", ENTITY_TYPES),
@@ -295,15 +294,15 @@ class TokenView:
     # -- read --
     def get(self, tid: int) -> Token:
         """The token with this id (``NotFoundError`` if there is none)."""
-        return Token._from_dict(_core.Runtime.get_token(self._rt, _one_id(tid)))
+        return Token._from_dict(self._rt.get_token(_one_id(tid)))
 
     __getitem__ = get
 
     def __contains__(self, tid: object) -> bool:
-        return isinstance(tid, (int, np.integer)) and _core.Runtime.has_token(self._rt, int(tid))
+        return isinstance(tid, (int, np.integer)) and self._rt.has_token(int(tid))
 
     def __len__(self) -> int:
-        return _core.Runtime.count_tokens(self._rt)
+        return self._rt.count_tokens()
 
     def count(self) -> int:
         """Number of tokens."""
@@ -314,44 +313,44 @@ class TokenView:
 
     def ids(self) -> np.ndarray:
         """All ids (``uint32``) in store order, the row order of ``coords`` and ``to_pandas``."""
-        return _core.Runtime.token_ids(self._rt)
+        return self._rt.token_ids()
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Token]:
         """Up to ``limit`` tokens from ``offset`` as ``Token`` values."""
-        return [Token._from_dict(d) for d in _core.Runtime.list_tokens(self._rt, limit, offset)]
+        return [Token._from_dict(d) for d in self._rt.list_tokens(limit, offset)]
 
     def find(self, label: str) -> np.ndarray:
         """Ids of the tokens whose label is exactly ``label``."""
-        return _core.Runtime.find_label(self._rt, label)
+        return self._rt.find_label(label)
 
     def coords(self, space: Union[str, int] = "cognitive") -> np.ndarray:
         """Coordinates of one space as an ``(N, 3)`` float32 array in ``ids()`` order; NaN rows
         for tokens not placed in that space."""
-        return _core.Runtime.token_coords(self._rt, space)
+        return self._rt.token_coords(space)
 
     # -- change --
     def update(self, tid: int, **changes: Any) -> None:
         """Change fields of one token: ``weight``, ``entity``, ``label`` (``""`` removes it),
         ``field_radius``, ``field_strength``, ``user_flags``, ``domain``, ``clamp`` and spaces
         (``cognitive=(x, y, z)``, or ``None`` to take the token out of a space)."""
-        _core.Runtime.update_token(self._rt, _one_id(tid), **changes)
+        self._rt.update_token(_one_id(tid), **changes)
 
     def delete(self, ids: IdsLike) -> int:
         """Delete one token or many (and every connection touching them); returns how many.
         Every id must exist, otherwise nothing is deleted. One id must be an integer (like
         ``rt.tokens[id]``: ``1.0`` or ``True`` are refused)."""
         if np.ndim(ids) == 0:
-            _core.Runtime.delete_token(self._rt, _one_id(ids))
+            self._rt.delete_token(_one_id(ids))
             return 1
-        return int(_core.Runtime.delete_tokens(self._rt, _as_id_array(ids)))
+        return int(self._rt.delete_tokens(_as_id_array(ids)))
 
     def clear(self) -> None:
         """Remove every token and connection."""
-        _core.Runtime.clear_tokens(self._rt)
+        self._rt.clear_tokens()
 
     # -- export --
     def _columns(self, limit: Optional[int] = None, offset: int = 0, label_buffers: bool = False) -> dict[str, Any]:
-        return _core.Runtime.token_columns(self._rt, limit, offset, label_buffers)
+        return self._rt.token_columns(limit, offset, label_buffers)
 
     def to_pandas(self, limit: Optional[int] = None, offset: int = 0) -> pd.DataFrame:
         """Tokens as a DataFrame indexed by id: label, entity, weight, field, timestamp and
@@ -426,7 +425,7 @@ class ConnectionView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     def create(
@@ -451,8 +450,7 @@ class ConnectionView:
         strength and rigidity bounds and the degree limits.
         """
         return int(
-            _core.Runtime.create_connection(
-                self._rt,
+            self._rt.create_connection(
                 _one_id(a),
                 _one_id(b),
                 kind,
@@ -494,8 +492,7 @@ class ConnectionView:
             one_strength = float(strength)
         else:
             strengths = _float_column(strength, n, "strength")
-        return _core.Runtime.create_connections(
-            self._rt,
+        return self._rt.create_connections(
             aa,
             bb,
             kinds,
@@ -511,23 +508,23 @@ class ConnectionView:
 
     def get(self, cid: int) -> Connection:
         """The connection with this id (``NotFoundError`` if there is none)."""
-        return Connection._from_dict(_core.Runtime.get_connection(self._rt, _one_id(cid, "connection")))
+        return Connection._from_dict(self._rt.get_connection(_one_id(cid, "connection")))
 
     __getitem__ = get
 
     def delete(self, ids: IdsLike) -> int:
         """Delete one connection or many; every id must exist. Returns how many."""
         if np.ndim(ids) == 0:
-            _core.Runtime.delete_connection(self._rt, _one_id(ids, "connection"))
+            self._rt.delete_connection(_one_id(ids, "connection"))
             return 1
-        return int(_core.Runtime.delete_connections(self._rt, _as_id_array(ids)))
+        return int(self._rt.delete_connections(_as_id_array(ids)))
 
     def list(self, limit: int = 100, offset: int = 0) -> list[Connection]:
         """Up to ``limit`` connections from ``offset`` as ``Connection`` values."""
-        return [Connection._from_dict(d) for d in _core.Runtime.list_connections(self._rt, limit, offset)]
+        return [Connection._from_dict(d) for d in self._rt.list_connections(limit, offset)]
 
     def __len__(self) -> int:
-        return _core.Runtime.count_connections(self._rt)
+        return self._rt.count_connections()
 
     def count(self) -> int:
         """Number of connections."""
@@ -535,21 +532,21 @@ class ConnectionView:
 
     def for_token(self, tid: int) -> pd.DataFrame:
         """Connections where ``tid`` is the source or the target, as a DataFrame."""
-        return self._frame(_core.Runtime.connection_columns(self._rt, _one_id(tid)))
+        return self._frame(self._rt.connection_columns(_one_id(tid)))
 
     def to_pandas(self) -> pd.DataFrame:
         """All connections as a DataFrame indexed by connection id."""
-        return self._frame(_core.Runtime.connection_columns(self._rt, None))
+        return self._frame(self._rt.connection_columns(None))
 
     def feedback(self, cid: int, good: bool = True) -> str:
         """Apply feedback to one connection: confidence rises by its learning rate when
         ``good``, falls by half of it otherwise; immutable kinds never change. Returns
         ``"updated"``, ``"unchanged"`` or ``"dropped"`` (a hypothesis under 10%)."""
-        return _core.Runtime.connection_feedback(self._rt, _one_id(cid, "connection"), bool_arg(good, "good"))
+        return self._rt.connection_feedback(_one_id(cid, "connection"), bool_arg(good, "good"))
 
     def decay(self) -> int:
         """One decay step for hypothesis connections; returns how many were dropped."""
-        return _core.Runtime.decay_hypotheses(self._rt)
+        return self._rt.decay_hypotheses()
 
     @staticmethod
     def _frame(c: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -607,17 +604,17 @@ class CDNAView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     @property
     def profile(self) -> str:
         """The active profile: default, explorer, analyst or creative (settable)."""
-        return _core.Runtime.get_cdna_profile(self._rt)
+        return self._rt.get_cdna_profile()
 
     @profile.setter
     def profile(self, name: str) -> None:
-        _core.Runtime.set_cdna_profile(self._rt, name)
+        self._rt.set_cdna_profile(name)
 
     def set_profile(self, name: str, policy: str = "refuse") -> None:
         """Switch to a profile (default, explorer, analyst or creative).
@@ -626,14 +623,14 @@ class CDNAView:
         ----------
         name : str
             The profile."""
-        _core.Runtime.set_cdna_profile(self._rt, name, policy)
+        self._rt.set_cdna_profile(name, policy)
 
     set_profile.__doc__ = (set_profile.__doc__ or "") + _POLICY_DOC
 
     @property
     def scales(self) -> dict[str, float]:
         """Per-space distance scales ``{space: scale}``."""
-        return dict(_core.Runtime.get_cdna_scales(self._rt))
+        return dict(self._rt.get_cdna_scales())
 
     def update_scales(self, scales: Union[Mapping[Any, float], Sequence[float], None] = None, **by_name: float) -> None:
         """Change scales, e.g. ``update_scales(cognitive=2.0)`` or ``update_scales({"L5": 2.0})``."""
@@ -641,15 +638,15 @@ class CDNAView:
         if isinstance(scales, Mapping):
             merged.update(scales)
         elif scales is not None:
-            _core.Runtime.update_cdna_scales(self._rt, list(scales))
+            self._rt.update_cdna_scales(list(scales))
         merged.update(by_name)
         if merged:
-            _core.Runtime.update_cdna_scales(self._rt, merged)
+            self._rt.update_cdna_scales(merged)
 
     @property
     def flags(self) -> dict[str, bool]:
         """Header flags ``{ENABLE_VALIDATION, ENABLE_EVENTS, ENABLE_MUTATION, STRICT_MODE}``."""
-        return dict(_core.Runtime.get_cdna_flags(self._rt))
+        return dict(self._rt.get_cdna_flags())
 
     def set_flags(
         self, flags: Optional[Mapping[str, bool]] = None, /, *, policy: str = "refuse", **by_name: bool
@@ -661,7 +658,7 @@ class CDNAView:
         ----------
         flags, **by_name : bool
             Flag names and their new state."""
-        _core.Runtime.set_cdna_flags(self._rt, {**(flags or {}), **by_name}, policy)
+        self._rt.set_cdna_flags({**(flags or {}), **by_name}, policy)
 
     set_flags.__doc__ = (set_flags.__doc__ or "") + _POLICY_DOC
 
@@ -675,45 +672,45 @@ class CDNAView:
         ----------
         fields, **by_name : float
             Names from ``ng.CDNA_FIELDS`` plus the evolution rates, and their new values."""
-        _core.Runtime.update_cdna(self._rt, {**(fields or {}), **by_name}, policy)
+        self._rt.update_cdna({**(fields or {}), **by_name}, policy)
 
     update.__doc__ = (update.__doc__ or "") + _POLICY_DOC
 
     def __getitem__(self, field: str) -> Union[int, float]:
         """One field by name, e.g. ``rt.cdna["max_out_degree"]`` (see ``ng.CDNA_FIELDS``)."""
-        return _core.Runtime.cdna_field(self._rt, field)
+        return self._rt.cdna_field(field)
 
     def allow_kinds(self, *kinds: Union[str, int]) -> None:
         """Allow connection kinds the CDNA forbids."""
-        _core.Runtime.set_cdna_kinds(self._rt, list(kinds), True)
+        self._rt.set_cdna_kinds(list(kinds), True)
 
     def forbid_kinds(self, *kinds: Union[str, int], policy: str = "refuse") -> None:
         """Forbid connection kinds: the Guardian then refuses new connections of them.
         Connections of these kinds that exist already make it refuse, unless
         ``policy="force"`` (they are kept)."""
-        _core.Runtime.set_cdna_kinds(self._rt, list(kinds), False, policy)
+        self._rt.set_cdna_kinds(list(kinds), False, policy)
 
     def validate(self) -> list[str]:
         """Rules the current CDNA breaks, and the tokens and connections that break it
         (empty when all is well)."""
-        return list(_core.Runtime.validate_cdna(self._rt)["problems"])
+        return list(self._rt.validate_cdna()["problems"])
 
     def config(self) -> dict[str, dict[str, Any]]:
         """The whole configuration as nested dicts, one per block."""
-        return _core.Runtime.get_cdna_config(self._rt)
+        return self._rt.get_cdna_config()
 
     def to_bytes(self) -> bytes:
         """The 384-byte CDNA V2.1 record (with its FNV-1a checksum)."""
-        return _core.Runtime.cdna_bytes(self._rt)
+        return self._rt.cdna_bytes()
 
     @property
     def revision(self) -> int:
         """Raised by one on every accepted change."""
-        return _core.Runtime.cdna_revision(self._rt)
+        return self._rt.cdna_revision()
 
     def history(self) -> pd.DataFrame:
         """Earlier versions, oldest first: revision, profile, changed_at, change."""
-        rows = _core.Runtime.cdna_history(self._rt)
+        rows = self._rt.cdna_history()
         df = pd.DataFrame(rows, columns=["revision", "profile", "changed_at", "change"])
         df["changed_at"] = pd.to_datetime(df["changed_at"], unit="s")
         return df
@@ -728,7 +725,7 @@ class CDNAView:
         """
         if steps < 1:
             raise ValidationError(f"steps must be >= 1, got {steps}")
-        _core.Runtime.cdna_rollback(self._rt, steps, policy)
+        self._rt.cdna_rollback(steps, policy)
 
     def _rows(self) -> list[tuple[str, Any]]:
         cfg = self.config()
@@ -764,7 +761,7 @@ class CDNAView:
         return kv_table("CDNA V2.1", self._rows())
 
 
-class Runtime(_core.Runtime):
+class Runtime(LegacyMixin):
     """A NeuroGraph runtime: tokens in 8 semantic spaces, typed connections, and the CDNA
     configuration guarded by the Guardian, all held by the compiled Rust core.
 
@@ -778,52 +775,58 @@ class Runtime(_core.Runtime):
     >>> rt.status().tokens
     100
 
-    The compiled base class also offers the PyRuntime operations by their earlier names
-    (``create_token``, ``get_token``, ``list_tokens``, ``get_cdna_scales``, ``export_metrics`` ...).
+    The PyRuntime operations keep their earlier names (``create_token``, ``get_token``,
+    ``list_tokens``, ``get_cdna_scales``, ``export_metrics`` ...; see ``LegacyMixin``).
     """
 
-    # The views are built on access (a small object each time) and never stored on the
-    # runtime: a stored view would hold the runtime and form a reference cycle, which kept a
-    # discarded runtime and all its memory alive until a full garbage collection (S3-3). A view
-    # you keep (``toks = rt.tokens``) keeps its runtime alive, as any reference does.
+    # The compiled runtime is held, not inherited (M2): the class shows the API a researcher
+    # uses, and the views hold the compiled object and call its bound methods.
+
+    def __init__(self) -> None:
+        self._core = _core.Runtime()
+
+    # The views are built on access (a small object each time) and hold the compiled runtime,
+    # never the facade, so no reference cycle keeps a discarded runtime's memory alive until a
+    # full garbage collection (S3-3). A view you keep (``toks = rt.tokens``) keeps the data
+    # alive and working, as any reference does.
 
     @property
     def tokens(self) -> TokenView:
         """Tokens: create, read, change, delete and export them (``TokenView``)."""
-        return TokenView(self)
+        return TokenView(self._core)
 
     @property
     def connections(self) -> ConnectionView:
         """Typed, directed connections between tokens (``ConnectionView``)."""
-        return ConnectionView(self)
+        return ConnectionView(self._core)
 
     @property
     def cdna(self) -> CDNAView:
         """The CDNA configuration, changed through the Guardian (``CDNAView``)."""
-        return CDNAView(self)
+        return CDNAView(self._core)
 
     @property
     def grid(self) -> GridView:
         """Exact spatial queries in the 8 spaces (``GridView``)."""
-        return GridView(self)
+        return GridView(self._core)
 
     @property
     def graph(self) -> GraphView:
         """Traversals and paths over the connections (``GraphView``)."""
-        return GraphView(self)
+        return GraphView(self._core)
 
     @property
     def intuition(self) -> _semantic.IntuitionView:
         """The IntuitionEngine: proposals from experience (``IntuitionView``)."""
-        return _semantic.IntuitionView(self)
+        return _semantic.IntuitionView(self._core)
 
-    def bootstrap(  # type: ignore[override]
+    def bootstrap(
         self,
         source: Any,
         words: Any = None,
-        *,
         space: Any = "abstract",
         k: int = 10,
+        *,
         max_words: Optional[int] = None,
         dtype: Any = np.float32,
         errors: str = "raise",
@@ -849,9 +852,12 @@ class Runtime(_core.Runtime):
         Ctrl-C (Interrupt Kernel) during the work stops it and leaves the runtime unchanged
         (``KeyboardInterrupt``); once the runtime is being changed, the call finishes and
         returns its report instead.
+
+        The earlier PyRuntime order ``rt.bootstrap(words, vectors[, space[, k]])`` (a list of
+        words, then their vectors) is accepted too, and also returns the report.
         """
         return _semantic.bootstrap(
-            self,
+            self._core,
             source,
             words,
             space=space,
@@ -864,30 +870,30 @@ class Runtime(_core.Runtime):
             progress=progress,
         )
 
-    def query(self, q: Any, k: int = 10) -> QueryResult:  # type: ignore[override]
+    def query(self, q: Any, k: int = 10) -> QueryResult:
         """Words most similar to ``q`` by cosine in the original embedding space.
 
         ``q`` is a word, several words (their vectors are averaged), an analogy such as
         ``"king - man + woman"``, or a vector. The query's own words are left out. An unknown
         word raises ``ValidationError`` with the closest known spellings.
         """
-        return _semantic.query(self, q, k)
+        return _semantic.query(self._core, q, k)
 
     def query_many(self, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Batched ``query``: a list of texts or a ``(Q, dim)`` matrix -> ``(ids, scores)``,
         both ``(Q, k)``; k is capped at what every query can return."""
-        return _semantic.query_many(self, queries, k)
+        return _semantic.query_many(self._core, queries, k)
 
-    def feedback(self, source: Any, token: int, good: bool = True) -> pd.DataFrame:  # type: ignore[override]
+    def feedback(self, source: Any, token: int, good: bool = True) -> pd.DataFrame:
         """Tell the runtime that ``token`` was a good (or bad) answer for ``source`` (a query
         text, a token id or ids). Every connection source -> token learns by the Connection V3
         rules (confidence up by its learning rate, or down by half of it; immutable kinds never
         change) and the experience feeds the IntuitionEngine. Returns the connections touched."""
-        return _semantic.feedback(self, source, token, good)
+        return _semantic.feedback(self._core, source, token, good)
 
     def events(self, last: Optional[int] = None) -> pd.DataFrame:
         """What the Guardian saw, oldest first: time, kind, target, accepted, reason."""
-        c = _core.Runtime.events(self, last)
+        c = self._core.events(last)
         return pd.DataFrame(
             {
                 "time": pd.to_datetime(c["time"], unit="s"),
@@ -900,19 +906,19 @@ class Runtime(_core.Runtime):
 
     def status(self) -> Status:
         """Counts, CDNA profile, Guardian figures and memory, with text and HTML reprs."""
-        return Status(**_core.Runtime.status_dict(self))
+        return Status(**self._core.status_dict())
 
     def metrics(self) -> str:
         """Prometheus text exposition: counts, operation latency histograms, memory."""
-        return _core.Runtime.export_metrics(self)
+        return self._core.export_metrics()
 
-    def save(self, path: PathLike) -> None:  # type: ignore[override]
+    def save(self, path: PathLike) -> None:
         """Save everything (tokens, labels, connections, CDNA with history, events) to one
         file. The write is atomic: a temporary file is written, fsynced and renamed. Saves to
         one path from several threads or processes each write their own temporary file (the
         last to finish wins); a symlink is followed (the link stays a link). Temporary files
         of saves that were killed are removed by the next save to the same path."""
-        _core.Runtime.save(self, os.fspath(path))
+        self._core.save(os.fspath(path))
 
     @classmethod
     def load(cls, path: PathLike) -> Runtime:
@@ -920,7 +926,7 @@ class Runtime(_core.Runtime):
         whose contents break the runtime's rules (even with valid checksums), or a path that is
         not a regular file (a directory, a FIFO) raises ``SnapshotError`` naming the problem."""
         rt = cls()
-        _core.Runtime.load_from(rt, os.fspath(path))
+        rt._core.load_from(os.fspath(path))
         return rt
 
     def __repr__(self) -> str:

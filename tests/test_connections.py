@@ -173,7 +173,9 @@ def test_feedback_rules(filled):
 
 def test_hypotheses_decay_and_drop_under_ten_percent(filled):
     rt, ids = filled
-    hyp = rt.create_connections(ids[40:42], ids[42:44], kind="cause", confidence=0.35, decay_rate=0.1, hypothesis=True)
+    hyp = rt._core.create_connections(
+        ids[40:42], ids[42:44], kind="cause", confidence=0.35, decay_rate=0.1, hypothesis=True
+    )
     assert rt.connections[int(hyp[0])].mutability == "hypothesis"
     n = len(rt.connections)
     assert rt.connections.decay() == 0  # 0.35 -> 0.25

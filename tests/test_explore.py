@@ -9,8 +9,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import neurograph_lab as ng
-from neurograph_lab.datasets import planted_embeddings
 from neurograph_lab._explore_lang import ExploreError, ExploreResult, run_explore
+from neurograph_lab.datasets import planted_embeddings
 
 
 @pytest.fixture

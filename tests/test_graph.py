@@ -161,9 +161,9 @@ def test_ctrl_c_stops_the_layout(rng, interrupt_at):
     rt = ng.Runtime()
     ids = rt.tokens.create_many(np.zeros((200, 8, 3), np.float32))
     rt.connections.create_many(rng.choice(ids, 400), rng.choice(ids, 400))
-    before = rt.data_version()
+    before = rt._core.data_version()
     fired = interrupt_at(3)
     with pytest.raises(KeyboardInterrupt):
         rt.graph.layout(iterations=10_000)
-    assert fired == [3] and rt.data_version() == before
+    assert fired == [3] and rt._core.data_version() == before
     assert rt.graph.layout(iterations=5).shape == (200, 2)

@@ -386,7 +386,7 @@ def test_ctrl_c_during_create_many_returns_the_ids(interrupt_at):
 
 
 def _snapshot(rt: ng.Runtime) -> dict:
-    c = rt.token_columns()
+    c = rt._core.token_columns()
     return {k: c[k].tolist() if hasattr(c[k], "tolist") else list(c[k]) for k in ("id", "label", "entity", "coords")}
 
 
@@ -406,7 +406,7 @@ def test_labels_must_be_str_one_per_row(filled):
     with pytest.raises(ng.ValidationError, match="label must be a str or None, got bytes b'x'"):
         rt.tokens.update(int(ids[0]), label=b"x")
     with pytest.raises(ng.ValidationError, match="labels must be a sequence of str"):
-        rt.create_tokens(np.zeros((5, 8, 3), np.float32), labels="abcde")  # the low-level name too
+        rt._core.create_tokens(np.zeros((5, 8, 3), np.float32), labels="abcde")  # the low-level name too
     assert _snapshot(rt) == before
     # numpy strings, None, NA and NaN (no label) are fine
     new = rt.tokens.create_many(z, labels=list(np.array(["p", "q"])) + [None, pd.NA, float("nan")])

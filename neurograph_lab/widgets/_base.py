@@ -53,7 +53,7 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
             raise TypeError(f"an explorer needs a neurograph_lab Runtime, got {type(rt).__name__}")
         super().__init__(**kwargs)
         self._rt = rt
-        self._seen = rt.data_version()
+        self._seen = rt._core.data_version()
         self._live_hook: Optional[Callable[..., None]] = None
         # the widget holds its message handlers: a bound method would make a reference cycle
         # holding the runtime after close(), freed only by a full garbage collection
@@ -129,7 +129,7 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     # -- refresh --
     def refresh(self) -> None:
         """Re-read the runtime and redraw (open views get the new data at once)."""
-        self._seen = self._rt.data_version()
+        self._seen = self._rt._core.data_version()
         self._rebuild()
         self.version += 1
         self.send({"type": "reset", "version": self.version})
@@ -150,7 +150,7 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
                 me = ref()
                 if me is None:
                     shell.events.unregister("post_run_cell", hook)
-                elif me._rt.data_version() != me._seen:
+                elif me._rt._core.data_version() != me._seen:
                     me.refresh()
 
             shell.events.register("post_run_cell", hook)

@@ -72,9 +72,8 @@ class GraphExplorer(Explorer):
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
         if depth == 0 or nodes.size == 0:
             return nodes
-        from .. import _core
 
-        conns = _core.Runtime.connection_columns(self._rt, None)
+        conns = self._rt._core.connection_columns(None)
         a, b = conns["token_a"], conns["token_b"]
         frontier = nodes
         for _ in range(depth):
@@ -123,7 +122,7 @@ class GraphExplorer(Explorer):
         top = max(int(degree.max()) if degree.size else 1, 1)
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
         self._node_color = _entities_of(self._rt, nodes) % 12
-        self._labels = self._rt.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
+        self._labels = self._rt._core.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
         self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
         self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
         self.loaded = 0
@@ -193,9 +192,8 @@ class GraphExplorer(Explorer):
 
 def _entities_of(rt: Runtime, ids: np.ndarray) -> np.ndarray:
     """Entity type codes of ``ids`` (all of them tokens), from the core's numpy columns."""
-    from .. import _core
 
-    c = _core.Runtime.token_columns(rt, None, 0, True)
+    c = rt._core.token_columns(None, 0, True)
     order = np.argsort(c["id"])
     rows = order[np.searchsorted(c["id"], ids, sorter=order)]
     return np.asarray(c["entity"][rows], dtype=np.uint8)

@@ -124,10 +124,9 @@ class GridExplorer(Explorer):
 
     # -- data --
     def _columns(self) -> dict[str, Any]:
-        from .. import _core
         from ..runtime import _as_id_array
 
-        c = _core.Runtime.token_columns(self._rt, None, 0, True)  # labels as buffers: not needed here
+        c = self._rt._core.token_columns(None, 0, True)  # labels as buffers: not needed here
         for k in ("label_offsets", "label_data", "label_valid"):
             c.pop(k, None)
         if self._ids_arg is not None:
