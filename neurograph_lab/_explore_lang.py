@@ -23,6 +23,7 @@ others transform it. Errors name the line and column with a caret and a hint.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -30,9 +31,11 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
+from . import plots
 from ._html import esc
+from ._names import CONNECTION_GROUPS, CONNECTION_KINDS, SPACES
 from .errors import NeuroGraphError, ValidationError
-from .runtime import CONNECTION_GROUPS, CONNECTION_KINDS, SPACES, Runtime
+from .runtime import Runtime
 
 __all__ = ["ExploreError", "ExploreResult", "run_explore", "STEPS"]
 
@@ -103,7 +106,7 @@ class ExploreResult:
     def explorer(self) -> Any:
         """The explorer widget for ``show grid`` (GridExplorer of the selection in its space)
         or ``show graph`` (GraphExplorer of the selection)."""
-        from .widgets import GraphExplorer, GridExplorer
+        from .widgets import GraphExplorer, GridExplorer  # lazy: anywidget loads on first use
 
         if self.view == "graph":
             return GraphExplorer(self._rt, ids=self.ids, depth=0)
@@ -111,8 +114,6 @@ class ExploreResult:
 
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""
-        from . import plots
-
         if self.view == "graph":
             return plots.graph_figure(self._rt, self.ids)
         return plots.space_scatter(self._rt, self.space, ids=self.ids, dims=3 if self.view == "grid" else 2)
@@ -203,8 +204,6 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
             return tid
         ids = rt.tokens.find(w.text)
         if len(ids) == 0:
-            import difflib
-
             labels = rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
             close = difflib.get_close_matches(w.text, labels, n=3, cutoff=0.6)
             ctx.fail(w.col, f"no token labelled {w.text!r}", f"did you mean {', '.join(close)}?" if close else "")
@@ -335,8 +334,6 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
                     ctx.fail(verb.col + 3, "as needs a variable name")
                 namespace[rest[0].text] = ExploreResult(rt, cur, list(steps))
             else:
-                import difflib
-
                 close = difflib.get_close_matches(verb.text, STEPS, n=1)
                 ctx.fail(
                     verb.col,

@@ -13,8 +13,10 @@ import pandas as pd
 
 from . import _core
 from ._args import bool_arg, int_arg
+from ._html import kv_table
+from ._progress import run_with_progress
+from ._values import QueryResult
 from .errors import ValidationError
-from .results import QueryResult
 
 PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 
@@ -24,7 +26,7 @@ def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
     if not show:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: tqdm.auto looks for ipywidgets
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False)
@@ -235,8 +237,6 @@ class BootstrapReport:
         return "Bootstrap\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in self._rows())
 
     def _repr_html_(self) -> str:
-        from ._html import kv_table
-
         return kv_table("Bootstrap", self._rows())
 
 
@@ -273,8 +273,6 @@ def bootstrap(
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
-    from ._progress import run_with_progress
-
     d = run_with_progress(
         lambda p: rt.bootstrap_embeddings(wl, mat, spaces, k, seed, replace, p),
         f"weaving {len(wl):,} words",

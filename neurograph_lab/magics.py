@@ -16,9 +16,12 @@ from typing import Any, Callable, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 
+from ._explore_lang import ExploreError, run_explore
+from ._names import CDNA_PROFILES, ENTITY_TYPES, SPACES
 from .errors import NeuroGraphError, ValidationError
-from .runtime import SPACES, Runtime
+from .runtime import Runtime
 
 __all__ = ["NeuroGraphMagics"]
 
@@ -55,8 +58,6 @@ class NeuroGraphMagics(Magics):
         if before in ("--space",):
             return [s for s in (*SPACES, "all") if s.startswith(text)]
         if before == "--profile":
-            from .runtime import CDNA_PROFILES
-
             return [p for p in CDNA_PROFILES if p.startswith(text)]
         if text.startswith("-"):
             flags = [o for a in parser._actions for o in a.option_strings]
@@ -176,8 +177,6 @@ class NeuroGraphMagics(Magics):
             base = ["label", "entity", "weight"]
             df = df[base + [f"{space}_{a}" for a in "xyz"]]
         if args.entity:
-            from .runtime import ENTITY_TYPES
-
             if args.entity not in ENTITY_TYPES:
                 raise UsageError(f"unknown entity type {args.entity!r}{_did_you_mean(args.entity, list(ENTITY_TYPES))}")
             df = df[df["entity"] == args.entity]
@@ -267,8 +266,6 @@ class NeuroGraphMagics(Magics):
             return None
         rt = self.rt
         if args.profile:
-            from .runtime import CDNA_PROFILES
-
             if args.profile not in CDNA_PROFILES:
                 raise UsageError(f"unknown profile {args.profile!r}{_did_you_mean(args.profile, list(CDNA_PROFILES))}")
             self._run(lambda: setattr(rt.cdna, "profile", args.profile))
@@ -381,8 +378,6 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_explore, line)
         if args is None:
             return None
-        from ._explore_lang import ExploreError, run_explore
-
         space = self._space(args.space) or "cognitive"
         try:
             result = run_explore(self.rt, cell, self.ns, space=space)
@@ -391,8 +386,6 @@ class NeuroGraphMagics(Magics):
         if args.out:
             self.ns[args.out] = result
         if result.view != "table" and len(result):
-            from IPython.display import display
-
             display(result.explorer() if result.view in ("grid", "graph") else result.figure())
         return result
 

@@ -9,14 +9,13 @@ import json
 import pathlib
 import re
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import anywidget
 import numpy as np
 import traitlets
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from ..runtime import Runtime
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -26,7 +25,7 @@ MAX_MESSAGE = 4 << 20
 Message = tuple[dict[str, Any], list[Union[bytes, memoryview]]]
 
 
-def _bundle(kind: str) -> Any:
+def esm_bundle(kind: str) -> Any:
     """The explorer's front-end bundle as a synced text trait (``_esm``). Not a path: for a
     path anywidget connects every instance to a file watcher that holds it for the life of
     the process, with its runtime and the data kept for streaming, even after ``close()``."""
@@ -47,8 +46,6 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     _views = 0  # browser views mounted (ready) and not yet torn down (closed)
 
     def __init__(self, rt: Runtime, *, live: bool = False, **kwargs: Any) -> None:
-        from ..runtime import Runtime
-
         if not isinstance(rt, Runtime):
             raise TypeError(f"an explorer needs a neurograph_lab Runtime, got {type(rt).__name__}")
         super().__init__(**kwargs)
@@ -246,7 +243,7 @@ def _watch_unbound(explorer: Explorer) -> None:
 
 def _shell() -> Any:
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # lazy: IPython may be absent (a plain script)
     except ImportError:  # pragma: no cover
         return None
     return get_ipython()

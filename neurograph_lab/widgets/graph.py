@@ -3,16 +3,16 @@ force-directed layout; click selects, double-click expands a node through the ke
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import traitlets
 
+from .._args import as_id_array
+from .._names import CONNECTION_GROUPS
 from ..errors import ValidationError
-from ._base import MAX_MESSAGE, Explorer, Message, _bundle, buf
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from ..runtime import Runtime
+from ._base import MAX_MESSAGE, Explorer, Message, buf, esm_bundle
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000
@@ -26,7 +26,7 @@ class GraphExplorer(Explorer):
     ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
     adds a node's neighbours. ``expand(ids)`` does the same from Python."""
 
-    _esm = _bundle("graph")
+    _esm = esm_bundle("graph")
     _kind = "graph"
 
     n_nodes = traitlets.Int(0).tag(sync=True)
@@ -48,8 +48,6 @@ class GraphExplorer(Explorer):
         seed: int = 0,
         live: bool = False,
     ) -> None:
-        from ..runtime import _as_id_array
-
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
         if width_by not in ("strength", "confidence"):
@@ -61,7 +59,7 @@ class GraphExplorer(Explorer):
             seeds = rt.tokens.ids()
             depth = 0
         else:
-            seeds = _as_id_array(ids)
+            seeds = as_id_array(ids)
             known = np.isin(seeds, rt.tokens.ids())
             if not known.all():
                 raise ValidationError(f"{int((~known).sum())} of the ids are not tokens, e.g. {int(seeds[~known][0])}")
@@ -72,7 +70,6 @@ class GraphExplorer(Explorer):
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
         if depth == 0 or nodes.size == 0:
             return nodes
-
         conns = self._rt._core.connection_columns(None)
         a, b = conns["token_a"], conns["token_b"]
         frontier = nodes
@@ -89,8 +86,6 @@ class GraphExplorer(Explorer):
         return nodes
 
     def _rebuild(self) -> None:
-        from ..runtime import CONNECTION_GROUPS
-
         nodes = self._nodes
         if nodes.size > MAX_NODES:
             raise ValidationError(
@@ -177,9 +172,7 @@ class GraphExplorer(Explorer):
 
     def expand(self, ids: Any, depth: int = 1) -> None:
         """Add the neighbours of ``ids`` (up to ``depth`` hops) and redraw."""
-        from ..runtime import _as_id_array
-
-        grown = self._grow(_as_id_array(ids), depth)
+        grown = self._grow(as_id_array(ids), depth)
         self._nodes = np.union1d(self._nodes, grown)
         self.refresh()
 
@@ -192,7 +185,6 @@ class GraphExplorer(Explorer):
 
 def _entities_of(rt: Runtime, ids: np.ndarray) -> np.ndarray:
     """Entity type codes of ``ids`` (all of them tokens), from the core's numpy columns."""
-
     c = rt._core.token_columns(None, 0, True)
     order = np.argsort(c["id"])
     rows = order[np.searchsorted(c["id"], ids, sorter=order)]

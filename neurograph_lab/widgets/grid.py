@@ -3,17 +3,18 @@ rendered with WebGL in the browser, with a linked box/lasso selection synced to 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import traitlets
 
-from ..errors import ValidationError
-from ._base import Explorer, Message, _bundle, buf, packbits, unpackbits
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from .. import _core
+from .._args import as_id_array
+from .._names import ENTITY_TYPES, SPACES
+from ..errors import NotFoundError, ValidationError
+from ..runtime import Runtime
+from ._base import Explorer, Message, buf, esm_bundle, packbits, unpackbits
 
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
@@ -37,7 +38,7 @@ class GridExplorer(Explorer):
     as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
     """
 
-    _esm = _bundle("grid")
+    _esm = esm_bundle("grid")
     _kind = "grid"
 
     n = traitlets.Int(0).tag(sync=True)
@@ -65,8 +66,6 @@ class GridExplorer(Explorer):
         live: bool = False,
         seed: int = 0,
     ) -> None:
-        from ..runtime import SPACES
-
         self._ids_arg = ids
         self._seed = seed
         self._order = np.empty(0, np.uint32)
@@ -81,8 +80,6 @@ class GridExplorer(Explorer):
 
     # -- validation --
     def _check_space(self, space: str) -> str:
-        from ..runtime import SPACES
-
         key = str(space).lower()
         if key not in SPACES:
             raise ValidationError(f"unknown space {space!r}; spaces: {', '.join(SPACES)}")
@@ -124,13 +121,11 @@ class GridExplorer(Explorer):
 
     # -- data --
     def _columns(self) -> dict[str, Any]:
-        from ..runtime import _as_id_array
-
         c = self._rt._core.token_columns(None, 0, True)  # labels as buffers: not needed here
         for k in ("label_offsets", "label_data", "label_valid"):
             c.pop(k, None)
         if self._ids_arg is not None:
-            want = _as_id_array(self._ids_arg)
+            want = as_id_array(self._ids_arg)
             keep = np.isin(c["id"], want)
             missing = np.setdiff1d(want, c["id"][keep])
             if missing.size:
@@ -139,8 +134,6 @@ class GridExplorer(Explorer):
         return c
 
     def _rebuild(self) -> None:
-        from ..runtime import ENTITY_TYPES
-
         selected = self.selected if self._order.size else np.empty(0, np.uint32)
         c = self._columns()
         n = len(c["id"])
@@ -231,8 +224,6 @@ class GridExplorer(Explorer):
             )
 
     def _hover(self, index: int) -> dict[str, Any]:
-        from ..errors import NotFoundError
-
         tid = int(self._order[index])
         try:
             t = self._rt.tokens.get(tid)
@@ -253,9 +244,7 @@ class GridExplorer(Explorer):
 
     @selected.setter
     def selected(self, ids: Any) -> None:
-        from ..runtime import _as_id_array
-
-        want = _as_id_array([] if ids is None else ids)
+        want = as_id_array([] if ids is None else ids)
         self.selection = packbits(np.isin(self._order, want))
 
     def selection_df(self) -> pd.DataFrame:
@@ -277,8 +266,6 @@ def _quantise(coords: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, list[l
     """Rows ``order`` of (n, 8, 3) float coordinates (NaN where a token is not placed) as uint8
     codes 0..254 over each axis' finite range, 255 where not placed; and bounds[space][axis] =
     [min, max] such that code q is min + q / 255 * (max - min)."""
-    from .. import _core
-
     flat = np.ascontiguousarray(coords, dtype=np.float32).reshape(len(coords), 24)
     codes, ranges = _core.quantize_u8(flat, np.ascontiguousarray(order, dtype=np.uint32))
     bounds = [[[lo, lo + 255.0 * step] for lo, step in ranges[s * 3 : s * 3 + 3]] for s in range(8)]

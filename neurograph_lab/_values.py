@@ -1,4 +1,5 @@
-"""Value types returned by the runtime, each with a plain-text repr, an escaped HTML repr and
+"""Value types returned by the runtime (``ng.Token``, ``ng.Connection``, ``ng.Status``,
+``ng.QueryResult``, ``ng.PathResult``), each with a plain-text repr, an escaped HTML repr and
 ``to_pandas()``."""
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from typing import Any, Mapping, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from ._html import kv_table
+from . import _core
+from ._html import esc, kv_table
+from ._names import SPACES
 
 __all__ = ["Token", "Connection", "Status", "QueryResult", "PathResult"]
 
@@ -215,12 +218,9 @@ class Status:
 
 
 _MAX_ROWS = 10
-_SPACE_SET = {"physical", "sensory", "motor", "emotional", "cognitive", "social", "temporal", "abstract"}
 
 
 def _table_html(title: str, header: list[str], rows: list[list[Any]], more: int) -> str:
-    from ._html import esc
-
     cell = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#8884);text-align:left"
     head = "".join(
         f"<th style='{cell};color:var(--jp-ui-font-color2,#888);font-weight:normal'>{esc(h)}</th>" for h in header
@@ -244,23 +244,21 @@ class QueryResult:
 
     __slots__ = ("ids", "distances", "space", "metric", "_query", "_rt", "_labels")
 
-    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: Any, metric: str = "distance") -> None:
+    def __init__(
+        self, rt: _core.Runtime, ids: Any, distances: Any, space: str, query: str, metric: str = "distance"
+    ) -> None:
         self.ids = ids
         self.distances = distances
         self.space = space
         self.metric = metric  # "distance" (smaller is nearer) or "score" (cosine, larger is nearer)
-        self._query = query  # (target, "what") or a ready description
+        self._query = query  # what was asked, e.g. "10 nearest to token 5"
         self._rt = rt
         self._labels: Optional[list[Optional[str]]] = None
 
     @property
     def query(self) -> str:
         """What was asked, e.g. "10 nearest to token 5"."""
-        if isinstance(self._query, tuple):
-            from ._spatial import _describe
-
-            self._query = _describe(*self._query)
-        return str(self._query)
+        return self._query
 
     @property
     def scores(self) -> Any:
@@ -286,7 +284,7 @@ class QueryResult:
             {"label": pd.array(self.labels, dtype="string"), self.metric: self.distances},
             index=pd.Index(self.ids, name="id"),
         )
-        if self.space in _SPACE_SET:
+        if self.space in SPACES:
             xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
             for a, axis in enumerate("xyz"):
                 df[f"{self.space}_{axis}"] = xyz[:, a]
@@ -319,7 +317,7 @@ class PathResult:
 
     __slots__ = ("ids", "cost", "weight", "source", "target", "_rt", "_labels")
 
-    def __init__(self, rt: Any, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
+    def __init__(self, rt: _core.Runtime, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
         self._rt = rt
         self.source, self.target = source, target
         self.ids = ids
@@ -357,8 +355,6 @@ class PathResult:
         return f"PathResult: {' -> '.join(self._names())} ({len(self)} steps, {self.weight} cost {self.cost:.4g})"
 
     def _repr_html_(self) -> str:
-        from ._html import esc
-
         if not self.found:
             return f"<div class='ng-repr'>No path from {esc(self.source)} to {esc(self.target)}</div>"
         arrow = " <span style='color:var(--jp-ui-font-color2,#888)'>&rarr;</span> "
