@@ -19,6 +19,12 @@ __all__ = ["Token", "Connection", "Status", "QueryResult", "PathResult"]
 XYZ = Tuple[float, float, float]
 
 
+def _num(v: float, digits: int = 4) -> str:
+    """A stored number for a repr: rounded to ``digits`` decimals (float32 noise such as
+    0.4000000059604645 reads 0.4); the value itself keeps every digit (M7)."""
+    return f"{round(v, digits):g}"
+
+
 def _fmt_xyz(v: Optional[XYZ]) -> str:
     return "-" if v is None else "(" + ", ".join(f"{c:.4g}" for c in v) + ")"
 
@@ -50,14 +56,15 @@ class Token:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Token:
-        coords = {k: (None if v is None else tuple(round(float(c), 6) for c in v)) for k, v in d["coords"].items()}
+        # the stored numbers, as to_pandas() has them; only the reprs round (M7)
+        coords = {k: (None if v is None else tuple(float(c) for c in v)) for k, v in d["coords"].items()}
         return cls(
             id=int(d["id"]),
             label=d["label"],
             entity=d["entity"],
-            weight=round(float(d["weight"]), 7),
-            field_radius=round(float(d["field_radius"]), 4),
-            field_strength=round(float(d["field_strength"]), 4),
+            weight=float(d["weight"]),
+            field_radius=float(d["field_radius"]),
+            field_strength=float(d["field_strength"]),
             timestamp=int(d["timestamp"]),
             flags=tuple(d["flags"]),
             user_flags=int(d["user_flags"]),
@@ -73,15 +80,16 @@ class Token:
     def __repr__(self) -> str:
         placed = ", ".join(f"{k}={_fmt_xyz(v)}" for k, v in self.coords.items() if v is not None)
         label = f", label={self.label!r}" if self.label is not None else ""
-        return f"Token(id={self.id}{label}, entity={self.entity!r}, weight={self.weight:g}, {placed or 'no spaces'})"
+        weight = _num(self.weight, 7)
+        return f"Token(id={self.id}{label}, entity={self.entity!r}, weight={weight}, {placed or 'no spaces'})"
 
     def _repr_html_(self) -> str:
         rows = [
             ("id", self.id),
             ("label", self.label if self.label is not None else "-"),
             ("entity", self.entity),
-            ("weight", f"{self.weight:g}"),
-            ("field", f"radius {self.field_radius:g}, strength {self.field_strength:g}"),
+            ("weight", _num(self.weight, 7)),
+            ("field", f"radius {_num(self.field_radius)}, strength {_num(self.field_strength)}"),
             ("flags", ", ".join(self.flags) or "-"),
         ]
         rows += [(k, _fmt_xyz(v)) for k, v in self.coords.items()]
@@ -130,9 +138,9 @@ class Connection:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Connection:
-        vals = dict(d)
+        vals = dict(d)  # the stored numbers, as to_pandas() has them; only the reprs round (M7)
         for k in ("strength", "rigidity", "confidence", "preferred_distance", "learning_rate", "decay_rate"):
-            vals[k] = round(float(vals[k]), 4)
+            vals[k] = float(vals[k])
         vals["flags"] = tuple(vals["flags"])
         return cls(**vals)
 
@@ -140,16 +148,16 @@ class Connection:
         arrow = "<->" if self.bidirectional else "->"
         return (
             f"Connection(id={self.id}, {self.token_a} {arrow} {self.token_b}, kind={self.kind!r}, "
-            f"strength={self.strength:g}, confidence={self.confidence:g}, {self.mutability})"
+            f"strength={_num(self.strength)}, confidence={_num(self.confidence)}, {self.mutability})"
         )
 
     def _repr_html_(self) -> str:
         arrow = "&lt;-&gt;" if self.bidirectional else "-&gt;"
         rows = [
             ("kind", f"{self.kind} ({self.group})"),
-            ("strength", f"{self.strength:g}"),
-            ("rigidity", f"{self.rigidity:g}"),
-            ("confidence", f"{self.confidence:g}"),
+            ("strength", _num(self.strength)),
+            ("rigidity", _num(self.rigidity)),
+            ("confidence", _num(self.confidence)),
             ("mutability", self.mutability),
             ("evidence", self.evidence_count),
             ("flags", ", ".join(self.flags) or "-"),

@@ -453,3 +453,14 @@ def test_clamp_takes_float64_values_beyond_float32(rt):
     with pytest.raises(ng.ValidationError, match="inf"):  # a real inf is still refused, clamp or not
         rt.tokens.create_many(np.full((1, 8, 3), np.inf), clamp=True)
     assert len(rt.tokens) == 1
+
+
+def test_token_values_keep_the_stored_numbers(rt):
+    # M7: Token values used to be rounded (weight to 7 digits, field to 4, coordinates to 6);
+    # they now equal what to_pandas() holds, and only the reprs round
+    tid = rt.tokens.create(cognitive=(0.123456, 0.2, 0.3), weight=0.123456789, field_radius=0.123456)
+    t, row = rt.tokens[tid], rt.tokens.to_pandas().loc[tid]
+    assert t.weight == row["weight"] and t.field_radius == row["field_radius"]
+    assert t.coords["cognitive"][0] == row["cognitive_x"]
+    assert t.to_pandas()["weight"] == row["weight"]
+    assert "weight=0.123457" in repr(t) and "0.123457" in t._repr_html_()
