@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from . import _core
 from ._names import SPACES
 from .errors import ValidationError
 
@@ -245,27 +246,11 @@ def point_rows(values: Any) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-_SPACE_NAMES: dict[Any, str] = {}
-for _i, _name in enumerate(SPACES):
-    for _key in (_name, _name.upper(), _name.capitalize(), f"L{_i + 1}", f"l{_i + 1}", _i + 1):
-        _SPACE_NAMES[_key] = _name
-
-
 def space_name(space: Any, *, allow_all: bool = False) -> str:
-    """The canonical name of a space given as ``"cognitive"`` (any case), ``"L5"``/``"l5"``
-    or ``5`` (1-based); ``"all"`` too with ``allow_all`` (queries over the 24 coordinates).
-    Every entry point (the views, the magics, ``%%ng_explore``, the explorers) parses spaces
-    here."""
+    """The canonical name of a space given as ``"cognitive"`` (any case), ``"L5"``/``"l5"``,
+    ``"5"`` or ``5`` (1-based); ``"all"`` too with ``allow_all`` (queries over the 24
+    coordinates). Every entry point (the views, the magics, ``%%ng_explore``, the explorers,
+    the plots) parses spaces here, and this asks the core's one parser (M4)."""
     if allow_all and isinstance(space, str) and space.strip().lower() == "all":
         return "all"
-    if not isinstance(space, (bool, np.bool_)):
-        try:
-            return _SPACE_NAMES[space]
-        except (KeyError, TypeError):
-            pass
-        if isinstance(space, str) and space.strip().lower() in _SPACE_NAMES:
-            return _SPACE_NAMES[space.strip().lower()]
-        if isinstance(space, np.integer) and int(space) in _SPACE_NAMES:
-            return _SPACE_NAMES[int(space)]
-    extra = " (or 'all')" if allow_all else ""
-    raise ValidationError(f"unknown space {space!r}: expected one of {', '.join(SPACES)}, L1..L8, 1..8{extra}")
+    return SPACES[_core.parse_space(space)]

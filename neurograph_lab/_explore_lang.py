@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from . import plots
+from ._args import space_name
 from ._html import esc
-from ._names import CONNECTION_GROUPS, CONNECTION_KINDS, SPACES
 from .errors import NeuroGraphError, ValidationError
 from .runtime import Runtime
 
@@ -165,15 +165,6 @@ class _Ctx:
         raise ExploreError(self.line, self.no, col, message, hint)
 
 
-def _space_of(value: str) -> str:
-    key = value.lower()
-    if key in SPACES:
-        return key
-    if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
-        return SPACES[int(key[1:]) - 1]
-    raise ValidationError(f"unknown space; expected one of {', '.join(SPACES)} or L1..L8")
-
-
 def _positive_int(value: str) -> int:
     v = int(value)
     if v < 0:
@@ -193,7 +184,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
     sel: Optional[np.ndarray] = None
     steps: list[str] = []
     view = "table"
-    default_space = _space_of(space)
+    default_space = space_name(space)
 
     def token(ctx: _Ctx, w: _Word) -> int:
         # a bare number is a token id; a quoted word is always a label ("2024" is the word)
@@ -237,7 +228,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
                 tail = rest[1:]
                 if len(tail) >= 2 and tail[-2].text == "in":
                     try:
-                        sp = _space_of(tail[-1].text)
+                        sp = space_name(tail[-1].text)
                     except ValidationError as e:
                         ctx.fail(tail[-1].col, f"unknown space {tail[-1].text!r}", str(e))
                     tail = tail[:-2]
@@ -268,26 +259,13 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
             elif verb.text == "expand":
                 cur = need(ctx, verb.col)
                 opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
-                kinds = opts.get("kinds")
-                if kinds:
-                    for kname in kinds:
-                        if kname not in CONNECTION_KINDS and kname not in CONNECTION_GROUPS:
-                            ctx.fail(
-                                line.index("kinds=") + 6, f"unknown kind or group {kname!r}", "see ng.CONNECTION_GROUPS"
-                            )
-                conns = rt.connections.to_pandas()
-                if kinds:
-                    conns = conns[conns["kind"].isin(kinds) | conns["group"].isin(kinds)]
-                out = list(cur.tolist())
-                seen = set(out)
-                frontier = set(out)
-                for _ in range(opts.get("depth", 1)):
-                    nxt = conns[conns["token_a"].isin(frontier)]["token_b"].tolist()
-                    back = conns[conns["bidirectional"] & conns["token_b"].isin(frontier)]["token_a"].tolist()
-                    frontier = {int(t) for t in nxt + back} - seen
-                    out.extend(sorted(frontier))
-                    seen |= frontier
-                sel = np.asarray(out, dtype=np.uint32)
+                try:  # the core's one neighbourhood rule: out-edges, and bidirectional ones back
+                    hood = rt.graph.neighbourhood(cur, depth=opts.get("depth", 1), kinds=opts.get("kinds"))
+                except ValidationError as e:
+                    if "kinds=" not in line:
+                        raise
+                    ctx.fail(line.index("kinds=") + 6, "unknown kind or group", f"{e}; see ng.CONNECTION_GROUPS")
+                sel = hood.index.to_numpy(dtype=np.uint32)
             elif verb.text == "filter":
                 cur = need(ctx, verb.col)
                 expr = line[rest[0].col :] if rest else ""

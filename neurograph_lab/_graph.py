@@ -3,7 +3,7 @@ in the compiled core, whose adjacency is kept in step with the connection store.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,55 @@ class GraphView:
     def dfs(self, start: int, depth: Optional[int] = None) -> pd.DataFrame:
         """Depth-first (preorder) from ``start``; same columns as ``bfs``."""
         return self._traverse(start, depth, True)
+
+    def neighbourhood(
+        self,
+        ids: Any,
+        depth: Optional[int] = 1,
+        direction: str = "out",
+        kinds: Optional[Sequence[Union[str, int]]] = None,
+        limit: Optional[int] = None,
+    ) -> pd.DataFrame:
+        """The tokens within ``depth`` hops of ``ids`` (None: every token reachable).
+
+        Parameters
+        ----------
+        ids : int or array-like of int
+            The seed tokens (each must exist).
+        depth : int or None
+            Hops to follow; 0 gives the seeds alone.
+        direction : {"out", "in", "both"}
+            ``"out"`` follows connections from source to target (and bidirectional ones back,
+            as ``bfs`` does), ``"in"`` the reverse, ``"both"`` either way.
+        kinds : sequence of str or int, optional
+            Follow only these connection kinds or groups (names or codes).
+        limit : int, optional
+            Stop after this many tokens.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per token (index: id): the seeds first (in the order given, depth 0), then
+            each hop's new tokens in ascending id order, with ``depth`` and ``label``.
+            ``%%ng_explore``'s ``expand`` and the ``GraphExplorer`` grow by this same rule.
+
+        Examples
+        --------
+        >>> import neurograph_lab as ng
+        >>> rt = ng.Runtime()
+        >>> a, b, c = (rt.tokens.create(label=w) for w in ["rain", "wet", "slip"])
+        >>> _ = rt.connections.create(a, b, kind="cause"); _ = rt.connections.create(b, c, kind="cause")
+        >>> rt.graph.neighbourhood(a, depth=2)["label"].tolist()
+        ['rain', 'wet', 'slip']
+        """
+        seeds = as_id_array(ids)
+        found, hops = self._rt.graph_neighbourhood(
+            seeds, depth, direction, None if kinds is None else list(kinds), limit
+        )
+        return pd.DataFrame(
+            {"depth": hops, "label": pd.array(self._rt.labels_of(found), dtype="string")},
+            index=pd.Index(found, name="id"),
+        )
 
     def shortest_path(self, a: int, b: int, weight: str = "strength", space: Space = "cognitive") -> PathResult:
         """Cheapest path from ``a`` to ``b`` along connections.

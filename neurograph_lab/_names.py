@@ -14,4 +14,4 @@ CONNECTION_KINDS: tuple[str, ...] = tuple(_core.CONNECTION_KINDS)
 CONNECTION_GROUPS: tuple[str, ...] = tuple(_core.CONNECTION_GROUPS)
 CDNA_PROFILES: tuple[str, ...] = tuple(_core.CDNA_PROFILES)
 #: a connection's mutability, by its code 0..2
-MUTABILITY_NAMES: tuple[str, ...] = ("immutable", "learnable", "hypothesis")
+MUTABILITY_NAMES: tuple[str, ...] = tuple(_core.MUTABILITY_NAMES)

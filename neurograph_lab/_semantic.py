@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
-from ._args import bool_arg, int_arg
+from ._args import bool_arg, int_arg, space_name
 from ._html import kv_table
 from ._progress import run_with_progress
 from ._values import QueryResult
@@ -263,18 +263,15 @@ def bootstrap(
         source, words = np.asarray(words), list(source)
     if max_words is not None:
         max_words = int_arg(max_words, "max_words", lo=1)
-    spaces = [space] if isinstance(space, (str, int)) else list(space)
-    names = [_core.SPACES[s - 1] if isinstance(s, int) and 1 <= s <= 8 else str(s).lower() for s in spaces]
-    names = [
-        _core.SPACES[int(n[1:]) - 1] if n[:1] == "l" and n[1:].isdigit() and 1 <= int(n[1:]) <= 8 else n for n in names
-    ]
+    spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
+    names = [space_name(s) for s in spaces]
     if len(set(names)) != len(names):
         raise ValidationError(f"each space may be named once, got {spaces!r}")
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
     d = run_with_progress(
-        lambda p: rt.bootstrap_embeddings(wl, mat, spaces, k, seed, replace, p),
+        lambda p: rt.bootstrap_embeddings(wl, mat, names, k, seed, replace, p),
         f"weaving {len(wl):,} words",
         unit="tile",
         enabled=progress,

@@ -18,6 +18,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
+from ._args import space_name
 from ._explore_lang import ExploreError, run_explore
 from ._names import CDNA_PROFILES, ENTITY_TYPES, SPACES
 from .errors import NeuroGraphError, ValidationError
@@ -75,7 +76,8 @@ class NeuroGraphMagics(Magics):
         """The user namespace of the shell these magics live in."""
         if self.shell is None:
             raise UsageError("the neurograph_lab magics are not attached to an IPython shell")
-        return self.shell.user_ns
+        ns: dict[str, Any] = self.shell.user_ns
+        return ns
 
     @property
     def rt(self) -> Runtime:
@@ -110,12 +112,10 @@ class NeuroGraphMagics(Magics):
     def _space(self, name: Optional[str]) -> Optional[str]:
         if name is None:
             return None
-        key = name.lower()
-        if key in SPACES:
-            return key
-        if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
-            return SPACES[int(key[1:]) - 1]
-        raise UsageError(f"unknown space {name!r}{_did_you_mean(key, list(SPACES))}")
+        try:
+            return space_name(name)
+        except ValidationError:
+            raise UsageError(f"unknown space {name!r}{_did_you_mean(name.lower(), list(SPACES))}") from None
 
     def _token(self, ref: str) -> int:
         """A token named on a magic line. ``#N`` is always the token id N. Otherwise the token
@@ -232,7 +232,7 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_neighbors, line)
         if args is None:
             return None
-        space = "all" if args.space == "all" else (self._space(args.space) or "cognitive")
+        space = "all" if args.space.strip().lower() == "all" else (self._space(args.space) or "cognitive")
         tid = self._token(args.token)
         return self._out(args, self._run(lambda: self.rt.grid.neighbors(tid, k=args.k, space=space)))
 

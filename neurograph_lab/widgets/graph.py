@@ -68,22 +68,12 @@ class GraphExplorer(Explorer):
         self._rebuild()
 
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
+        """``nodes`` and their neighbours up to ``depth`` hops along out- and in-connections,
+        sorted; by the core's one neighbourhood rule (M4), stopped past ``MAX_NODES``."""
         if depth == 0 or nodes.size == 0:
             return nodes
-        conns = self._rt._core.connection_columns(None)
-        a, b = conns["token_a"], conns["token_b"]
-        frontier = nodes
-        for _ in range(depth):
-            hit_a, hit_b = np.isin(a, frontier), np.isin(b, frontier)
-            nxt = np.union1d(b[hit_a], a[hit_b])
-            new = np.setdiff1d(nxt, nodes)
-            if new.size == 0:
-                break
-            nodes = np.union1d(nodes, new)
-            if nodes.size > MAX_NODES:
-                break
-            frontier = new
-        return nodes
+        ids, _ = self._rt._core.graph_neighbourhood(nodes, depth, "both", None, MAX_NODES + 1)
+        return np.unique(ids)
 
     def _rebuild(self) -> None:
         nodes = self._nodes

@@ -3,14 +3,14 @@ rendered with WebGL in the browser, with a linked box/lasso selection synced to 
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import traitlets
 
 from .. import _core
-from .._args import as_id_array
+from .._args import as_id_array, space_name
 from .._names import ENTITY_TYPES, SPACES
 from ..errors import NotFoundError, ValidationError
 from ..runtime import Runtime
@@ -19,6 +19,8 @@ from ._base import Explorer, Message, buf, esm_bundle, packbits, unpackbits
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
 PALETTE_SIZE = 12
+#: the core's code of a missing value in quantised columns
+MISSING = 255
 NUMERIC = ("weight", "field_radius", "field_strength", "timestamp")
 
 
@@ -43,7 +45,8 @@ class GridExplorer(Explorer):
 
     n = traitlets.Int(0).tag(sync=True)
     spaces = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    space = traitlets.Unicode("cognitive").tag(sync=True)
+    # any spelling ("L5", 5 ...) is taken and stored as the name (see _valid_space)
+    space = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="cognitive").tag(sync=True)
     axes = traitlets.List(traitlets.Int(), default_value=[0, 1]).tag(sync=True)
     view3d = traitlets.Bool(False).tag(sync=True)
     color = traitlets.Unicode("entity").tag(sync=True)
@@ -57,7 +60,7 @@ class GridExplorer(Explorer):
     def __init__(
         self,
         rt: Runtime,
-        space: str = "cognitive",
+        space: Union[str, int] = "cognitive",
         ids: Any = None,
         color: str = "entity",
         *,
@@ -79,11 +82,8 @@ class GridExplorer(Explorer):
         self._check_color(color)
 
     # -- validation --
-    def _check_space(self, space: str) -> str:
-        key = str(space).lower()
-        if key not in SPACES:
-            raise ValidationError(f"unknown space {space!r}; spaces: {', '.join(SPACES)}")
-        return key
+    def _check_space(self, space: Any) -> str:
+        return space_name(space)
 
     @staticmethod
     def _check_axes(axes: Sequence[int]) -> list[int]:
@@ -172,11 +172,13 @@ class GridExplorer(Explorer):
             else:
                 space, axis = color.rsplit("_", 1)
                 raw = c["coords"][:, self.spaces.index(space), "xyz".index(axis)].astype(np.float64)
-            raw = raw[perm]
             finite = np.isfinite(raw)
             lo, hi = (float(raw[finite].min()), float(raw[finite].max())) if finite.any() else (0.0, 0.0)
-            span = hi - lo if hi > lo else 1.0
-            values = np.where(finite, np.clip((raw - lo) / span * 255.0, 0, 255), 0).round().astype(np.uint8)
+            # the core quantises (M4); shifted by lo first, so float32 keeps a timestamp's seconds
+            shifted = np.ascontiguousarray((raw - lo).reshape(n, 1), dtype=np.float32)
+            codes, _ = _core.quantize_u8(shifted, np.ascontiguousarray(perm, dtype=np.uint32))
+            codes = codes.reshape(n)
+            values = np.where(codes == MISSING, 0, codes).astype(np.uint8)  # NaN at the low end, as before
             self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
         self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
         self._values = values
