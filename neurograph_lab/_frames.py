@@ -51,7 +51,7 @@ def tokens_frame(c: Mapping[str, Any]) -> pd.DataFrame:
     flat = c["coords"].reshape(n, 24)
     data: dict[str, Any] = {
         "label": _labels(c),
-        "entity": pd.Categorical.from_codes(c["entity"].astype(np.int16), categories=list(ENTITY_TYPES)),
+        "entity": pd.Categorical.from_codes(c["entity"].astype(np.int16), categories=pd.Index(ENTITY_TYPES)),
         "weight": c["weight"],
         "field_radius": c["field_radius"],
         "field_strength": c["field_strength"],

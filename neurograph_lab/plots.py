@@ -121,7 +121,7 @@ def parallel_spaces(rt: Runtime, ids: Any = None, axis: str = "x", color: str = 
     dims = []
     for s in SPACES:
         if axis == "norm":
-            values = np.sqrt(sum(df[f"{s}_{a}"] ** 2 for a in "xyz"))
+            values = df[[f"{s}_{a}" for a in "xyz"]].pow(2).sum(axis=1, min_count=3).pow(0.5)
         else:
             values = df[f"{s}_{axis}"]
         dims.append({"label": s, "values": values.fillna(0.0)})

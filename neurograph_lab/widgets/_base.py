@@ -32,7 +32,7 @@ def esm_bundle(kind: str) -> Any:
     return traitlets.Unicode((STATIC / f"{kind}.js").read_text(encoding="utf-8")).tag(sync=True)
 
 
-class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
+class Explorer(anywidget.AnyWidget):
     """Base of the explorers: the runtime, the data version, and the messages that carry the
     data (recorded so ``to_html`` can replay them)."""
 
