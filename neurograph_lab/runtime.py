@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core, _semantic
+from ._args import as_id_array
 from ._cdna import CDNAView
 from ._connections import ConnectionView
 from ._frames import events_frame
@@ -158,6 +159,20 @@ class Runtime(LegacyMixin):
         rules (confidence up by its learning rate, or down by half of it; immutable kinds never
         change) and the experience feeds the IntuitionEngine. Returns the connections touched."""
         return _semantic.feedback(self._core, source, token, good)
+
+    def labels_of(self, ids: Any) -> list[Optional[str]]:
+        """The label of each token id (None where a token has none), in the order given; e.g.
+        the labels of ``query_many``'s ids: ``rt.labels_of(ids.ravel())``."""
+        return self._core.labels_of(as_id_array(ids))
+
+    def bootstrap_info(self) -> Optional[dict[str, Any]]:
+        """What the bootstrap placed: words, dim and the spaces (with the first principal axis
+        each got); None before a bootstrap (or once every word's token is deleted)."""
+        return self._core.bootstrap_info()
+
+    def bootstrap_vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The bootstrap's words and their token ids (``uint32``), in vocabulary order."""
+        return self._core.bootstrap_vocabulary()
 
     def events(self, last: Optional[int] = None) -> pd.DataFrame:
         """What the Guardian saw, oldest first: time, kind, target, accepted, reason."""

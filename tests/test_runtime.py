@@ -58,6 +58,10 @@ PUBLIC_API = {
     "metrics",
     "save",
     "load",
+    # used by the tutorials: labels of ids, and what the bootstrap placed
+    "labels_of",
+    "bootstrap_info",
+    "bootstrap_vocabulary",
 }
 
 
@@ -71,6 +75,22 @@ def test_dir_shows_the_public_api_and_the_earlier_names_only():
     assert not isinstance(rt, ng._core.Runtime) and isinstance(rt._core, ng._core.Runtime)
     for name in public:
         assert (getattr(ng.Runtime, name).__doc__ or "").strip(), name
+
+
+def test_labels_and_bootstrap_figures_on_the_facade():
+    # the three binding reads the tutorials use stay on ng.Runtime as documented methods (M2)
+    from neurograph_lab.datasets import planted_embeddings
+
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(np.zeros((3, 8, 3)), labels=["a", None, "c"])
+    assert rt.labels_of(ids[::-1]) == ["c", None, "a"] and rt.bootstrap_info() is None
+    with pytest.raises(ng.ValidationError, match="ids"):
+        rt.labels_of([-1])
+    words, vecs = planted_embeddings(words_per_cluster=4, pairs=2, dim=8)
+    rt.bootstrap(vecs, words, k=2, progress=False)
+    vocab, vocab_ids = rt.bootstrap_vocabulary()
+    assert sorted(vocab) == sorted(words) and rt.labels_of(vocab_ids) == vocab
+    assert rt.bootstrap_info()["words"] == len(words)
 
 
 # M9: each earlier read operation on ng.Runtime returns what the compiled method returns for
