@@ -28,7 +28,7 @@ Grid (cognitive space, scipy ``cKDTree``):
 4. one kNN from Python, p99 over Q calls (target p99 ratio <= 0.2)
    ours: ``rt.grid.neighbors(p, k=10)``, ``p`` a tuple of 3 floats (returns a QueryResult).
    reference: ``tree.query(p, k=10)``. Each call is timed on its own; p50 and p99 are
-   reported, and the p99 of the compiled ``rt.grid_neighbors(p, 10, "cognitive")`` (arrays,
+   reported, and the p99 of the compiled ``rt._core.grid_neighbors(p, 10, "cognitive")`` (arrays,
    no QueryResult) shows the wrapper's share. The best p99 of the repetitions is kept.
 4b. one kNN with a large k, k = N/10 and k = N (target <= 1; review item S3-5)
    ours: ``rt.grid.neighbors(p, k=k)`` from the first query point. reference:
@@ -41,11 +41,11 @@ strength; rustworkx ``PyDiGraph`` with nodes 0..N-1 and the same directed edges,
 the float 1 / strength):
 
 5. graph build (reported, no target): the first graph query after a change builds the CSR;
-   ours: ``rt.graph_traverse(start, 0, False)`` (depth 0: only the start) right after a
+   ours: ``rt._core.graph_traverse(start, 0, False)`` (depth 0: only the start) right after a
    token write. reference: building the rustworkx graph from numpy edge arrays.
    The three comparisons below then run on a warm (already built) graph.
    - BFS, full reach (target <= 1): ``rt.graph.bfs(start)`` (a DataFrame with labels) vs
-     ``rustworkx.bfs_successors(g, start)``; the compiled ``rt.graph_traverse(start, None,
+     ``rustworkx.bfs_successors(g, start)``; the compiled ``rt._core.graph_traverse(start, None,
      False)`` (arrays only) is reported too.
    - single-source shortest paths (target <= 1): ``rt.graph.shortest_path_lengths(start,
      weight="strength")`` vs ``rustworkx.dijkstra_shortest_path_lengths(g, start,
@@ -249,7 +249,7 @@ def bench_grid(rt: ng.Runtime, ids: np.ndarray, q: np.ndarray, repeat: int) -> l
     r = float(np.float32(hi))
     cal_hits = float(tree.query_ball_point(cal, r, workers=-1, return_length=True).mean())
     ours_range = timings(lambda: holder.__setitem__("ours", rt.grid.range_many(q, r, space=SPACE)), repeat, warmup=1)
-    compiled_range = timings(lambda: rt.grid_range_many(q, r, SPACE), repeat, warmup=1)
+    compiled_range = timings(lambda: rt._core.grid_range_many(q, r, SPACE), repeat, warmup=1)
     ref_range = timings(lambda: holder.__setitem__("ref", tree.query_ball_point(q64, r, workers=-1)), repeat, warmup=1)
     o_lists, _ = holder.pop("ours")
     r_lists = holder.pop("ref")
@@ -282,7 +282,7 @@ def bench_grid(rt: ng.Runtime, ids: np.ndarray, q: np.ndarray, repeat: int) -> l
     # 4. one kNN per Python call, p50 / p99
     points = [tuple(float(v) for v in row) for row in q]
     ours_calls = per_call(lambda p: rt.grid.neighbors(p, k=K, space=SPACE), points, repeat)
-    compiled_calls = per_call(lambda p: rt.grid_neighbors(p, K, SPACE), points, repeat)
+    compiled_calls = per_call(lambda p: rt._core.grid_neighbors(p, K, SPACE), points, repeat)
     ref_calls = per_call(lambda p: tree.query(p, k=K), points, repeat)
 
     def best(runs: list[np.ndarray]) -> tuple[float, float, list[float]]:
@@ -372,7 +372,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
 
     # rustworkx: node index = row of the id in ids (ids are sorted, store order)
     assert np.all(np.diff(ids.astype(np.int64)) > 0)
-    cols = rt.connection_columns(None)
+    cols = rt._core.connection_columns(None)
     ca = np.searchsorted(ids, cols["token_a"])
     cb = np.searchsorted(ids, cols["token_b"])
     cost = (1.0 / cols["strength"].astype(np.float64)).tolist()
@@ -397,7 +397,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
 
     # graph build: the first graph call after a change
     t0 = time.perf_counter()
-    rt.graph_traverse(start, 0, False)
+    rt._core.graph_traverse(start, 0, False)
     first_build = time.perf_counter() - t0
     w = [0.25]
 
@@ -405,7 +405,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
         w[0] = 1.0 - w[0]
         rt.tokens.update(int(ids[-1]), weight=w[0])
 
-    ours_build = timings(lambda: rt.graph_traverse(start, 0, False), repeat, setup=touch)
+    ours_build = timings(lambda: rt._core.graph_traverse(start, 0, False), repeat, setup=touch)
     results = [
         Result(
             name=f"graph build, {n:,} nodes {m:,} edges",
@@ -422,7 +422,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
 
     # BFS, warm graph
     ours_bfs = timings(lambda: holder.__setitem__("ours", rt.graph.bfs(start)), repeat, warmup=1)
-    compiled_bfs = timings(lambda: rt.graph_traverse(start, None, False), repeat, warmup=1)
+    compiled_bfs = timings(lambda: rt._core.graph_traverse(start, None, False), repeat, warmup=1)
     ref_bfs = timings(lambda: holder.__setitem__("ref", rx.bfs_successors(g, s_idx)), repeat, warmup=1)
     reached_ours = len(holder.pop("ours"))
     # bfs_successors lists every out-neighbour of each visited node, so count distinct nodes
@@ -432,9 +432,9 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
         seen[succ] = True
     reached_ref = int(seen.sum())
     del seen
-    ids_, _, _ = rt.graph_traverse(start, None, False)
+    ids_, _, _ = rt._core.graph_traverse(start, None, False)
     t0 = time.perf_counter()
-    rt.labels_of(ids_)
+    rt._core.labels_of(ids_)
     labels_s = time.perf_counter() - t0
     del ids_
     results.append(
@@ -474,7 +474,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
     ours_sp = timings(
         lambda: holder.__setitem__("ours", rt.graph.shortest_path_lengths(start, weight="strength")), repeat, warmup=1
     )
-    compiled_sp = timings(lambda: rt.graph_shortest_path_lengths(start, "strength", SPACE), repeat, warmup=1)
+    compiled_sp = timings(lambda: rt._core.graph_shortest_path_lengths(start, "strength", SPACE), repeat, warmup=1)
     ref_sp = timings(
         lambda: holder.__setitem__("ref", rx.dijkstra_shortest_path_lengths(g, s_idx, edge_cost_fn=float)),
         repeat,
@@ -515,7 +515,7 @@ def bench_graph(rt: ng.Runtime, ids: np.ndarray, repeat: int) -> list[Result]:
 
     # weakly connected components
     ours_cc = timings(lambda: holder.__setitem__("ours", rt.graph.components()), repeat, warmup=1)
-    compiled_cc = timings(lambda: rt.graph_components(), repeat, warmup=1)
+    compiled_cc = timings(lambda: rt._core.graph_components(), repeat, warmup=1)
     ref_cc = timings(lambda: holder.__setitem__("ref", rx.weakly_connected_components(g)), repeat, warmup=1)
     o_cc = holder.pop("ours")
     r_cc = holder.pop("ref")

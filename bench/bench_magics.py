@@ -86,8 +86,8 @@ def bench_query(n: int, dim: int, nq: int) -> list[Result]:
         f"%ng_query round trip p99 ({n // 1000}k words)", float(np.quantile(total_a, 0.99)), None, "s", None, "-"
     )
     # context: the same ranking in numpy (one matrix-vector product + argpartition)
-    emb = rt.bootstrap_vectors()
-    words_arr, _ = rt.bootstrap_vocabulary()
+    emb = rt._core.bootstrap_vectors()
+    words_arr, _ = rt._core.bootstrap_vocabulary()
     row = {w: i for i, w in enumerate(words_arr)}
     ref = []
     for w in picks:

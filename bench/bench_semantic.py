@@ -12,7 +12,7 @@ weaving, which is too slow to warm up at full size).
    ours: ``rt.query_many(Qn, k=10)`` on a runtime bootstrapped with ``rt.bootstrap(En, words,
    k=0)`` (no weaving, to keep the setup fast).
    reference: ``s = Qn @ En.T; top = np.argpartition(-s, 10, axis=1)[:, :10]`` then those 10
-   sorted by score. Our token ids are mapped back to rows through ``rt.bootstrap_vocabulary()``;
+   sorted by score. Our token ids are mapped back to rows through ``rt._core.bootstrap_vocabulary()``;
    the top-10 sets must agree row by row (a row that differs only by a tie, a score within
    1e-5 of the 10th, is counted apart).
 
@@ -89,7 +89,7 @@ def words_for(n: int) -> list[str]:
 
 def rows_of(rt: ng.Runtime, token_ids: np.ndarray) -> np.ndarray:
     """Token ids -> rows of the bootstrap vocabulary (``w<i>`` is row i)."""
-    words, tids = rt.bootstrap_vocabulary()
+    words, tids = rt._core.bootstrap_vocabulary()
     order = np.argsort(tids)
     pos = np.searchsorted(tids[order], token_ids)
     rows = order[np.clip(pos, 0, len(order) - 1)]

@@ -174,7 +174,7 @@ def child_delete_cost(which: str) -> dict[str, Any]:
     rt = ng.Runtime()
     if which == "boot":
         rt.bootstrap(rng.normal(size=(n, 32)).astype(np.float32), [f"w{i}" for i in range(n)], k=k, progress=False)
-        ids = rt.bootstrap_vocabulary()[1]
+        ids = rt._core.bootstrap_vocabulary()[1]
     else:
         ids = rt.tokens.create_many(rng.uniform(-1, 1, (n, 8, 3)).astype(np.float32))
         a = np.repeat(ids, k)

@@ -15,8 +15,8 @@ from typing import Any
 
 from . import _core
 from ._semantic import BootstrapReport, load_embeddings
+from ._values import Connection, PathResult, QueryResult, Status, Token
 from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
-from .results import Connection, PathResult, QueryResult, Status, Token
 from .runtime import (
     CDNA_PROFILES,
     CONNECTION_GROUPS,
@@ -67,7 +67,7 @@ _WIDGETS = ("GridExplorer", "GraphExplorer", "CDNAPanel", "explore")
 def __getattr__(name: str) -> Any:
     """The explorers load on first use (they import anywidget and ipywidgets)."""
     if name in _WIDGETS:
-        from . import widgets
+        from . import widgets  # lazy: anywidget and ipywidgets load on first use
 
         return getattr(widgets, name)
     raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
@@ -76,7 +76,7 @@ def __getattr__(name: str) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext neurograph_lab``: register the ``%ng_*`` magics and bind a runtime as
     ``ng_rt`` (an existing ``ng_rt`` Runtime in the user namespace is adopted)."""
-    from .magics import NeuroGraphMagics
+    from .magics import NeuroGraphMagics  # lazy: IPython loads only in a shell
 
     existing = ipython.user_ns.get("ng_rt")
     if not isinstance(existing, Runtime):
@@ -99,7 +99,7 @@ def _offline_plotly() -> None:
     library is put in the notebook once), so figures also render in exported HTML without a
     network. Other environments (VS Code, Colab, a set default) are left as they are."""
     try:
-        import plotly.io as pio
+        import plotly.io as pio  # lazy: plotly loads only with the extension
     except ImportError:  # pragma: no cover - plotly is a dependency
         return
     if pio.renderers.default == "plotly_mimetype":
@@ -109,7 +109,7 @@ def _offline_plotly() -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext neurograph_lab``: remove the magics and the completion matcher; the
     runtime in ``ng_rt`` stays for the user."""
-    from .magics import NeuroGraphMagics
+    from .magics import NeuroGraphMagics  # lazy: IPython loads only in a shell
 
     manager = ipython.magics_manager
     for kind in ("line", "cell"):

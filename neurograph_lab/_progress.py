@@ -31,7 +31,7 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None and self.enabled is not False and total:
             if self.enabled or time.monotonic() - self.start >= BAR_AFTER:
-                from tqdm.auto import tqdm
+                from tqdm.auto import tqdm  # lazy: tqdm.auto looks for ipywidgets
 
                 self.bar = tqdm(total=total, desc=self.desc, unit=self.unit, leave=False)
         if self.bar is not None:

@@ -6,18 +6,17 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
-from ._args import bool_arg, int_arg
+from ._args import bool_arg, int_arg, space_name
+from ._html import kv_table
+from ._progress import run_with_progress
+from ._values import QueryResult
 from .errors import ValidationError
-from .results import QueryResult
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .runtime import Runtime
 
 PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 
@@ -27,7 +26,7 @@ def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
     if not show:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # lazy: tqdm.auto looks for ipywidgets
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False)
@@ -164,7 +163,7 @@ def _word_list(words: Any) -> list[str]:
     return [str(w) for w in words]
 
 
-def parse_query(text: str, rt: Optional[Runtime] = None) -> list[tuple[str, float]]:
+def parse_query(text: str, rt: Optional[_core.Runtime] = None) -> list[tuple[str, float]]:
     """A text query as ``(word, sign)`` terms: ``"king - man + woman"`` -> ``[("king", 1),
     ("man", -1), ("woman", 1)]``.
 
@@ -186,7 +185,7 @@ def parse_query(text: str, rt: Optional[Runtime] = None) -> list[tuple[str, floa
     in_vocab: dict[str, bool] = {}
     if rt is not None and stripped:
         probe = [stripped, "+", "-"]
-        in_vocab = dict(zip(probe, _core.Runtime.has_words(rt, probe)))
+        in_vocab = dict(zip(probe, rt.has_words(probe)))
         if in_vocab[stripped]:
             return [(stripped, 1.0)]
     parts = stripped.split()
@@ -238,13 +237,11 @@ class BootstrapReport:
         return "Bootstrap\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in self._rows())
 
     def _repr_html_(self) -> str:
-        from ._html import kv_table
-
         return kv_table("Bootstrap", self._rows())
 
 
 def bootstrap(
-    rt: Runtime,
+    rt: _core.Runtime,
     source: Any,
     words: Any = None,
     *,
@@ -262,22 +259,19 @@ def bootstrap(
     k = int_arg(k, "k", lo=0)
     seed = int_arg(seed, "seed", lo=0, hi=0xFFFFFFFF)
     replace = bool_arg(replace, "replace")
+    if _words_first(source, words):  # the earlier PyRuntime order: bootstrap(words, vectors)
+        source, words = np.asarray(words), list(source)
     if max_words is not None:
         max_words = int_arg(max_words, "max_words", lo=1)
-    spaces = [space] if isinstance(space, (str, int)) else list(space)
-    names = [_core.SPACES[s - 1] if isinstance(s, int) and 1 <= s <= 8 else str(s).lower() for s in spaces]
-    names = [
-        _core.SPACES[int(n[1:]) - 1] if n[:1] == "l" and n[1:].isdigit() and 1 <= int(n[1:]) <= 8 else n for n in names
-    ]
+    spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
+    names = [space_name(s) for s in spaces]
     if len(set(names)) != len(names):
         raise ValidationError(f"each space may be named once, got {spaces!r}")
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
-    from ._progress import run_with_progress
-
     d = run_with_progress(
-        lambda p: _core.Runtime.bootstrap_embeddings(rt, wl, mat, spaces, k, seed, replace, p),
+        lambda p: rt.bootstrap_embeddings(wl, mat, names, k, seed, replace, p),
         f"weaving {len(wl):,} words",
         unit="tile",
         enabled=progress,
@@ -285,7 +279,18 @@ def bootstrap(
     return BootstrapReport(d, skipped)
 
 
-def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
+def _words_first(source: Any, words: Any) -> bool:
+    """Is this the earlier PyRuntime call ``bootstrap(words, vectors)``: a list of words (no
+    source of the current form is a list) followed by their vectors?"""
+    return (
+        isinstance(source, (list, tuple))
+        and all(isinstance(w, str) for w in source)
+        and words is not None
+        and not isinstance(words, (str, os.PathLike))
+    )
+
+
+def query(rt: _core.Runtime, q: Any, k: int = 10) -> QueryResult:
     k = int_arg(k, "k", lo=0)
     if isinstance(q, str):
         arg: Any = parse_query(q, rt)
@@ -298,11 +303,11 @@ def query(rt: Runtime, q: Any, k: int = 10) -> QueryResult:
                 f"numbers, got {type(q).__name__} {q!r:.60}"
             )
         arg, what = np.ascontiguousarray(arr.ravel(), dtype=np.float32), "vector"
-    ids, scores, _ = _core.Runtime.semantic_query(rt, arg, int(k))
+    ids, scores, _ = rt.semantic_query(arg, int(k))
     return QueryResult(rt, ids, scores, "embedding", f"{k} most similar to {what!r}", metric="score")
 
 
-def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def query_many(rt: _core.Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     k = int_arg(k, "k", lo=0)
     if isinstance(queries, np.ndarray):
         mat = np.ascontiguousarray(queries, dtype=np.float32)
@@ -312,7 +317,7 @@ def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.n
             raise ValidationError("query vectors must be finite (the matrix holds NaN or inf)")
         if k == 0:
             return np.zeros((mat.shape[0], 0), np.uint32), np.zeros((mat.shape[0], 0), np.float32)
-        return _core.Runtime.semantic_query_many(rt, mat, k)
+        return rt.semantic_query_many(mat, k)
     results = [query(rt, t, k) for t in queries]
     # like the matrix form, k is capped at what every row can return (the vocabulary less
     # the query's own words), so no row is padded
@@ -322,16 +327,16 @@ def query_many(rt: Runtime, queries: Any, k: int = 10) -> tuple[np.ndarray, np.n
     return ids, scores
 
 
-def feedback(rt: Runtime, source: Any, token: int, good: bool = True) -> pd.DataFrame:
+def feedback(rt: _core.Runtime, source: Any, token: int, good: bool = True) -> pd.DataFrame:
     if isinstance(source, str):
-        sources = _core.Runtime.query_token_ids(rt, parse_query(source, rt)).tolist()
+        sources = rt.query_token_ids(parse_query(source, rt)).tolist()
     elif isinstance(source, (int, np.integer)) and not isinstance(source, bool):
         sources = [int(source)]
     else:
         sources = [int(s) for s in source]
     if isinstance(token, bool) or not isinstance(token, (int, np.integer)):
         raise ValidationError(f"token must be a token id, got {token!r}")
-    out = _core.Runtime.semantic_feedback(rt, sources, int(token), bool_arg(good, "good"))
+    out = rt.semantic_feedback(sources, int(token), bool_arg(good, "good"))
     return pd.DataFrame(out, columns=["connection", "outcome"])
 
 
@@ -342,29 +347,27 @@ class IntuitionView:
 
     __slots__ = ("_rt",)
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: _core.Runtime) -> None:
         self._rt = rt
 
     def proposals(self) -> pd.DataFrame:
         """What the engine would do now (nothing changes)."""
-        return pd.DataFrame(_core.Runtime.intuition_proposals(self._rt)).drop(
-            columns=["accepted", "reason"], errors="ignore"
-        )
+        return pd.DataFrame(self._rt.intuition_proposals()).drop(columns=["accepted", "reason"], errors="ignore")
 
     def run(self) -> pd.DataFrame:
         """Put every proposal to the Guardian and apply the accepted ones."""
-        return pd.DataFrame(_core.Runtime.intuition_run(self._rt))
+        return pd.DataFrame(self._rt.intuition_run())
 
     def observe(self, ids: Iterable[int]) -> None:
         """Record that these tokens were used together (a co-activation)."""
-        _core.Runtime.coactivate(self._rt, [int(i) for i in ids])
+        self._rt.coactivate([int(i) for i in ids])
 
     def experiences(self) -> pd.DataFrame:
         """The experience stream: time, kind, tokens."""
-        rows = _core.Runtime.intuition_experiences(self._rt)
+        rows = self._rt.intuition_experiences()
         df = pd.DataFrame(rows, columns=["time", "kind", "tokens"])
         df["time"] = pd.to_datetime(df["time"], unit="s")
         return df
 
     def __repr__(self) -> str:
-        return f"<intuition: {len(_core.Runtime.intuition_experiences(self._rt))} experiences>"
+        return f"<intuition: {len(self._rt.intuition_experiences())} experiences>"

@@ -16,9 +16,13 @@ from typing import Any, Callable, Optional
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
 
+from ._args import space_name
+from ._explore_lang import ExploreError, run_explore
+from ._names import CDNA_PROFILES, ENTITY_TYPES, SPACES
 from .errors import NeuroGraphError, ValidationError
-from .runtime import SPACES, Runtime
+from .runtime import Runtime
 
 __all__ = ["NeuroGraphMagics"]
 
@@ -55,8 +59,6 @@ class NeuroGraphMagics(Magics):
         if before in ("--space",):
             return [s for s in (*SPACES, "all") if s.startswith(text)]
         if before == "--profile":
-            from .runtime import CDNA_PROFILES
-
             return [p for p in CDNA_PROFILES if p.startswith(text)]
         if text.startswith("-"):
             flags = [o for a in parser._actions for o in a.option_strings]
@@ -74,7 +76,8 @@ class NeuroGraphMagics(Magics):
         """The user namespace of the shell these magics live in."""
         if self.shell is None:
             raise UsageError("the neurograph_lab magics are not attached to an IPython shell")
-        return self.shell.user_ns
+        ns: dict[str, Any] = self.shell.user_ns
+        return ns
 
     @property
     def rt(self) -> Runtime:
@@ -109,12 +112,10 @@ class NeuroGraphMagics(Magics):
     def _space(self, name: Optional[str]) -> Optional[str]:
         if name is None:
             return None
-        key = name.lower()
-        if key in SPACES:
-            return key
-        if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
-            return SPACES[int(key[1:]) - 1]
-        raise UsageError(f"unknown space {name!r}{_did_you_mean(key, list(SPACES))}")
+        try:
+            return space_name(name)
+        except ValidationError:
+            raise UsageError(f"unknown space {name!r}{_did_you_mean(name.lower(), list(SPACES))}") from None
 
     def _token(self, ref: str) -> int:
         """A token named on a magic line. ``#N`` is always the token id N. Otherwise the token
@@ -176,8 +177,6 @@ class NeuroGraphMagics(Magics):
             base = ["label", "entity", "weight"]
             df = df[base + [f"{space}_{a}" for a in "xyz"]]
         if args.entity:
-            from .runtime import ENTITY_TYPES
-
             if args.entity not in ENTITY_TYPES:
                 raise UsageError(f"unknown entity type {args.entity!r}{_did_you_mean(args.entity, list(ENTITY_TYPES))}")
             df = df[df["entity"] == args.entity]
@@ -233,7 +232,7 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_neighbors, line)
         if args is None:
             return None
-        space = "all" if args.space == "all" else (self._space(args.space) or "cognitive")
+        space = "all" if args.space.strip().lower() == "all" else (self._space(args.space) or "cognitive")
         tid = self._token(args.token)
         return self._out(args, self._run(lambda: self.rt.grid.neighbors(tid, k=args.k, space=space)))
 
@@ -267,8 +266,6 @@ class NeuroGraphMagics(Magics):
             return None
         rt = self.rt
         if args.profile:
-            from .runtime import CDNA_PROFILES
-
             if args.profile not in CDNA_PROFILES:
                 raise UsageError(f"unknown profile {args.profile!r}{_did_you_mean(args.profile, list(CDNA_PROFILES))}")
             self._run(lambda: setattr(rt.cdna, "profile", args.profile))
@@ -372,7 +369,7 @@ class NeuroGraphMagics(Magics):
     @argument("--space", default="cognitive", help="space for near/within without 'in' (default cognitive)")
     @cell_magic
     def ng_explore(self, line: str = "", cell: str = "") -> Any:
-        """Explore with a small language, one step a line (see neurograph_lab.explore):
+        """Explore with a small language, one step a line (see neurograph_lab._explore_lang):
 
         query "text" k=20 | near <label|id> k=10 in <space> | within <label|id|x,y,z> radius=R in <space>
         expand depth=2 kinds=cause,temporal | filter <pandas expr> | path <a> -> <b>
@@ -381,8 +378,6 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_explore, line)
         if args is None:
             return None
-        from .explore import ExploreError, run_explore
-
         space = self._space(args.space) or "cognitive"
         try:
             result = run_explore(self.rt, cell, self.ns, space=space)
@@ -391,8 +386,6 @@ class NeuroGraphMagics(Magics):
         if args.out:
             self.ns[args.out] = result
         if result.view != "table" and len(result):
-            from IPython.display import display
-
             display(result.explorer() if result.view in ("grid", "graph") else result.figure())
         return result
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 import pandas as pd
 
+from ._args import space_name
+from ._names import SPACES
 from .errors import ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +30,7 @@ MAX_POINTS = 200_000
 
 def _go() -> Any:
     try:
-        import plotly.graph_objects as go
+        import plotly.graph_objects as go  # lazy: plotly loads on the first figure
     except ImportError as e:  # pragma: no cover - plotly is a dependency
         raise ImportError("plots need plotly: pip install plotly") from e
     return go
@@ -58,9 +60,7 @@ def space_scatter(
     ``rt.tokens.to_pandas()`` (entity, weight, label ...). Above ``max_points`` a random sample
     is drawn and the title says so."""
     go = _go()
-    from ._spatial import _space_name
-
-    name = _space_name(space)
+    name = space_name(space)
     if name == "all":
         raise ValidationError("a scatter shows one space")
     if dims not in (2, 3):
@@ -115,15 +115,13 @@ def parallel_spaces(rt: Runtime, ids: Any = None, axis: str = "x", color: str = 
     """The 8 spaces of a selection as parallel coordinates: one vertical axis per space
     (its ``x``, ``y``, ``z`` coordinate, or ``norm`` for the distance from the origin)."""
     go = _go()
-    from .runtime import SPACES
-
     if axis not in ("x", "y", "z", "norm"):
         raise ValidationError(f"axis must be x, y, z or norm, got {axis!r}")
     df = _frame(rt, ids)
     dims = []
     for s in SPACES:
         if axis == "norm":
-            values = np.sqrt(sum(df[f"{s}_{a}"] ** 2 for a in "xyz"))
+            values = df[[f"{s}_{a}" for a in "xyz"]].pow(2).sum(axis=1, min_count=3).pow(0.5)
         else:
             values = df[f"{s}_{axis}"]
         dims.append({"label": s, "values": values.fillna(0.0)})
@@ -185,7 +183,7 @@ def graph_figure(
         i, j = index[int(a)], index[int(b)]
         xs += [float(pos[i, 0]), float(pos[j, 0]), None]
         ys += [float(pos[i, 1]), float(pos[j, 1]), None]
-    labels = rt.labels_of(np.ascontiguousarray(sel, dtype=np.uint32))
+    labels = rt._core.labels_of(np.ascontiguousarray(sel, dtype=np.uint32))
     text = [f"{lab} ({int(t)})" if lab else str(int(t)) for t, lab in zip(sel, labels)]
     fig = go.Figure(
         [

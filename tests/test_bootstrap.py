@@ -225,7 +225,7 @@ def test_bootstrap_survives_a_snapshot(boot, tmp_path):
     rt.save(tmp_path / "b.ngs")
     back = ng.Runtime.load(tmp_path / "b.ngs")
     assert back.query("tool7", k=5).labels == rt.query("tool7", k=5).labels
-    assert back.bootstrap_info()["words"] == rt.bootstrap_info()["words"]
+    assert back._core.bootstrap_info()["words"] == rt._core.bootstrap_info()["words"]
 
 
 def test_query_without_bootstrap(rt):
@@ -247,7 +247,7 @@ def test_degenerate_and_bad_queries(boot):
         rt.query_many(np.full((1, 40), np.nan, np.float32))
     assert len(rt.query("fruit3", k=0)) == 0
     assert rt.query_many(np.ones((2, 40), np.float32), k=0)[0].shape == (2, 0)
-    assert float(rt.query(rt.bootstrap_vectors()[0], k=1).scores[0]) <= 1.0
+    assert float(rt.query(rt._core.bootstrap_vectors()[0], k=1).scores[0]) <= 1.0
 
 
 def test_proposals_do_not_change_anything(boot):
@@ -269,7 +269,7 @@ def test_bad_bootstrap_arguments(planted):
     # S4: k=2**70 raised OverflowError; sizes are refused by name beyond 2**63 - 1
     for call in (
         lambda: ng.Runtime().bootstrap(vecs, words, k=2**70),
-        lambda: ng.Runtime().bootstrap_embeddings(words, vecs, ["abstract"], 2**70),
+        lambda: ng._core.Runtime().bootstrap_embeddings(words, vecs, ["abstract"], 2**70),
     ):
         with pytest.raises(ng.ValidationError, match=r"k must be an integer in 0\.\.=9223372036854775807, got 1180"):
             call()
@@ -310,7 +310,7 @@ def test_ctrl_c_stops_weaving_and_changes_nothing(interrupt_at):
     with pytest.raises(KeyboardInterrupt):
         rt.bootstrap(vecs, words, k=5, progress=False)
     assert fired == [1]
-    assert len(rt.tokens) == 1 and len(rt.connections) == 0 and rt.bootstrap_info() is None
+    assert len(rt.tokens) == 1 and len(rt.connections) == 0 and rt._core.bootstrap_info() is None
     small = rt.bootstrap(vecs[:500], words[:500], k=3, progress=False)
     assert small.words == 500 and len(rt.tokens) == 501
 
@@ -319,7 +319,7 @@ def _fingerprint(rt):
     """Everything a refused call must leave as it was."""
     toks = rt.tokens.to_pandas()
     conns = rt.connections.to_pandas()
-    vocab = rt.bootstrap_vocabulary() if rt.bootstrap_info() else None
+    vocab = rt._core.bootstrap_vocabulary() if rt._core.bootstrap_info() else None
     return (
         toks.to_csv(),
         conns.drop(columns=[c for c in conns.columns if c.endswith("_at") or c == "last_update"]).to_csv(),
@@ -333,33 +333,33 @@ def test_deleting_a_word_removes_it_from_the_vocabulary_and_the_file_loads(boot,
     rt, _ = boot
     gone = int(rt.tokens.find("fruit7")[0])
     rt.tokens.delete(gone)
-    words, ids = rt.bootstrap_vocabulary()
+    words, ids = rt._core.bootstrap_vocabulary()
     assert "fruit7" not in words and gone not in ids.tolist()
-    assert rt.bootstrap_info()["words"] == len(words) == len(rt.tokens)
-    assert rt.bootstrap_vectors().shape == (len(words), 40)
+    assert rt._core.bootstrap_info()["words"] == len(words) == len(rt.tokens)
+    assert rt._core.bootstrap_vectors().shape == (len(words), 40)
     with pytest.raises(ng.ValidationError, match="not in the vocabulary") as err:
         rt.query("fruit7")
     assert "fruit7" not in str(err.value).split("did you mean:")[1]  # never suggests a deleted word
     hits = rt.query("fruit3", k=len(words))
     assert gone not in hits.ids.tolist() and None not in hits.labels
-    many, _ = rt.query_many(rt.bootstrap_vectors()[:3], k=len(words))
+    many, _ = rt.query_many(rt._core.bootstrap_vectors()[:3], k=len(words))
     assert gone not in many.ravel().tolist() and many.shape == (3, len(words))
     rt.save(tmp_path / "after-delete.ngs")
     back = ng.Runtime.load(tmp_path / "after-delete.ngs")
     assert back.query("fruit3", k=5).labels == rt.query("fruit3", k=5).labels
-    assert "fruit7" not in back.bootstrap_vocabulary()[0]
+    assert "fruit7" not in back._core.bootstrap_vocabulary()[0]
 
 
 def test_deleting_most_words_compacts_and_queries_stay_right(boot):
     rt, _ = boot
-    words, ids = rt.bootstrap_vocabulary()
+    words, ids = rt._core.bootstrap_vocabulary()
     keep = {w for w in words if w.startswith("tool")}
     rt.tokens.delete([int(i) for w, i in zip(words, ids) if w not in keep])
-    assert set(rt.bootstrap_vocabulary()[0]) == keep
+    assert set(rt._core.bootstrap_vocabulary()[0]) == keep
     res = rt.query("tool3", k=100)
     assert set(res.labels) == keep - {"tool3"}
     rt.tokens.delete(rt.tokens.ids())
-    assert rt.bootstrap_info() is None  # no word left: no vocabulary
+    assert rt._core.bootstrap_info() is None  # no word left: no vocabulary
     rt.bootstrap(*boot_input(), k=1)  # a new bootstrap needs no replace=True
 
 
@@ -372,9 +372,9 @@ def test_clear_removes_the_vocabulary_and_old_word_ids_are_never_returned(boot, 
     # review S2-3: after clear(), a new token may take a word's old id; queries must not
     # return it, and the file must load (S1-1)
     rt, _ = boot
-    vocab, vid = rt.bootstrap_vocabulary()
+    vocab, vid = rt._core.bootstrap_vocabulary()
     rt.tokens.clear()
-    assert rt.bootstrap_info() is None
+    assert rt._core.bootstrap_info() is None
     rt.tokens.create(id=int(vid[1]), label="UNRELATED")
     with pytest.raises(ng.ValidationError, match="no bootstrap"):
         rt.query(vocab[0])
@@ -405,20 +405,20 @@ def test_bootstrap_that_the_cdna_refuses_changes_nothing_and_is_recorded(planted
     fresh.cdna.forbid_kinds("associated_with")
     with pytest.raises(ng.ValidationError, match="not allowed"):
         fresh.bootstrap(vecs, words, k=5)
-    assert len(fresh.tokens) == 0 and fresh.bootstrap_info() is None
+    assert len(fresh.tokens) == 0 and fresh._core.bootstrap_info() is None
 
 
 def test_feedback_decay_and_intuition_bump_the_data_version(boot):
     # review S2-6: in-place connection changes must make live views refresh
     rt, _ = boot
     cid = int(rt.connections.to_pandas().index[0])
-    v = rt.data_version()
+    v = rt._core.data_version()
     rt.connections.feedback(cid)
-    assert rt.data_version() != v
-    v = rt.data_version()
+    assert rt._core.data_version() != v
+    v = rt._core.data_version()
     c = rt.connections[cid]
     rt.feedback(c.token_a, c.token_b, good=True)
-    assert rt.data_version() != v
+    assert rt._core.data_version() != v
 
 
 def test_intuition_evidence_does_not_survive_clear():
@@ -456,7 +456,7 @@ def test_ctrl_c_at_the_commit_point_returns_the_report(interrupt_at):
     report = rt.bootstrap(vecs, words, k=5, progress=False)
     assert fired == ["commit"]
     assert report.words == 2000 == len(rt.tokens)
-    assert report.connections == len(rt.connections) > 0 and rt.bootstrap_info()["words"] == 2000
+    assert report.connections == len(rt.connections) > 0 and rt._core.bootstrap_info()["words"] == 2000
 
 
 def test_script_exits_cleanly_after_an_interrupted_bootstrap():
@@ -486,11 +486,11 @@ def test_ctrl_c_during_query_many_raises(boot, planted, interrupt_at):
     # S2-4: batched queries stop at the next tile
     rt, _ = boot
     _, vecs = planted
-    before = rt.data_version()
+    before = rt._core.data_version()
     fired = interrupt_at(1)
     with pytest.raises(KeyboardInterrupt):
         rt.query_many(np.tile(vecs, (20, 1)), k=5)
-    assert fired == [1] and rt.data_version() == before
+    assert fired == [1] and rt._core.data_version() == before
     ids, _ = rt.query_many(vecs[:3], k=5)
     assert ids.shape == (3, 5)
 
@@ -541,7 +541,7 @@ def test_query_text_rule_with_operator_like_words(punctuated, text, terms):
     from neurograph_lab._semantic import parse_query
 
     rt, words, vecs = punctuated
-    assert parse_query(text, rt) == [(w, float(s)) for w, s in terms]
+    assert parse_query(text, rt._core) == [(w, float(s)) for w, s in terms]
     assert rt.query(text, k=3).labels == _nearest(words, vecs, terms, 3)
 
 
@@ -558,7 +558,7 @@ def test_operators_without_such_words_are_still_errors(boot):
 def test_feedback_reads_its_text_by_the_same_rule(punctuated):
     rt, _, _ = punctuated
     dash = int(rt.tokens.find("-")[0])
-    assert rt.query_token_ids([("-", 1.0)]).tolist() == [dash]
+    assert rt._core.query_token_ids([("-", 1.0)]).tolist() == [dash]
     target = int(rt.query("-", k=1).ids[0])
     out = rt.feedback("-", target)
     assert set(out.columns) == {"connection", "outcome"}
@@ -583,7 +583,7 @@ def test_a_bad_line_is_named_with_the_way_to_skip_it(tmp_path):
     rt = ng.Runtime()
     with pytest.raises(ng.ValidationError, match=r"line 3"):
         rt.bootstrap(path, k=2)
-    assert len(rt.tokens) == 0 and rt.bootstrap_info() is None
+    assert len(rt.tokens) == 0 and rt._core.bootstrap_info() is None
     report = rt.bootstrap(path, k=2, errors="skip")
     assert report.skipped_lines == 2 and report.words == 10 and len(rt.tokens) == 10
     # with a header line the numbers are still the file's own line numbers
@@ -616,12 +616,12 @@ def test_bootstrap_and_query_arguments_are_checked_not_converted(punctuated, pla
             rt.bootstrap(vecs, words, **kw)
         assert len(rt.tokens) == 0
     with pytest.raises(ng.ValidationError, match="each space may be named once, got cognitive twice"):
-        ng.Runtime().bootstrap_embeddings(words, vecs, ["L5", "cognitive"])  # S4, the low-level name
+        ng._core.Runtime().bootstrap_embeddings(words, vecs, ["L5", "cognitive"])  # S4, the low-level name
     rt, _, v = punctuated
     with pytest.raises(ng.ValidationError, match="query row 1 is a zero vector"):
         rt.query_many(np.stack([v[0], np.zeros(16, np.float32)]))
     with pytest.raises(ng.ValidationError, match="query row 0 is a zero vector"):
-        rt.semantic_query_many(np.zeros((1, 16), np.float32), 3)  # the low-level name too
+        rt._core.semantic_query_many(np.zeros((1, 16), np.float32), 3)  # the low-level name too
     for bad in (None, b"x", object()):
         with pytest.raises(ng.ValidationError, match="a query is a text .* or a vector of numbers"):
             rt.query(bad)
@@ -630,4 +630,4 @@ def test_bootstrap_and_query_arguments_are_checked_not_converted(punctuated, pla
         with pytest.raises(ng.ValidationError, match="good must be True or False"):
             rt.feedback("man", tok, good=good)
     with pytest.raises(ng.ValidationError, match="must be a finite number"):
-        rt.query_token_ids([("man", float("nan"))])
+        rt._core.query_token_ids([("man", float("nan"))])

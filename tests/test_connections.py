@@ -216,7 +216,9 @@ def test_feedback_rules(filled):
 
 def test_hypotheses_decay_and_drop_under_ten_percent(filled):
     rt, ids = filled
-    hyp = rt.create_connections(ids[40:42], ids[42:44], kind="cause", confidence=0.35, decay_rate=0.1, hypothesis=True)
+    hyp = rt._core.create_connections(
+        ids[40:42], ids[42:44], kind="cause", confidence=0.35, decay_rate=0.1, hypothesis=True
+    )
     assert rt.connections[int(hyp[0])].mutability == "hypothesis"
     n = len(rt.connections)
     assert rt.connections.decay() == 0  # 0.35 -> 0.25
@@ -269,3 +271,15 @@ def test_kinds_ids_and_good_refuse_bools_and_out_of_range(filled):
         rt.connections.delete(float(cid))
     pd.testing.assert_frame_equal(rt.connections.to_pandas(), before)
     assert rt.connections.feedback(cid, good=np.bool_(False)) in ("updated", "unchanged", "dropped")
+
+
+def test_connection_values_keep_the_stored_numbers(filled):
+    # M7: Connection values used to be rounded to 4 digits (0.1235 while to_pandas() said
+    # 0.123456); only the reprs round now
+    rt, ids = filled
+    cid = rt.connections.create(int(ids[30]), int(ids[31]), strength=0.123456, rigidity=0.3)
+    c, row = rt.connections[cid], rt.connections.to_pandas().loc[cid]
+    assert c.strength == row["strength"] == np.float32(0.123456)
+    assert c.confidence == row["confidence"] and c.rigidity == row["rigidity"]
+    assert [x.strength for x in rt.connections.list(limit=100) if x.id == cid] == [c.strength]
+    assert "strength=0.1235" in repr(c) and "0.1235" in c._repr_html_()

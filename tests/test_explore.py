@@ -9,8 +9,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 import neurograph_lab as ng
+from neurograph_lab._explore_lang import ExploreError, ExploreResult, run_explore
 from neurograph_lab.datasets import planted_embeddings
-from neurograph_lab.explore import ExploreError, ExploreResult, run_explore
 
 
 @pytest.fixture
@@ -85,6 +85,25 @@ def test_cell_magic(rt):
         with pytest.raises(UsageError, match=r"line 1, column 1: unknown step"):
             sh.run_cell_magic("ng_explore", "", "nope")
         assert sh.run_cell_magic("ng_explore", "--help", "near fruit0") is None
+    finally:
+        sh.run_line_magic("unload_ext", "neurograph_lab")
+        InteractiveShell.clear_instance()
+
+
+def test_ng_explore_still_works_after_the_cell_magic(rt):
+    # M1: the %%ng_explore language module used to be ``neurograph_lab.explore``; importing it
+    # (on the first cell) bound the package attribute to the module, so ``ng.explore(rt)``
+    # then raised "'module' object is not callable"
+    sh = InteractiveShell.instance()
+    try:
+        sh.user_ns["ng_rt"] = rt
+        sh.run_line_magic("load_ext", "neurograph_lab")
+        assert len(sh.run_cell_magic("ng_explore", "", "near fruit0 k=3")) == 3
+        sh.run_cell("import neurograph_lab as ng\nview = ng.explore(ng_rt)").raise_error()
+        view = sh.user_ns["view"]
+        assert view.grid.n == len(rt.tokens) and view.graph.n_nodes > 0
+        for w in (view.grid, view.graph, view.panel, view):
+            w.close()
     finally:
         sh.run_line_magic("unload_ext", "neurograph_lab")
         InteractiveShell.clear_instance()

@@ -161,9 +161,47 @@ def test_ctrl_c_stops_the_layout(rng, interrupt_at):
     rt = ng.Runtime()
     ids = rt.tokens.create_many(np.zeros((200, 8, 3), np.float32))
     rt.connections.create_many(rng.choice(ids, 400), rng.choice(ids, 400))
-    before = rt.data_version()
+    before = rt._core.data_version()
     fired = interrupt_at(3)
     with pytest.raises(KeyboardInterrupt):
         rt.graph.layout(iterations=10_000)
-    assert fired == [3] and rt.data_version() == before
+    assert fired == [3] and rt._core.data_version() == before
     assert rt.graph.layout(iterations=5).shape == (200, 2)
+
+
+def test_one_neighbourhood_rule_for_graph_explore_and_the_graph_explorer():
+    # M4: rt.graph.neighbourhood, %%ng_explore's expand and GraphExplorer's growth all ask
+    # the core's one neighbourhood function (they used to be three scans with three rules)
+    from neurograph_lab._explore_lang import ExploreResult, run_explore
+
+    rt = ng.Runtime()
+    t = [int(i) for i in rt.tokens.create_many(np.zeros((8, 8, 3), np.float32), labels=[f"n{i}" for i in range(8)])]
+    rt.connections.create(t[0], t[1])
+    rt.connections.create(t[1], t[2], kind="cause")
+    rt.connections.create(t[3], t[0])
+    rt.connections.create(t[4], t[0], bidirectional=True)
+    rt.connections.create(t[2], t[5], kind="before")
+    hood = rt.graph.neighbourhood([t[0]], depth=2)
+    assert list(zip(hood.index, hood["depth"])) == [(t[0], 0), (t[1], 1), (t[4], 1), (t[2], 2)]
+    assert hood["label"].tolist() == ["n0", "n1", "n4", "n2"]
+    # %%ng_explore expand: out-edges and bidirectional ones back, seeds first
+    ns = {"seed": ExploreResult(rt, np.asarray([t[0]], np.uint32), [])}
+    got = run_explore(rt, "path n0 -> n1\nintersect seed\nexpand depth=2", ns)
+    assert got.ids.tolist() == hood.index.tolist()
+    causal = run_explore(rt, "path n0 -> n1\nintersect seed\nexpand depth=3 kinds=associative,causal", ns)
+    assert causal.ids.tolist() == rt.graph.neighbourhood([t[0]], 3, kinds=["associative", "causal"]).index.tolist()
+    assert t[5] not in causal.ids.tolist()
+    # GraphExplorer: both directions
+    both = rt.graph.neighbourhood([t[0]], depth=1, direction="both")
+    g = ng.GraphExplorer(rt, ids=[t[0]], depth=1)
+    try:
+        assert g._nodes.tolist() == sorted(both.index.tolist()) == sorted([t[0], t[1], t[3], t[4]])
+        g.expand([t[1]])
+        grown = set(both.index) | set(rt.graph.neighbourhood([t[1]], depth=1, direction="both").index)
+        assert set(g._nodes.tolist()) == grown
+    finally:
+        g.close()
+    with pytest.raises(ng.NotFoundError):
+        rt.graph.neighbourhood([999])
+    with pytest.raises(ng.ValidationError, match="nope"):
+        rt.graph.neighbourhood([t[0]], kinds=["nope"])

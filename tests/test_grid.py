@@ -182,7 +182,7 @@ def test_field_influence_and_density(rt):
         # S4: sizes too large for 64 bits are a ValidationError naming k, not an OverflowError
         (lambda rt: rt.grid.neighbors((0, 0, 0), k=2**70), ng.ValidationError, r"k must be an integer in 0\.\.="),
         (lambda rt: rt.grid.neighbors_many(np.zeros((2, 3)), k=2**64), ng.ValidationError, "k must be"),
-        (lambda rt: rt.grid_neighbors_many(np.zeros((2, 3), "f4"), 1.5), ng.ValidationError, "k must be"),
+        (lambda rt: rt._core.grid_neighbors_many(np.zeros((2, 3), "f4"), 1.5), ng.ValidationError, "k must be"),
     ],
 )
 def test_bad_queries(filled, call, exc, match):
@@ -209,7 +209,7 @@ def test_ctrl_c_stops_batched_and_large_neighbour_queries(rng, interrupt_at):
     # S2-4: batched kNN stops between chunks of query points, a single large-k query after it
     rt = ng.Runtime()
     rt.tokens.create_many(rng.uniform(-1, 1, (20_000, 8, 3)).astype(np.float32))
-    before = rt.data_version()
+    before = rt._core.data_version()
     fired = interrupt_at(64)
     with pytest.raises(KeyboardInterrupt):
         rt.grid.neighbors_many(rng.uniform(-1, 1, (5_000, 3)), k=5)
@@ -217,7 +217,7 @@ def test_ctrl_c_stops_batched_and_large_neighbour_queries(rng, interrupt_at):
     interrupt_at(1)
     with pytest.raises(KeyboardInterrupt):
         rt.grid.neighbors((0.1, 0.2, 0.3), k=20_000)
-    assert fired == [64, 1] and rt.data_version() == before
+    assert fired == [64, 1] and rt._core.data_version() == before
     assert len(rt.grid.neighbors((0.1, 0.2, 0.3), k=20_000)) == 20_000
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import neurograph_lab as ng
 from neurograph_lab import plots
-from neurograph_lab.explore import run_explore
+from neurograph_lab._explore_lang import run_explore
 
 
 @pytest.fixture

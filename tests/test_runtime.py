@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import neurograph_lab as ng
+from neurograph_lab._legacy import LEGACY_OPERATIONS
 
 PYRUNTIME_OPERATIONS = [
     "create_token",
@@ -39,11 +40,105 @@ PYRUNTIME_OPERATIONS = [
 ]
 
 
-def test_pyruntime_operations_exist_on_the_compiled_class():
-    assert len(PYRUNTIME_OPERATIONS) == 25  # + bootstrap/query/feedback below
-    for name in PYRUNTIME_OPERATIONS + ["bootstrap", "query", "feedback"]:
-        assert callable(getattr(ng._core.Runtime, name)), name
-        assert callable(getattr(ng.Runtime(), name)), name
+#: what ``dir(ng.Runtime())`` shows besides the earlier names (M2: the facade holds the
+#: compiled runtime instead of inheriting its ~50 binding methods)
+PUBLIC_API = {
+    "tokens",
+    "connections",
+    "cdna",
+    "grid",
+    "graph",
+    "intuition",
+    "bootstrap",
+    "query",
+    "query_many",
+    "feedback",
+    "events",
+    "status",
+    "metrics",
+    "save",
+    "load",
+    # used by the tutorials: labels of ids, and what the bootstrap placed
+    "labels_of",
+    "bootstrap_info",
+    "bootstrap_vocabulary",
+}
+
+
+def test_dir_shows_the_public_api_and_the_earlier_names_only():
+    # M2: ng.Runtime composes _core.Runtime; binding internals (token_columns, grid_range_many,
+    # status_dict ...) are not on it, and every public name is documented
+    rt = ng.Runtime()
+    public = {name for name in dir(rt) if not name.startswith("_")}
+    assert public == PUBLIC_API | set(PYRUNTIME_OPERATIONS)
+    assert set(LEGACY_OPERATIONS) == set(PYRUNTIME_OPERATIONS) | {"bootstrap", "query", "feedback"}
+    assert not isinstance(rt, ng._core.Runtime) and isinstance(rt._core, ng._core.Runtime)
+    for name in public:
+        assert (getattr(ng.Runtime, name).__doc__ or "").strip(), name
+
+
+def test_labels_and_bootstrap_figures_on_the_facade():
+    # the three binding reads the tutorials use stay on ng.Runtime as documented methods (M2)
+    from neurograph_lab.datasets import planted_embeddings
+
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(np.zeros((3, 8, 3)), labels=["a", None, "c"])
+    assert rt.labels_of(ids[::-1]) == ["c", None, "a"] and rt.bootstrap_info() is None
+    with pytest.raises(ng.ValidationError, match="ids"):
+        rt.labels_of([-1])
+    words, vecs = planted_embeddings(words_per_cluster=4, pairs=2, dim=8)
+    rt.bootstrap(vecs, words, k=2, progress=False)
+    vocab, vocab_ids = rt.bootstrap_vocabulary()
+    assert sorted(vocab) == sorted(words) and rt.labels_of(vocab_ids) == vocab
+    assert rt.bootstrap_info()["words"] == len(words)
+
+
+# M9: each earlier read operation on ng.Runtime returns what the compiled method returns for
+# the same arguments (so the forwarder passes every argument through)
+READ_CALLS = {
+    "get_token": lambda ids: ((int(ids[3]),), {}),
+    "list_tokens": lambda ids: ((5, 10), {}),
+    "count_tokens": lambda ids: ((), {}),
+    "get_connection": lambda ids: ((2,), {}),
+    "list_connections": lambda ids: ((3, 2), {}),
+    "count_connections": lambda ids: ((), {}),
+    "get_connections_for_token": lambda ids: ((int(ids[0]),), {}),
+    "get_grid_info": lambda ids: ((), {}),
+    "find_neighbors": lambda ids: ((int(ids[0]),), {"k": 4, "space": "L2"}),
+    "range_query": lambda ids: (([0.1, 0.2, 0.3], 0.7), {"space": 6}),
+    "get_cdna_config": lambda ids: ((), {}),
+    "get_cdna_scales": lambda ids: ((), {}),
+    "get_cdna_profile": lambda ids: ((), {}),
+    "get_cdna_flags": lambda ids: ((), {}),
+    "validate_cdna": lambda ids: ((), {}),
+}
+#: the changing operations, each checked by its effect in test_pyruntime_operations_work
+WRITE_OPERATIONS = {
+    "create_token",
+    "update_token",
+    "delete_token",
+    "clear_tokens",
+    "create_connection",
+    "delete_connection",
+    "update_cdna_scales",
+    "set_cdna_profile",
+    "set_cdna_flags",
+    "export_metrics",
+}
+
+
+def test_every_earlier_operation_has_a_behaviour_test():
+    assert len(PYRUNTIME_OPERATIONS) == 25  # + bootstrap/query/feedback (the facade's own)
+    assert set(READ_CALLS) | WRITE_OPERATIONS == set(PYRUNTIME_OPERATIONS)
+
+
+@pytest.mark.parametrize("name", READ_CALLS)
+def test_earlier_read_operations_forward_their_arguments(filled, name):
+    rt, ids = filled
+    args, kwargs = READ_CALLS[name](ids)
+    got = getattr(rt, name)(*args, **kwargs)
+    assert got == getattr(rt._core, name)(*args, **kwargs)
+    assert got not in (None, [], {}) or name == "list_connections"
 
 
 def test_pyruntime_operations_work(rt):
@@ -73,17 +168,27 @@ def test_pyruntime_operations_work(rt):
     assert rt.count_tokens() == 0
 
 
-def test_pyruntime_semantic_operations():
+def test_pyruntime_semantic_operations_on_the_facade():
+    # M2/M9: the earlier call forms work on ng.Runtime; rt.bootstrap(words, vectors) used to
+    # raise "cannot read embeddings from list" there (only the compiled class took it)
     from neurograph_lab.datasets import planted_embeddings
 
     words, vecs = planted_embeddings(words_per_cluster=10, pairs=3, dim=20)
+    rt = ng.Runtime()
+    report = rt.bootstrap(words, vecs, "abstract", 3)
+    assert isinstance(report, ng.BootstrapReport) and report.words == len(words) and report.connections > 0
     core = ng._core.Runtime()
-    report = core.bootstrap(words, vecs, "abstract", 3)
-    assert report["words"] == len(words)
-    hits = core.query("fruit2", 3)
-    assert [w for w, _, _ in hits][0].startswith("fruit") and all(s <= 1.0001 for _, _, s in hits)
-    src = core.find_label("fruit2")[0]
-    assert all(o in {"updated", "unchanged"} for _, o in core.feedback(int(src), hits[0][1], True))
+    assert core.bootstrap(words, vecs, "abstract", 3)["connections"] == report.connections
+    assert np.array_equal(rt._core.token_columns()["coords"], core.token_columns()["coords"], equal_nan=True)
+    as_lists = ng.Runtime()
+    as_lists.bootstrap(list(words), vecs.tolist(), k=3)
+    assert np.array_equal(as_lists.tokens.ids(), rt.tokens.ids())
+    hits = rt.query("fruit2", 3)
+    assert [w for w, _, _ in core.query("fruit2", 3)] == hits.labels
+    assert hits.labels[0].startswith("fruit") and all(s <= 1.0001 for s in hits.scores)
+    src = int(rt.tokens.find("fruit2")[0])
+    out = rt.feedback(src, int(hits.ids[0]), True)
+    assert len(out) > 0 and set(out["outcome"]) <= {"updated", "unchanged"}
 
 
 def test_pyruntime_grid_operations(filled):
@@ -274,12 +379,12 @@ def _booted() -> ng.Runtime:
 
 
 def _tokens(rt: ng.Runtime) -> dict:
-    c = rt.token_columns()
+    c = rt._core.token_columns()
     return {k: c[k] for k in ("id", "label", "entity", "weight", "field_radius", "field_strength", "coords")}
 
 
 def _connections(rt: ng.Runtime) -> dict:
-    c = rt.connection_columns()
+    c = rt._core.connection_columns()
     return {k: c[k] for k in ("id", "token_a", "token_b", "kind", "strength")}
 
 
@@ -295,7 +400,7 @@ def _u32(a) -> np.ndarray:
 ARRAY_CALLS = {
     # low-level names on ng.Runtime (from the compiled class) and module functions
     "create_tokens": lambda cv: (
-        ng.Runtime().create_tokens(
+        ng._core.Runtime().create_tokens(
             cv(_COORDS),
             weights=cv(_WEIGHTS),
             entities=cv(_ENTITIES),
@@ -304,34 +409,34 @@ ARRAY_CALLS = {
             field_strength=cv(_WEIGHTS),
         ),
     ),
-    "create_tokens+state": lambda cv: _tokens(_created(lambda rt: rt.create_tokens(cv(_COORDS), weights=cv(_WEIGHTS)))),
-    "delete_tokens": lambda cv: _tokens(_changed(_world(), lambda rt: rt.delete_tokens(cv(_IDS[::3].copy())))),
+    "create_tokens+state": lambda cv: _tokens(
+        _created(lambda rt: rt._core.create_tokens(cv(_COORDS), weights=cv(_WEIGHTS)))
+    ),
+    "delete_tokens": lambda cv: _tokens(_changed(_world(), lambda rt: rt._core.delete_tokens(cv(_IDS[::3].copy())))),
     "create_connections": lambda cv: _connections(
         _changed(
             _world(),
-            lambda rt: rt.create_connections(
+            lambda rt: rt._core.create_connections(
                 cv(_IDS[1:]), cv(_IDS[:-1]), cv(np.full(39, 3, np.uint8)), cv(_STRENGTHS[:39])
             ),
         )
     ),
     "delete_connections": lambda cv: _connections(
-        _changed(_world(), lambda rt: rt.delete_connections(cv(_u32([1, 4, 9]))))
+        _changed(_world(), lambda rt: rt._core.delete_connections(cv(_u32([1, 4, 9]))))
     ),
-    "grid_neighbors_many": lambda cv: _world().grid_neighbors_many(cv(_POINTS), 5, "cognitive"),
-    "grid_range_many": lambda cv: _world().grid_range_many(cv(_POINTS), 0.8, "physical"),
-    "grid_neighbors(point)": lambda cv: _world().grid_neighbors(cv(_POINTS[0]), 5, "cognitive"),
-    "labels_of": lambda cv: _world().labels_of(cv(_IDS[::2].copy())),
-    "coords_of": lambda cv: _world().coords_of(cv(_IDS[::2].copy()), "social"),
-    "graph_subgraph": lambda cv: _world().graph_subgraph(cv(_IDS[:10].copy())),
-    "graph_layout": lambda cv: _world().graph_layout(cv(_IDS[:12].copy()), 20, 3),
+    "grid_neighbors_many": lambda cv: _world()._core.grid_neighbors_many(cv(_POINTS), 5, "cognitive"),
+    "grid_range_many": lambda cv: _world()._core.grid_range_many(cv(_POINTS), 0.8, "physical"),
+    "grid_neighbors(point)": lambda cv: _world()._core.grid_neighbors(cv(_POINTS[0]), 5, "cognitive"),
+    "labels_of": lambda cv: _world()._core.labels_of(cv(_IDS[::2].copy())),
+    "coords_of": lambda cv: _world()._core.coords_of(cv(_IDS[::2].copy()), "social"),
+    "graph_subgraph": lambda cv: _world()._core.graph_subgraph(cv(_IDS[:10].copy())),
+    "graph_layout": lambda cv: _world()._core.graph_layout(cv(_IDS[:12].copy()), 20, 3),
     "bootstrap_embeddings": lambda cv: _booted_low(
-        cv, lambda rt, v: rt.bootstrap_embeddings(_WORDS, v, ["L5", "L8"], 3)
+        cv, lambda rt, v: rt._core.bootstrap_embeddings(_WORDS, v, ["L5", "L8"], 3)
     ),
-    "bootstrap (PyRuntime form)": lambda cv: _booted_low(
-        cv, lambda rt, v: ng._core.Runtime.bootstrap(rt, _WORDS, v, "L8", 3)
-    ),
-    "semantic_query": lambda cv: _booted().semantic_query(cv(_QUERIES[0]), 5),
-    "semantic_query_many": lambda cv: _booted().semantic_query_many(cv(_QUERIES), 5),
+    "bootstrap (PyRuntime form)": lambda cv: _booted_low(cv, lambda rt, v: rt._core.bootstrap(_WORDS, v, "L8", 3)),
+    "semantic_query": lambda cv: _booted()._core.semantic_query(cv(_QUERIES[0]), 5),
+    "semantic_query_many": lambda cv: _booted()._core.semantic_query_many(cv(_QUERIES), 5),
     "quantize_u8": lambda cv: ng._core.quantize_u8(cv(_COORDS.reshape(40, 24)), cv(_u32(np.arange(40)[::-1]))),
     # public wrappers
     "tokens.create_many": lambda cv: _tokens(
@@ -384,7 +489,7 @@ def _changed(rt: ng.Runtime, change) -> ng.Runtime:
 def _booted_low(cv, boot) -> tuple:
     rt = ng.Runtime()
     boot(rt, cv(_VECTORS))
-    return (_tokens(rt), rt.bootstrap_vectors(), rt.bootstrap_vocabulary()[1])
+    return (_tokens(rt), rt._core.bootstrap_vectors(), rt._core.bootstrap_vocabulary()[1])
 
 
 def _assert_same(a, b, where: str = "result") -> None:
@@ -420,27 +525,27 @@ def test_fortran_order_coords_are_stored_as_their_values():
     # S2-2, the review's reproducer
     x = np.arange(48, dtype=np.float32).reshape(2, 8, 3) / 100
     rt = ng.Runtime()
-    rt.create_tokens(np.asfortranarray(x))
+    rt._core.create_tokens(np.asfortranarray(x))
     assert rt.get_token(1)["coords"]["physical"] == pytest.approx([0.0, 0.01, 0.02])
 
 
 def test_array_arguments_of_the_wrong_kind_are_refused_with_their_name():
     rt = ng.Runtime()
     with pytest.raises(ng.ValidationError, match="coords must be a 3-D array, got shape"):
-        rt.create_tokens(np.zeros((2, 24), np.float32))
+        rt._core.create_tokens(np.zeros((2, 24), np.float32))
     with pytest.raises(ng.ValidationError, match="coords must be an array of numbers"):
-        rt.create_tokens(np.full((1, 8, 3), "x"))
+        rt._core.create_tokens(np.full((1, 8, 3), "x"))
     with pytest.raises(ng.ValidationError, match="ids must be an array of integers"):
-        rt.delete_tokens(np.array([1.5]))
+        rt._core.delete_tokens(np.array([1.5]))
     with pytest.raises(ng.ValidationError, match=r"ids holds -1, outside 0\.\.=4294967295"):
-        rt.delete_tokens(np.array([-1, 2]))
+        rt._core.delete_tokens(np.array([-1, 2]))
     with pytest.raises(ng.ValidationError, match="entities holds 300"):
-        rt.create_tokens(np.zeros((1, 8, 3), np.float32), entities=np.array([300]))
+        rt._core.create_tokens(np.zeros((1, 8, 3), np.float32), entities=np.array([300]))
     assert len(rt.tokens) == 0
     # values that convert without loss are taken: float64 coords, int64 ids, lists
-    ids = rt.create_tokens(np.zeros((2, 8, 3)), ids=[5, 6])
+    ids = rt._core.create_tokens(np.zeros((2, 8, 3)), ids=[5, 6])
     assert ids.tolist() == [5, 6]
-    assert rt.delete_tokens(np.array([5], dtype=np.int64)) == 1
+    assert rt._core.delete_tokens(np.array([5], dtype=np.int64)) == 1
 
 
 # -- S3-3: no reference cycle between the runtime and its views ------------------------------
@@ -468,16 +573,16 @@ def test_a_discarded_runtime_is_freed_by_reference_counting():
         del rt
         assert r() is None
 
-        # a view the caller keeps keeps its runtime alive (and working) until it goes too
+        # a view the caller keeps holds the compiled runtime, not the facade (M2): it keeps
+        # working after the facade is gone
         rt = ng.Runtime()
         rt.tokens.create_many(_COORDS[:3])
         r = weakref.ref(rt)
         tokens, grid = rt.tokens, rt.grid
         del rt
-        assert r() is not None
+        assert r() is None
         assert len(tokens) == 3 and len(grid.neighbors((0, 0, 0), k=2)) == 2
         del tokens, grid
-        assert r() is None
         # rebinding the name, as a re-run cell does, frees the old runtime at once
         rt = ng.Runtime()
         r = weakref.ref(rt)

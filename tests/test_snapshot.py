@@ -17,7 +17,6 @@ import pandas as pd
 import pytest
 
 import neurograph_lab as ng
-from neurograph_lab import _core
 
 
 def frames(rt: ng.Runtime) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,7 +67,7 @@ def _expect_refusal(path: Path, target: ng.Runtime, match: str) -> None:
     before_bytes = path.read_bytes()
     before = frames(target)
     with pytest.raises(ng.SnapshotError, match=match):
-        target.load_from(str(path))  # replace-in-place: must leave target untouched on failure
+        target._core.load_from(str(path))  # replace-in-place: must leave target untouched on failure
     with pytest.raises(ng.SnapshotError):
         ng.Runtime.load(path)
     assert path.read_bytes() == before_bytes
@@ -155,7 +154,7 @@ def test_ctrl_c_during_load_changes_nothing(saved, interrupt_at):
     target.tokens.create(label="kept")
     fired = interrupt_at(1)
     with pytest.raises(KeyboardInterrupt):
-        _core.Runtime.load_from(target, str(path))
+        target._core.load_from(str(path))
     assert fired == [1] and len(target.tokens) == 1
     interrupt_at("commit")
     loaded = ng.Runtime.load(path)

@@ -185,17 +185,17 @@ class Model:
 
 
 def token_columns(rt: ng.Runtime) -> dict[str, Any]:
-    return _core.Runtime.token_columns(rt, None, 0, False)
+    return rt._core.token_columns(None, 0, False)
 
 
 def connection_columns(rt: ng.Runtime) -> dict[str, Any]:
-    return _core.Runtime.connection_columns(rt, None)
+    return rt._core.connection_columns(None)
 
 
 def vocabulary(rt: ng.Runtime) -> tuple[list[str], np.ndarray]:
-    if rt.bootstrap_info() is None:
+    if rt._core.bootstrap_info() is None:
         return [], np.empty(0, np.uint32)
-    words, ids = rt.bootstrap_vocabulary()
+    words, ids = rt._core.bootstrap_vocabulary()
     return list(words), np.asarray(ids)
 
 
@@ -217,13 +217,13 @@ def fingerprint(rt: ng.Runtime) -> str:
     _hash_value(h, token_columns(rt))
     _hash_value(h, connection_columns(rt))
     h.update(rt.cdna.to_bytes())
-    info = rt.bootstrap_info()
+    info = rt._core.bootstrap_info()
     _hash_value(h, info)
     if info is not None:
-        words, ids = rt.bootstrap_vocabulary()
+        words, ids = rt._core.bootstrap_vocabulary()
         _hash_value(h, list(words))
         _hash_value(h, np.asarray(ids))
-        _hash_value(h, np.asarray(rt.bootstrap_vectors()))
+        _hash_value(h, np.asarray(rt._core.bootstrap_vectors()))
     return h.hexdigest()
 
 
@@ -248,13 +248,13 @@ def assert_same_runtime(a: ng.Runtime, b: ng.Runtime) -> None:
                     f"{what} column {k} changed in the round trip"
                 )
     assert a.cdna.to_bytes() == b.cdna.to_bytes(), "the CDNA record changed in the round trip"
-    assert _core.Runtime.cdna_history(a) == _core.Runtime.cdna_history(b), "the CDNA history changed in the round trip"
-    assert a.bootstrap_info() == b.bootstrap_info(), "bootstrap_info changed in the round trip"
+    assert a._core.cdna_history() == b._core.cdna_history(), "the CDNA history changed in the round trip"
+    assert a._core.bootstrap_info() == b._core.bootstrap_info(), "bootstrap_info changed in the round trip"
     wa, ia = vocabulary(a)
     wb, ib = vocabulary(b)
     assert wa == wb and np.array_equal(ia, ib), "the vocabulary changed in the round trip"
-    if a.bootstrap_info() is not None:
-        assert np.array_equal(np.asarray(a.bootstrap_vectors()), np.asarray(b.bootstrap_vectors()))
+    if a._core.bootstrap_info() is not None:
+        assert np.array_equal(np.asarray(a._core.bootstrap_vectors()), np.asarray(b._core.bootstrap_vectors()))
 
 
 def release(rt: ng.Runtime) -> None:
@@ -285,7 +285,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.saved: dict[str, Model] = {}  # file -> the model when it was saved
         self.checked_fp: Optional[str] = None  # fingerprint whose round trip was checked
         self.last_fp = fingerprint(self.rt)
-        self.last_dv = self.rt.data_version()
+        self.last_dv = self.rt._core.data_version()
         self.space_turn = 0
 
     def teardown(self) -> None:
@@ -810,7 +810,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.rt = ng.Runtime.load(path)
         self.m = copy.deepcopy(self.saved[path])
         self.last_fp = fingerprint(self.rt)
-        self.last_dv = self.rt.data_version()
+        self.last_dv = self.rt._core.data_version()
 
     # -- checks after every step --
     @invariant()
@@ -823,7 +823,7 @@ class StoreMachine(RuleBasedStateMachine):
         self.check_round_trip(fp)
 
     def check_data_version(self, fp: str) -> None:
-        dv = self.rt.data_version()
+        dv = self.rt._core.data_version()
         if fp != self.last_fp:
             assert dv != self.last_dv, "the data changed but data_version() did not"
         self.last_fp, self.last_dv = fp, dv
@@ -891,7 +891,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert rt.cdna[name] == v, f"CDNA {name} = {rt.cdna[name]}, model {v}"
         assert rt.cdna.validate() == [], rt.cdna.validate()
         # the vocabulary
-        info = rt.bootstrap_info()
+        info = rt._core.bootstrap_info()
         if m.vocab:
             assert info is not None, f"bootstrap_info() is None, the model holds {len(m.vocab)} words"
         if info is not None:
@@ -904,7 +904,7 @@ class StoreMachine(RuleBasedStateMachine):
             f"ids {sorted(set(vids.tolist()) ^ set(m.vocab.values()))[:6]}"
         )
         if m.vocab:
-            vec = np.asarray(rt.bootstrap_vectors())
+            vec = np.asarray(rt._core.bootstrap_vectors())
             want_v = np.stack([m.vectors[w] for w in words])
             want_v = want_v / np.linalg.norm(want_v, axis=1, keepdims=True)
             assert vec.shape == want_v.shape and np.allclose(vec, want_v, atol=1e-5), "bootstrap vectors differ"

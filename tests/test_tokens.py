@@ -386,7 +386,7 @@ def test_ctrl_c_during_create_many_returns_the_ids(interrupt_at):
 
 
 def _snapshot(rt: ng.Runtime) -> dict:
-    c = rt.token_columns()
+    c = rt._core.token_columns()
     return {k: c[k].tolist() if hasattr(c[k], "tolist") else list(c[k]) for k in ("id", "label", "entity", "coords")}
 
 
@@ -406,7 +406,7 @@ def test_labels_must_be_str_one_per_row(filled):
     with pytest.raises(ng.ValidationError, match="label must be a str or None, got bytes b'x'"):
         rt.tokens.update(int(ids[0]), label=b"x")
     with pytest.raises(ng.ValidationError, match="labels must be a sequence of str"):
-        rt.create_tokens(np.zeros((5, 8, 3), np.float32), labels="abcde")  # the low-level name too
+        rt._core.create_tokens(np.zeros((5, 8, 3), np.float32), labels="abcde")  # the low-level name too
     assert _snapshot(rt) == before
     # numpy strings, None, NA and NaN (no label) are fine
     new = rt.tokens.create_many(z, labels=list(np.array(["p", "q"])) + [None, pd.NA, float("nan")])
@@ -453,3 +453,14 @@ def test_clamp_takes_float64_values_beyond_float32(rt):
     with pytest.raises(ng.ValidationError, match="inf"):  # a real inf is still refused, clamp or not
         rt.tokens.create_many(np.full((1, 8, 3), np.inf), clamp=True)
     assert len(rt.tokens) == 1
+
+
+def test_token_values_keep_the_stored_numbers(rt):
+    # M7: Token values used to be rounded (weight to 7 digits, field to 4, coordinates to 6);
+    # they now equal what to_pandas() holds, and only the reprs round
+    tid = rt.tokens.create(cognitive=(0.123456, 0.2, 0.3), weight=0.123456789, field_radius=0.123456)
+    t, row = rt.tokens[tid], rt.tokens.to_pandas().loc[tid]
+    assert t.weight == row["weight"] and t.field_radius == row["field_radius"]
+    assert t.coords["cognitive"][0] == row["cognitive_x"]
+    assert t.to_pandas()["weight"] == row["weight"]
+    assert "weight=0.123457" in repr(t) and "0.123457" in t._repr_html_()

@@ -41,6 +41,25 @@ def test_grid_messages_carry_every_token_once_in_bytes(rt):
     assert sum(i["count"] for i in items) == 300 and {i["name"] for i in items} == {"goal", "undefined"}
 
 
+def test_numeric_colours_are_quantised_by_the_core(rt):
+    # M4: the grid explorer no longer re-quantises numeric colours in numpy; the legend keeps
+    # the data's min and max, and the codes rise with the value
+    w = np.linspace(0.1, 0.9, 300)
+    rt.tokens.update(int(rt.tokens.ids()[7]), weight=0.05)
+    for i, tid in enumerate(rt.tokens.ids()[:50]):
+        rt.tokens.update(int(tid), weight=float(w[i]))
+    g = GridExplorer(rt, color="weight")
+    try:
+        weights = rt.tokens.to_pandas()["weight"]
+        assert g.legend == {"kind": "numeric", "label": "weight", "min": weights.min(), "max": weights.max()}
+        shown = weights.loc[g._order].to_numpy()
+        codes = g._values
+        assert codes.dtype == np.uint8 and codes[np.argmin(shown)] == 0 and codes[np.argmax(shown)] >= 254
+        assert np.all(np.diff(codes[np.argsort(shown, kind="stable")].astype(int)) >= 0)
+    finally:
+        g.close()
+
+
 def test_large_views_are_chunked_under_4_mib():
     rt = ng.Runtime()
     rt.tokens.create_many(np.random.default_rng(1).uniform(-1, 1, (300_000, 8, 3)).astype(np.float32))

@@ -4,14 +4,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
+import ipywidgets as w
+import numpy as np
+
+from ..runtime import Runtime
 from .cdna import CDNAPanel
 from .graph import GraphExplorer
 from .grid import GridExplorer
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
 
 __all__ = ["GridExplorer", "GraphExplorer", "CDNAPanel", "Explore", "explore"]
 
@@ -25,21 +26,12 @@ def explore(rt: Runtime, ids: Any = None, space: str = "cognitive", color: str =
     return Explore(rt, ids=ids, space=space, color=color, depth=depth)
 
 
-def _explore_base() -> Any:
-    import ipywidgets as w
-
-    return w.VBox
-
-
-class Explore(_explore_base()):  # type: ignore[misc]
+class Explore(w.VBox):  # type: ignore[misc]
     """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel``."""
 
     def __init__(
         self, rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1
     ) -> None:
-        import ipywidgets as w
-        import numpy as np
-
         self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None

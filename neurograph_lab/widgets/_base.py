@@ -9,14 +9,13 @@ import json
 import pathlib
 import re
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import anywidget
 import numpy as np
 import traitlets
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from ..runtime import Runtime
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -26,14 +25,14 @@ MAX_MESSAGE = 4 << 20
 Message = tuple[dict[str, Any], list[Union[bytes, memoryview]]]
 
 
-def _bundle(kind: str) -> Any:
+def esm_bundle(kind: str) -> Any:
     """The explorer's front-end bundle as a synced text trait (``_esm``). Not a path: for a
     path anywidget connects every instance to a file watcher that holds it for the life of
     the process, with its runtime and the data kept for streaming, even after ``close()``."""
     return traitlets.Unicode((STATIC / f"{kind}.js").read_text(encoding="utf-8")).tag(sync=True)
 
 
-class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
+class Explorer(anywidget.AnyWidget):
     """Base of the explorers: the runtime, the data version, and the messages that carry the
     data (recorded so ``to_html`` can replay them)."""
 
@@ -47,13 +46,11 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     _views = 0  # browser views mounted (ready) and not yet torn down (closed)
 
     def __init__(self, rt: Runtime, *, live: bool = False, **kwargs: Any) -> None:
-        from ..runtime import Runtime
-
         if not isinstance(rt, Runtime):
             raise TypeError(f"an explorer needs a neurograph_lab Runtime, got {type(rt).__name__}")
         super().__init__(**kwargs)
         self._rt = rt
-        self._seen = rt.data_version()
+        self._seen = rt._core.data_version()
         self._live_hook: Optional[Callable[..., None]] = None
         # the widget holds its message handlers: a bound method would make a reference cycle
         # holding the runtime after close(), freed only by a full garbage collection
@@ -129,7 +126,7 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
     # -- refresh --
     def refresh(self) -> None:
         """Re-read the runtime and redraw (open views get the new data at once)."""
-        self._seen = self._rt.data_version()
+        self._seen = self._rt._core.data_version()
         self._rebuild()
         self.version += 1
         self.send({"type": "reset", "version": self.version})
@@ -150,7 +147,7 @@ class Explorer(anywidget.AnyWidget):  # type: ignore[misc]
                 me = ref()
                 if me is None:
                     shell.events.unregister("post_run_cell", hook)
-                elif me._rt.data_version() != me._seen:
+                elif me._rt._core.data_version() != me._seen:
                     me.refresh()
 
             shell.events.register("post_run_cell", hook)
@@ -246,7 +243,7 @@ def _watch_unbound(explorer: Explorer) -> None:
 
 def _shell() -> Any:
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # lazy: IPython may be absent (a plain script)
     except ImportError:  # pragma: no cover
         return None
     return get_ipython()

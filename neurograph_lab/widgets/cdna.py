@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import ipywidgets as w
 
+from .._names import CDNA_PROFILES, SPACES
 from ..errors import NeuroGraphError
+from ..runtime import Runtime
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
     from ._base import Explorer
 
 
@@ -24,8 +25,6 @@ class CDNAPanel(w.VBox):  # type: ignore[misc]
     runtime holds."""
 
     def __init__(self, rt: Runtime, explorers: Iterable[Explorer] = ()) -> None:
-        from ..runtime import CDNA_PROFILES, SPACES, Runtime
-
         if not isinstance(rt, Runtime):
             raise TypeError(f"CDNAPanel needs a neurograph_lab Runtime, got {type(rt).__name__}")
         self._rt = rt

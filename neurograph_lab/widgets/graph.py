@@ -3,16 +3,16 @@ force-directed layout; click selects, double-click expands a node through the ke
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import traitlets
 
+from .._args import as_id_array
+from .._names import CONNECTION_GROUPS
 from ..errors import ValidationError
-from ._base import MAX_MESSAGE, Explorer, Message, _bundle, buf
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from ..runtime import Runtime
+from ._base import MAX_MESSAGE, Explorer, Message, buf, esm_bundle
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000
@@ -26,7 +26,7 @@ class GraphExplorer(Explorer):
     ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
     adds a node's neighbours. ``expand(ids)`` does the same from Python."""
 
-    _esm = _bundle("graph")
+    _esm = esm_bundle("graph")
     _kind = "graph"
 
     n_nodes = traitlets.Int(0).tag(sync=True)
@@ -48,8 +48,6 @@ class GraphExplorer(Explorer):
         seed: int = 0,
         live: bool = False,
     ) -> None:
-        from ..runtime import _as_id_array
-
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
         if width_by not in ("strength", "confidence"):
@@ -61,7 +59,7 @@ class GraphExplorer(Explorer):
             seeds = rt.tokens.ids()
             depth = 0
         else:
-            seeds = _as_id_array(ids)
+            seeds = as_id_array(ids)
             known = np.isin(seeds, rt.tokens.ids())
             if not known.all():
                 raise ValidationError(f"{int((~known).sum())} of the ids are not tokens, e.g. {int(seeds[~known][0])}")
@@ -70,28 +68,14 @@ class GraphExplorer(Explorer):
         self._rebuild()
 
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
+        """``nodes`` and their neighbours up to ``depth`` hops along out- and in-connections,
+        sorted; by the core's one neighbourhood rule (M4), stopped past ``MAX_NODES``."""
         if depth == 0 or nodes.size == 0:
             return nodes
-        from .. import _core
-
-        conns = _core.Runtime.connection_columns(self._rt, None)
-        a, b = conns["token_a"], conns["token_b"]
-        frontier = nodes
-        for _ in range(depth):
-            hit_a, hit_b = np.isin(a, frontier), np.isin(b, frontier)
-            nxt = np.union1d(b[hit_a], a[hit_b])
-            new = np.setdiff1d(nxt, nodes)
-            if new.size == 0:
-                break
-            nodes = np.union1d(nodes, new)
-            if nodes.size > MAX_NODES:
-                break
-            frontier = new
-        return nodes
+        ids, _ = self._rt._core.graph_neighbourhood(nodes, depth, "both", None, MAX_NODES + 1)
+        return np.unique(ids)
 
     def _rebuild(self) -> None:
-        from ..runtime import CONNECTION_GROUPS
-
         nodes = self._nodes
         if nodes.size > MAX_NODES:
             raise ValidationError(
@@ -123,7 +107,7 @@ class GraphExplorer(Explorer):
         top = max(int(degree.max()) if degree.size else 1, 1)
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
         self._node_color = _entities_of(self._rt, nodes) % 12
-        self._labels = self._rt.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
+        self._labels = self._rt._core.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
         self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
         self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
         self.loaded = 0
@@ -178,9 +162,7 @@ class GraphExplorer(Explorer):
 
     def expand(self, ids: Any, depth: int = 1) -> None:
         """Add the neighbours of ``ids`` (up to ``depth`` hops) and redraw."""
-        from ..runtime import _as_id_array
-
-        grown = self._grow(_as_id_array(ids), depth)
+        grown = self._grow(as_id_array(ids), depth)
         self._nodes = np.union1d(self._nodes, grown)
         self.refresh()
 
@@ -193,9 +175,7 @@ class GraphExplorer(Explorer):
 
 def _entities_of(rt: Runtime, ids: np.ndarray) -> np.ndarray:
     """Entity type codes of ``ids`` (all of them tokens), from the core's numpy columns."""
-    from .. import _core
-
-    c = _core.Runtime.token_columns(rt, None, 0, True)
+    c = rt._core.token_columns(None, 0, True)
     order = np.argsort(c["id"])
     rows = order[np.searchsorted(c["id"], ids, sorter=order)]
     return np.asarray(c["entity"][rows], dtype=np.uint8)

@@ -3,21 +3,24 @@ rendered with WebGL in the browser, with a linked box/lasso selection synced to 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import traitlets
 
-from ..errors import ValidationError
-from ._base import Explorer, Message, _bundle, buf, packbits, unpackbits
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..runtime import Runtime
+from .. import _core
+from .._args import as_id_array, space_name
+from .._names import ENTITY_TYPES, SPACES
+from ..errors import NotFoundError, ValidationError
+from ..runtime import Runtime
+from ._base import Explorer, Message, buf, esm_bundle, packbits, unpackbits
 
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
 PALETTE_SIZE = 12
+#: the core's code of a missing value in quantised columns
+MISSING = 255
 NUMERIC = ("weight", "field_radius", "field_strength", "timestamp")
 
 
@@ -37,12 +40,13 @@ class GridExplorer(Explorer):
     as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
     """
 
-    _esm = _bundle("grid")
+    _esm = esm_bundle("grid")
     _kind = "grid"
 
     n = traitlets.Int(0).tag(sync=True)
     spaces = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    space = traitlets.Unicode("cognitive").tag(sync=True)
+    # any spelling ("L5", 5 ...) is taken and stored as the name (see _valid_space)
+    space = traitlets.Union([traitlets.Unicode(), traitlets.Int()], default_value="cognitive").tag(sync=True)
     axes = traitlets.List(traitlets.Int(), default_value=[0, 1]).tag(sync=True)
     view3d = traitlets.Bool(False).tag(sync=True)
     color = traitlets.Unicode("entity").tag(sync=True)
@@ -56,7 +60,7 @@ class GridExplorer(Explorer):
     def __init__(
         self,
         rt: Runtime,
-        space: str = "cognitive",
+        space: Union[str, int] = "cognitive",
         ids: Any = None,
         color: str = "entity",
         *,
@@ -65,8 +69,6 @@ class GridExplorer(Explorer):
         live: bool = False,
         seed: int = 0,
     ) -> None:
-        from ..runtime import SPACES
-
         self._ids_arg = ids
         self._seed = seed
         self._order = np.empty(0, np.uint32)
@@ -80,13 +82,8 @@ class GridExplorer(Explorer):
         self._check_color(color)
 
     # -- validation --
-    def _check_space(self, space: str) -> str:
-        from ..runtime import SPACES
-
-        key = str(space).lower()
-        if key not in SPACES:
-            raise ValidationError(f"unknown space {space!r}; spaces: {', '.join(SPACES)}")
-        return key
+    def _check_space(self, space: Any) -> str:
+        return space_name(space)
 
     @staticmethod
     def _check_axes(axes: Sequence[int]) -> list[int]:
@@ -124,14 +121,11 @@ class GridExplorer(Explorer):
 
     # -- data --
     def _columns(self) -> dict[str, Any]:
-        from .. import _core
-        from ..runtime import _as_id_array
-
-        c = _core.Runtime.token_columns(self._rt, None, 0, True)  # labels as buffers: not needed here
+        c = self._rt._core.token_columns(None, 0, True)  # labels as buffers: not needed here
         for k in ("label_offsets", "label_data", "label_valid"):
             c.pop(k, None)
         if self._ids_arg is not None:
-            want = _as_id_array(self._ids_arg)
+            want = as_id_array(self._ids_arg)
             keep = np.isin(c["id"], want)
             missing = np.setdiff1d(want, c["id"][keep])
             if missing.size:
@@ -140,8 +134,6 @@ class GridExplorer(Explorer):
         return c
 
     def _rebuild(self) -> None:
-        from ..runtime import ENTITY_TYPES
-
         selected = self.selected if self._order.size else np.empty(0, np.uint32)
         c = self._columns()
         n = len(c["id"])
@@ -180,11 +172,13 @@ class GridExplorer(Explorer):
             else:
                 space, axis = color.rsplit("_", 1)
                 raw = c["coords"][:, self.spaces.index(space), "xyz".index(axis)].astype(np.float64)
-            raw = raw[perm]
             finite = np.isfinite(raw)
             lo, hi = (float(raw[finite].min()), float(raw[finite].max())) if finite.any() else (0.0, 0.0)
-            span = hi - lo if hi > lo else 1.0
-            values = np.where(finite, np.clip((raw - lo) / span * 255.0, 0, 255), 0).round().astype(np.uint8)
+            # the core quantises (M4); shifted by lo first, so float32 keeps a timestamp's seconds
+            shifted = np.ascontiguousarray((raw - lo).reshape(n, 1), dtype=np.float32)
+            codes, _ = _core.quantize_u8(shifted, np.ascontiguousarray(perm, dtype=np.uint32))
+            codes = codes.reshape(n)
+            values = np.where(codes == MISSING, 0, codes).astype(np.uint8)  # NaN at the low end, as before
             self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
         self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
         self._values = values
@@ -232,8 +226,6 @@ class GridExplorer(Explorer):
             )
 
     def _hover(self, index: int) -> dict[str, Any]:
-        from ..errors import NotFoundError
-
         tid = int(self._order[index])
         try:
             t = self._rt.tokens.get(tid)
@@ -254,9 +246,7 @@ class GridExplorer(Explorer):
 
     @selected.setter
     def selected(self, ids: Any) -> None:
-        from ..runtime import _as_id_array
-
-        want = _as_id_array([] if ids is None else ids)
+        want = as_id_array([] if ids is None else ids)
         self.selection = packbits(np.isin(self._order, want))
 
     def selection_df(self) -> pd.DataFrame:
@@ -278,8 +268,6 @@ def _quantise(coords: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, list[l
     """Rows ``order`` of (n, 8, 3) float coordinates (NaN where a token is not placed) as uint8
     codes 0..254 over each axis' finite range, 255 where not placed; and bounds[space][axis] =
     [min, max] such that code q is min + q / 255 * (max - min)."""
-    from .. import _core
-
     flat = np.ascontiguousarray(coords, dtype=np.float32).reshape(len(coords), 24)
     codes, ranges = _core.quantize_u8(flat, np.ascontiguousarray(order, dtype=np.uint32))
     bounds = [[[lo, lo + 255.0 * step] for lo, step in ranges[s * 3 : s * 3 + 3]] for s in range(8)]

@@ -1,4 +1,5 @@
-"""Value types returned by the runtime, each with a plain-text repr, an escaped HTML repr and
+"""Value types returned by the runtime (``ng.Token``, ``ng.Connection``, ``ng.Status``,
+``ng.QueryResult``, ``ng.PathResult``), each with a plain-text repr, an escaped HTML repr and
 ``to_pandas()``."""
 
 from __future__ import annotations
@@ -9,11 +10,19 @@ from typing import Any, Mapping, Optional, Tuple
 import numpy as np
 import pandas as pd
 
-from ._html import kv_table
+from . import _core
+from ._html import esc, kv_table
+from ._names import SPACES
 
 __all__ = ["Token", "Connection", "Status", "QueryResult", "PathResult"]
 
 XYZ = Tuple[float, float, float]
+
+
+def _num(v: float, digits: int = 4) -> str:
+    """A stored number for a repr: rounded to ``digits`` decimals (float32 noise such as
+    0.4000000059604645 reads 0.4); the value itself keeps every digit (M7)."""
+    return f"{round(v, digits):g}"
 
 
 def _fmt_xyz(v: Optional[XYZ]) -> str:
@@ -47,14 +56,15 @@ class Token:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Token:
-        coords = {k: (None if v is None else tuple(round(float(c), 6) for c in v)) for k, v in d["coords"].items()}
+        # the stored numbers, as to_pandas() has them; only the reprs round (M7)
+        coords = {k: (None if v is None else tuple(float(c) for c in v)) for k, v in d["coords"].items()}
         return cls(
             id=int(d["id"]),
             label=d["label"],
             entity=d["entity"],
-            weight=round(float(d["weight"]), 7),
-            field_radius=round(float(d["field_radius"]), 4),
-            field_strength=round(float(d["field_strength"]), 4),
+            weight=float(d["weight"]),
+            field_radius=float(d["field_radius"]),
+            field_strength=float(d["field_strength"]),
             timestamp=int(d["timestamp"]),
             flags=tuple(d["flags"]),
             user_flags=int(d["user_flags"]),
@@ -70,15 +80,16 @@ class Token:
     def __repr__(self) -> str:
         placed = ", ".join(f"{k}={_fmt_xyz(v)}" for k, v in self.coords.items() if v is not None)
         label = f", label={self.label!r}" if self.label is not None else ""
-        return f"Token(id={self.id}{label}, entity={self.entity!r}, weight={self.weight:g}, {placed or 'no spaces'})"
+        weight = _num(self.weight, 7)
+        return f"Token(id={self.id}{label}, entity={self.entity!r}, weight={weight}, {placed or 'no spaces'})"
 
     def _repr_html_(self) -> str:
         rows = [
             ("id", self.id),
             ("label", self.label if self.label is not None else "-"),
             ("entity", self.entity),
-            ("weight", f"{self.weight:g}"),
-            ("field", f"radius {self.field_radius:g}, strength {self.field_strength:g}"),
+            ("weight", _num(self.weight, 7)),
+            ("field", f"radius {_num(self.field_radius)}, strength {_num(self.field_strength)}"),
             ("flags", ", ".join(self.flags) or "-"),
         ]
         rows += [(k, _fmt_xyz(v)) for k, v in self.coords.items()]
@@ -127,9 +138,9 @@ class Connection:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Connection:
-        vals = dict(d)
+        vals = dict(d)  # the stored numbers, as to_pandas() has them; only the reprs round (M7)
         for k in ("strength", "rigidity", "confidence", "preferred_distance", "learning_rate", "decay_rate"):
-            vals[k] = round(float(vals[k]), 4)
+            vals[k] = float(vals[k])
         vals["flags"] = tuple(vals["flags"])
         return cls(**vals)
 
@@ -137,16 +148,16 @@ class Connection:
         arrow = "<->" if self.bidirectional else "->"
         return (
             f"Connection(id={self.id}, {self.token_a} {arrow} {self.token_b}, kind={self.kind!r}, "
-            f"strength={self.strength:g}, confidence={self.confidence:g}, {self.mutability})"
+            f"strength={_num(self.strength)}, confidence={_num(self.confidence)}, {self.mutability})"
         )
 
     def _repr_html_(self) -> str:
         arrow = "&lt;-&gt;" if self.bidirectional else "-&gt;"
         rows = [
             ("kind", f"{self.kind} ({self.group})"),
-            ("strength", f"{self.strength:g}"),
-            ("rigidity", f"{self.rigidity:g}"),
-            ("confidence", f"{self.confidence:g}"),
+            ("strength", _num(self.strength)),
+            ("rigidity", _num(self.rigidity)),
+            ("confidence", _num(self.confidence)),
             ("mutability", self.mutability),
             ("evidence", self.evidence_count),
             ("flags", ", ".join(self.flags) or "-"),
@@ -215,12 +226,9 @@ class Status:
 
 
 _MAX_ROWS = 10
-_SPACE_SET = {"physical", "sensory", "motor", "emotional", "cognitive", "social", "temporal", "abstract"}
 
 
 def _table_html(title: str, header: list[str], rows: list[list[Any]], more: int) -> str:
-    from ._html import esc
-
     cell = "padding:2px 8px;border-bottom:1px solid var(--jp-border-color2,#8884);text-align:left"
     head = "".join(
         f"<th style='{cell};color:var(--jp-ui-font-color2,#888);font-weight:normal'>{esc(h)}</th>" for h in header
@@ -244,23 +252,21 @@ class QueryResult:
 
     __slots__ = ("ids", "distances", "space", "metric", "_query", "_rt", "_labels")
 
-    def __init__(self, rt: Any, ids: Any, distances: Any, space: str, query: Any, metric: str = "distance") -> None:
+    def __init__(
+        self, rt: _core.Runtime, ids: Any, distances: Any, space: str, query: str, metric: str = "distance"
+    ) -> None:
         self.ids = ids
         self.distances = distances
         self.space = space
         self.metric = metric  # "distance" (smaller is nearer) or "score" (cosine, larger is nearer)
-        self._query = query  # (target, "what") or a ready description
+        self._query = query  # what was asked, e.g. "10 nearest to token 5"
         self._rt = rt
         self._labels: Optional[list[Optional[str]]] = None
 
     @property
     def query(self) -> str:
         """What was asked, e.g. "10 nearest to token 5"."""
-        if isinstance(self._query, tuple):
-            from ._spatial import _describe
-
-            self._query = _describe(*self._query)
-        return str(self._query)
+        return self._query
 
     @property
     def scores(self) -> Any:
@@ -286,7 +292,7 @@ class QueryResult:
             {"label": pd.array(self.labels, dtype="string"), self.metric: self.distances},
             index=pd.Index(self.ids, name="id"),
         )
-        if self.space in _SPACE_SET:
+        if self.space in SPACES:
             xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
             for a, axis in enumerate("xyz"):
                 df[f"{self.space}_{axis}"] = xyz[:, a]
@@ -319,7 +325,7 @@ class PathResult:
 
     __slots__ = ("ids", "cost", "weight", "source", "target", "_rt", "_labels")
 
-    def __init__(self, rt: Any, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
+    def __init__(self, rt: _core.Runtime, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
         self._rt = rt
         self.source, self.target = source, target
         self.ids = ids
@@ -357,8 +363,6 @@ class PathResult:
         return f"PathResult: {' -> '.join(self._names())} ({len(self)} steps, {self.weight} cost {self.cost:.4g})"
 
     def _repr_html_(self) -> str:
-        from ._html import esc
-
         if not self.found:
             return f"<div class='ng-repr'>No path from {esc(self.source)} to {esc(self.target)}</div>"
         arrow = " <span style='color:var(--jp-ui-font-color2,#888)'>&rarr;</span> "

@@ -23,6 +23,7 @@ others transform it. Errors name the line and column with a caret and a hint.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -30,9 +31,11 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
+from . import plots
+from ._args import space_name
 from ._html import esc
 from .errors import NeuroGraphError, ValidationError
-from .runtime import CONNECTION_GROUPS, CONNECTION_KINDS, SPACES, Runtime
+from .runtime import Runtime
 
 __all__ = ["ExploreError", "ExploreResult", "run_explore", "STEPS"]
 
@@ -103,7 +106,7 @@ class ExploreResult:
     def explorer(self) -> Any:
         """The explorer widget for ``show grid`` (GridExplorer of the selection in its space)
         or ``show graph`` (GraphExplorer of the selection)."""
-        from .widgets import GraphExplorer, GridExplorer
+        from .widgets import GraphExplorer, GridExplorer  # lazy: anywidget loads on first use
 
         if self.view == "graph":
             return GraphExplorer(self._rt, ids=self.ids, depth=0)
@@ -111,8 +114,6 @@ class ExploreResult:
 
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""
-        from . import plots
-
         if self.view == "graph":
             return plots.graph_figure(self._rt, self.ids)
         return plots.space_scatter(self._rt, self.space, ids=self.ids, dims=3 if self.view == "grid" else 2)
@@ -126,7 +127,7 @@ class ExploreResult:
         return df.loc[[int(i) for i in self.ids if int(i) in df.index]]
 
     def __repr__(self) -> str:
-        labels = self._rt.labels_of(self.ids[:10])
+        labels = self._rt._core.labels_of(self.ids[:10])
         shown = ", ".join(lab if lab is not None else str(int(i)) for i, lab in zip(self.ids[:10], labels))
         more = f", ... {len(self) - 10:,} more" if len(self) > 10 else ""
         return f"ExploreResult: {len(self)} tokens after {' | '.join(self.steps) or 'nothing'}: {shown}{more}"
@@ -164,15 +165,6 @@ class _Ctx:
         raise ExploreError(self.line, self.no, col, message, hint)
 
 
-def _space_of(value: str) -> str:
-    key = value.lower()
-    if key in SPACES:
-        return key
-    if key.startswith("l") and key[1:].isdigit() and 1 <= int(key[1:]) <= 8:
-        return SPACES[int(key[1:]) - 1]
-    raise ValidationError(f"unknown space; expected one of {', '.join(SPACES)} or L1..L8")
-
-
 def _positive_int(value: str) -> int:
     v = int(value)
     if v < 0:
@@ -192,7 +184,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
     sel: Optional[np.ndarray] = None
     steps: list[str] = []
     view = "table"
-    default_space = _space_of(space)
+    default_space = space_name(space)
 
     def token(ctx: _Ctx, w: _Word) -> int:
         # a bare number is a token id; a quoted word is always a label ("2024" is the word)
@@ -203,8 +195,6 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
             return tid
         ids = rt.tokens.find(w.text)
         if len(ids) == 0:
-            import difflib
-
             labels = rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
             close = difflib.get_close_matches(w.text, labels, n=3, cutoff=0.6)
             ctx.fail(w.col, f"no token labelled {w.text!r}", f"did you mean {', '.join(close)}?" if close else "")
@@ -238,7 +228,7 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
                 tail = rest[1:]
                 if len(tail) >= 2 and tail[-2].text == "in":
                     try:
-                        sp = _space_of(tail[-1].text)
+                        sp = space_name(tail[-1].text)
                     except ValidationError as e:
                         ctx.fail(tail[-1].col, f"unknown space {tail[-1].text!r}", str(e))
                     tail = tail[:-2]
@@ -269,26 +259,13 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
             elif verb.text == "expand":
                 cur = need(ctx, verb.col)
                 opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
-                kinds = opts.get("kinds")
-                if kinds:
-                    for kname in kinds:
-                        if kname not in CONNECTION_KINDS and kname not in CONNECTION_GROUPS:
-                            ctx.fail(
-                                line.index("kinds=") + 6, f"unknown kind or group {kname!r}", "see ng.CONNECTION_GROUPS"
-                            )
-                conns = rt.connections.to_pandas()
-                if kinds:
-                    conns = conns[conns["kind"].isin(kinds) | conns["group"].isin(kinds)]
-                out = list(cur.tolist())
-                seen = set(out)
-                frontier = set(out)
-                for _ in range(opts.get("depth", 1)):
-                    nxt = conns[conns["token_a"].isin(frontier)]["token_b"].tolist()
-                    back = conns[conns["bidirectional"] & conns["token_b"].isin(frontier)]["token_a"].tolist()
-                    frontier = {int(t) for t in nxt + back} - seen
-                    out.extend(sorted(frontier))
-                    seen |= frontier
-                sel = np.asarray(out, dtype=np.uint32)
+                try:  # the core's one neighbourhood rule: out-edges, and bidirectional ones back
+                    hood = rt.graph.neighbourhood(cur, depth=opts.get("depth", 1), kinds=opts.get("kinds"))
+                except ValidationError as e:
+                    if "kinds=" not in line:
+                        raise
+                    ctx.fail(line.index("kinds=") + 6, "unknown kind or group", f"{e}; see ng.CONNECTION_GROUPS")
+                sel = hood.index.to_numpy(dtype=np.uint32)
             elif verb.text == "filter":
                 cur = need(ctx, verb.col)
                 expr = line[rest[0].col :] if rest else ""
@@ -335,8 +312,6 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
                     ctx.fail(verb.col + 3, "as needs a variable name")
                 namespace[rest[0].text] = ExploreResult(rt, cur, list(steps))
             else:
-                import difflib
-
                 close = difflib.get_close_matches(verb.text, STEPS, n=1)
                 ctx.fail(
                     verb.col,
