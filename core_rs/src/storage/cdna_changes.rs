@@ -1,10 +1,14 @@
-//! The named CDNA changes the API offers (scales, flags, numeric fields, allowed kinds),
-//! each one [`RuntimeStorage::change_cdna`] with the description the Guardian's event log
-//! and the CDNA history record.
+//! Changing the CDNA: [`RuntimeStorage::change_cdna`] (through the Guardian, with the
+//! refuse/clamp/force policy for data that breaks the change), profiles, rollback, and the
+//! named changes the API offers (scales, flags, numeric fields, allowed kinds), each with the
+//! description the Guardian's event log and the CDNA history record.
 
-use super::{Policy, RuntimeStorage};
-use crate::cdna::{flags, Cdna};
-use crate::error::{NgError, Result};
+use super::{guard, plural, Policy, RuntimeStorage};
+use crate::cdna::{flags, Cdna, CdnaVersion, HISTORY_LIMIT};
+use crate::clock::now_f64;
+use crate::error::{NgError, Refusal, Result};
+use crate::guardian::Guardian;
+use crate::metrics::Op;
 use crate::space::SPACE_NAMES;
 
 /// "name=value, name=value".
@@ -16,6 +20,148 @@ fn listed<T: std::fmt::Display>(changes: impl Iterator<Item = (String, T)>) -> S
 }
 
 impl RuntimeStorage {
+    pub fn cdna(&self) -> Cdna {
+        self.state.read().cdna.clone()
+    }
+
+    /// Change the CDNA through the Guardian; the old one goes to the history. A change
+    /// that the tokens or connections held already break is refused, unless `policy` says
+    /// to clamp them into the new bounds or to accept it as it is. A change that changes
+    /// nothing makes no new revision.
+    pub fn change_cdna(
+        &self,
+        what: &str,
+        policy: Policy,
+        f: impl FnOnce(&mut Cdna) -> Result<()>,
+    ) -> Result<Cdna> {
+        self.metrics.time(Op::CdnaChange, || {
+            let mut st = self.state.write();
+            let st = &mut *st;
+            let mut next = st.cdna.clone();
+            let applied = f(&mut next);
+            let mut check = match applied {
+                Ok(()) => Guardian::check_cdna(&st.cdna, &next),
+                Err(e) => Err(Refusal::new(e.to_string())),
+            };
+            if check.is_ok() && next == st.cdna {
+                return Ok(next);
+            }
+            let broken = match (&check, policy) {
+                (Ok(()), Policy::Refuse | Policy::Clamp) => {
+                    guard::new_violations(st, &st.cdna, &next)
+                }
+                _ => Vec::new(),
+            };
+            let blocking: Vec<&guard::Violation> = broken
+                .iter()
+                .filter(|v| policy == Policy::Refuse || !v.clampable)
+                .collect();
+            if !blocking.is_empty() {
+                let list: Vec<String> = blocking.iter().map(|v| v.to_string()).collect();
+                let hint = if blocking.iter().all(|v| v.clampable) {
+                    "pass policy=\"clamp\" to clamp them into the new bounds, or policy=\"force\" to keep them as they are"
+                } else {
+                    "pass policy=\"force\" to accept it and keep them as they are"
+                };
+                check = Err(Refusal::new(format!(
+                    "the data held breaks it: {}; {hint}",
+                    list.join("; ")
+                )));
+            }
+            if let Err(reason) = check {
+                return Err(st
+                    .guardian
+                    .refuse(&st.cdna, "cdna.change", what.to_string(), reason));
+            }
+            // Clamp brings every record into the new bounds, not only those it newly breaks.
+            let clamped = if policy == Policy::Clamp {
+                guard::clamp_into(st, &next)
+            } else {
+                0
+            };
+            next.revision = st.cdna.revision + 1;
+            next.modified = crate::clock::now_secs();
+            let old = std::mem::replace(&mut st.cdna, next);
+            st.history.push(CdnaVersion {
+                cdna: old,
+                changed_at: now_f64(),
+                reason: what.to_string(),
+            });
+            if st.history.len() > HISTORY_LIMIT {
+                st.history.remove(0);
+            }
+            let note = if clamped > 0 {
+                format!("clamped {}", plural(clamped, "record"))
+            } else if policy == Policy::Force {
+                let n: usize = guard::violations(st, &st.cdna).iter().map(|v| v.count).sum();
+                if n > 0 {
+                    format!("forced: {} break it", plural(n, "record"))
+                } else {
+                    String::new()
+                }
+            } else {
+                String::new()
+            };
+            st.guardian
+                .record(&st.cdna, "cdna.change", what.to_string(), true, note);
+            Ok(st.cdna.clone())
+        })
+    }
+
+    /// Switch to a profile (its values replace the current ones).
+    pub fn set_profile(&self, name: &str, policy: Policy) -> Result<Cdna> {
+        let fresh = Cdna::profile(name);
+        let r = self.change_cdna(&format!("profile -> {name}"), policy, |c| {
+            let created = c.created;
+            *c = fresh?;
+            c.created = created;
+            Ok(())
+        });
+        r.map_err(|e| match e {
+            NgError::Rejected(_) if Cdna::profile(name).is_err() => {
+                NgError::UnknownProfile(name.to_string())
+            }
+            e => e,
+        })
+    }
+
+    /// Restore the configuration as it was `steps` changes ago. The restore is itself a
+    /// change (a new revision), so `rollback(1)` twice returns to where you started.
+    pub fn rollback_cdna(&self, steps: usize, policy: Policy) -> Result<Cdna> {
+        let target = {
+            let st = self.state.read();
+            if steps == 0 || steps > st.history.len() {
+                return Err(NgError::invalid(
+                    "steps",
+                    steps,
+                    format!("history holds {} earlier versions", st.history.len()),
+                ));
+            }
+            st.history[st.history.len() - steps].cdna.clone()
+        };
+        let rev = target.revision;
+        self.change_cdna(&format!("rollback to revision {rev}"), policy, move |c| {
+            *c = target;
+            Ok(())
+        })
+    }
+
+    /// Everything the CDNA's own rules and the data held against it break, as lines.
+    pub fn cdna_problems(&self) -> Vec<String> {
+        let st = self.state.read();
+        let mut p = st.cdna.problems();
+        p.extend(
+            guard::violations(&st, &st.cdna)
+                .iter()
+                .map(|v| v.to_string()),
+        );
+        p
+    }
+
+    pub fn history(&self) -> Vec<CdnaVersion> {
+        self.state.read().history.clone()
+    }
+
     /// Set distance scales, `(space, scale)` pairs, refused if the data held breaks them.
     /// A positive scale too small for a normal float32 (it would be stored as 0, a denormal
     /// or inf) is refused naming the value given.
