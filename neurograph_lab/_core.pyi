@@ -28,7 +28,7 @@ _Path = Union[str, PathLike[str]]
 class Runtime:
     # Array arguments (npt.ArrayLike) take any layout (C or Fortran order, strided), byte
     # order and read-only flag, and any dtype that converts without loss of meaning.
-    def __new__(cls, *args: Any, **kwargs: Any) -> Runtime: ...
+    def __init__(self) -> None: ...
     # bulk tokens
     def create_tokens(
         self,

@@ -79,6 +79,15 @@ pub enum NgError {
         value: f64,
         min: f32,
     },
+    #[error("this runtime has no bootstrap")]
+    NoBootstrap,
+    #[error("{words} words but {vectors} vectors")]
+    WordVectorCount { words: usize, vectors: usize },
+    #[error("each space may be named once, got {0} twice")]
+    RepeatedSpace(&'static str),
+    /// A row of a batched semantic query that cannot be ranked (`problem` says why).
+    #[error("query row {row} {problem}")]
+    QueryRow { row: usize, problem: String },
     /// A name not in its table (`what` e.g. "CDNA flag", `expected` the names joined).
     #[error("unknown {what} {name:?}: expected one of {expected}")]
     UnknownName {

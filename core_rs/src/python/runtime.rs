@@ -5,11 +5,11 @@
 
 use crate::storage::RuntimeStorage;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
 use std::sync::Arc;
 
 /// The NeuroGraph runtime: tokens, connections, CDNA, Guardian, snapshots and metrics.
-#[pyclass(name = "Runtime", module = "neurograph_lab._core", subclass, frozen)]
+/// `neurograph_lab.Runtime` holds one (composition); nothing subclasses it.
+#[pyclass(name = "Runtime", module = "neurograph_lab._core", frozen)]
 pub struct PyRuntime {
     inner: Arc<RuntimeStorage>,
 }
@@ -23,9 +23,7 @@ impl PyRuntime {
 #[pymethods]
 impl PyRuntime {
     #[new]
-    #[pyo3(signature = (*args, **kwargs))]
-    fn new(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        let _ = (args, kwargs);
+    fn new() -> Self {
         PyRuntime {
             inner: Arc::new(RuntimeStorage::new()),
         }

@@ -6,10 +6,11 @@ use super::errors::ValidationError;
 use super::runtime::PyRuntime;
 use super::util::{run, run_long, run_write};
 use super::values::proposal_columns;
-use crate::storage::semantic::{BootOptions, QueryInput};
+use crate::storage::bootstrap::BootOptions;
+use crate::storage::semantic::QueryInput;
 use numpy::{IntoPyArray, Ix1, Ix2, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 
 type Ids<'py> = Bound<'py, PyArray1<u32>>;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
@@ -66,24 +67,9 @@ impl PyRuntime {
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let vectors = array_arg::<f32, Ix2>(vectors, "vectors")?;
-        let shape = vectors.shape();
-        let (n, dim) = (shape[0], shape[1]);
-        if n != words.len() {
-            return Err(ValidationError::new_err(format!(
-                "{} words but {n} vectors",
-                words.len()
-            )));
-        }
+        let dim = vectors.shape()[1];
         let data = elems(&vectors)?.to_vec();
         let spaces: Vec<usize> = spaces.iter().map(space_arg).collect::<PyResult<_>>()?;
-        for (i, s) in spaces.iter().enumerate() {
-            if spaces[..i].contains(s) {
-                return Err(ValidationError::new_err(format!(
-                    "each space may be named once, got {} twice",
-                    crate::space::SPACE_NAMES[*s]
-                )));
-            }
-        }
         let k = opt_size_arg(k, "k")?.unwrap_or(10);
         let store = self.store();
         let r = run_long(py, progress.as_ref(), |p| {
@@ -155,54 +141,29 @@ impl PyRuntime {
 
     /// Vocabulary, token ids, dimension and placed spaces of the bootstrap (None without one).
     fn bootstrap_info<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(b) = self.store().boot() else {
+        let Some(b) = self.store().bootstrap_info() else {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        d.set_item("words", b.live())?;
+        d.set_item("words", b.words)?;
         d.set_item("dim", b.dim)?;
         d.set_item("seed", b.seed)?;
-        d.set_item(
-            "spaces",
-            b.spaces
-                .iter()
-                .map(|(s, f)| (crate::space::SPACE_NAMES[*s], *f))
-                .collect::<Vec<_>>(),
-        )?;
-        d.set_item("explained_variance_ratio", b.pca.explained_ratio.clone())?;
+        d.set_item("spaces", b.spaces)?;
+        d.set_item("explained_variance_ratio", b.explained_variance_ratio)?;
         Ok(Some(d))
     }
 
     /// The bootstrap vocabulary and the token id of each word.
-    fn bootstrap_vocabulary<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyArray1<u32>>)> {
-        let b = self
-            .store()
-            .boot()
-            .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
-        let rows: Vec<usize> = b.live_rows().collect();
-        Ok((
-            PyList::new(py, rows.iter().map(|r| &b.words[*r]))?,
-            rows.iter()
-                .map(|r| b.ids[*r])
-                .collect::<Vec<u32>>()
-                .into_pyarray(py),
-        ))
+    fn bootstrap_vocabulary<'py>(&self, py: Python<'py>) -> PyResult<(Vec<String>, Ids<'py>)> {
+        let (words, ids) = self.store().bootstrap_vocabulary()?;
+        Ok((words, ids.into_pyarray(py)))
     }
 
     /// The (normalised) embedding of each word, (n, dim) float32.
     fn bootstrap_vectors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let b = self
-            .store()
-            .boot()
-            .ok_or_else(|| ValidationError::new_err("this runtime has no bootstrap"))?;
-        let mut out = Vec::with_capacity(b.live() * b.dim);
-        for r in b.live_rows() {
-            out.extend_from_slice(&b.vectors[r * b.dim..(r + 1) * b.dim]);
-        }
-        out.into_pyarray(py).reshape([b.live(), b.dim])
+        let (v, dim) = self.store().bootstrap_vectors()?;
+        let n = v.len() / dim.max(1);
+        v.into_pyarray(py).reshape([n, dim])
     }
 
     /// Rank the vocabulary by cosine: (token ids, scores, words).
@@ -228,24 +189,8 @@ impl PyRuntime {
     ) -> PyResult<(Matrix<'py, u32>, Matrix<'py, f32>)> {
         let k = size_arg(k, "k")?;
         let queries = array_arg::<f32, Ix2>(queries, "queries")?;
-        let (q, dim) = (queries.shape()[0], queries.shape()[1]);
+        let q = queries.shape()[0];
         let data = elems(&queries)?;
-        // like a single query: a row with no direction (or NaN/inf) has no nearest words
-        if dim > 0 {
-            for (r, row) in data.chunks(dim).enumerate() {
-                if let Some(x) = row.iter().find(|x| !x.is_finite()) {
-                    return Err(ValidationError::new_err(format!(
-                        "query row {r} holds {x}: query vectors must be finite"
-                    )));
-                }
-                let norm = row.iter().map(|x| (*x as f64) * (*x as f64)).sum::<f64>();
-                if norm.sqrt() <= 1e-12 {
-                    return Err(ValidationError::new_err(format!(
-                        "query row {r} is a zero vector: it has no direction to rank words by"
-                    )));
-                }
-            }
-        }
         let store = self.store();
         let (ids, scores, k) = run_long(py, None, |p| {
             store.semantic_query_many(data, q, k, Some(&*p))
@@ -278,10 +223,7 @@ impl PyRuntime {
 
     /// Which of these words the bootstrap vocabulary holds (all False without a bootstrap).
     fn has_words(&self, words: Vec<String>) -> Vec<bool> {
-        match self.store().boot() {
-            Some(b) => words.iter().map(|w| b.index.contains_key(w)).collect(),
-            None => vec![false; words.len()],
-        }
+        self.store().has_words(&words)
     }
 
     /// Record that tokens were used together.

@@ -47,6 +47,13 @@ impl RuntimeStorage {
         opt: &BootOptions,
     ) -> Result<BootReport> {
         let n = words.len();
+        if dim > 0 && data.len() / dim != n {
+            let vectors = data.len() / dim;
+            return Err(NgError::WordVectorCount { words: n, vectors });
+        }
+        if let Some(i) = (0..opt.spaces.len()).find(|&i| opt.spaces[..i].contains(&opt.spaces[i])) {
+            return Err(NgError::RepeatedSpace(SPACE_NAMES[opt.spaces[i]]));
+        }
         crate::bootstrap::check_weave(n, opt.k, self.read().cdna.max_out_degree as usize)?;
         if dim == 0 || data.len() != n * dim {
             return Err(NgError::invalid(

@@ -1,16 +1,12 @@
 //! Semantic queries over the bootstrap's vocabulary, and feedback on their answers.
 
-use super::vocabulary::DEAD;
+use super::vocabulary::{BootState, DEAD};
 use super::RuntimeStorage;
 use crate::bootstrap::{normalize_rows, top_k_one, topk_cosine_progress, Q8};
 use crate::clock::now_f64;
 use crate::connection::LearnOutcome;
 use crate::error::{NgError, Result};
 use crate::progress::Progress;
-
-// The paths these types had before the split into bootstrap, vocabulary and intuition.
-pub use super::bootstrap::{BootOptions, BootReport};
-pub use super::vocabulary::BootState;
 
 /// One semantic query: a signed sum of words, or a vector.
 #[derive(Clone, Debug)]
@@ -74,19 +70,24 @@ impl RuntimeStorage {
                 format!("expected ({q}, {})", boot.dim),
             ));
         }
-        let mut qs = queries.to_vec();
-        let norms = normalize_rows(&mut qs, boot.dim);
-        if let Some(r) = norms.iter().position(|v| !(v.is_finite() && *v > 1e-12)) {
-            return Err(NgError::invalid(
-                format!("queries[{r}]"),
-                if norms[r].is_finite() {
-                    "zero vector"
-                } else {
-                    "non-finite"
-                },
-                "every query row needs a finite, non-zero direction",
-            ));
+        // Like a single query, a row with no direction (or NaN/inf) has no nearest words.
+        for (row, v) in queries.chunks(boot.dim.max(1)).enumerate() {
+            if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                let problem = format!("holds {x}: query vectors must be finite");
+                return Err(NgError::QueryRow { row, problem });
+            }
+            if v.iter()
+                .map(|x| (*x as f64) * (*x as f64))
+                .sum::<f64>()
+                .sqrt()
+                <= 1e-12
+            {
+                let problem = "is a zero vector: it has no direction to rank words by".into();
+                return Err(NgError::QueryRow { row, problem });
+            }
         }
+        let mut qs = queries.to_vec();
+        normalize_rows(&mut qs, boot.dim);
         let n = boot.words.len();
         let want = k.saturating_add(boot.dead).min(n);
         let (idx, scores, got) =
@@ -260,6 +261,68 @@ mod tests {
             rt.query_tokens(&terms(&[("dog", 1.0)])).unwrap(),
             [token(&rt, "dog")]
         );
+    }
+
+    #[test]
+    fn batched_query_rows_need_a_finite_direction() {
+        let (rt, _) = animals();
+        let mut q = VECTORS[..12].to_vec();
+        assert_eq!(rt.semantic_query_many(&q, 2, 1, None).unwrap().2, 1);
+        q[7] = f32::NAN;
+        let e = rt.semantic_query_many(&q, 2, 1, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "query row 1 holds NaN: query vectors must be finite"
+        );
+        q[6..].fill(0.0);
+        let e = rt.semantic_query_many(&q, 2, 1, None).unwrap_err();
+        assert!(matches!(e, NgError::QueryRow { row: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn the_vocabulary_reads_follow_deleted_words() {
+        let fresh = RuntimeStorage::new();
+        assert!(fresh.bootstrap_info().is_none());
+        assert!(matches!(
+            fresh.bootstrap_vocabulary(),
+            Err(NgError::NoBootstrap)
+        ));
+        assert_eq!(fresh.has_words(&["cat".into()]), [false]);
+        let (rt, _) = animals();
+        rt.delete_tokens(&[token(&rt, "dog")]).unwrap();
+        let (words, ids) = rt.bootstrap_vocabulary().unwrap();
+        assert_eq!(words, ["cat", "car", "truck", "apple", "pear"]);
+        assert_eq!(ids[0], token(&rt, "cat"));
+        let (v, dim) = rt.bootstrap_vectors().unwrap();
+        assert_eq!((v.len(), dim), (5 * 6, 6));
+        assert_eq!(rt.has_words(&["dog".into(), "pear".into()]), [false, true]);
+        let info = rt.bootstrap_info().unwrap();
+        assert_eq!((info.words, info.dim, info.seed), (5, 6, 7));
+        assert_eq!(info.spaces, [("cognitive", 0)]);
+    }
+
+    #[test]
+    fn bootstrap_arguments_are_checked_before_anything_is_written() {
+        use crate::storage::bootstrap::fixture::{options, words};
+        let rt = RuntimeStorage::new();
+        let e = rt.bootstrap(words(), VECTORS[..30].to_vec(), 6, &options(1));
+        assert!(matches!(
+            e,
+            Err(NgError::WordVectorCount {
+                words: 6,
+                vectors: 5
+            })
+        ));
+        let mut twice = options(1);
+        twice.spaces = vec![4, 4];
+        let e = rt
+            .bootstrap(words(), VECTORS.to_vec(), 6, &twice)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "each space may be named once, got cognitive twice"
+        );
+        assert_eq!(rt.read().tokens.records.len(), 0);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The vocabulary a bootstrap keeps: its words, their tokens and embeddings, and the
 //! spelling suggestions for an unknown word.
 
+use super::RuntimeStorage;
 use crate::bootstrap::{Pca, Q8};
+use crate::error::{NgError, Result};
+use crate::space::SPACE_NAMES;
 use std::collections::HashMap;
 
 /// Token id of a vocabulary row whose token was deleted (0 is never a token id).
@@ -149,6 +152,64 @@ fn levenshtein(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// What `bootstrap_info` reports: live words, dimension, seed, the spaces placed (with the
+/// first PCA axis of each) and the explained-variance ratio of every axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootInfo {
+    pub words: usize,
+    pub dim: usize,
+    pub seed: u32,
+    pub spaces: Vec<(&'static str, usize)>,
+    pub explained_variance_ratio: Vec<f64>,
+}
+
+impl RuntimeStorage {
+    fn require_boot(&self) -> Result<std::sync::Arc<BootState>> {
+        self.boot().ok_or(NgError::NoBootstrap)
+    }
+
+    /// The bootstrap's figures, None without one.
+    pub fn bootstrap_info(&self) -> Option<BootInfo> {
+        self.boot().map(|b| BootInfo {
+            words: b.live(),
+            dim: b.dim,
+            seed: b.seed,
+            spaces: b
+                .spaces
+                .iter()
+                .map(|(s, f)| (SPACE_NAMES[*s], *f))
+                .collect(),
+            explained_variance_ratio: b.pca.explained_ratio.clone(),
+        })
+    }
+
+    /// The live vocabulary and the token id of each word, in vocabulary order.
+    pub fn bootstrap_vocabulary(&self) -> Result<(Vec<String>, Vec<u32>)> {
+        let b = self.require_boot()?;
+        Ok(b.live_rows()
+            .map(|r| (b.words[r].clone(), b.ids[r]))
+            .unzip())
+    }
+
+    /// The normalised embedding of each live word, row-major (live words x dim), and dim.
+    pub fn bootstrap_vectors(&self) -> Result<(Vec<f32>, usize)> {
+        let b = self.require_boot()?;
+        let mut out = Vec::with_capacity(b.live() * b.dim);
+        for r in b.live_rows() {
+            out.extend_from_slice(&b.vectors[r * b.dim..(r + 1) * b.dim]);
+        }
+        Ok((out, b.dim))
+    }
+
+    /// Which of `words` the vocabulary holds (all false without a bootstrap).
+    pub fn has_words(&self, words: &[String]) -> Vec<bool> {
+        match self.boot() {
+            Some(b) => words.iter().map(|w| b.index.contains_key(w)).collect(),
+            None => vec![false; words.len()],
+        }
+    }
 }
 
 #[cfg(test)]
