@@ -29,7 +29,7 @@ from .runtime import (
 __version__: str = _core.__version__
 #: Fixed-point scale of each space (value = int16 / scale); the range is +-32767 / scale.
 SPACE_SCALES: dict[str, float] = dict(zip(_core.SPACES, _core.SPACE_SCALES))
-CDNA_FIELDS: tuple[str, ...] = tuple(_core.CDNA_FIELDS) + ("mutation_rate", "crossover_rate", "selection_pressure")
+CDNA_FIELDS: tuple[str, ...] = tuple(_core.CDNA_FIELDS)
 
 __all__ = [
     "Runtime",

@@ -250,7 +250,7 @@ def space_name(space: Any, *, allow_all: bool = False) -> str:
     """The canonical name of a space given as ``"cognitive"`` (any case), ``"L5"``/``"l5"``,
     ``"5"`` or ``5`` (1-based); ``"all"`` too with ``allow_all`` (queries over the 24
     coordinates). Every entry point (the views, the magics, ``%%ng_explore``, the explorers,
-    the plots) parses spaces here, and this asks the core's one parser (M4)."""
+    the plots) parses spaces here, and this asks the core's one parser."""
     if allow_all and isinstance(space, str) and space.strip().lower() == "all":
         return "all"
     return SPACES[_core.parse_space(space)]

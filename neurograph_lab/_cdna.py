@@ -108,7 +108,7 @@ class CDNAView:
         Parameters
         ----------
         fields, **by_name : float
-            Names from ``ng.CDNA_FIELDS`` plus the evolution rates, and their new values."""
+            Names from ``ng.CDNA_FIELDS`` and their new values."""
         self._rt.update_cdna({**(fields or {}), **by_name}, policy)
 
     update.__doc__ = (update.__doc__ or "") + _POLICY_DOC

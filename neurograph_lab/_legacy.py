@@ -1,4 +1,4 @@
-"""The PyRuntime operations by their earlier names, on ``ng.Runtime`` (M2).
+"""The PyRuntime operations by their earlier names, on ``ng.Runtime``.
 
 Each is a one-line forwarder to the compiled runtime the facade holds (``self._core``) and
 returns what the earlier API returned: plain ints, dicts and lists. New code uses the views

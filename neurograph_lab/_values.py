@@ -21,7 +21,7 @@ XYZ = Tuple[float, float, float]
 
 def _num(v: float, digits: int = 4) -> str:
     """A stored number for a repr: rounded to ``digits`` decimals (float32 noise such as
-    0.4000000059604645 reads 0.4); the value itself keeps every digit (M7)."""
+    0.4000000059604645 reads 0.4); the value itself keeps every digit."""
     return f"{round(v, digits):g}"
 
 
@@ -56,7 +56,7 @@ class Token:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Token:
-        # the stored numbers, as to_pandas() has them; only the reprs round (M7)
+        # the stored numbers, as to_pandas() has them; only the reprs round
         coords = {k: (None if v is None else tuple(float(c) for c in v)) for k, v in d["coords"].items()}
         return cls(
             id=int(d["id"]),
@@ -138,7 +138,7 @@ class Connection:
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> Connection:
-        vals = dict(d)  # the stored numbers, as to_pandas() has them; only the reprs round (M7)
+        vals = dict(d)  # the stored numbers, as to_pandas() has them; only the reprs round
         for k in ("strength", "rigidity", "confidence", "preferred_distance", "learning_rate", "decay_rate"):
             vals[k] = float(vals[k])
         vals["flags"] = tuple(vals["flags"])

@@ -49,14 +49,14 @@ class Runtime(LegacyMixin):
     ``list_tokens``, ``get_cdna_scales``, ``export_metrics`` ...; see ``LegacyMixin``).
     """
 
-    # The compiled runtime is held, not inherited (M2): the class shows the API a researcher
+    # The compiled runtime is held, not inherited: the class shows the API a researcher
     # uses, and the views hold the compiled object and call its bound methods.
     def __init__(self) -> None:
         self._core = _core.Runtime()
 
     # The views are built on access (a small object each time) and hold the compiled runtime,
     # never the facade, so no reference cycle keeps a discarded runtime's memory alive until a
-    # full garbage collection (S3-3). A view you keep (``toks = rt.tokens``) keeps the data
+    # full garbage collection. A view you keep (``toks = rt.tokens``) keeps the data
     # alive and working, as any reference does.
 
     @property

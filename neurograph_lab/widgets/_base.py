@@ -272,7 +272,7 @@ _SCRIPT_ESCAPES = {
 def _script_json(v: Any) -> str:
     """JSON to inline in a ``<script>`` element, safe for any text it holds: every ``<``,
     ``>`` and ``&`` (and U+2028/U+2029) is written as a ``\\uXXXX`` escape, which
-    ``JSON.parse`` reads back as the same character (S2-7)."""
+    ``JSON.parse`` reads back as the same character."""
     return json.dumps(v, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
 
 

@@ -69,7 +69,7 @@ class GraphExplorer(Explorer):
 
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
         """``nodes`` and their neighbours up to ``depth`` hops along out- and in-connections,
-        sorted; by the core's one neighbourhood rule (M4), stopped past ``MAX_NODES``."""
+        sorted; by the core's one neighbourhood rule, stopped past ``MAX_NODES``."""
         if depth == 0 or nodes.size == 0:
             return nodes
         ids, _ = self._rt._core.graph_neighbourhood(nodes, depth, "both", None, MAX_NODES + 1)

@@ -174,7 +174,7 @@ class GridExplorer(Explorer):
                 raw = c["coords"][:, self.spaces.index(space), "xyz".index(axis)].astype(np.float64)
             finite = np.isfinite(raw)
             lo, hi = (float(raw[finite].min()), float(raw[finite].max())) if finite.any() else (0.0, 0.0)
-            # the core quantises (M4); shifted by lo first, so float32 keeps a timestamp's seconds
+            # the core quantises; shifted by lo first, so float32 keeps a timestamp's seconds
             shifted = np.ascontiguousarray((raw - lo).reshape(n, 1), dtype=np.float32)
             codes, _ = _core.quantize_u8(shifted, np.ascontiguousarray(perm, dtype=np.uint32))
             codes = codes.reshape(n)
