@@ -82,3 +82,15 @@ def test_neighbourhood_refuses_bad_input(
     with pytest.raises(error, match=match):
         core_of(rt).graph_neighbourhood(*args, **kw)
     assert rt.connections.to_pandas().equals(before)
+
+
+def test_cdna_fields_are_the_core_table_every_name_readable_and_settable() -> None:
+    rt = ng.Runtime()
+    assert len(ng.CDNA_FIELDS) == len(set(ng.CDNA_FIELDS)) == 20
+    assert {"mutation_rate", "crossover_rate", "selection_pressure"} <= set(ng.CDNA_FIELDS)
+    for name in ng.CDNA_FIELDS:
+        value = rt.cdna[name]
+        rt.cdna.update({name: value})  # the same value: accepted, nothing changes
+        assert rt.cdna[name] == value
+    with pytest.raises(ng.ValidationError, match="no_such_field"):
+        rt.cdna.update(no_such_field=1.0)
