@@ -5,7 +5,8 @@ use crate::connection::{flags, mutability_of_kind, unit_to_u8, Connection, Mutab
 use crate::error::{Location, NgError, Result};
 use crate::guardian::{ConnectionWrite, Guardian};
 use crate::idmap::IdMap;
-use crate::storage::tokens::{TokenStore, EMPTY};
+use crate::storage::slots::Slots;
+use crate::storage::tokens::TokenStore;
 use bytemuck::Zeroable;
 use rayon::prelude::*;
 
@@ -23,7 +24,7 @@ pub type Degrees = IdMap<[u32; 2]>;
 pub struct ConnectionStore {
     pub(crate) records: Vec<Connection>,
     /// Connection id -> slot, sized by the live connections.
-    pub(crate) id_to_slot: IdMap<u32>,
+    pub(crate) id_to_slot: Slots,
     /// Out- and in-degree by token local id.
     pub(crate) degrees: Degrees,
     /// Where the next allocation starts looking for a free id (wraps around past
@@ -37,7 +38,7 @@ impl Default for ConnectionStore {
     fn default() -> Self {
         ConnectionStore {
             records: Vec::new(),
-            id_to_slot: IdMap::new(EMPTY),
+            id_to_slot: Slots::default(),
             degrees: IdMap::new([0, 0]),
             next_id: 1,
             version: super::next_version(),
@@ -156,7 +157,7 @@ impl ConnectionStore {
 
     #[inline]
     pub fn slot(&self, id: u32) -> Option<usize> {
-        self.id_to_slot.get(id).map(|s| s as usize)
+        self.id_to_slot.get(id)
     }
 
     pub fn get(&self, id: u32) -> Result<&Connection> {
@@ -357,8 +358,9 @@ impl ConnectionStore {
         self.version = super::next_version();
         let base = self.records.len() as u32;
         let mut ids = Vec::with_capacity(records.len());
-        for (i, c) in records.iter().enumerate() {
-            self.id_to_slot.insert(c.id, base + i as u32);
+        self.id_to_slot
+            .append(base as usize, records.iter().map(|c| c.id));
+        for c in &records {
             bump(&mut self.degrees, c.token_a, 0, 1);
             bump(&mut self.degrees, c.token_b, 1, 1);
             ids.push(c.id);
@@ -376,15 +378,13 @@ impl ConnectionStore {
     pub fn remove(&mut self, ids: &[u32]) {
         self.version = super::next_version();
         for id in ids {
-            let Some(slot) = self.slot(*id) else { continue };
-            let c = self.records.swap_remove(slot);
-            bump(&mut self.degrees, c.token_a, 0, -1);
-            bump(&mut self.degrees, c.token_b, 1, -1);
-            if slot < self.records.len() {
-                let moved = self.records[slot].id;
-                self.id_to_slot.insert(moved, slot as u32);
+            let gone = self
+                .id_to_slot
+                .swap_remove(*id, &mut self.records, |c| c.id);
+            if let Some((_, c)) = gone {
+                bump(&mut self.degrees, c.token_a, 0, -1);
+                bump(&mut self.degrees, c.token_b, 1, -1);
             }
-            self.id_to_slot.remove(*id);
         }
         shrink(&mut self.records);
     }
@@ -419,12 +419,12 @@ impl ConnectionStore {
 
     /// Rebuild the id table and the degrees from the records (after a load or a bulk removal).
     pub fn rebuild_index(&mut self) {
-        let pairs = self
-            .records
-            .iter()
-            .enumerate()
-            .map(|(slot, c)| (c.id, slot as u32));
-        self.id_to_slot = IdMap::from_pairs(EMPTY, pairs);
+        // A repeated id keeps its last slot (a load refuses repeated ids before this).
+        self.id_to_slot = Slots::of(self.records.iter().map(|c| c.id)).unwrap_or_else(|| {
+            let mut slots = Slots::default();
+            slots.append(0, self.records.iter().map(|c| c.id));
+            slots
+        });
         self.degrees = count_degrees(&self.records);
         if self.next_id == 0 || self.next_id > MAX_CONNECTION_ID {
             self.next_id = 1;

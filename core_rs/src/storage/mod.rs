@@ -10,6 +10,7 @@ pub mod guard;
 mod layout;
 pub mod query;
 pub mod semantic;
+pub mod slots;
 pub mod tokens;
 
 // The bootstrap, its vocabulary and the IntuitionEngine over the store (semantic.rs held

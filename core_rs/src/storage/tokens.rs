@@ -3,16 +3,14 @@
 use crate::cdna::Cdna;
 use crate::error::{Location, NgError, Result};
 use crate::guardian::{Guardian, TokenWrite};
-use crate::idmap::IdMap;
 use crate::space::{encode, NUM_AXES, NUM_SPACES};
+use crate::storage::slots::Slots;
 use crate::token::{
     encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// Marks an unused entry of the id -> slot table.
-pub const EMPTY: u32 = u32::MAX;
 /// Every space defined.
 pub const ALL_SPACES: u8 = 0xFF;
 
@@ -24,7 +22,7 @@ pub struct TokenStore {
     /// Bit per space: which spaces each token is placed in (parallel to `records`).
     pub(crate) defined: Vec<u8>,
     /// Local id -> slot in `records`, sized by the live tokens (not by the largest id).
-    pub(crate) id_to_slot: IdMap<u32>,
+    pub(crate) id_to_slot: Slots,
     /// Labels by local id.
     pub(crate) labels: HashMap<u32, String>,
     /// Where the next allocation starts looking for a free id. It moves up as ids are
@@ -40,7 +38,7 @@ impl Default for TokenStore {
         TokenStore {
             records: Vec::new(),
             defined: Vec::new(),
-            id_to_slot: IdMap::new(EMPTY),
+            id_to_slot: Slots::default(),
             labels: HashMap::new(),
             next_id: 1,
             version: super::next_version(),
@@ -130,7 +128,7 @@ impl TokenStore {
     /// Slot of a token, if it exists.
     #[inline]
     pub fn slot(&self, id: u32) -> Option<usize> {
-        self.id_to_slot.get(id).map(|s| s as usize)
+        self.id_to_slot.get(id)
     }
 
     pub fn contains(&self, id: u32) -> bool {
@@ -303,10 +301,8 @@ impl TokenStore {
         } = p;
         self.version = super::next_version();
         let ids: Vec<u32> = records.iter().map(|t| t.local_id()).collect();
-        let base = self.records.len();
-        for (i, id) in ids.iter().enumerate() {
-            self.id_to_slot.insert(*id, (base + i) as u32);
-        }
+        self.id_to_slot
+            .append(self.records.len(), ids.iter().copied());
         if self.records.is_empty() {
             self.records = records;
             self.defined = masks;
@@ -414,15 +410,13 @@ impl TokenStore {
     pub fn remove(&mut self, ids: &[u32]) {
         self.version = super::next_version();
         for id in ids {
-            let Some(slot) = self.slot(*id) else { continue };
-            self.records.swap_remove(slot);
-            self.defined.swap_remove(slot);
-            if slot < self.records.len() {
-                let moved = self.records[slot].local_id();
-                self.id_to_slot.insert(moved, slot as u32);
+            let gone = self
+                .id_to_slot
+                .swap_remove(*id, &mut self.records, Token::local_id);
+            if let Some((slot, _)) = gone {
+                self.defined.swap_remove(slot);
+                self.labels.remove(id);
             }
-            self.id_to_slot.remove(*id);
-            self.labels.remove(id);
         }
         super::connections::shrink(&mut self.records);
         super::connections::shrink(&mut self.defined);
@@ -443,13 +437,10 @@ impl TokenStore {
         for t in &self.records {
             check_id(t.local_id() as u64)?;
         }
-        let pairs = self
-            .records
-            .iter()
-            .enumerate()
-            .map(|(slot, t)| (t.local_id(), slot as u32));
-        self.id_to_slot = IdMap::from_pairs(EMPTY, pairs);
-        if self.id_to_slot.len() != self.records.len() {
+        let slots = Slots::of(self.records.iter().map(|t| t.local_id()));
+        if let Some(slots) = slots {
+            self.id_to_slot = slots;
+        } else {
             let mut ids: Vec<u32> = self.records.iter().map(|t| t.local_id()).collect();
             ids.sort_unstable();
             let dup = ids.windows(2).find(|w| w[0] == w[1]).map_or(0, |w| w[0]);
