@@ -77,6 +77,7 @@ bench: dev
 	$(BIN)/python bench/bench_magics.py
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_store.py
+	$(BIN)/python bench/bench_neighbourhood.py
 
 ## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed)
 lab: dev
