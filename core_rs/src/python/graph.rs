@@ -9,7 +9,7 @@ use super::util::{run, run_long};
 use super::values::connection_columns;
 use crate::graph::Direction;
 use crate::space::COGNITIVE;
-use crate::storage::query::Weight;
+use crate::storage::indexes::Weight;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -7,7 +7,7 @@ use super::errors::ValidationError;
 use super::runtime::PyRuntime;
 use super::util::{run, run_long};
 use crate::space::{COGNITIVE, SPACE_NAMES};
-use crate::storage::query::{AllCenter, Center};
+use crate::storage::indexes::{Center, CrossSpaceCenter};
 use numpy::{
     IntoPyArray, Ix2, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
 };
@@ -43,9 +43,9 @@ fn center_arg(target: &Bound<'_, PyAny>) -> PyResult<Center> {
 }
 
 /// A token id or 24 values (8 spaces x 3), for a query across all spaces.
-fn all_center_arg(target: &Bound<'_, PyAny>) -> PyResult<AllCenter> {
+fn all_center_arg(target: &Bound<'_, PyAny>) -> PyResult<CrossSpaceCenter> {
     if let Some(id) = query_token_id(target)? {
-        return Ok(AllCenter::Token(id));
+        return Ok(CrossSpaceCenter::Token(id));
     }
     let v: Vec<f32> = target.extract().map_err(|_| {
         ValidationError::new_err("a cross-space query is a token id or 24 values (8 spaces x 3)")
@@ -56,7 +56,7 @@ fn all_center_arg(target: &Bound<'_, PyAny>) -> PyResult<AllCenter> {
             v.len()
         ))
     })?;
-    Ok(AllCenter::Point(arr))
+    Ok(CrossSpaceCenter::Point(arr))
 }
 
 fn points_arg<'py>(points: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray2<'py, f32>> {

@@ -7,8 +7,8 @@ mod cdna_changes;
 mod columns;
 pub mod connections;
 pub mod guard;
+pub mod indexes;
 mod layout;
-pub mod query;
 pub mod semantic;
 pub mod slots;
 pub mod tokens;
@@ -80,9 +80,9 @@ pub struct RuntimeStorage {
     state: RwLock<State>,
     pub metrics: Metrics,
     /// Per-space spatial indexes, tagged with the token version they were built from.
-    grids: query::GridCache,
+    grids: indexes::GridCache,
     /// The graph, tagged with the (token, connection) versions it was built from.
-    graph: query::GraphCache,
+    graph: indexes::GraphCache,
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -1,6 +1,7 @@
-//! Spatial and graph queries over the store. Indexes are built lazily from the current
-//! contents and cached with the version they were built from, so a query never sees a stale
-//! index: any write changes the version and the next query rebuilds.
+//! The store's indexes (a k-d tree per space, the graph) and the queries that use them.
+//! Indexes are built lazily from the current contents and cached with the version they were
+//! built from, so a query never sees a stale index: any write changes the version and the
+//! next query rebuilds.
 
 use super::{RuntimeStorage, State};
 use crate::error::{NgError, Result};
@@ -228,11 +229,11 @@ impl RuntimeStorage {
 
     /// k nearest over all 24 coordinates, each space weighted by its CDNA scale; only tokens
     /// placed in every space take part.
-    pub fn neighbors_all(&self, c: AllCenter, k: usize) -> Result<Hits> {
+    pub fn neighbors_all(&self, c: CrossSpaceCenter, k: usize) -> Result<Hits> {
         self.metrics.time(Op::GridQuery, || {
             let st = self.read();
             let (q, exclude) = match c {
-                AllCenter::Point(p) => {
+                CrossSpaceCenter::Point(p) => {
                     if p.iter().any(|v| !v.is_finite()) {
                         return Err(NgError::invalid(
                             "point",
@@ -242,7 +243,7 @@ impl RuntimeStorage {
                     }
                     (p, None)
                 }
-                AllCenter::Token(id) => {
+                CrossSpaceCenter::Token(id) => {
                     let slot = st.tokens.slot(id).ok_or(NgError::TokenNotFound(id))?;
                     if st.tokens.defined[slot] != 0xFF {
                         return Err(NgError::invalid(
@@ -486,7 +487,7 @@ impl RuntimeStorage {
 
 /// Start of a cross-space query: a token or a 24-value point.
 #[derive(Clone, Copy, Debug)]
-pub enum AllCenter {
+pub enum CrossSpaceCenter {
     Token(u32),
     Point([f32; 24]),
 }
