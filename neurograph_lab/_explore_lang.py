@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ class _Ctx:
     def __init__(self, line: str, no: int) -> None:
         self.line, self.no = line, no
 
-    def fail(self, col: int, message: str, hint: str = "") -> None:
+    def fail(self, col: int, message: str, hint: str = "") -> NoReturn:
         raise ExploreError(self.line, self.no, col, message, hint)
 
 
@@ -179,33 +179,165 @@ def _radius(value: str) -> float:
     return v
 
 
-def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str = "cognitive") -> ExploreResult:
-    """Run an explore script against ``rt``; names bound with ``as`` go into ``namespace``."""
-    sel: Optional[np.ndarray] = None
-    steps: list[str] = []
-    view = "table"
-    default_space = space_name(space)
+class _Run:
+    """The state of one script run; each step is a method, looked up in ``_STEP_HANDLERS``."""
 
-    def token(ctx: _Ctx, w: _Word) -> int:
+    def __init__(self, rt: Runtime, namespace: dict[str, Any], space: str) -> None:
+        self.rt, self.namespace = rt, namespace
+        self.sel: Optional[np.ndarray] = None
+        self.steps: list[str] = []
+        self.view = "table"
+        self.space = space_name(space)
+
+    def token(self, ctx: _Ctx, w: _Word) -> int:
         # a bare number is a token id; a quoted word is always a label ("2024" is the word)
         if not w.quoted and w.text.isascii() and w.text.isdigit():
             tid = int(w.text)
-            if tid not in rt.tokens:
+            if tid not in self.rt.tokens:
                 ctx.fail(w.col, f"no token with id {tid}")
             return tid
-        ids = rt.tokens.find(w.text)
+        ids = self.rt.tokens.find(w.text)
         if len(ids) == 0:
-            labels = rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
+            labels = self.rt.tokens.to_pandas(limit=100_000)["label"].dropna().astype(str).tolist()
             close = difflib.get_close_matches(w.text, labels, n=3, cutoff=0.6)
             ctx.fail(w.col, f"no token labelled {w.text!r}", f"did you mean {', '.join(close)}?" if close else "")
         return int(ids[0])
 
-    def need(ctx: _Ctx, col: int) -> np.ndarray:
-        if sel is None:
+    def need(self, ctx: _Ctx, col: int) -> np.ndarray:
+        if self.sel is None:
             ctx.fail(col, "there is no selection yet", "start with query, near, within or path")
-        assert sel is not None
-        return sel
+        return self.sel
 
+    def query(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        if not rest or not rest[0].quoted and "=" in rest[0].text:
+            ctx.fail(verb.col + len(verb.text) + 1, "query needs a text", 'e.g. query "king - man + woman" k=10')
+        opts = _options(rest[1:], {"k": _positive_int}, ctx)
+        self.sel = self.rt.query(rest[0].text, k=opts.get("k", 10)).ids
+
+    def _space_suffix(self, ctx: _Ctx, tail: list[_Word]) -> tuple[str, list[_Word]]:
+        """An ``in <space>`` at the end of a step: the space, and the words before it."""
+        if len(tail) >= 2 and tail[-2].text == "in":
+            try:
+                return space_name(tail[-1].text), tail[:-2]
+            except ValidationError as e:
+                ctx.fail(tail[-1].col, f"unknown space {tail[-1].text!r}", str(e))
+        return self.space, tail
+
+    def near(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        if not rest:
+            ctx.fail(verb.col + len(verb.text) + 1, "near needs a token (label or id)")
+        sp, tail = self._space_suffix(ctx, rest[1:])
+        opts = _options(tail, {"k": _positive_int}, ctx)
+        self.sel = self.rt.grid.neighbors(self.token(ctx, rest[0]), k=opts.get("k", 10), space=sp).ids
+
+    def within(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        if not rest:
+            ctx.fail(verb.col + len(verb.text) + 1, "within needs a token (label or id)")
+        sp, tail = self._space_suffix(ctx, rest[1:])
+        opts = _options(tail, {"radius": _radius}, ctx)
+        if "radius" not in opts:
+            ctx.fail(len(ctx.line), "within needs radius=R", "e.g. within cat radius=0.5 in cognitive")
+        target: Any
+        if "," in rest[0].text:
+            try:
+                target = tuple(float(v) for v in rest[0].text.split(","))
+            except ValueError:
+                ctx.fail(rest[0].col, f"bad point {rest[0].text!r}", "a point is x,y,z")
+        else:
+            target = self.token(ctx, rest[0])
+        self.sel = self.rt.grid.range(target, opts["radius"], space=sp).ids
+
+    def path(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        arrow = [i for i, w in enumerate(rest) if w.text == "->"]
+        if len(rest) != 3 or arrow != [1]:
+            ctx.fail(verb.col + len(verb.text) + 1, "path needs '<a> -> <b>'", "e.g. path rain -> flood")
+        p = self.rt.graph.shortest_path(self.token(ctx, rest[0]), self.token(ctx, rest[2]))
+        if not p.found:
+            ctx.fail(rest[2].col, f"no path from {rest[0].text} to {rest[2].text}")
+        self.sel = p.ids
+
+    def expand(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        cur = self.need(ctx, verb.col)
+        opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
+        try:  # the core's one neighbourhood rule: out-edges, and bidirectional ones back
+            hood = self.rt.graph.neighbourhood(cur, depth=opts.get("depth", 1), kinds=opts.get("kinds"))
+        except ValidationError as e:
+            if "kinds=" not in ctx.line:
+                raise
+            ctx.fail(ctx.line.index("kinds=") + 6, "unknown kind or group", f"{e}; see ng.CONNECTION_GROUPS")
+        self.sel = hood.index.to_numpy(dtype=np.uint32)
+
+    def filter(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        cur = self.need(ctx, verb.col)
+        expr = ctx.line[rest[0].col :] if rest else ""
+        if not expr:
+            ctx.fail(len(ctx.line), "filter needs an expression", "e.g. filter weight > 0.5 and entity == 'concept'")
+        df = ExploreResult(self.rt, cur, self.steps).to_pandas()
+        try:
+            kept = df.query(expr)
+        except Exception as e:  # pandas raises many kinds
+            ctx.fail(
+                rest[0].col,
+                f"cannot evaluate {expr!r}",
+                f"{type(e).__name__}: {e}; columns: {', '.join(df.columns[:8])} ...",
+            )
+        self.sel = kept.index.to_numpy(dtype=np.uint32)
+
+    def _earlier(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> np.ndarray:
+        """The ids of the earlier result a ``union``/``intersect`` names."""
+        if len(rest) != 1:
+            ctx.fail(verb.col + len(verb.text) + 1, f"{verb.text} needs the name of an earlier result")
+        other = self.namespace.get(rest[0].text)
+        if isinstance(other, ExploreResult):
+            return other.ids
+        if other is not None and hasattr(other, "ids"):
+            return np.asarray(other.ids)
+        ctx.fail(rest[0].col, f"{rest[0].text!r} is not an earlier result", "bind one with 'as <name>'")
+
+    def union(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        cur = self.need(ctx, verb.col)
+        have = set(cur.tolist())
+        extra = [int(i) for i in self._earlier(ctx, verb, rest) if int(i) not in have]
+        self.sel = np.concatenate([cur, np.asarray(extra, dtype=np.uint32)])
+
+    def intersect(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        cur = self.need(ctx, verb.col)
+        keep = set(int(i) for i in self._earlier(ctx, verb, rest))
+        self.sel = np.asarray([i for i in cur.tolist() if i in keep], dtype=np.uint32)
+
+    def show(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        self.need(ctx, verb.col)
+        what = rest[0].text if rest else "table"
+        if what not in ("table", "plot", "grid", "graph"):
+            ctx.fail(rest[0].col, f"cannot show {what!r}", "show table, plot, grid or graph")
+        self.view = what
+
+    def bind(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        cur = self.need(ctx, verb.col)
+        if len(rest) != 1 or not rest[0].text.isidentifier():
+            ctx.fail(verb.col + 3, "as needs a variable name")
+        self.namespace[rest[0].text] = ExploreResult(self.rt, cur, list(self.steps))
+
+
+#: Step name -> handler; ``STEPS`` lists the same names for completion and hints.
+_STEP_HANDLERS: dict[str, Callable[[_Run, _Ctx, _Word, list[_Word]], None]] = {
+    "query": _Run.query,
+    "near": _Run.near,
+    "within": _Run.within,
+    "expand": _Run.expand,
+    "filter": _Run.filter,
+    "path": _Run.path,
+    "union": _Run.union,
+    "intersect": _Run.intersect,
+    "show": _Run.show,
+    "as": _Run.bind,
+}
+assert tuple(_STEP_HANDLERS) == STEPS
+
+
+def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str = "cognitive") -> ExploreResult:
+    """Run an explore script against ``rt``; names bound with ``as`` go into ``namespace``."""
+    run = _Run(rt, namespace, space)
     for no, raw in enumerate(script.splitlines(), start=1):
         line = _strip_comment(raw)
         if not line.strip():
@@ -213,118 +345,18 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
         ctx = _Ctx(line, no)
         words = _split(line)
         verb, rest = words[0], words[1:]
+        handler = _STEP_HANDLERS.get(verb.text)
+        if handler is None:
+            close = difflib.get_close_matches(verb.text, STEPS, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"steps: {', '.join(STEPS)}"
+            ctx.fail(verb.col, f"unknown step {verb.text!r}", hint)
         try:
-            if verb.text == "query":
-                if not rest or not rest[0].quoted and "=" in rest[0].text:
-                    ctx.fail(
-                        verb.col + len(verb.text) + 1, "query needs a text", 'e.g. query "king - man + woman" k=10'
-                    )
-                opts = _options(rest[1:], {"k": _positive_int}, ctx)
-                sel = rt.query(rest[0].text, k=opts.get("k", 10)).ids
-            elif verb.text in ("near", "within"):
-                if not rest:
-                    ctx.fail(verb.col + len(verb.text) + 1, f"{verb.text} needs a token (label or id)")
-                sp = default_space
-                tail = rest[1:]
-                if len(tail) >= 2 and tail[-2].text == "in":
-                    try:
-                        sp = space_name(tail[-1].text)
-                    except ValidationError as e:
-                        ctx.fail(tail[-1].col, f"unknown space {tail[-1].text!r}", str(e))
-                    tail = tail[:-2]
-                if verb.text == "near":
-                    opts = _options(tail, {"k": _positive_int}, ctx)
-                    sel = rt.grid.neighbors(token(ctx, rest[0]), k=opts.get("k", 10), space=sp).ids
-                else:
-                    opts = _options(tail, {"radius": _radius}, ctx)
-                    if "radius" not in opts:
-                        ctx.fail(len(line), "within needs radius=R", "e.g. within cat radius=0.5 in cognitive")
-                    target: Any
-                    if "," in rest[0].text:
-                        try:
-                            target = tuple(float(v) for v in rest[0].text.split(","))
-                        except ValueError:
-                            ctx.fail(rest[0].col, f"bad point {rest[0].text!r}", "a point is x,y,z")
-                    else:
-                        target = token(ctx, rest[0])
-                    sel = rt.grid.range(target, opts["radius"], space=sp).ids
-            elif verb.text == "path":
-                arrow = [i for i, w in enumerate(rest) if w.text == "->"]
-                if len(rest) != 3 or arrow != [1]:
-                    ctx.fail(verb.col + len(verb.text) + 1, "path needs '<a> -> <b>'", "e.g. path rain -> flood")
-                p = rt.graph.shortest_path(token(ctx, rest[0]), token(ctx, rest[2]))
-                if not p.found:
-                    ctx.fail(rest[2].col, f"no path from {rest[0].text} to {rest[2].text}")
-                sel = p.ids
-            elif verb.text == "expand":
-                cur = need(ctx, verb.col)
-                opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
-                try:  # the core's one neighbourhood rule: out-edges, and bidirectional ones back
-                    hood = rt.graph.neighbourhood(cur, depth=opts.get("depth", 1), kinds=opts.get("kinds"))
-                except ValidationError as e:
-                    if "kinds=" not in line:
-                        raise
-                    ctx.fail(line.index("kinds=") + 6, "unknown kind or group", f"{e}; see ng.CONNECTION_GROUPS")
-                sel = hood.index.to_numpy(dtype=np.uint32)
-            elif verb.text == "filter":
-                cur = need(ctx, verb.col)
-                expr = line[rest[0].col :] if rest else ""
-                if not expr:
-                    ctx.fail(
-                        len(line), "filter needs an expression", "e.g. filter weight > 0.5 and entity == 'concept'"
-                    )
-                df = ExploreResult(rt, cur, steps).to_pandas()
-                try:
-                    kept = df.query(expr)
-                except Exception as e:  # pandas raises many kinds
-                    ctx.fail(
-                        rest[0].col,
-                        f"cannot evaluate {expr!r}",
-                        f"{type(e).__name__}: {e}; columns: {', '.join(df.columns[:8])} ...",
-                    )
-                sel = kept.index.to_numpy(dtype=np.uint32)
-            elif verb.text in ("union", "intersect"):
-                cur = need(ctx, verb.col)
-                if len(rest) != 1:
-                    ctx.fail(verb.col + len(verb.text) + 1, f"{verb.text} needs the name of an earlier result")
-                other = namespace.get(rest[0].text)
-                if isinstance(other, ExploreResult):
-                    other_ids = other.ids
-                elif other is not None and hasattr(other, "ids"):
-                    other_ids = np.asarray(other.ids)
-                else:
-                    ctx.fail(rest[0].col, f"{rest[0].text!r} is not an earlier result", "bind one with 'as <name>'")
-                if verb.text == "union":
-                    extra = [int(i) for i in other_ids if int(i) not in set(cur.tolist())]
-                    sel = np.concatenate([cur, np.asarray(extra, dtype=np.uint32)])
-                else:
-                    keep = set(int(i) for i in other_ids)
-                    sel = np.asarray([i for i in cur.tolist() if i in keep], dtype=np.uint32)
-            elif verb.text == "show":
-                need(ctx, verb.col)
-                what = rest[0].text if rest else "table"
-                if what not in ("table", "plot", "grid", "graph"):
-                    ctx.fail(rest[0].col, f"cannot show {what!r}", "show table, plot, grid or graph")
-                view = what
-            elif verb.text == "as":
-                cur = need(ctx, verb.col)
-                if len(rest) != 1 or not rest[0].text.isidentifier():
-                    ctx.fail(verb.col + 3, "as needs a variable name")
-                namespace[rest[0].text] = ExploreResult(rt, cur, list(steps))
-            else:
-                close = difflib.get_close_matches(verb.text, STEPS, n=1)
-                ctx.fail(
-                    verb.col,
-                    f"unknown step {verb.text!r}",
-                    f"did you mean {close[0]}?" if close else f"steps: {', '.join(STEPS)}",
-                )
+            handler(run, ctx, verb, rest)
         except ExploreError:
             raise
         except NeuroGraphError as e:
             raise ExploreError(line, no, verb.col, str(e).splitlines()[0]) from None
-        steps.append(verb.text)
-    if sel is None:
-        sel = np.empty(0, np.uint32)
-    result = ExploreResult(rt, sel, steps)
-    result.view, result.space = view, default_space
+        run.steps.append(verb.text)
+    result = ExploreResult(rt, run.sel if run.sel is not None else np.empty(0, np.uint32), run.steps)
+    result.view, result.space = run.view, run.space
     return result
