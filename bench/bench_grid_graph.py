@@ -67,18 +67,15 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings
 
 import neurograph_lab as ng
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings  # noqa: E402
 
 try:
     import rustworkx as rx

@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from typing import Any, Optional
 
 import numpy as np
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, timings
 
 import neurograph_lab as ng
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, timings  # noqa: E402
 
 N_TOKENS = 1_000_000
 N_CONNECTIONS = 4_000_000

@@ -53,12 +53,10 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings
 
 import neurograph_lab as ng
 from neurograph_lab.datasets import write_vec
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings  # noqa: E402
 
 try:
     import faiss

@@ -51,9 +51,7 @@ import time
 from typing import Any, Callable, Optional
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table, run_steps  # noqa: E402
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps
 
 MB = 1e6
 SEED = 20240610

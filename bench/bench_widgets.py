@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
-import lab  # noqa: E402
+import _lab as lab  # noqa: E402
 import labserver  # noqa: E402
-from bench_core import Result, cpu_busy, git_state, machine_info, print_table  # noqa: E402
+from _harness import Result, cpu_busy, git_state, machine_info, print_table  # noqa: E402
 
 SETUP = """%load_ext neurograph_lab
 import numpy as np, pandas as pd
