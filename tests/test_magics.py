@@ -115,9 +115,12 @@ def test_labels_are_escaped_in_displays(shell):
 
 
 def test_completion_of_flags_spaces_and_labels(shell):
+    from IPython.core.completer import provisionalcompleter
+
     def complete(line):
-        _, matches = shell.Completer.complete(line_buffer=line, cursor_pos=len(line))
-        return matches
+        # what JupyterLab asks for: the completions API of IPython >= 6
+        with provisionalcompleter():
+            return [c.text for c in shell.Completer.completions(line, len(line))]
 
     assert "--limit" in complete("%ng_tokens --li")
     assert "cognitive" in complete("%ng_tokens --space cog")

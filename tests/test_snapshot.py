@@ -238,21 +238,21 @@ def test_a_save_killed_with_sigkill_leaves_no_temp_file_after_the_next_save(tmp_
     # child (SIGSTOP), checks the temporary file is still there, and kills it (SIGKILL)
     # mid-save. The next save to the path removes the orphan.
     path = tmp_path / "lab.ngs"
-    child = subprocess.Popen([sys.executable, "-c", _SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n"
-        while True:
-            if _temp_files(tmp_path, "lab.ngs"):
-                os.kill(child.pid, signal.SIGSTOP)
+    saver = subprocess.Popen([sys.executable, "-c", _SAVE_FOREVER, str(path)], stdout=subprocess.PIPE, text=True)
+    with saver as child:  # closes the pipe and reaps the child
+        try:
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
+            while True:
                 if _temp_files(tmp_path, "lab.ngs"):
-                    break  # frozen while writing: the temporary file cannot go away now
-                os.kill(child.pid, signal.SIGCONT)
-            assert child.poll() is None, "the saving child died"
-        orphans = _temp_files(tmp_path, "lab.ngs")
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait()
+                    os.kill(child.pid, signal.SIGSTOP)
+                    if _temp_files(tmp_path, "lab.ngs"):
+                        break  # frozen while writing: the temporary file cannot go away now
+                    os.kill(child.pid, signal.SIGCONT)
+                assert child.poll() is None, "the saving child died"
+            orphans = _temp_files(tmp_path, "lab.ngs")
+            os.kill(child.pid, signal.SIGKILL)
+        finally:
+            child.kill()
     assert _temp_files(tmp_path, "lab.ngs") == orphans  # kill -9 leaves it behind
     rt = _tokens(10, 2)
     rt.save(path)

@@ -172,28 +172,32 @@ def test_to_html_is_standalone(rt, tmp_path):
 
 
 def test_a_torn_down_view_closes_an_explorer_nobody_holds(rt):
-    import ipywidgets
     from IPython.core.interactiveshell import InteractiveShell
+    from ipywidgets.widgets import widget
+
+    def live_widgets() -> int:
+        # the registry Widget.widgets (deprecated in ipywidgets 8) returns
+        return len(widget._instances)
 
     shell = InteractiveShell.instance()
     try:
         shell.user_ns["rt"] = rt
         shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
         kept = shell.user_ns["kept"]
-        before = len(ipywidgets.Widget.widgets)
+        before = live_widgets()
         for _ in range(3):  # what re-running `kept = GridExplorer(rt); kept` does
             shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
             kept._on_browser_message(kept, {"type": "ready"}, [])
             kept._on_browser_message(kept, {"type": "closed"}, [])
             kept = shell.user_ns["kept"]
-        assert len(ipywidgets.Widget.widgets) == before  # each replaced explorer was closed
+        assert live_widgets() == before  # each replaced explorer was closed
         # JupyterLab may tear the view down before the re-run re-binds the variable
         kept._on_browser_message(kept, {"type": "ready"}, [])
         kept._on_browser_message(kept, {"type": "closed"}, [])
         assert kept.comm is not None  # still held by `kept`: stays open
         shell.run_cell("kept = __import__('neurograph_lab').GridExplorer(rt)")
         assert kept.comm is None  # closed after the cell that dropped it
-        assert len(ipywidgets.Widget.widgets) == before
+        assert live_widgets() == before
     finally:
         InteractiveShell.clear_instance()
 

@@ -5,6 +5,8 @@ exported HTML works offline, re-running a display cell leaks nothing, both theme
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import _lab as lab
 import pytest
 
@@ -100,7 +102,7 @@ def test_themes_export_and_no_leaks(tutorial, page_log):
     path = lab.run_in_kernel(
         page, "import tempfile, pathlib; print(grid.to_html(pathlib.Path(tempfile.mkdtemp()) / 'g.html'))"
     ).stdout.strip()
-    html = open(path, encoding="utf-8").read()
+    html = Path(path).read_text(encoding="utf-8")
     export = page.context.new_page()
     export.set_content(html)
     export.locator(".ngx-stage").wait_for()
