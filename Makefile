@@ -25,7 +25,7 @@ test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks te
 
 ## test-rust: the core's unit and property tests (no Python needed)
 test-rust:
-	cargo test --manifest-path core_rs/Cargo.toml --quiet
+	cargo test --manifest-path core_rs/Cargo.toml --features server --quiet
 
 ## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1)
 test-python:
@@ -52,7 +52,7 @@ test-notebooks:
 ## lint: rustfmt, clippy (warnings are errors), ruff lint and format, mypy (strict, pandas-stubs)
 lint: dev
 	cargo fmt --manifest-path core_rs/Cargo.toml --check
-	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python --quiet -- -D warnings
+	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python,server --quiet -- -D warnings
 	$(BIN)/ruff check neurograph_lab tests bench
 	$(BIN)/ruff format --check neurograph_lab tests bench
 	$(BIN)/mypy neurograph_lab

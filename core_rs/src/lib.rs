@@ -22,6 +22,8 @@ pub mod metrics;
 pub mod persist;
 pub mod progress;
 pub mod quantize;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod snapshot;
 pub mod space;
 pub mod storage;

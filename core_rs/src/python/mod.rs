@@ -11,6 +11,8 @@ mod graph;
 mod grid;
 mod runtime;
 mod semantic;
+#[cfg(feature = "server")]
+mod server;
 mod status;
 mod tokens;
 mod util;
@@ -31,6 +33,11 @@ fn parse_space(space: &Bound<'_, PyAny>) -> PyResult<usize> {
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<runtime::PyRuntime>()?;
+    #[cfg(feature = "server")]
+    {
+        m.add_class::<server::PyServer>()?;
+        m.add_function(wrap_pyfunction!(server::serve, m)?)?;
+    }
     m.add_function(wrap_pyfunction!(util::pause_next_long_call, m)?)?;
     m.add_function(wrap_pyfunction!(grid::quantize_u8, m)?)?;
     m.add_function(wrap_pyfunction!(parse_space, m)?)?;

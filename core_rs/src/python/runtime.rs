@@ -18,6 +18,12 @@ impl PyRuntime {
     pub(crate) fn store(&self) -> &RuntimeStorage {
         &self.inner
     }
+
+    /// Another handle on the same store (the server shares it with the notebook).
+    #[cfg(feature = "server")]
+    pub(crate) fn store_arc(&self) -> Arc<RuntimeStorage> {
+        Arc::clone(&self.inner)
+    }
 }
 
 #[pymethods]

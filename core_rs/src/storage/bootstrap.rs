@@ -217,6 +217,12 @@ impl RuntimeStorage {
                 names.join(", ")
             ),
         );
+        self.emit(
+            st,
+            super::events::Change::Reset {
+                reason: "bootstrap",
+            },
+        );
         Ok(report)
     }
 

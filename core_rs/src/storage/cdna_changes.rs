@@ -69,9 +69,21 @@ impl RuntimeStorage {
                 )));
             }
             if let Err(reason) = check {
-                return Err(st
+                let e = st
                     .guardian
-                    .refuse(&st.cdna, "cdna.change", what.to_string(), reason));
+                    .refuse(&st.cdna, "cdna.change", what.to_string(), reason);
+                let why = match e.root() {
+                    NgError::Rejected(r) => r.located_reason(),
+                    other => other.to_string(),
+                };
+                self.emit(
+                    st,
+                    super::events::Change::Refused {
+                        action: "cdna.change",
+                        reason: &why,
+                    },
+                );
+                return Err(e);
             }
             // Clamp brings every record into the new bounds, not only those it newly breaks.
             let clamped = if policy == Policy::Clamp {
@@ -104,6 +116,10 @@ impl RuntimeStorage {
             };
             st.guardian
                 .record(&st.cdna, "cdna.change", what.to_string(), true, note);
+            self.emit(st, super::events::Change::CdnaChanged);
+            if clamped > 0 {
+                self.emit(st, super::events::Change::Reset { reason: "cdna clamp" });
+            }
             Ok(st.cdna.clone())
         })
     }

@@ -58,6 +58,14 @@ impl RuntimeStorage {
             }
             out.push((p, ok, reason));
         }
+        if out.iter().any(|(_, ok, _)| *ok) {
+            self.emit(
+                st,
+                super::events::Change::Reset {
+                    reason: "intuition",
+                },
+            );
+        }
         out
     }
 }

@@ -6,6 +6,7 @@
 mod cdna_changes;
 mod columns;
 pub mod connections;
+pub mod events;
 pub mod guard;
 pub mod indexes;
 mod layout;
@@ -83,6 +84,8 @@ pub struct RuntimeStorage {
     grids: indexes::GridCache,
     /// The graph, tagged with the (token, connection) versions it was built from.
     graph: indexes::GraphCache,
+    /// Change listeners (the journal, the server's event bus).
+    sinks: events::Sinks,
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -122,6 +125,7 @@ impl RuntimeStorage {
             metrics: Metrics::default(),
             grids: Default::default(),
             graph: Default::default(),
+            sinks: Default::default(),
         }
     }
 
@@ -138,8 +142,10 @@ impl RuntimeStorage {
 
     /// Replace everything at once (after a successful snapshot load).
     pub fn replace(&self, new: State) {
-        *self.state.write() = new;
+        let mut st = self.state.write();
+        *st = new;
         self.drop_caches();
+        self.emit(&st, events::Change::Reset { reason: "load" });
     }
 
     /// Forget the spatial and graph indexes (they are rebuilt on the next query).
@@ -148,15 +154,26 @@ impl RuntimeStorage {
         *self.graph.lock() = None;
     }
 
-    fn record_outcome<T>(g: &mut Guardian, cdna: &Cdna, kind: &str, target: String, r: &Result<T>) {
+    /// Log a write's outcome with the Guardian; a refusal also goes to the change sinks.
+    fn record_outcome<T>(&self, st: &mut State, kind: &str, target: String, r: &Result<T>) {
         match r {
-            Ok(_) => g.record(cdna, kind, target, true, String::new()),
+            Ok(_) => st
+                .guardian
+                .record(&st.cdna, kind, target, true, String::new()),
             Err(e) => {
                 let reason = match e.root() {
                     NgError::Rejected(r) => r.located_reason(),
                     _ => e.to_string(),
                 };
-                g.record(cdna, kind, target, false, reason);
+                st.guardian
+                    .record(&st.cdna, kind, target, false, reason.clone());
+                self.emit(
+                    st,
+                    events::Change::Refused {
+                        action: kind,
+                        reason: &reason,
+                    },
+                );
             }
         }
     }
@@ -172,14 +189,10 @@ impl RuntimeStorage {
             let prepared = st.tokens.prepare(b, &st.cdna);
             let mut st = RwLockUpgradableReadGuard::upgrade(st);
             let st = &mut *st;
-            Self::record_outcome(
-                &mut st.guardian,
-                &st.cdna,
-                "token.create_many",
-                plural(n, "token"),
-                &prepared,
-            );
-            Ok(st.tokens.commit(prepared?))
+            self.record_outcome(st, "token.create_many", plural(n, "token"), &prepared);
+            let ids = st.tokens.commit(prepared?);
+            self.emit(st, events::Change::TokensCreated(&ids));
+            Ok(ids)
         })
     }
 
@@ -206,13 +219,7 @@ impl RuntimeStorage {
                 let mut st = self.state.write();
                 let st = &mut *st;
                 let r: Result<()> = Err(e);
-                Self::record_outcome(
-                    &mut st.guardian,
-                    &st.cdna,
-                    "token.create",
-                    "new token".into(),
-                    &r,
-                );
+                self.record_outcome(st, "token.create", "new token".into(), &r);
                 return r.map(|_| 0);
             }
             let weights = [spec.weight];
@@ -243,8 +250,10 @@ impl RuntimeStorage {
                 (_, Some(id)) => format!("token {id}"),
                 _ => "new token".to_string(),
             };
-            Self::record_outcome(&mut st.guardian, &st.cdna, "token.create", target, &r);
-            Ok(st.tokens.commit(r?)[0])
+            self.record_outcome(st, "token.create", target, &r);
+            let ids = st.tokens.commit(r?);
+            self.emit(st, events::Change::TokensCreated(&ids));
+            Ok(ids[0])
         })
     }
 
@@ -267,15 +276,10 @@ impl RuntimeStorage {
             let mut st = self.state.write();
             let st = &mut *st;
             let r = st.tokens.prepare_update(id, &u, &st.cdna);
-            Self::record_outcome(
-                &mut st.guardian,
-                &st.cdna,
-                "token.update",
-                format!("token {id}"),
-                &r,
-            );
+            self.record_outcome(st, "token.update", format!("token {id}"), &r);
             let (t, mask) = r?;
             st.tokens.commit_update(t, mask, u.label);
+            self.emit(st, events::Change::TokenUpdated(id));
             Ok(())
         })
     }
@@ -314,6 +318,13 @@ impl RuntimeStorage {
             };
             st.guardian
                 .record(&st.cdna, "token.delete", target, true, note);
+            self.emit(
+                st,
+                events::Change::TokensDeleted {
+                    ids: &sorted,
+                    connections: dropped,
+                },
+            );
             Ok(sorted.len())
         })
     }
@@ -337,6 +348,7 @@ impl RuntimeStorage {
             true,
             String::new(),
         );
+        self.emit(st, events::Change::Reset { reason: "clear" });
     }
 
     // ---- connections ----
@@ -362,8 +374,10 @@ impl RuntimeStorage {
             } else {
                 ("connection.create_many", plural(b.a.len(), "connection"))
             };
-            Self::record_outcome(&mut st.guardian, &st.cdna, kind, target, &r);
-            Ok(st.connections.commit(r?))
+            self.record_outcome(st, kind, target, &r);
+            let ids = st.connections.commit(r?);
+            self.emit(st, events::Change::ConnectionsCreated(&ids));
+            Ok(ids)
         })
     }
 
@@ -400,6 +414,7 @@ impl RuntimeStorage {
             };
             st.guardian
                 .record(&st.cdna, "connection.delete", target, true, String::new());
+            self.emit(st, events::Change::ConnectionsDeleted(&sorted));
             Ok(sorted.len())
         })
     }
@@ -434,9 +449,14 @@ impl RuntimeStorage {
         if out != LearnOutcome::Unchanged {
             st.connections.touch();
         }
-        if out == LearnOutcome::Drop {
-            st.connections.remove(&[id]);
-            st.intuition.forget_connections(&[id]);
+        match out {
+            LearnOutcome::Drop => {
+                st.connections.remove(&[id]);
+                st.intuition.forget_connections(&[id]);
+                self.emit(st, events::Change::ConnectionsDeleted(&[id]));
+            }
+            LearnOutcome::Updated => self.emit(st, events::Change::ConnectionsLearned(&[id])),
+            LearnOutcome::Unchanged => {}
         }
         let note = match out {
             LearnOutcome::Unchanged => "immutable kind: unchanged",
@@ -464,16 +484,17 @@ impl RuntimeStorage {
         let st = &mut *st;
         let now = crate::clock::now_secs() as u32;
         let mut drop = Vec::new();
-        let mut changed = false;
+        let mut learned = Vec::new();
         for c in st.connections.records.iter_mut() {
             match c.decay(now) {
                 LearnOutcome::Drop => drop.push(c.id),
-                LearnOutcome::Updated => changed = true,
+                LearnOutcome::Updated => learned.push(c.id),
                 LearnOutcome::Unchanged => {}
             }
         }
-        if changed {
+        if !learned.is_empty() {
             st.connections.touch();
+            self.emit(st, events::Change::ConnectionsLearned(&learned));
         }
         st.connections.remove(&drop);
         drop.sort_unstable();
@@ -486,6 +507,7 @@ impl RuntimeStorage {
                 true,
                 "dropped under 10% confidence".into(),
             );
+            self.emit(st, events::Change::ConnectionsDeleted(&drop));
         }
         drop.len()
     }

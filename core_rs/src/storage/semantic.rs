@@ -167,6 +167,17 @@ impl RuntimeStorage {
             true,
             format!("{} connections", out.len()),
         );
+        let learned: Vec<u32> = out
+            .iter()
+            .filter(|(_, r)| *r == LearnOutcome::Updated)
+            .map(|(c, _)| *c)
+            .collect();
+        if !learned.is_empty() {
+            self.emit(st, super::events::Change::ConnectionsLearned(&learned));
+        }
+        if !drop.is_empty() {
+            self.emit(st, super::events::Change::ConnectionsDeleted(&drop));
+        }
         Ok(out)
     }
 }

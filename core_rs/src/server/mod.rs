@@ -1,0 +1,188 @@
+//! The HTTP + WebSocket server (axum + tokio) over the store the notebook holds.
+//!
+//! [`start`] binds, spawns its own thread with its own tokio runtime and returns a
+//! [`ServerHandle`]; requests never touch Python. Everything a request needs lives in
+//! [`AppState`]. Route groups live in `routes/`, one file each, and are merged by
+//! [`routes::router`].
+
+// A `Problem` is the response of a failed request; its size next to a network round trip is
+// nothing, and boxing it everywhere would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod auth;
+pub mod problem;
+pub mod routes;
+
+use crate::storage::RuntimeStorage;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// How to run the server. `Default` is the safe posture: loopback, auth on.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Directory for users, API keys, JWT keys, refresh tokens and the audit log (0700/0600).
+    /// `None`: a fresh temporary directory removed when the server stops.
+    pub state_dir: Option<PathBuf>,
+    /// Append-only write journal directory (standalone mode); `None` = no journal.
+    pub journal_dir: Option<PathBuf>,
+    /// Extra names accepted in the `Host` header besides loopback ones.
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed for CORS and WebSocket upgrades besides the server's own.
+    pub allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Largest request body in bytes (batch routes have their own, larger limit).
+    pub max_body: usize,
+    pub max_batch_body: usize,
+    /// tokio worker threads.
+    pub workers: usize,
+    /// Requests per second and burst, per principal by role and per anonymous IP.
+    pub rate_limits: RateLimits,
+}
+
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    pub readonly: (f64, f64),
+    pub user: (f64, f64),
+    pub admin: (f64, f64),
+    pub per_ip: (f64, f64),
+    /// Login attempts per minute per (IP, name).
+    pub login_per_minute: f64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            readonly: (200.0, 400.0),
+            user: (2000.0, 4000.0),
+            admin: (2000.0, 4000.0),
+            per_ip: (20.0, 40.0),
+            login_per_minute: 5.0,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 0,
+            state_dir: None,
+            journal_dir: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+            max_body: 2 << 20,
+            max_batch_body: 64 << 20,
+            workers: 2,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<RuntimeStorage>,
+    pub auth: Arc<auth::Auth>,
+    pub config: Arc<Config>,
+}
+
+/// A running server; dropping it stops it.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Everything that can keep a server from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot start the server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Build the application state (auth store, etc.) for `store` under `config`.
+pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
+    let auth = auth::Auth::open(&config)?;
+    Ok(AppState {
+        store,
+        auth: Arc::new(auth),
+        config: Arc::new(config),
+    })
+}
+
+/// Bind, then serve on a thread of its own until [`ServerHandle::stop`].
+pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
+    let addr = format!("{}:{}", config.host, config.port);
+    let workers = config.workers.max(1);
+    let state = app_state(store, config)?;
+    let app = routes::router(state.clone());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("ng-server")
+        .enable_all()
+        .build()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(&addr))
+        .map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let bound = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ng-server-main".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                let _ = axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+            // Tasks still running (WebSocket loops) are dropped with the runtime.
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+        })?;
+    Ok(ServerHandle {
+        addr: bound,
+        state,
+        stop: Some(tx),
+        thread: Some(thread),
+    })
+}
