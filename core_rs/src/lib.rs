@@ -15,6 +15,7 @@ pub mod grid;
 pub mod guardian;
 pub mod idmap;
 pub mod intuition;
+pub mod journal;
 pub mod layout;
 pub mod limits;
 pub mod mem;

@@ -9,9 +9,15 @@
 // nothing, and boxing it everywhere would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod auth;
+pub mod durable;
+pub mod events;
+pub mod http_metrics;
+pub mod limit;
 pub mod problem;
 pub mod routes;
+pub mod security;
 
 use crate::storage::RuntimeStorage;
 use std::net::SocketAddr;
@@ -90,6 +96,12 @@ pub struct AppState {
     pub store: Arc<RuntimeStorage>,
     pub auth: Arc<auth::Auth>,
     pub config: Arc<Config>,
+    pub bus: Arc<events::Bus>,
+    pub audit: Arc<audit::Audit>,
+    pub limiter: Arc<limit::Limiter>,
+    pub http: Arc<http_metrics::HttpMetrics>,
+    /// Present when the server journals writes (standalone mode).
+    pub journal: Option<Arc<crate::journal::Journal>>,
 }
 
 /// A running server; dropping it stops it.
@@ -108,6 +120,7 @@ impl ServerHandle {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            self.state.bus.detach(&self.state.store);
         }
     }
 
@@ -139,9 +152,15 @@ pub enum StartError {
 /// Build the application state (auth store, etc.) for `store` under `config`.
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
     let auth = auth::Auth::open(&config)?;
+    let audit = audit::Audit::open(&config)?;
     Ok(AppState {
+        bus: events::Bus::attach(&store),
         store,
         auth: Arc::new(auth),
+        audit: Arc::new(audit),
+        limiter: Arc::new(limit::Limiter::new(&config.rate_limits)),
+        http: Arc::default(),
+        journal: None,
         config: Arc::new(config),
     })
 }

@@ -110,6 +110,8 @@ impl IntoResponse for Problem {
         let retry = self.retry_after;
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut r = (status, body).into_response();
+        // Middleware (audit, metrics) reads what went wrong from here.
+        r.extensions_mut().insert(self);
         r.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

@@ -3,14 +3,18 @@
 pub mod system;
 pub mod tokens;
 
-use super::AppState;
+use super::{audit, durable, http_metrics, limit, security, AppState};
 use axum::Router;
 
-/// The whole application.
+/// The whole application. Layers run outermost first on the way in: security (Host check,
+/// CORS, panics), HTTP metrics, rate limits, audit, durability, then the route.
 pub fn router(state: AppState) -> Router {
     let api = Router::new().merge(tokens::routes());
-    Router::new()
-        .merge(system::routes())
-        .nest("/api/v1", api)
-        .with_state(state)
+    let app = Router::new().merge(system::routes()).nest("/api/v1", api);
+    let app = durable::layer(app, &state);
+    let app = audit::layer(app, &state);
+    let app = limit::layer(app, &state);
+    let app = http_metrics::layer(app, &state);
+    let app = security::layer(app, &state);
+    app.with_state(state)
 }
