@@ -1,5 +1,7 @@
 //! The router: one file per route group, each exporting `routes() -> Router<AppState>`.
 
+pub mod admin;
+pub mod auth;
 pub mod system;
 pub mod tokens;
 
@@ -9,8 +11,14 @@ use axum::Router;
 /// The whole application. Layers run outermost first on the way in: security (Host check,
 /// CORS, panics), HTTP metrics, rate limits, audit, durability, then the route.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(tokens::routes());
-    let app = Router::new().merge(system::routes()).nest("/api/v1", api);
+    let api = Router::new()
+        .merge(tokens::routes())
+        .merge(auth::routes())
+        .merge(admin::routes());
+    let app = Router::new()
+        .merge(system::routes())
+        .merge(auth::root_routes())
+        .nest("/api/v1", api);
     let app = durable::layer(app, &state);
     let app = audit::layer(app, &state);
     let app = limit::layer(app, &state);
