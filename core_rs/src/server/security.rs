@@ -1,8 +1,9 @@
-//! The outer layers, outermost first: the `Host` allowlist (DNS rebinding: loopback names and
-//! addresses, the bound address, `config.allowed_hosts`), CORS (off unless
-//! `config.allowed_origins`), panics turned into 500 problems, security headers
-//! (`X-Content-Type-Options`, `frame-ancestors`), `WWW-Authenticate` on 401, and a request id
-//! (`X-Request-Id`, kept from the client when it is short and plain, else generated).
+//! The outer layers, outermost first: a request id (`X-Request-Id`, kept from the client when
+//! it is short and plain, else generated) with the security headers (`X-Content-Type-Options`,
+//! `frame-ancestors`, `WWW-Authenticate` on 401) added to every response; the `Host`
+//! allowlist (DNS rebinding: loopback names and addresses, the bound address,
+//! `config.allowed_hosts`) before anything else looks at the request; CORS (off unless
+//! `config.allowed_origins`); panics turned into 500 problems.
 
 use super::problem::Problem;
 use super::AppState;
@@ -169,17 +170,17 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-/// Apply the security layers (see the module docs for the order).
+/// Apply the security layers. Outermost: the request id and response headers (so even a
+/// refusal carries them), then the Host check, CORS, and panics to 500 problems.
 pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let mut app = app
-        .layer(from_fn_with_state(state.clone(), headers_mw))
-        .layer(CatchPanicLayer::custom(
-            panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
-        ));
+    let mut app = app.layer(CatchPanicLayer::custom(
+        panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
+    ));
     if let Some(c) = cors(&state.config.allowed_origins) {
         app = app.layer(c);
     }
     app.layer(from_fn_with_state(state.clone(), host_check))
+        .layer(from_fn_with_state(state.clone(), headers_mw))
 }
 
 #[cfg(test)]
