@@ -48,6 +48,8 @@ pub struct Config {
     pub workers: usize,
     /// Requests per second and burst, per principal by role and per anonymous IP.
     pub rate_limits: RateLimits,
+    /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
+    pub events: events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +88,7 @@ impl Default for Config {
             max_batch_body: 64 << 20,
             workers: 2,
             rate_limits: RateLimits::default(),
+            events: events::EventsConfig::default(),
         }
     }
 }
@@ -115,12 +118,13 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
     pub fn stop(&mut self) {
+        // First the event bus: its sink leaves the store and WebSocket clients get a close.
+        self.state.bus.detach(&self.state.store);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            self.state.bus.detach(&self.state.store);
         }
     }
 
@@ -154,7 +158,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
     let auth = auth::Auth::open(&config)?;
     let audit = audit::Audit::open(&config)?;
     Ok(AppState {
-        bus: events::Bus::attach(&store),
+        bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit: Arc::new(audit),
@@ -169,6 +173,14 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
 pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
     let addr = format!("{}:{}", config.host, config.port);
     let workers = config.workers.max(1);
+    // Bind with std so that `start` works from any thread, async tests included (no runtime
+    // is entered or dropped on the caller's thread).
+    let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -176,18 +188,15 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = listener.local_addr()?;
+    rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
                 let service = app.into_make_service_with_connect_info::<SocketAddr>();
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {
