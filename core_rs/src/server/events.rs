@@ -24,6 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
+mod frame;
+mod metrics;
+
+use frame::{batch, json_str};
+pub use frame::{cdna_checksum, id_runs};
+
 /// Tunables of the event stream (`Config::events`).
 #[derive(Clone, Debug)]
 pub struct EventsConfig {
@@ -43,6 +49,9 @@ pub struct EventsConfig {
     pub send_timeout: Duration,
     /// Id runs listed in a batch event before it says `truncated`.
     pub max_ranges: usize,
+    /// Server-side events offered through [`Bus::offer`] (e.g. `grid.query`) kept per second;
+    /// the rest are dropped (counted in [`BusStats::sampled_out`]).
+    pub offered_per_s: u32,
 }
 
 impl Default for EventsConfig {
@@ -56,6 +65,7 @@ impl Default for EventsConfig {
             max_frame: 64 << 10,
             send_timeout: Duration::from_secs(30),
             max_ranges: 64,
+            offered_per_s: 100,
         }
     }
 }
@@ -139,6 +149,8 @@ pub struct BusStats {
     pub lagged: u64,
     /// Replays that could not be served (gap).
     pub gaps: u64,
+    /// Events [`Bus::offer`] dropped over the per-second bound.
+    pub sampled_out: u64,
 }
 
 struct Ring {
@@ -173,6 +185,9 @@ pub struct Bus {
     sink: Mutex<Option<u64>>,
     closing: watch::Sender<bool>,
     requests: Mutex<Option<RequestCounter>>,
+    /// (second, events offered in it) for [`Bus::offer`].
+    offered: Mutex<(u64, u32)>,
+    sampled_out: AtomicU64,
 }
 
 impl Bus {
@@ -217,6 +232,8 @@ impl Bus {
             sink: Mutex::new(None),
             closing: watch::channel(false).0,
             requests: Mutex::new(None),
+            offered: Mutex::new((0, 0)),
+            sampled_out: AtomicU64::new(0),
             config,
         }
     }
@@ -248,6 +265,35 @@ impl Bus {
         Some(self.push(ch.bit(), ch, kind, origin, &data.to_string()))
     }
 
+    /// Publish a frequent server-side event (e.g. `grid.query` for every API query) only when
+    /// someone subscribes to `channel` and at most `offered_per_s` a second overall; `data`
+    /// is built only then. Returns the `seq` when published.
+    pub fn offer(
+        &self,
+        channel: &str,
+        kind: &str,
+        origin: &str,
+        data: impl FnOnce() -> serde_json::Value,
+    ) -> Option<u64> {
+        if !self.wants(channel) {
+            return None;
+        }
+        {
+            let second = crate::clock::now_secs();
+            let mut w = self.offered.lock();
+            if w.0 != second {
+                *w = (second, 0);
+            }
+            if w.1 >= self.config.offered_per_s {
+                drop(w);
+                self.sampled_out.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            w.1 += 1;
+        }
+        self.publish(channel, kind, origin, data())
+    }
+
     /// Whether any connected client subscribes to `channel`.
     pub fn wants(&self, channel: &str) -> bool {
         Channel::parse(channel)
@@ -273,6 +319,7 @@ impl Bus {
             clients: self.clients.load(Ordering::Relaxed),
             lagged: self.lagged.load(Ordering::Relaxed),
             gaps: self.gaps.load(Ordering::Relaxed),
+            sampled_out: self.sampled_out.load(Ordering::Relaxed),
         }
     }
 
@@ -448,52 +495,6 @@ impl Bus {
         let _ = self.tx.send(ev);
         seq
     }
-
-    // ---- metrics ----
-
-    /// Publish `metrics` every `metrics_interval` while someone subscribes to them, until
-    /// [`Bus::detach`]. Spawn it on the server's runtime.
-    pub async fn run_metrics(self: Arc<Self>) {
-        let mut closing = self.closing();
-        let mut tick = tokio::time::interval(self.config.metrics_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last: Option<(std::time::Instant, u64, Option<u64>)> = None;
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = closing.wait_for(|c| *c) => return,
-            }
-            if self.subscribers[Channel::Metrics as usize].load(Ordering::Relaxed) == 0 {
-                last = None;
-                continue;
-            }
-            let now = std::time::Instant::now();
-            let seq = self.seq();
-            let requests = self.requests.lock().as_ref().map(|f| f());
-            let mut data = serde_json::json!({
-                "tokens": self.counts.tokens.load(Ordering::Relaxed),
-                "connections": self.counts.connections.load(Ordering::Relaxed),
-                "cdna_revision": self.counts.cdna_revision.load(Ordering::Relaxed),
-                "memory_bytes": crate::metrics::resident_bytes(),
-                "ws_clients": self.clients.load(Ordering::Relaxed),
-            });
-            if let Some((t0, seq0, req0)) = last {
-                let dt = now.duration_since(t0).as_secs_f64().max(1e-9);
-                data["events_per_s"] = ((seq - seq0) as f64 / dt).into();
-                if let (Some(r0), Some(r)) = (req0, requests) {
-                    data["requests_per_s"] = (r.saturating_sub(r0) as f64 / dt).into();
-                }
-            }
-            last = Some((now, seq, requests));
-            self.push(
-                Channel::Metrics.bit(),
-                Channel::Metrics,
-                "metrics",
-                "server",
-                &data.to_string(),
-            );
-        }
-    }
 }
 
 /// One admitted WebSocket connection; dropping it frees the principal's slot.
@@ -520,59 +521,6 @@ impl Drop for ConnectionGuard {
         }
         self.bus.clients.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-/// The CDNA's FNV-1a checksum (the one in its 384-byte record).
-pub fn cdna_checksum(c: &crate::cdna::Cdna) -> u64 {
-    let b = c.to_bytes();
-    let mut sum = [0u8; 8];
-    sum.copy_from_slice(&b[40..48]);
-    u64::from_le_bytes(sum)
-}
-
-/// `s` as a JSON string literal.
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-/// `{"count":n,"ranges":[[a,b],..](,"truncated":true)(,"connections":c)}` for a batch.
-fn batch(out: &mut String, ids: &[u32], max_ranges: usize, connections: Option<usize>) {
-    let _ = write!(out, "{{\"count\":{},\"ranges\":[", ids.len());
-    let (runs, truncated) = id_runs(ids, max_ranges);
-    for (i, (a, b)) in runs.iter().enumerate() {
-        let sep = if i == 0 { "" } else { "," };
-        let _ = write!(out, "{sep}[{a},{b}]");
-    }
-    out.push(']');
-    if truncated {
-        out.push_str(",\"truncated\":true");
-    }
-    if let Some(c) = connections {
-        let _ = write!(out, ",\"connections\":{c}");
-    }
-    out.push('}');
-}
-
-/// Runs of consecutive ids, in the order given, at most `max`; `true` if more were left out.
-pub fn id_runs(ids: &[u32], max: usize) -> (Vec<(u32, u32)>, bool) {
-    let mut runs = Vec::new();
-    let Some(&first) = ids.first() else {
-        return (runs, false);
-    };
-    let (mut a, mut b) = (first, first);
-    for &id in &ids[1..] {
-        if b != u32::MAX && id == b + 1 {
-            b = id;
-            continue;
-        }
-        runs.push((a, b));
-        if runs.len() == max {
-            return (runs, true);
-        }
-        (a, b) = (id, id);
-    }
-    runs.push((a, b));
-    (runs, false)
 }
 
 #[cfg(test)]

@@ -92,3 +92,40 @@ fn connection_slots_per_principal() {
     assert!(bus.connect("alice").is_some());
     assert_eq!(bus.stats().clients, 1);
 }
+
+#[test]
+fn offered_events_need_a_subscriber_and_are_bounded() {
+    let store = Arc::new(RuntimeStorage::new());
+    let cfg = EventsConfig {
+        offered_per_s: 3,
+        ..Default::default()
+    };
+    let bus = Bus::attach_with(&store, &cfg);
+    let mut built = 0;
+    let mut offer = |bus: &Bus| {
+        bus.offer("grid", "grid.query", "api:a", || {
+            built += 1;
+            serde_json::json!({})
+        })
+    };
+    assert_eq!(offer(&bus), None, "nobody listens");
+    bus.resubscribe(0, Channel::Grid.bit());
+    // Within one wall-clock second at most 3 pass; a second boundary may reset the window
+    // once, so 10 offers publish between 3 and 6.
+    let published = (0..10).filter(|_| offer(&bus).is_some()).count();
+    assert!((3..=6).contains(&published), "{published}");
+    assert_eq!(built, published, "data built only when published");
+    assert_eq!(bus.stats().sampled_out, 10 - published as u64);
+    bus.resubscribe(Channel::Grid.bit(), 0);
+    assert!(!bus.wants("grid"));
+}
+
+#[test]
+fn prometheus_text_has_the_counters() {
+    let store = Arc::new(RuntimeStorage::new());
+    let bus = Bus::attach(&store);
+    store.clear();
+    let text = bus.prometheus();
+    assert!(text.contains("# TYPE neurograph_events_total counter\nneurograph_events_total 1\n"));
+    assert!(text.contains("neurograph_ws_clients 0\n"));
+}
