@@ -73,6 +73,8 @@ pub struct Config {
     pub max_buckets: usize,
     /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
     pub clock: clock::Clock,
+    /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
+    pub events: events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -122,6 +124,7 @@ impl Default for Config {
             audit_ring: 10_000,
             max_buckets: 100_000,
             clock: clock::Clock::default(),
+            events: events::EventsConfig::default(),
         }
     }
 }
@@ -151,12 +154,13 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
     pub fn stop(&mut self) {
+        // First the event bus: its sink leaves the store and WebSocket clients get a close.
+        self.state.bus.detach(&self.state.store);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            self.state.bus.detach(&self.state.store);
         }
     }
 
@@ -191,7 +195,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
     let audit = audit::Audit::open(&config, &dir)?;
     Ok(AppState {
-        bus: events::Bus::attach(&store),
+        bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit: Arc::new(audit),
@@ -210,6 +214,14 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
 pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
     let addr = format!("{}:{}", config.host, config.port);
     let workers = config.workers.max(1);
+    // Bind with std so that `start` works from any thread, async tests included (no runtime
+    // is entered or dropped on the caller's thread).
+    let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -217,18 +229,15 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = listener.local_addr()?;
+    rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
                 let service = app.into_make_service_with_connect_info::<SocketAddr>();
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {
