@@ -10,6 +10,7 @@ pub mod events;
 pub mod guard;
 pub mod indexes;
 mod layout;
+pub mod replay;
 pub mod semantic;
 pub mod slots;
 pub mod tokens;
