@@ -62,3 +62,71 @@ async fn wait(State(journal): State<Arc<Journal>>, req: Request, next: Next) -> 
         .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::TokenSpec;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::{get, post};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::ServiceExt;
+
+    async fn write(State(st): State<AppState>) -> StatusCode {
+        let spec = TokenSpec {
+            weight: 0.5,
+            ..Default::default()
+        };
+        st.store.create_token(&spec).unwrap();
+        StatusCode::CREATED
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_only_once_its_frame_is_fsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RuntimeStorage::new());
+        let config = Config {
+            journal_dir: Some(dir.path().join("j")),
+            snapshot_path: Some(dir.path().join("lab.ngs")),
+            ..Config::default()
+        };
+        let state = super::super::app_state(store.clone(), config).unwrap();
+        let routes = Router::new()
+            .route("/w", post(write))
+            .route("/r", get(|| async { "ok" }));
+        let app: Router = layer(routes, &state).with_state(state.clone());
+        let j = state.journal.clone().unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+
+        let hold = j.hold_writer();
+        let req = Request::post("/w").body(Body::empty()).unwrap();
+        let mut fut = std::pin::pin!(app.clone().oneshot(req));
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(store.token_count(), 1, "the write is applied");
+        assert!(j.durable_seq() < j.last_seq(), "but not yet on disk");
+        // a read is not held back
+        let read = Request::get("/r").body(Body::empty()).unwrap();
+        let mut r = std::pin::pin!(app.clone().oneshot(read));
+        match r.as_mut().poll(&mut cx) {
+            Poll::Ready(resp) => assert_eq!(resp.unwrap().status(), StatusCode::OK),
+            Poll::Pending => panic!("a read waited for the journal"),
+        }
+        drop(hold);
+        let resp = fut.await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert!(j.durable_seq() >= 1);
+    }
+
+    #[test]
+    fn a_journal_without_a_snapshot_path_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            journal_dir: Some(dir.path().join("j")),
+            ..Config::default()
+        };
+        let e = open_journal(&Arc::new(RuntimeStorage::new()), &config).err();
+        assert!(matches!(e, Some(StartError::Config(m)) if m.contains("snapshot_path")));
+    }
+}
