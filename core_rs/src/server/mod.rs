@@ -15,6 +15,7 @@ pub mod durable;
 pub mod events;
 pub mod http_metrics;
 pub mod limit;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod security;
@@ -53,6 +54,9 @@ pub struct Config {
     pub workers: usize,
     /// Requests per second and burst, per principal by role and per anonymous IP.
     pub rate_limits: RateLimits,
+    /// How long a short request waits for the store's lock before answering 503 busy
+    /// (a long write holds it); it blocks a request worker at most this long.
+    pub busy_wait: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -93,6 +97,7 @@ impl Default for Config {
             max_batch_body: 64 << 20,
             workers: 2,
             rate_limits: RateLimits::default(),
+            busy_wait: std::time::Duration::from_millis(100),
         }
     }
 }
