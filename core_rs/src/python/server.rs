@@ -62,7 +62,8 @@ impl PyServer {
 
 /// Start a server on `rt`'s store. See `neurograph_lab.serve` for the arguments.
 #[pyfunction]
-#[pyo3(signature = (rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2))]
+#[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
+#[pyo3(signature = (rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2, snapshot_path=None))]
 pub fn serve(
     py: Python<'_>,
     rt: &PyRuntime,
@@ -71,6 +72,7 @@ pub fn serve(
     state_dir: Option<PathBuf>,
     journal_dir: Option<PathBuf>,
     workers: usize,
+    snapshot_path: Option<PathBuf>,
 ) -> PyResult<PyServer> {
     if workers == 0 || workers > 64 {
         return Err(PyValueError::new_err(format!(
@@ -82,6 +84,7 @@ pub fn serve(
         port,
         state_dir,
         journal_dir,
+        snapshot_path,
         workers,
         ..Config::default()
     };

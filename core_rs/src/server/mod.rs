@@ -37,6 +37,11 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Append-only write journal directory (standalone mode); `None` = no journal.
     pub journal_dir: Option<PathBuf>,
+    /// The snapshot the journal follows (recovered from at start, rewritten by compactions);
+    /// required with `journal_dir`.
+    pub snapshot_path: Option<PathBuf>,
+    /// Compact the journal into the snapshot once its segment passes this many bytes.
+    pub journal_compact_bytes: u64,
     /// Extra names accepted in the `Host` header besides loopback ones.
     pub allowed_hosts: Vec<String>,
     /// Origins allowed for CORS and WebSocket upgrades besides the server's own.
@@ -106,6 +111,8 @@ impl Default for Config {
             port: 0,
             state_dir: None,
             journal_dir: None,
+            snapshot_path: None,
+            journal_compact_bytes: 64 << 20,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -161,6 +168,10 @@ impl ServerHandle {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+            if let Some(j) = &self.state.journal {
+                // A clean stop compacts: the snapshot then holds every write.
+                let _ = j.close();
+            }
         }
     }
 
@@ -191,6 +202,8 @@ pub enum StartError {
 
 /// Build the application state (auth store, etc.) for `store` under `config`.
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
+    // The journal first: recovery replaces the store's contents before anyone listens.
+    let journal = durable::open_journal(&store, &config)?;
     let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
     let audit = audit::Audit::open(&config, &dir)?;
@@ -205,7 +218,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
             config.clock.clone(),
         )),
         http: Arc::default(),
-        journal: None,
+        journal,
         config: Arc::new(config),
     })
 }
