@@ -346,8 +346,9 @@ fn rate_limits(d: &Bound<'_, PyDict>) -> PyResult<RateLimits> {
 #[pyo3(signature = (
     rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2,
     rate_limits=None, allowed_hosts=None, allowed_origins=None, trusted_proxies=None,
+    snapshot_path=None,
 ))]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
 pub fn serve(
     py: Python<'_>,
     rt: &PyRuntime,
@@ -360,6 +361,7 @@ pub fn serve(
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
+    snapshot_path: Option<PathBuf>,
 ) -> PyResult<PyServer> {
     if workers == 0 || workers > 64 {
         return Err(PyValueError::new_err(format!(
@@ -371,6 +373,7 @@ pub fn serve(
         port,
         state_dir,
         journal_dir,
+        snapshot_path,
         workers,
         ..Config::default()
     };
