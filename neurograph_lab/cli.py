@@ -106,10 +106,13 @@ def _ensure_admin(core: Any, name: str) -> Optional[str]:
     offers one. Refuse to go on when auth is on and no admin can be made."""
     if not hasattr(core, "users"):
         return None  # a server without user management (auth on, only its own key)
-    if "admin" not in list(core.users().get("role", ())):
+    users = core.users()
+    admins = [n for n, r in zip(users.get("name", ()), users.get("role", ())) if r == "admin"]
+    if not admins:
         core.add_user(name, "admin", _admin_password(name))
+        admins = [name]
     login = getattr(core, "login_path", None)
-    return login() if callable(login) else None
+    return login(name if name in admins else admins[0]) if callable(login) else None
 
 
 def _url(host: str, port: int) -> str:
@@ -147,6 +150,7 @@ def _serve(args: argparse.Namespace) -> int:
             journal_dir=os.fspath(journal),
             snapshot_path=os.fspath(snapshot),
             workers=args.workers,
+            ephemeral_admin=False,  # a stored admin instead (_ensure_admin)
         )
     except (ValueError, OSError) as e:
         raise CliError(f"cannot serve {snapshot}: {e}") from None

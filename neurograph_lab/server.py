@@ -358,6 +358,7 @@ def serve(
     allowed_hosts: Optional[list[str]] = None,
     allowed_origins: Optional[list[str]] = None,
     trusted_proxies: Optional[list[str]] = None,
+    heartbeat: Optional[float] = None,
 ) -> Server:
     """Serve ``rt`` over HTTP (REST API v1) and WebSocket, from threads of this process.
 
@@ -387,6 +388,8 @@ def serve(
         Extra names accepted in the ``Host`` header; origins allowed for CORS and WebSocket.
     trusted_proxies : list of str, optional
         Peer IPs whose ``X-Forwarded-For`` is believed.
+    heartbeat : float, optional
+        Seconds between the event stream's heartbeats (default 15).
 
     Returns
     -------
@@ -430,6 +433,8 @@ def serve(
         options["allowed_origins"] = list(allowed_origins)
     if trusted_proxies is not None:
         options["trusted_proxies"] = list(trusted_proxies)
+    if heartbeat is not None:
+        options["heartbeat"] = float(heartbeat)
     core = _core.serve(
         rt._core,
         host,

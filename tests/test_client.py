@@ -41,7 +41,12 @@ def test_the_client_returns_what_the_runtime_returns(served, api):
     tid = int(rt.tokens.find("w3")[0])
     remote, local = api.tokens.get(tid), rt.tokens[tid]
     assert isinstance(remote, ng.Token)
-    assert (remote.id, remote.label, remote.entity, remote.timestamp) == (local.id, local.label, local.entity, local.timestamp)
+    assert (remote.id, remote.label, remote.entity, remote.timestamp) == (
+        local.id,
+        local.label,
+        local.entity,
+        local.timestamp,
+    )
     assert remote.weight == pytest.approx(local.weight)
     for space, xyz in local.coords.items():
         assert (remote.coords[space] is None) == (xyz is None)

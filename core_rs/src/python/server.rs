@@ -136,8 +136,15 @@ fn json_to_py(py: Python<'_>, v: &serde_json::Value) -> PyResult<PyObject> {
 #[pymethods]
 impl PyServer {
     /// The path of a fresh one-time login link (`/login?token=...`) for the ephemeral admin.
-    fn login_path(&self) -> PyResult<String> {
-        let token = self.auth()?.login_link().map_err(problem_err)?;
+    /// `user`: a stored user instead (the standalone CLI, which has no ephemeral admin).
+    #[pyo3(signature = (user=None))]
+    fn login_path(&self, user: Option<&str>) -> PyResult<String> {
+        let auth = self.auth()?;
+        let token = match user {
+            Some(name) => auth.login_link_for(name),
+            None => auth.login_link(),
+        }
+        .map_err(problem_err)?;
         Ok(format!("/login?token={token}"))
     }
 
@@ -346,7 +353,7 @@ fn rate_limits(d: &Bound<'_, PyDict>) -> PyResult<RateLimits> {
 #[pyo3(signature = (
     rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2,
     rate_limits=None, allowed_hosts=None, allowed_origins=None, trusted_proxies=None,
-    snapshot_path=None,
+    snapshot_path=None, heartbeat=None, ephemeral_admin=true,
 ))]
 #[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
 pub fn serve(
@@ -362,6 +369,8 @@ pub fn serve(
     allowed_origins: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     snapshot_path: Option<PathBuf>,
+    heartbeat: Option<f64>,
+    ephemeral_admin: bool,
 ) -> PyResult<PyServer> {
     if workers == 0 || workers > 64 {
         return Err(PyValueError::new_err(format!(
@@ -375,8 +384,17 @@ pub fn serve(
         journal_dir,
         snapshot_path,
         workers,
+        ephemeral_admin,
         ..Config::default()
     };
+    if let Some(s) = heartbeat {
+        if !(s.is_finite() && (0.001..=3600.0).contains(&s)) {
+            return Err(PyValueError::new_err(format!(
+                "heartbeat must be 0.001..=3600 seconds, got {s}"
+            )));
+        }
+        config.events.heartbeat = std::time::Duration::from_secs_f64(s);
+    }
     if let Some(d) = rate_limits {
         config.rate_limits = self::rate_limits(d)?;
     }
