@@ -1,7 +1,7 @@
 """Type stubs for the compiled core, neurograph_lab._core (built from core_rs/src/python)."""
 
 from os import PathLike
-from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -231,6 +231,7 @@ class Runtime:
     def save(self, path: _Path) -> Any: ...
     def load_from(self, path: _Path) -> None: ...
 
+@final
 class Server:
     """A running server (see ``neurograph_lab.serve``)."""
 

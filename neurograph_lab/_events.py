@@ -74,11 +74,25 @@ class EventStream:
             self._pending.append({"type": "resync", "reason": "restart", "epoch": epoch})
             self.last_seq = None
         self.epoch = epoch
+        if self.last_seq is None and isinstance(hello.get("seq"), int):
+            self.last_seq = hello["seq"]  # from now on: nothing between hello and subscribe is lost
         msg: dict[str, Any] = {"op": "subscribe", "channels": self.channels}
         if self.last_seq is not None:
             msg["after"] = self.last_seq
-        ws.send(json.dumps(msg))
         self._ws = ws
+        ws.send(json.dumps(msg))
+        # The replay comes before the acknowledgement: once "subscribed" is in, every later
+        # write reaches this stream (a write right after events() returns is never missed).
+        while True:
+            frame = json.loads(ws.recv(timeout=self.open_timeout))
+            if frame.get("type") == "subscribed":
+                if isinstance(frame.get("seq"), int):
+                    self.last_seq = max(self.last_seq or 0, frame["seq"])
+                return
+            if frame.get("type") not in _QUIET:
+                if isinstance(frame.get("seq"), int) and frame.get("type") != "resync":
+                    self.last_seq = frame["seq"]
+                self._pending.append(frame)
 
     def _reconnect(self) -> None:
         from websockets.exceptions import WebSocketException  # lazy: websockets loads with the stream

@@ -275,7 +275,14 @@ class Client:
 
     # -- transport --
     def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        r = self._http.request(method, path, **kw)
+        try:
+            r = self._http.request(method, path, **kw)
+        except httpx.RemoteProtocolError:
+            # a kept-alive connection the server had closed: an idempotent request is sent
+            # again once on a new connection (a POST is not: it may have been applied)
+            if method not in ("GET", "HEAD", "PUT", "DELETE"):
+                raise
+            r = self._http.request(method, path, **kw)
         raise_for_problem(r)
         return r
 

@@ -60,7 +60,8 @@ def matrix(served) -> dict[str, list[Any]]:
     ops = operations(spec)
     tid = int(rt.tokens.create(cognitive=(0.5, 0.5, 0.5), label="matrix"))
     out: dict[str, list[Any]] = {"ops": ops, "anonymous": [], "lower": [], "allowed": [], "public": []}
-    with httpx.Client(base_url=srv.url, timeout=60) as http:
+    # a connection per request: a status matrix, not a keep-alive test
+    with httpx.Client(base_url=srv.url, timeout=60, headers={"Connection": "close"}) as http:
         for method, path, role in ops:
             url = concrete(path, tid)
             body = {} if method in ("POST", "PUT", "PATCH") else None
