@@ -176,6 +176,7 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
     let workers = config.workers.max(1);
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
+    let http = state.http.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("ng-server")
@@ -193,7 +194,7 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
-                let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                let service = http_metrics::CountConnections::new(app, http);
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {
                         let _ = rx.await;

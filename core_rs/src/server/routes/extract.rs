@@ -10,12 +10,24 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-/// A JSON request body. Malformed JSON is 400, a body of the wrong shape 422 naming the
-/// field (its path, e.g. `tokens[3].weight`), a body over the route's limit 413, and a
-/// content type other than JSON 415; all problem+json.
-pub struct Body<T>(pub T);
+/// A JSON request body, read (up to the route's limit: 413 beyond) and checked to be JSON
+/// (415 otherwise) when extracted, and parsed by [`Body::parse`] once the handler has
+/// checked the caller's role, so a caller without the role gets 403 whatever it sent.
+/// Malformed JSON is 400, a body of the wrong shape 422 naming the field (its path, e.g.
+/// `tokens[3].weight`); all problem+json.
+pub struct Body<T> {
+    bytes: Bytes,
+    _into: std::marker::PhantomData<fn() -> T>,
+}
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned> Body<T> {
+    /// The body as a `T`.
+    pub fn parse(self) -> ApiResult<T> {
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
@@ -43,7 +55,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 Problem::bad_request("the request body could not be read")
             }
         })?;
-        parse_json(&bytes).map(Body)
+        Ok(Body {
+            bytes,
+            _into: std::marker::PhantomData,
+        })
     }
 }
 

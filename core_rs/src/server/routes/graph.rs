@@ -209,9 +209,10 @@ pub async fn components(
 pub async fn subgraph(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<SubgraphIn>,
+    b: Body<SubgraphIn>,
 ) -> ApiResult<Json<Vec<ConnectionOut>>> {
     who.require(Role::Readonly)?;
+    let b = b.parse()?;
     bounded("ids", b.ids.len(), MAX_BATCH)?;
     let store = app.store.clone();
     let recs = blocking(move || Ok(store.subgraph(&b.ids)?)).await?;

@@ -205,9 +205,10 @@ pub async fn info(
 pub async fn neighbors(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<NeighborsIn>,
+    q: Body<NeighborsIn>,
 ) -> ApiResult<Json<HitsOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let k = bounded("k", q.k, MAX_K)?;
     let c = center(q.token, q.point)?;
@@ -229,9 +230,10 @@ pub async fn neighbors(
 pub async fn neighbors_batch(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<NeighborsBatchIn>,
+    q: Body<NeighborsBatchIn>,
 ) -> ApiResult<Json<NeighborsBatchOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let k = bounded("k", q.k, MAX_K)?;
     let n = bounded("points", q.points.len(), MAX_POINTS)?;
@@ -263,9 +265,10 @@ pub async fn neighbors_batch(
 pub async fn range(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<RangeIn>,
+    q: Body<RangeIn>,
 ) -> ApiResult<Json<RangeOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let limit = bounded("limit", q.limit.unwrap_or(MAX_RANGE), MAX_RANGE)?;
     let c = center(q.token, q.point)?;
@@ -296,9 +299,10 @@ pub async fn range(
 pub async fn influence(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<PointIn>,
+    q: Body<PointIn>,
 ) -> ApiResult<Json<InfluenceOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let store = app.store.clone();
     let p = q.point;
@@ -318,9 +322,10 @@ pub async fn influence(
 pub async fn density(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<DensityIn>,
+    q: Body<DensityIn>,
 ) -> ApiResult<Json<DensityOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let store = app.store.clone();
     let (p, r) = (q.point, q.radius);
@@ -340,9 +345,10 @@ pub async fn density(
 pub async fn cross_space(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<CrossSpaceIn>,
+    q: Body<CrossSpaceIn>,
 ) -> ApiResult<Json<HitsOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     let c = match (q.token, &q.point) {
         (Some(t), None) => CrossSpaceCenter::Token(t),

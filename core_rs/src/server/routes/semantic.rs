@@ -118,9 +118,10 @@ fn input_of(q: QueryIn) -> ApiResult<QueryInput> {
 pub async fn query(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<QueryIn>,
+    q: Body<QueryIn>,
 ) -> ApiResult<Json<QueryOut>> {
     who.require(Role::User)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     need_bootstrap(&app)?;
     let input = input_of(q)?;
@@ -144,9 +145,10 @@ pub async fn query(
 pub async fn query_batch(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<QueryBatchIn>,
+    q: Body<QueryBatchIn>,
 ) -> ApiResult<Json<QueryBatchOut>> {
     who.require(Role::User)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     need_bootstrap(&app)?;
     let store = app.store.clone();

@@ -350,9 +350,10 @@ pub async fn find_label(
 pub async fn create_token(
     State(app): State<AppState>,
     who: Principal,
-    Body(t): Body<TokenIn>,
+    t: Body<TokenIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let t = t.parse()?;
     let spec = TokenSpec {
         coords: coords_of(&t.coords, None)?,
         weight: t.weight,
@@ -388,9 +389,10 @@ pub async fn create_token(
 pub async fn create_tokens(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<TokenBatchIn>,
+    b: Body<TokenBatchIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let b = b.parse()?;
     let n = bounded("tokens", b.tokens.len(), MAX_BATCH)?;
     let with_ids = b.tokens.iter().filter(|t| t.id.is_some()).count();
     if with_ids != 0 && with_ids != n {
@@ -464,9 +466,10 @@ pub async fn update_token(
     State(app): State<AppState>,
     who: Principal,
     Path(id): Path<u32>,
-    Body(p): Body<TokenPatch>,
+    p: Body<TokenPatch>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let p = p.parse()?;
     let mut coords = Vec::new();
     for (name, xyz) in &p.coords {
         coords.push((super::extract::space(name)?, *xyz));
@@ -527,9 +530,10 @@ pub async fn delete_token(
 pub async fn delete_tokens(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<IdsIn>,
+    b: Body<IdsIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let b = b.parse()?;
     bounded("ids", b.ids.len(), MAX_BATCH)?;
     let note_ids: Vec<u32> = b.ids.iter().take(16).copied().collect();
     let store = app.store.clone();

@@ -294,10 +294,100 @@ fn the_real_server_answers_on_loopback_and_stops() {
     );
     assert!(line.contains("401"), "{line}");
     assert_eq!(srv.state.store.token_count(), 1);
+
+    // A kept-alive connection counts as open until the client closes it.
+    let open = |srv: &crate::server::ServerHandle| {
+        let req = format!(
+            "GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+             Connection: close\r\n\r\n"
+        );
+        let (_, body) = http(srv.addr, &req);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["http"]["open_connections"].as_u64().unwrap()
+    };
+    let mut kept = std::net::TcpStream::connect(addr).unwrap();
+    {
+        use std::io::{BufRead, BufReader, Write};
+        kept.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut r = BufReader::new(&kept);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert!(line.contains("200"), "{line}");
+    }
+    assert_eq!(open(&srv), 2, "the kept-alive connection and this one");
+    drop(kept);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while open(&srv) != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed connection is still counted"
+        );
+        std::thread::yield_now();
+    }
     srv.stop();
     assert!(!srv.is_running());
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "the port is closed"
     );
+}
+
+/// A request as `role` (a principal the auth layer resolved, put where the extractor finds it).
+async fn as_role(app: &Router, role: crate::server::auth::Role, method: &str, uri: &str) -> Answer {
+    let who = crate::server::auth::Principal {
+        name: format!("{}-tester", role.as_str()),
+        role,
+        key_id: None,
+    };
+    let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let mut req = Request::builder()
+        .method(m)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    req.extensions_mut().insert(who);
+    send(app, req).await
+}
+
+#[tokio::test]
+async fn each_route_enforces_the_role_its_document_names() {
+    use crate::server::auth::Role;
+    let (app, _) = app();
+    let doc = send(
+        &app,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .body;
+    for (method, path) in ROUTES {
+        let needed = doc["paths"][path][method]["x-required-role"]
+            .as_str()
+            .unwrap();
+        if needed == "public" {
+            continue;
+        }
+        let needed = Role::parse(needed).unwrap();
+        let uri = path.replace("{id}", "1").replace("{label}", "x");
+        for role in [Role::Readonly, Role::User, Role::Admin] {
+            let a = as_role(&app, role, method, &uri).await;
+            if role < needed {
+                assert_eq!(
+                    a.problem(403)["type"],
+                    "/problems/forbidden",
+                    "{method} {uri} as {role:?}"
+                );
+            } else {
+                assert_ne!(
+                    a.status,
+                    StatusCode::FORBIDDEN,
+                    "{method} {uri} as {role:?}: {}",
+                    a.body
+                );
+            }
+        }
+    }
 }
