@@ -111,6 +111,20 @@ impl Modify for Common {
             ];
             for op in ops.into_iter().flatten() {
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                // Every response needs a description (OpenAPI 3.1).
+                for (code, r) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(r) = r {
+                        if r.description.is_empty() {
+                            r.description = code
+                                .parse::<u16>()
+                                .ok()
+                                .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                                .and_then(|c| c.canonical_reason())
+                                .unwrap_or("Answer")
+                                .to_string();
+                        }
+                    }
+                }
                 for (code, desc, auth) in common {
                     if auth && !secured {
                         continue;

@@ -91,6 +91,12 @@ async fn openapi_lists_every_route_with_its_role_and_problems() {
         for code in ["422", "429", "503"] {
             assert!(responses.contains_key(code), "{method} {path}: no {code}");
         }
+        for (code, r) in responses {
+            assert!(
+                r["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{method} {path} {code}"
+            );
+        }
         let problem = &responses["422"]["content"]["application/problem+json"];
         assert!(
             problem.is_object(),
@@ -390,4 +396,19 @@ async fn each_route_enforces_the_role_its_document_names() {
             }
         }
     }
+}
+
+#[tokio::test]
+#[ignore = "writes the OpenAPI document to $NG_OPENAPI_OUT for inspection"]
+async fn dump_openapi() {
+    let (app, _) = app();
+    let doc = send(
+        &app,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let out = std::env::var("NG_OPENAPI_OUT").unwrap_or_else(|_| "openapi.json".into());
+    std::fs::write(out, serde_json::to_string_pretty(&doc.body).unwrap()).unwrap();
 }
