@@ -390,7 +390,7 @@ pub async fn validate(
     let v: ValidateIn = if body.iter().all(u8::is_ascii_whitespace) {
         ValidateIn::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<ValidateIn>>(&body)?.unwrap_or_default()
     };
     let store = app.store.clone();
     let problems = blocking(move || {

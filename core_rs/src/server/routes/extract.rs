@@ -21,8 +21,15 @@ pub struct Body<T> {
 }
 
 impl<T: DeserializeOwned> Body<T> {
-    /// The body as a `T`.
+    /// The body as a `T`; every body of this API is a JSON object (serde would also take
+    /// a struct from an array).
     pub fn parse(self) -> ApiResult<T> {
+        let first = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{')
+            && parse_json::<serde::de::IgnoredAny>(&self.bytes).is_ok()
+        {
+            return Err(Problem::invalid("body", "the body must be a JSON object"));
+        }
         parse_json(&self.bytes)
     }
 }
@@ -70,6 +77,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
+                let field = if path == "." { "body" } else { &path };
+                Problem::invalid(field, format!("{field}: {inner}"))
+            }
+            // serde_json reports an array too long for a fixed size as "trailing
+            // characters": a shape problem when the document itself is valid JSON.
+            _ if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
                 let field = if path == "." { "body" } else { &path };
                 Problem::invalid(field, format!("{field}: {inner}"))
             }

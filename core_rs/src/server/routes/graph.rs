@@ -28,6 +28,7 @@ pub struct BfsQuery {
     /// Hops to follow at most (default: all).
     pub depth: Option<u32>,
     /// List at most this many tokens (default 10000, at most 100000).
+    #[param(maximum = 100000)]
     pub limit: Option<usize>,
 }
 
@@ -49,8 +50,12 @@ pub struct PathQuery {
     pub from: u32,
     pub to: u32,
     /// `hops` (default), `strength` (1 / strength) or `distance` (in `space`).
+    #[param(pattern = "^(hops|strength|distance)$")]
     pub weight: Option<String>,
     /// The space of `weight=distance`.
+    #[param(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: Option<String>,
 }
 
@@ -67,6 +72,7 @@ pub struct PathOut {
 #[into_params(parameter_in = Query)]
 pub struct ComponentsQuery {
     /// List the sizes of at most this many largest components (default 100, at most 100000).
+    #[param(maximum = 100000)]
     pub limit: Option<usize>,
 }
 

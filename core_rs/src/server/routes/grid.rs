@@ -31,6 +31,9 @@ fn default_k() -> usize {
 /// One space's index.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct SpaceInfoOut {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub tokens: usize,
     /// Lowest corner of the tokens placed in the space (absent when none are).
@@ -45,11 +48,16 @@ pub struct SpaceInfoOut {
 #[serde(deny_unknown_fields)]
 pub struct NeighborsIn {
     /// Space name (`cognitive`, `L5`, `5`).
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub token: Option<u32>,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: Option<[f32; 3]>,
     /// How many (default 10, at most 10000).
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 
@@ -73,9 +81,13 @@ impl From<Hits> for HitsOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NeighborsBatchIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub points: Vec<[f32; 3]>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 
@@ -91,11 +103,16 @@ pub struct NeighborsBatchOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub token: Option<u32>,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: Option<[f32; 3]>,
     pub radius: f32,
     /// List at most this many (default and most: 100000).
+    #[schema(maximum = 100000)]
     pub limit: Option<usize>,
 }
 
@@ -112,7 +129,11 @@ pub struct RangeOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: [f32; 3],
 }
 
@@ -126,7 +147,11 @@ pub struct InfluenceOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DensityIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: [f32; 3],
     pub radius: f32,
 }
@@ -144,8 +169,10 @@ pub struct DensityOut {
 #[serde(deny_unknown_fields)]
 pub struct CrossSpaceIn {
     pub token: Option<u32>,
+    #[schema(min_items = 24, max_items = 24)]
     pub point: Option<Vec<f32>>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 

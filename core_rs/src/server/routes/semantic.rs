@@ -43,6 +43,7 @@ pub struct QueryIn {
     pub vector: Option<Vec<f32>>,
     /// How many words (default 10, at most 1000).
     #[serde(default = "default_k")]
+    #[schema(maximum = 1000)]
     pub k: usize,
 }
 
@@ -62,6 +63,7 @@ pub struct QueryBatchIn {
     pub texts: Option<Vec<String>>,
     pub vectors: Option<Vec<Vec<f32>>>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 1000)]
     pub k: usize,
 }
 

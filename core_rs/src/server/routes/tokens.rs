@@ -92,6 +92,7 @@ pub struct TokenIn {
     pub entity: Option<String>,
     pub label: Option<String>,
     /// An explicit id (1..=16777215); default: the next free one.
+    #[schema(minimum = 1, maximum = 16777215)]
     pub id: Option<u32>,
     #[serde(default)]
     pub field_radius: f32,
@@ -181,8 +182,10 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1..=10000 (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
     /// The `next` of the previous page (default 0: from the start).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub after: Option<u32>,
 }
 
@@ -230,8 +233,10 @@ pub struct TokenPatch {
     pub field_radius: Option<f32>,
     pub field_strength: Option<f32>,
     /// 0..=15.
+    #[schema(maximum = 15)]
     pub user_flags: Option<u8>,
     /// 0..=15.
+    #[schema(maximum = 15)]
     pub domain: Option<u8>,
     #[serde(default)]
     pub clamp: bool,
@@ -249,6 +254,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many records (default 100, at most 10000).
+    #[param(maximum = 10000)]
     pub limit: Option<usize>,
 }
 
