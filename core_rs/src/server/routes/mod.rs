@@ -1,6 +1,8 @@
 //! The router: one file per route group, each exporting `routes() -> Router<AppState>`
 //! (and `batch_routes()` for routes that take large bodies).
 
+pub mod admin;
+pub mod auth;
 pub mod cdna;
 pub mod connections;
 pub mod events;
@@ -32,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .merge(semantic::routes())
         .merge(cdna::routes())
         .merge(events::routes())
+        .merge(auth::routes())
+        .merge(admin::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())
@@ -43,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let api = api.merge(batch);
     let app = Router::new()
         .merge(system::routes())
+        .merge(auth::root_routes())
         .merge(super::openapi::routes())
         .nest("/api/v1", api)
         .fallback(|| async { Problem::not_found("no such route") })
