@@ -159,11 +159,25 @@ pub fn write_gate(app: &AppState) -> ApiResult<()> {
     }
 }
 
+/// Most pieces of long work running at once; more wait (asynchronously, holding no thread)
+/// for a turn, so a flood of batch requests cannot grow the blocking pool to hundreds of
+/// threads all queued on the store's lock.
+const LONG_WORK_SLOTS: usize = 8;
+
+fn long_work_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(LONG_WORK_SLOTS))
+}
+
 /// Run long work (batches, scans, graph algorithms, queries) on tokio's blocking pool so
 /// request workers stay free; a panic in it is a 500 problem, never a crash.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
+    let _slot = long_work_slots()
+        .acquire()
+        .await
+        .map_err(|_| Problem::internal())?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|_| Problem::internal())?
