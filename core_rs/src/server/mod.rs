@@ -37,6 +37,11 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Append-only write journal directory (standalone mode); `None` = no journal.
     pub journal_dir: Option<PathBuf>,
+    /// The snapshot the journal follows (recovered from at start, rewritten by compactions);
+    /// required with `journal_dir`.
+    pub snapshot_path: Option<PathBuf>,
+    /// Compact the journal into the snapshot once its segment passes this many bytes.
+    pub journal_compact_bytes: u64,
     /// Extra names accepted in the `Host` header besides loopback ones.
     pub allowed_hosts: Vec<String>,
     /// Origins allowed for CORS and WebSocket upgrades besides the server's own.
@@ -73,6 +78,8 @@ pub struct Config {
     pub max_buckets: usize,
     /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
     pub clock: clock::Clock,
+    /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
+    pub events: events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +111,8 @@ impl Default for Config {
             port: 0,
             state_dir: None,
             journal_dir: None,
+            snapshot_path: None,
+            journal_compact_bytes: 64 << 20,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -122,6 +131,7 @@ impl Default for Config {
             audit_ring: 10_000,
             max_buckets: 100_000,
             clock: clock::Clock::default(),
+            events: events::EventsConfig::default(),
         }
     }
 }
@@ -151,12 +161,17 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
     pub fn stop(&mut self) {
+        // First the event bus: its sink leaves the store and WebSocket clients get a close.
+        self.state.bus.detach(&self.state.store);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            self.state.bus.detach(&self.state.store);
+            if let Some(j) = &self.state.journal {
+                // A clean stop compacts: the snapshot then holds every write.
+                let _ = j.close();
+            }
         }
     }
 
@@ -187,11 +202,13 @@ pub enum StartError {
 
 /// Build the application state (auth store, etc.) for `store` under `config`.
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
+    // The journal first: recovery replaces the store's contents before anyone listens.
+    let journal = durable::open_journal(&store, &config)?;
     let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
     let audit = audit::Audit::open(&config, &dir)?;
     Ok(AppState {
-        bus: events::Bus::attach(&store),
+        bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit: Arc::new(audit),
@@ -201,7 +218,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
             config.clock.clone(),
         )),
         http: Arc::default(),
-        journal: None,
+        journal,
         config: Arc::new(config),
     })
 }
@@ -210,6 +227,14 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
 pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
     let addr = format!("{}:{}", config.host, config.port);
     let workers = config.workers.max(1);
+    // Bind with std so that `start` works from any thread, async tests included (no runtime
+    // is entered or dropped on the caller's thread).
+    let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
     let http = state.http.clone();
@@ -218,18 +243,15 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = listener.local_addr()?;
+    rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
                 let service = http_metrics::CountConnections::new(app, http);
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {

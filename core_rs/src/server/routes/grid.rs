@@ -196,8 +196,10 @@ fn rows<T: Clone>(v: &[T], k: usize, n: usize) -> Vec<Vec<T>> {
     }
 }
 
-fn publish(app: &AppState, who: &Principal, data: serde_json::Value) {
-    app.bus.publish("grid", "grid.query", &who.origin(), data);
+/// Offer a `grid.query` event to the `grid` channel: built only when someone subscribes,
+/// and sampled by the bus so a query flood cannot flood the stream.
+fn publish(app: &AppState, who: &Principal, data: impl FnOnce() -> serde_json::Value) {
+    app.bus.offer("grid", "grid.query", &who.origin(), data);
 }
 
 /// Sizes, bounds, memory and scale of every space's index.
@@ -241,12 +243,10 @@ pub async fn neighbors(
     let c = center(q.token, q.point)?;
     let store = app.store.clone();
     let hits = blocking(move || Ok(store.neighbors(s, c, k, None)?)).await?;
-    publish(
-        &app,
-        &who,
+    publish(&app, &who, || {
         json!({"query": "neighbors", "space": SPACE_NAMES[s], "k": k, "token": q.token,
-               "point": q.point, "hits": hits.ids.len()}),
-    );
+               "point": q.point, "hits": hits.ids.len()})
+    });
     Ok(Json(hits.into()))
 }
 
@@ -276,7 +276,7 @@ pub async fn neighbors_batch(
     publish(
         &app,
         &who,
-        json!({"query": "neighbors_batch", "space": SPACE_NAMES[s], "k": k, "points": n}),
+        || json!({"query": "neighbors_batch", "space": SPACE_NAMES[s], "k": k, "points": n}),
     );
     Ok(Json(NeighborsBatchOut {
         k,
@@ -305,12 +305,10 @@ pub async fn range(
     let count = hits.ids.len();
     hits.ids.truncate(limit);
     hits.dist.truncate(limit);
-    publish(
-        &app,
-        &who,
+    publish(&app, &who, || {
         json!({"query": "range", "space": SPACE_NAMES[s], "radius": radius, "token": q.token,
-               "point": q.point, "hits": count}),
-    );
+               "point": q.point, "hits": count})
+    });
     Ok(Json(RangeOut {
         count,
         truncated: count > limit,
@@ -337,7 +335,7 @@ pub async fn influence(
     publish(
         &app,
         &who,
-        json!({"query": "influence", "space": SPACE_NAMES[s], "point": p}),
+        || json!({"query": "influence", "space": SPACE_NAMES[s], "point": p}),
     );
     Ok(Json(InfluenceOut { influence }))
 }
@@ -360,7 +358,7 @@ pub async fn density(
     publish(
         &app,
         &who,
-        json!({"query": "density", "space": SPACE_NAMES[s], "point": p, "radius": r}),
+        || json!({"query": "density", "space": SPACE_NAMES[s], "point": p, "radius": r}),
     );
     Ok(Json(DensityOut { count, density }))
 }
@@ -397,7 +395,7 @@ pub async fn cross_space(
     publish(
         &app,
         &who,
-        json!({"query": "cross_space", "k": k, "token": q.token, "hits": hits.ids.len()}),
+        || json!({"query": "cross_space", "k": k, "token": q.token, "hits": hits.ids.len()}),
     );
     Ok(Json(hits.into()))
 }

@@ -12,6 +12,7 @@ pub mod grid;
 pub mod semantic;
 pub mod system;
 pub mod tokens;
+pub mod ws;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(auth::routes())
         .merge(admin::routes())
+        .merge(ws::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())
