@@ -253,6 +253,8 @@ async fn graph_queries_follow_connections() {
     )
     .await;
     assert_eq!(bad.problem(422)["field"], "weight");
+    let uri = format!("/api/v1/graph/path?from={}&to={}&space=", t[0], t[3]);
+    assert_eq!(get(&app, &st, &uri).await.problem(422)["field"], "space");
 
     let comps = get(&app, &st, "/api/v1/graph/components?limit=1").await;
     assert_eq!(comps.body["count"], 2);
