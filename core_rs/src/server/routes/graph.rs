@@ -51,12 +51,20 @@ pub struct PathQuery {
     pub to: u32,
     /// `hops` (default), `strength` (1 / strength) or `distance` (in `space`).
     #[param(pattern = "^(hops|strength|distance)$")]
+    #[serde(default, deserialize_with = "given")]
     pub weight: Option<String>,
     /// The space of `weight=distance`.
     #[param(
         pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
     )]
+    #[serde(default, deserialize_with = "given")]
     pub space: Option<String>,
+}
+
+/// A query parameter that is present, even empty, is `Some` (the query decoder would make
+/// an empty one `None`, and so accept `space=` as if it were absent).
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// The cheapest path, or `found: false`.
@@ -137,16 +145,13 @@ pub async fn path(
     Query(q): Query<PathQuery>,
 ) -> ApiResult<Json<PathOut>> {
     who.require(Role::Readonly)?;
+    let sp = q.space.as_deref().map(space).transpose()?;
     let w = match q.weight.as_deref().unwrap_or("hops") {
         "hops" => Weight::Hops,
         "strength" => Weight::Strength,
-        "distance" => {
-            let s = q
-                .space
-                .as_deref()
-                .ok_or_else(|| Problem::invalid("space", "weight=distance needs a space"))?;
-            Weight::Distance(space(s)?)
-        }
+        "distance" => Weight::Distance(
+            sp.ok_or_else(|| Problem::invalid("space", "weight=distance needs a space"))?,
+        ),
         other => {
             return Err(Problem::invalid(
                 "weight",
