@@ -11,6 +11,8 @@ use super::limit::ClientIp;
 use super::problem::Problem;
 use super::security::RequestId;
 use super::AppState;
+use crate::storage::events::{Change, StoreEvent};
+use crate::storage::RuntimeStorage;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -24,7 +26,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// What a write handler tells the audit log about its effect; attach it to the response with
 /// `axum::Extension(AuditNote { .. })`.
@@ -93,6 +95,7 @@ pub struct Audit {
     dropped: AtomicU64,
     dir: PathBuf,
     clock: Clock,
+    sink: Mutex<Option<u64>>,
     _state: Arc<StateDir>,
 }
 
@@ -121,6 +124,7 @@ impl Audit {
             dropped: AtomicU64::new(0),
             dir,
             clock: config.clock.clone(),
+            sink: Mutex::new(None),
             _state: state.clone(),
         })
     }
@@ -184,6 +188,31 @@ impl Audit {
         self.seq.load(Ordering::Relaxed)
     }
 
+    /// Also audit writes the notebook makes on `store` (origin `kernel`; API writes are
+    /// audited by the middleware with more detail). Learning updates are not audited.
+    pub fn attach(self: &Arc<Self>, store: &RuntimeStorage) {
+        let me: Weak<Audit> = Arc::downgrade(self);
+        let id = store.add_sink(Arc::new(move |ev: &StoreEvent<'_>| {
+            if ev.origin != "kernel" {
+                return;
+            }
+            let Some(audit) = me.upgrade() else { return };
+            if let Some(e) = kernel_entry(&ev.change) {
+                audit.record(e);
+            }
+        }));
+        if let Some(old) = self.sink.lock().replace(id) {
+            store.remove_sink(old);
+        }
+    }
+
+    /// Stop auditing notebook writes on `store` (server stop).
+    pub fn detach(&self, store: &RuntimeStorage) {
+        if let Some(id) = self.sink.lock().take() {
+            store.remove_sink(id);
+        }
+    }
+
     /// Wait until every line recorded so far is written and flushed.
     pub fn flush(&self) {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -205,6 +234,34 @@ impl Drop for Audit {
             let _ = t.join();
         }
     }
+}
+
+/// The audit entry for a notebook write (`None`: not audited).
+fn kernel_entry(c: &Change<'_>) -> Option<AuditEntry> {
+    let (route, ids, count, status, reason): (&str, &[u32], usize, u16, Option<String>) = match c {
+        Change::TokensCreated(ids) => ("tokens.created", ids, ids.len(), 200, None),
+        Change::TokenUpdated(id) => ("token.updated", std::slice::from_ref(id), 1, 200, None),
+        Change::TokensDeleted { ids, .. } => ("tokens.deleted", ids, ids.len(), 200, None),
+        Change::ConnectionsCreated(ids) => ("connections.created", ids, ids.len(), 200, None),
+        Change::ConnectionsDeleted(ids) => ("connections.deleted", ids, ids.len(), 200, None),
+        Change::ConnectionsLearned(_) => return None,
+        Change::CdnaChanged => ("cdna.updated", &[], 1, 200, None),
+        Change::Reset { reason } => ("reset", &[], 0, 200, Some(reason.to_string())),
+        Change::Refused { action, reason } => {
+            ("refused", &[], 0, 422, Some(format!("{action}: {reason}")))
+        }
+    };
+    Some(AuditEntry {
+        principal: Some("kernel".into()),
+        method: "KERNEL".into(),
+        route: route.into(),
+        ids: ids.iter().take(MAX_IDS).copied().collect(),
+        count: Some(count),
+        status,
+        reason,
+        origin: "kernel".into(),
+        ..AuditEntry::default()
+    })
 }
 
 struct Writer {

@@ -152,6 +152,7 @@ impl ServerHandle {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
             self.state.bus.detach(&self.state.store);
+            self.state.audit.detach(&self.state.store);
         }
     }
 
@@ -184,12 +185,13 @@ pub enum StartError {
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
     let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
-    let audit = audit::Audit::open(&config, &dir)?;
+    let audit = Arc::new(audit::Audit::open(&config, &dir)?);
+    audit.attach(&store);
     Ok(AppState {
         bus: events::Bus::attach(&store),
         store,
         auth: Arc::new(auth),
-        audit: Arc::new(audit),
+        audit,
         limiter: Arc::new(limit::Limiter::with_clock(
             &config.rate_limits,
             config.max_buckets,

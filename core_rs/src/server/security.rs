@@ -3,7 +3,8 @@
 //! `frame-ancestors`, `WWW-Authenticate` on 401) added to every response; the `Host`
 //! allowlist (DNS rebinding: loopback names and addresses, the bound address,
 //! `config.allowed_hosts`) before anything else looks at the request; CORS (off unless
-//! `config.allowed_origins`); panics turned into 500 problems.
+//! `config.allowed_origins`); panics turned into 500 problems; the default body limit
+//! (`config.max_body`).
 
 use super::problem::Problem;
 use super::AppState;
@@ -173,9 +174,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// Apply the security layers. Outermost: the request id and response headers (so even a
 /// refusal carries them), then the Host check, CORS, and panics to 500 problems.
 pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let mut app = app.layer(CatchPanicLayer::custom(
-        panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
-    ));
+    // Bodies: `max_body` unless a route sets its own (batch routes: `max_batch_body`).
+    let mut app = app
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body))
+        .layer(CatchPanicLayer::custom(
+            panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
+        ));
     if let Some(c) = cors(&state.config.allowed_origins) {
         app = app.layer(c);
     }

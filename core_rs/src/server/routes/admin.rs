@@ -200,6 +200,21 @@ pub async fn revoke_key(
     Ok((note(), StatusCode::NO_CONTENT))
 }
 
+/// Replace an API key by a new one (same owner, role, expiry); the old one stops working.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "admin",
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 201, body = CreatedKey), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn rotate_key(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let (info, key) = app.auth.rotate_key(&id)?;
+    Ok((StatusCode::CREATED, note(), Json(CreatedKey { key, info })))
+}
+
 /// Start a new JWT signing key (the previous one keeps verifying).
 #[utoipa::path(post, path = "/api/v1/jwt-keys/rotate", tag = "admin",
     responses((status = 200, body = Kid)), security(("bearer" = [])))]
@@ -250,6 +265,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{name}", patch(update_user).delete(remove_user))
         .route("/api-keys", get(list_keys).post(create_key))
         .route("/api-keys/{id}", delete(revoke_key))
+        .route("/api-keys/{id}/rotate", post(rotate_key))
         .route("/jwt-keys/rotate", post(rotate_jwt))
         .route("/audit", get(audit))
 }
@@ -260,7 +276,7 @@ pub fn routes() -> Router<AppState> {
     paths(
         super::auth::login, super::auth::refresh, super::auth::logout, super::auth::me,
         super::auth::ws_ticket, super::auth::password, super::auth::link, super::auth::login_page,
-        list_users, add_user, update_user, remove_user, list_keys, create_key, revoke_key,
+        list_users, add_user, update_user, remove_user, list_keys, create_key, revoke_key, rotate_key,
         rotate_jwt, audit
     ),
     components(schemas(
@@ -291,5 +307,39 @@ impl utoipa::Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_auth_api_document_lists_every_route_with_its_security() {
+        let doc = super::AuthApi::openapi();
+        let v = serde_json::to_value(&doc).unwrap();
+        let paths = v["paths"].as_object().unwrap();
+        for p in [
+            "/api/v1/auth/login",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/me",
+            "/api/v1/auth/ws-ticket",
+            "/api/v1/auth/password",
+            "/api/v1/auth/link",
+            "/login",
+            "/api/v1/users",
+            "/api/v1/users/{name}",
+            "/api/v1/api-keys",
+            "/api/v1/api-keys/{id}",
+            "/api/v1/api-keys/{id}/rotate",
+            "/api/v1/jwt-keys/rotate",
+            "/api/v1/audit",
+        ] {
+            assert!(paths.contains_key(p), "{p} missing");
+        }
+        assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(v["paths"]["/api/v1/users"]["get"]["security"].is_array());
+        assert!(v["components"]["schemas"]["TokenPair"].is_object());
     }
 }
