@@ -366,26 +366,12 @@ impl Auth {
     }
 
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), Problem> {
-        let refused = || Problem::forbidden("a cookie-authenticated write needs a matching Origin");
-        let origin = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(refused)?;
-        if self.allowed_origins.iter().any(|o| o == origin) {
-            return Ok(());
-        }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(refused)?;
-        let same = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|rest| rest.eq_ignore_ascii_case(host));
-        if same {
+        if crate::server::security::origin_allowed(headers, &self.allowed_origins) {
             Ok(())
         } else {
-            Err(refused())
+            Err(Problem::forbidden(
+                "a cookie-authenticated write needs a matching Origin",
+            ))
         }
     }
 

@@ -9,7 +9,7 @@
 use super::problem::Problem;
 use super::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -59,6 +59,25 @@ pub fn host_allowed(host: &str, bound: &str, allowed: &[String]) -> bool {
         }
     }
     allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Whether the request's `Origin` is the server itself (same scheme-less host and port as
+/// `Host`) or one of `allowed`. No `Origin` counts as not allowed. For cookie-authenticated
+/// writes and WebSocket upgrades.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if allowed.iter().any(|o| o == origin) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
 }
 
 async fn host_check(State(app): State<AppState>, req: Request, next: Next) -> Response {
