@@ -16,6 +16,7 @@ pub mod durable;
 pub mod events;
 pub mod http_metrics;
 pub mod limit;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod security;
@@ -69,6 +70,9 @@ pub struct Config {
     pub max_buckets: usize,
     /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
     pub clock: clock::Clock,
+    /// How long a short request waits for the store's lock before answering 503 busy
+    /// (a long write holds it); it blocks a request worker at most this long.
+    pub busy_wait: std::time::Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +121,7 @@ impl Default for Config {
             audit_ring: 10_000,
             max_buckets: 100_000,
             clock: clock::Clock::default(),
+            busy_wait: std::time::Duration::from_millis(100),
         }
     }
 }

@@ -91,8 +91,8 @@ async fn blocking<T: Send + 'static>(
 
 /// All users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin",
-    responses((status = 200, body = Vec<UserInfo>), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Vec<UserInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn list_users(
     State(app): State<AppState>,
     who: Principal,
@@ -103,9 +103,9 @@ pub async fn list_users(
 
 /// Add a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
-    responses((status = 201, body = UserInfo), (status = 409, body = Problem),
-              (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = UserInfo), (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn add_user(
     State(app): State<AppState>,
     who: Principal,
@@ -121,8 +121,8 @@ pub async fn add_user(
 /// Change a user's role, disabled flag or password.
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "admin", request_body = UserPatch,
     params(("name" = String, Path, description = "user name")),
-    responses((status = 200, body = UserInfo), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = UserInfo), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn update_user(
     State(app): State<AppState>,
     who: Principal,
@@ -145,8 +145,8 @@ pub async fn update_user(
 /// Remove a user with their keys and sessions.
 #[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "admin",
     params(("name" = String, Path, description = "user name")),
-    responses((status = 204), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn remove_user(
     State(app): State<AppState>,
     who: Principal,
@@ -159,8 +159,8 @@ pub async fn remove_user(
 
 /// All API keys (no secrets).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "admin",
-    responses((status = 200, body = Vec<KeyInfo>), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Vec<KeyInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn list_keys(
     State(app): State<AppState>,
     who: Principal,
@@ -171,8 +171,8 @@ pub async fn list_keys(
 
 /// Create an API key; the secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin", request_body = NewKey,
-    responses((status = 201, body = CreatedKey), (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn create_key(
     State(app): State<AppState>,
     who: Principal,
@@ -188,8 +188,8 @@ pub async fn create_key(
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "admin",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 204), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn revoke_key(
     State(app): State<AppState>,
     who: Principal,
@@ -203,8 +203,8 @@ pub async fn revoke_key(
 /// Replace an API key by a new one (same owner, role, expiry); the old one stops working.
 #[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "admin",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 201, body = CreatedKey), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = CreatedKey), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn rotate_key(
     State(app): State<AppState>,
     who: Principal,
@@ -217,7 +217,7 @@ pub async fn rotate_key(
 
 /// Start a new JWT signing key (the previous one keeps verifying).
 #[utoipa::path(post, path = "/api/v1/jwt-keys/rotate", tag = "admin",
-    responses((status = 200, body = Kid)), security(("bearer" = [])))]
+    responses((status = 200, body = Kid)), security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn rotate_jwt(
     State(app): State<AppState>,
     who: Principal,
@@ -229,8 +229,8 @@ pub async fn rotate_jwt(
 
 /// The audit log, oldest first, from the in-memory ring.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = AuditPage), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn audit(
     State(app): State<AppState>,
     who: Principal,
@@ -341,5 +341,17 @@ mod tests {
         assert!(v["components"]["securitySchemes"]["bearer"].is_object());
         assert!(v["paths"]["/api/v1/users"]["get"]["security"].is_array());
         assert!(v["components"]["schemas"]["TokenPair"].is_object());
+        assert_eq!(
+            v["paths"]["/api/v1/audit"]["get"]["x-required-role"],
+            "admin"
+        );
+        assert_eq!(
+            v["paths"]["/api/v1/auth/me"]["get"]["x-required-role"],
+            "readonly"
+        );
+        // The served document includes these routes with the common errors.
+        let full = serde_json::to_value(crate::server::openapi::spec()).unwrap();
+        assert!(full["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"].is_object());
+        assert!(full["paths"]["/api/v1/users"]["get"]["responses"]["403"].is_object());
     }
 }

@@ -72,8 +72,9 @@ pub struct LinkBody {
 
 /// Log in with a name and password: an access JWT and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
-              (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn login(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -95,7 +96,8 @@ fn no_store() -> [(header::HeaderName, &'static str); 1] {
 /// Exchange a refresh token for a new pair (the old one is spent; reusing it revokes the
 /// session).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn refresh(
     State(app): State<AppState>,
     b: Result<Json<RefreshBody>, JsonRejection>,
@@ -116,7 +118,8 @@ fn session_cookie(value: &str, max_age: u64) -> HeaderValue {
 
 /// Log out: revoke the refresh token's session (if given) and clear the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
-    responses((status = 204)))]
+    responses((status = 204)),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn logout(
     State(app): State<AppState>,
     b: Result<Json<RefreshBody>, JsonRejection>,
@@ -136,8 +139,8 @@ pub async fn logout(
 
 /// Who am I.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn me(who: Principal) -> Json<Me> {
     Json(Me {
         name: who.name,
@@ -148,8 +151,8 @@ pub async fn me(who: Principal) -> Json<Me> {
 
 /// A single-use ticket for a WebSocket upgrade (browsers cannot set headers on one).
 #[utoipa::path(post, path = "/api/v1/auth/ws-ticket", tag = "auth",
-    responses((status = 200, body = WsTicket), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = WsTicket), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn ws_ticket(State(app): State<AppState>, who: Principal) -> ApiResult<Json<WsTicket>> {
     who.require(Role::Readonly)?;
     Ok(Json(WsTicket {
@@ -160,8 +163,8 @@ pub async fn ws_ticket(State(app): State<AppState>, who: Principal) -> ApiResult
 
 /// Change the caller's password (the current one is checked; sessions are revoked).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn password(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -188,7 +191,8 @@ fn redeem(app: &AppState, token: &str, ip: IpAddr) -> ApiResult<(HeaderValue, Pr
 /// Exchange a one-time login token for the session cookie (for scripts of the dashboard).
 #[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkBody,
     responses((status = 204, description = "Set-Cookie carries the session"),
-              (status = 401, body = Problem)))]
+              (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn link(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -209,7 +213,8 @@ pub async fn link(
 /// The login link: `GET /login?token=...` sets the session cookie and redirects to `/`.
 #[utoipa::path(get, path = "/login", tag = "auth", params(LinkBody),
     responses((status = 303, description = "Set-Cookie carries the session; Location is /"),
-              (status = 401, body = Problem)))]
+              (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn login_page(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
