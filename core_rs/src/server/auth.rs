@@ -198,6 +198,8 @@ pub struct Auth {
     cost: PasswordCost,
     allowed_origins: Vec<String>,
     hash_gate: tokio::sync::Semaphore,
+    /// Access tokens revoked at logout (jti -> expiry), in memory until they expire.
+    revoked: Mutex<HashMap<String, u64>>,
     /// A hash verified for unknown users (made on first use).
     dummy: Arc<std::sync::OnceLock<String>>,
 }
@@ -284,6 +286,7 @@ impl Auth {
             cost: config.password_cost,
             allowed_origins: config.allowed_origins.clone(),
             hash_gate: tokio::sync::Semaphore::new(2),
+            revoked: Mutex::new(HashMap::new()),
             dummy: Arc::default(),
         })
     }
@@ -362,7 +365,30 @@ impl Auth {
             jwt::JwtError::Expired => Problem::unauthorized("the access token has expired"),
             _ => invalid_credentials(),
         })?;
+        if !claims.jti.is_empty() && self.revoked.lock().contains_key(&claims.jti) {
+            return Err(Problem::unauthorized(
+                "the access token was revoked (logout)",
+            ));
+        }
         Self::principal_for(&self.data.lock(), &claims.sub, claims.role, None)
+    }
+
+    /// Revoke the access JWT `token` (logout) until it expires. Invalid tokens are ignored.
+    pub fn revoke_access(&self, token: &str) {
+        let now = self.clock.now_secs();
+        let Ok(c) = self.jwt.read().verify(token, now) else {
+            return;
+        };
+        if c.jti.is_empty() {
+            return;
+        }
+        let mut r = self.revoked.lock();
+        if r.len() >= 100_000 {
+            r.retain(|_, exp| *exp > now);
+        }
+        if r.len() < 100_000 {
+            r.insert(c.jti, c.exp);
+        }
     }
 
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), Problem> {

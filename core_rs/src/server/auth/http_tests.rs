@@ -350,15 +350,20 @@ async fn login_refresh_logout_over_http() {
         )
         .await;
     let refresh = r.json["refresh_token"].as_str().unwrap().to_string();
+    let access = r.json["access_token"].as_str().unwrap().to_string();
     let out = a
         .call(
             Method::POST,
             "/api/v1/auth/logout",
-            None,
+            Some(&access),
             Some(json!({"refresh_token": refresh})),
         )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let me = a
+        .call(Method::GET, "/api/v1/auth/me", Some(&access), None)
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     let r = a
         .call(
             Method::POST,
@@ -489,6 +494,24 @@ async fn cookie_write_with_bad_origin_is_refused() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    // Logout revokes the cookie's session (a cookie POST needs its Origin too).
+    let out = a
+        .send(with_cookie(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some("http://127.0.0.1:8765"),
+            None,
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = a
+        .send(with_cookie(Method::GET, "/api/v1/auth/me", None, None))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

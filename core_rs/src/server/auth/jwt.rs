@@ -33,6 +33,9 @@ pub struct Claims {
     pub exp: u64,
     /// Always "access".
     pub typ: String,
+    /// Token id, for revocation at logout.
+    #[serde(default)]
+    pub jti: String,
 }
 
 /// Why a token was refused (all map to 401).
@@ -83,6 +86,7 @@ impl JwtKeys {
             iat: now,
             exp: now.saturating_add(ttl),
             typ: "access".into(),
+            jti: random_hex(8),
         };
         let key = EncodingKey::from_secret(&secret).ok()?;
         jsonwebtoken::encode(&header, &claims, &key).ok()

@@ -116,12 +116,14 @@ fn session_cookie(value: &str, max_age: u64) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-/// Log out: revoke the refresh token's session (if given) and clear the session cookie.
+/// Log out: revoke the refresh token's session (if given) and the access token or cookie
+/// of the request, and clear the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
     responses((status = 204)),
     extensions(("x-required-role" = json!("public"))))]
 pub async fn logout(
     State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
     b: Result<Json<RefreshBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     // An empty body is fine.
@@ -130,6 +132,15 @@ pub async fn logout(
     })) = b
     {
         app.auth.logout(&t)?;
+    }
+    // The access token that made this request (bearer JWT or the cookie) stops working too.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| !t.starts_with("ngk_"));
+    if let Some(t) = bearer.or_else(|| crate::server::auth::cookie(&headers, COOKIE)) {
+        app.auth.revoke_access(t.trim());
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()
