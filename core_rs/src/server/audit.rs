@@ -95,7 +95,8 @@ pub struct Audit {
     dropped: AtomicU64,
     dir: PathBuf,
     clock: Clock,
-    sink: Mutex<Option<u64>>,
+    /// The store sink auditing notebook writes, removed at the latest when the log is dropped.
+    sink: Mutex<Option<(u64, Weak<RuntimeStorage>)>>,
     _state: Arc<StateDir>,
 }
 
@@ -190,7 +191,7 @@ impl Audit {
 
     /// Also audit writes the notebook makes on `store` (origin `kernel`; API writes are
     /// audited by the middleware with more detail). Learning updates are not audited.
-    pub fn attach(self: &Arc<Self>, store: &RuntimeStorage) {
+    pub fn attach(self: &Arc<Self>, store: &Arc<RuntimeStorage>) {
         let me: Weak<Audit> = Arc::downgrade(self);
         let id = store.add_sink(Arc::new(move |ev: &StoreEvent<'_>| {
             if ev.origin != "kernel" {
@@ -201,14 +202,14 @@ impl Audit {
                 audit.record(e);
             }
         }));
-        if let Some(old) = self.sink.lock().replace(id) {
+        if let Some((old, _)) = self.sink.lock().replace((id, Arc::downgrade(store))) {
             store.remove_sink(old);
         }
     }
 
     /// Stop auditing notebook writes on `store` (server stop).
     pub fn detach(&self, store: &RuntimeStorage) {
-        if let Some(id) = self.sink.lock().take() {
+        if let Some((id, _)) = self.sink.lock().take() {
             store.remove_sink(id);
         }
     }
@@ -229,6 +230,11 @@ impl Audit {
 
 impl Drop for Audit {
     fn drop(&mut self) {
+        if let Some((id, store)) = self.sink.lock().take() {
+            if let Some(store) = store.upgrade() {
+                store.remove_sink(id);
+            }
+        }
         self.tx.lock().take();
         if let Some(t) = self.writer.lock().take() {
             let _ = t.join();

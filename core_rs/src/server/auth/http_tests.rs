@@ -608,6 +608,7 @@ async fn writes_are_audited_with_who_route_ids_and_status() {
 #[tokio::test]
 async fn notebook_writes_are_audited_as_kernel() {
     let a = app(|_| {});
+    let sinks = a.state.store.sink_count();
     let spec = crate::storage::TokenSpec {
         weight: 0.5,
         ..Default::default()
@@ -632,4 +633,8 @@ async fn notebook_writes_are_audited_as_kernel() {
         e[1].reason.as_deref().unwrap_or("").contains("weight"),
         "{e:?}"
     );
+    // The sink goes with the last holder of the log, even without a server stop.
+    let store = a.state.store.clone();
+    drop(a);
+    assert!(store.sink_count() < sinks);
 }

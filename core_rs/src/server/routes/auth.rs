@@ -244,7 +244,7 @@ pub async fn login_page(
         ip: Some(ip.to_string()),
         method: "GET".into(),
         route: "/login".into(),
-        status: if res.is_ok() { 303 } else { 401 },
+        status: res.as_ref().err().map_or(303, |p| p.status),
         origin: "api".into(),
         ..AuditEntry::default()
     });
