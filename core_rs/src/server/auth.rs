@@ -37,8 +37,6 @@ use records::{KeyRec, RefreshRec, UserRec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-#[cfg(test)]
-use std::fs;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::server::clock::{Clock, ManualClock};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 fn open(f: impl FnOnce(&mut Config)) -> (Auth, ManualClock, tempfile::TempDir) {
