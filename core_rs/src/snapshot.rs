@@ -21,7 +21,7 @@ const ENTRY: usize = 32;
 const MAX_SECTIONS: u32 = 64;
 
 /// A section's four-byte name.
-type Tag = [u8; 4];
+pub type Tag = [u8; 4];
 
 const META: Tag = *b"META";
 const TOKN: Tag = *b"TOKN";
@@ -48,6 +48,13 @@ fn io(path: &Path, e: std::io::Error) -> NgError {
 
 /// Write `state` to `path` atomically; returns the bytes written.
 pub fn save(state: &State, path: &Path) -> Result<u64> {
+    save_with(state, path, &[])
+}
+
+/// Write `state` plus `extra` sections (e.g. the journal's `JSEQ`, the last journal sequence
+/// number the snapshot covers) to `path` atomically. Readers ignore sections they do not know,
+/// so an extra section never makes a file unreadable; see [`read_section`].
+pub fn save_with(state: &State, path: &Path, extra: &[(Tag, &[u8])]) -> Result<u64> {
     let (meta, labels) = (write::meta(state), write::labels(state));
     let (cdna, events) = (write::cdna(state), write::events(state));
     let boot = state.boot.as_ref().map(|b| write::boot(b));
@@ -63,6 +70,7 @@ pub fn save(state: &State, path: &Path) -> Result<u64> {
     if let Some(b) = &boot {
         sections.push((BOOT, b));
     }
+    sections.extend(extra.iter().copied());
     let crcs: Vec<u32> = {
         use rayon::prelude::*;
         sections.par_iter().map(|(_, d)| crc32_par(d)).collect()
@@ -119,6 +127,24 @@ fn header_crc(head: &[u8]) -> u32 {
     h.update(&head[..16]);
     h.update(&head[20..]);
     h.finalize()
+}
+
+/// The bytes of one section of the snapshot at `path` (header and that section's checksum
+/// verified), or `None` when the file has no such section.
+pub fn read_section(path: &Path, tag: Tag) -> Result<Option<Vec<u8>>> {
+    read::SnapshotFile::open(path)?.optional(tag)
+}
+
+/// The CDNA section's bytes for `state` (current record and history), as a snapshot holds them.
+pub fn cdna_bytes(state: &State) -> Vec<u8> {
+    write::cdna(state)
+}
+
+/// Parse bytes made by [`cdna_bytes`] into the current CDNA and its history.
+pub fn parse_cdna(
+    buf: &[u8],
+) -> std::result::Result<(crate::Cdna, Vec<crate::cdna::CdnaVersion>), String> {
+    read::parse_cdna(buf)
 }
 
 /// Read and verify a snapshot completely, section by section (see `read.rs`); nothing is

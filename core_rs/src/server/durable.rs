@@ -1,9 +1,132 @@
 //! With a journal: a successful write is acknowledged only once its changes are on disk.
-//! (Owner: journal work. STUB until it lands.)
+//!
+//! The middleware lets the request run; when it is a write (POST, PUT, PATCH, DELETE) that
+//! succeeded (2xx) it waits, without holding a thread, until the journal has fsynced every
+//! change handed out so far (the request's own included), then sends the response. Without a
+//! journal the layer is not installed at all.
 
-use super::AppState;
+use super::problem::Problem;
+use super::{AppState, Config, StartError};
+use crate::journal::{Journal, Options};
+use crate::storage::RuntimeStorage;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::sync::Arc;
 
-pub fn layer(app: Router<AppState>, _state: &AppState) -> Router<AppState> {
-    app
+/// Open (and recover from) the journal `config` names, if any.
+pub fn open_journal(
+    store: &Arc<RuntimeStorage>,
+    config: &Config,
+) -> Result<Option<Arc<Journal>>, StartError> {
+    let Some(dir) = &config.journal_dir else {
+        return Ok(None);
+    };
+    let Some(snapshot) = &config.snapshot_path else {
+        return Err(StartError::Config(
+            "a journal needs the snapshot it follows: set snapshot_path with journal_dir".into(),
+        ));
+    };
+    let mut opts = Options::new(dir, snapshot);
+    opts.compact_bytes = config.journal_compact_bytes;
+    let j = Journal::open(store, opts).map_err(|e| StartError::Config(e.to_string()))?;
+    Ok(Some(Arc::new(j)))
+}
+
+/// Install the durability wait when the server journals.
+pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
+    match &state.journal {
+        Some(j) => app.layer(axum::middleware::from_fn_with_state(j.clone(), wait)),
+        None => app,
+    }
+}
+
+async fn wait(State(journal): State<Arc<Journal>>, req: Request, next: Next) -> Response {
+    let write = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let resp = next.run(req).await;
+    if !write || !resp.status().is_success() {
+        return resp;
+    }
+    match journal.durable(journal.last_seq()).await {
+        Ok(()) => resp,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-durable",
+            "the write was applied but could not be written to the journal; it may be lost on a restart",
+        )
+        .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::TokenSpec;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::{get, post};
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::ServiceExt;
+
+    async fn write(State(st): State<AppState>) -> StatusCode {
+        let spec = TokenSpec {
+            weight: 0.5,
+            ..Default::default()
+        };
+        st.store.create_token(&spec).unwrap();
+        StatusCode::CREATED
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_only_once_its_frame_is_fsynced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RuntimeStorage::new());
+        let config = Config {
+            journal_dir: Some(dir.path().join("j")),
+            snapshot_path: Some(dir.path().join("lab.ngs")),
+            ..Config::default()
+        };
+        let state = super::super::app_state(store.clone(), config).unwrap();
+        let routes = Router::new()
+            .route("/w", post(write))
+            .route("/r", get(|| async { "ok" }));
+        let app: Router = layer(routes, &state).with_state(state.clone());
+        let j = state.journal.clone().unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+
+        let hold = j.hold_writer();
+        let req = Request::post("/w").body(Body::empty()).unwrap();
+        let mut fut = std::pin::pin!(app.clone().oneshot(req));
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(store.token_count(), 1, "the write is applied");
+        assert!(j.durable_seq() < j.last_seq(), "but not yet on disk");
+        // a read is not held back
+        let read = Request::get("/r").body(Body::empty()).unwrap();
+        let mut r = std::pin::pin!(app.clone().oneshot(read));
+        match r.as_mut().poll(&mut cx) {
+            Poll::Ready(resp) => assert_eq!(resp.unwrap().status(), StatusCode::OK),
+            Poll::Pending => panic!("a read waited for the journal"),
+        }
+        drop(hold);
+        let resp = fut.await.unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert!(j.durable_seq() >= 1);
+    }
+
+    #[test]
+    fn a_journal_without_a_snapshot_path_is_a_config_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            journal_dir: Some(dir.path().join("j")),
+            ..Config::default()
+        };
+        let e = open_journal(&Arc::new(RuntimeStorage::new()), &config).err();
+        assert!(matches!(e, Some(StartError::Config(m)) if m.contains("snapshot_path")));
+    }
 }

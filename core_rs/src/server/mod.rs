@@ -37,6 +37,11 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// Append-only write journal directory (standalone mode); `None` = no journal.
     pub journal_dir: Option<PathBuf>,
+    /// The snapshot the journal follows (recovered from at start, rewritten by compactions);
+    /// required with `journal_dir`.
+    pub snapshot_path: Option<PathBuf>,
+    /// Compact the journal into the snapshot once its segment passes this many bytes.
+    pub journal_compact_bytes: u64,
     /// Extra names accepted in the `Host` header besides loopback ones.
     pub allowed_hosts: Vec<String>,
     /// Origins allowed for CORS and WebSocket upgrades besides the server's own.
@@ -50,6 +55,9 @@ pub struct Config {
     pub workers: usize,
     /// Requests per second and burst, per principal by role and per anonymous IP.
     pub rate_limits: RateLimits,
+    /// How long a short request waits for the store's lock before answering 503 busy
+    /// (a long write holds it); it blocks a request worker at most this long.
+    pub busy_wait: std::time::Duration,
     /// Create the kernel's ephemeral admin principal (key + login links); the standalone CLI
     /// turns it off and needs a stored admin instead.
     pub ephemeral_admin: bool,
@@ -70,9 +78,8 @@ pub struct Config {
     pub max_buckets: usize,
     /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
     pub clock: clock::Clock,
-    /// How long a short request waits for the store's lock before answering 503 busy
-    /// (a long write holds it); it blocks a request worker at most this long.
-    pub busy_wait: std::time::Duration,
+    /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
+    pub events: events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -105,6 +112,8 @@ impl Default for Config {
             port: 0,
             state_dir: None,
             journal_dir: None,
+            snapshot_path: None,
+            journal_compact_bytes: 64 << 20,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -112,6 +121,7 @@ impl Default for Config {
             max_batch_body: 64 << 20,
             workers: 2,
             rate_limits: RateLimits::default(),
+            busy_wait: std::time::Duration::from_millis(100),
             ephemeral_admin: true,
             access_ttl_secs: 15 * 60,
             session_ttl_secs: 8 * 3600,
@@ -122,7 +132,7 @@ impl Default for Config {
             audit_ring: 10_000,
             max_buckets: 100_000,
             clock: clock::Clock::default(),
-            busy_wait: std::time::Duration::from_millis(100),
+            events: events::EventsConfig::default(),
         }
     }
 }
@@ -152,13 +162,18 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
     pub fn stop(&mut self) {
+        // First the event bus: its sink leaves the store and WebSocket clients get a close.
+        self.state.bus.detach(&self.state.store);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            self.state.bus.detach(&self.state.store);
             self.state.audit.detach(&self.state.store);
+            if let Some(j) = &self.state.journal {
+                // A clean stop compacts: the snapshot then holds every write.
+                let _ = j.close();
+            }
         }
     }
 
@@ -189,12 +204,14 @@ pub enum StartError {
 
 /// Build the application state (auth store, etc.) for `store` under `config`.
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
+    // The journal first: recovery replaces the store's contents before anyone listens.
+    let journal = durable::open_journal(&store, &config)?;
     let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
     let audit = Arc::new(audit::Audit::open(&config, &dir)?);
     audit.attach(&store);
     Ok(AppState {
-        bus: events::Bus::attach(&store),
+        bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit,
@@ -204,7 +221,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
             config.clock.clone(),
         )),
         http: Arc::default(),
-        journal: None,
+        journal,
         config: Arc::new(config),
     })
 }
@@ -213,6 +230,14 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
 pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
     let addr = format!("{}:{}", config.host, config.port);
     let workers = config.workers.max(1);
+    // Bind with std so that `start` works from any thread, async tests included (no runtime
+    // is entered or dropped on the caller's thread).
+    let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -220,18 +245,15 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = listener.local_addr()?;
+    rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
                 let service = app.into_make_service_with_connect_info::<SocketAddr>();
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {

@@ -307,23 +307,18 @@ impl<'p> SnapshotFile<'p> {
     /// CDNA: the current record and the history.
     pub(super) fn read_cdna(&mut self, state: &mut State) -> Result<()> {
         let buf = self.read_bytes(CDNA)?;
-        let mut r = Reader::new(&buf, "section CDNA");
-        let mut read = || -> std::result::Result<(), String> {
-            state.cdna = Cdna::from_bytes(r.take(CDNA_SIZE)?)?;
-            let n = r.u32()?;
-            for _ in 0..n {
-                let changed_at = r.f64()?;
-                let reason = r.string()?;
-                let cdna = Cdna::from_bytes(r.take(CDNA_SIZE)?)?;
-                state.history.push(CdnaVersion {
-                    cdna,
-                    changed_at,
-                    reason,
-                });
-            }
-            r.done()
-        };
-        read().map_err(|e| self.bad(e))
+        let (cdna, history) = parse_cdna(&buf).map_err(|e| self.bad(e))?;
+        state.cdna = cdna;
+        state.history = history;
+        Ok(())
+    }
+
+    /// A section that may be absent: its verified bytes, or `None`.
+    pub(super) fn optional(&mut self, tag: Tag) -> Result<Option<Vec<u8>>> {
+        match self.entries.iter().find(|e| e.tag == tag).copied() {
+            Some(e) => self.read_entry(e).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// EVNT: the events, with the Guardian's totals from META.
@@ -364,6 +359,26 @@ impl<'p> SnapshotFile<'p> {
         state.boot = Some(std::sync::Arc::new(boot));
         Ok(())
     }
+}
+
+/// The CDNA section's contents: the current record, then the history, oldest first.
+pub(super) fn parse_cdna(buf: &[u8]) -> std::result::Result<(Cdna, Vec<CdnaVersion>), String> {
+    let mut r = Reader::new(buf, "section CDNA");
+    let cdna = Cdna::from_bytes(r.take(CDNA_SIZE)?)?;
+    let n = r.u32()?;
+    let mut history = Vec::with_capacity((n as usize).min(crate::cdna::HISTORY_LIMIT));
+    for _ in 0..n {
+        let changed_at = r.f64()?;
+        let reason = r.string()?;
+        let cdna = Cdna::from_bytes(r.take(CDNA_SIZE)?)?;
+        history.push(CdnaVersion {
+            cdna,
+            changed_at,
+            reason,
+        });
+    }
+    r.done()?;
+    Ok((cdna, history))
 }
 
 fn parse_boot(buf: &[u8], state: &State) -> std::result::Result<BootState, String> {

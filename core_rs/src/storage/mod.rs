@@ -13,6 +13,7 @@ pub mod guard;
 pub mod indexes;
 mod layout;
 mod pages;
+pub mod replay;
 pub mod semantic;
 pub mod slots;
 pub mod tokens;

@@ -12,6 +12,7 @@ pub mod grid;
 pub mod semantic;
 pub mod system;
 pub mod tokens;
+pub mod ws;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(auth::routes())
         .merge(admin::routes())
+        .merge(ws::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())
@@ -47,8 +49,8 @@ pub fn router(state: AppState) -> Router {
     let api = api.merge(batch);
     let app = Router::new()
         .merge(system::routes())
-        .merge(super::openapi::routes())
         .merge(auth::root_routes())
+        .merge(super::openapi::routes())
         .nest("/api/v1", api)
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
