@@ -74,6 +74,8 @@ pub struct Config {
     pub audit_max_bytes: u64,
     pub audit_keep: usize,
     pub audit_ring: usize,
+    /// Also audit the notebook's own writes (origin `kernel`), through a store sink.
+    pub audit_kernel_writes: bool,
     /// Most rate-limit buckets held at once (idle ones are evicted first).
     pub max_buckets: usize,
     /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
@@ -130,6 +132,7 @@ impl Default for Config {
             audit_max_bytes: 16 << 20,
             audit_keep: 5,
             audit_ring: 10_000,
+            audit_kernel_writes: true,
             max_buckets: 100_000,
             clock: clock::Clock::default(),
             events: events::EventsConfig::default(),
@@ -209,7 +212,9 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
     let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
     let auth = auth::Auth::open_in(dir.clone(), &config)?;
     let audit = Arc::new(audit::Audit::open(&config, &dir)?);
-    audit.attach(&store);
+    if config.audit_kernel_writes {
+        audit.attach(&store);
+    }
     Ok(AppState {
         bus: events::Bus::attach_with(&store, &config.events),
         store,

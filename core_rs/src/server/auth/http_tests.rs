@@ -638,3 +638,14 @@ async fn notebook_writes_are_audited_as_kernel() {
     drop(a);
     assert!(store.sink_count() < sinks);
 }
+
+#[tokio::test]
+async fn notebook_writes_are_not_audited_when_switched_off() {
+    let a = app(|c| c.audit_kernel_writes = false);
+    let spec = crate::storage::TokenSpec {
+        weight: 0.5,
+        ..Default::default()
+    };
+    a.state.store.create_token(&spec).unwrap();
+    assert!(a.state.audit.read(0, 10, &Default::default()).is_empty());
+}
