@@ -358,6 +358,9 @@ impl Auth {
 
     /// Verify an access JWT and resolve it to a principal.
     pub fn auth_jwt(&self, token: &str) -> Result<Principal, Problem> {
+        if token.len() > 4096 {
+            return Err(invalid_credentials());
+        }
         let now = self.clock.now_secs();
         let claims = self.jwt.read().verify(token, now).map_err(|e| match e {
             jwt::JwtError::Expired => Problem::unauthorized("the access token has expired"),
@@ -430,8 +433,9 @@ impl Auth {
             }
             return Ok(p);
         }
+        // Tickets open WebSocket upgrades only (`.../ws`), never ordinary requests.
         if let Some(t) = uri.query().and_then(|q| query_param(q, "ticket")) {
-            if *method == Method::GET {
+            if *method == Method::GET && uri.path().ends_with("/ws") {
                 return self.redeem_ws_ticket(t);
             }
         }

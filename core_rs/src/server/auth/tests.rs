@@ -246,6 +246,10 @@ fn one_time_tokens_work_once_and_expire() {
     let t = a.ws_ticket(&p);
     assert!(a.redeem_login_link(&t).is_err());
     let t = a.ws_ticket(&p);
+    let elsewhere: Uri = format!("/api/v1/tokens?ticket={t}").parse().unwrap();
+    assert!(a
+        .authenticate(&Method::GET, &elsewhere, &HeaderMap::new())
+        .is_err());
     let uri: Uri = format!("/api/v1/ws?ticket={t}").parse().unwrap();
     assert!(a
         .authenticate(&Method::GET, &uri, &HeaderMap::new())
