@@ -50,20 +50,29 @@ pub struct AuditEntry {
     pub time: f64,
     /// Who: a user name, `kernel` for notebook writes, `null` when unauthenticated.
     pub principal: Option<String>,
+    /// The principal's role.
     pub role: Option<String>,
+    /// API key id, when a key was used.
     pub key_id: Option<String>,
+    /// Client address (see trusted proxies).
     pub ip: Option<String>,
+    /// HTTP method (`KERNEL` for notebook writes).
     pub method: String,
     /// The route template (e.g. `/api/v1/tokens/{id}`), never the raw path.
     pub route: String,
+    /// Ids the write touched (at most 32).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<u32>,
+    /// How many records the write touched, when known.
     pub count: Option<usize>,
+    /// HTTP status of the answer.
     pub status: u16,
     /// The Guardian's (or validation's) reason for a refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `X-Request-Id` of the request.
     pub request_id: Option<String>,
+    /// Time spent handling the request.
     pub duration_ms: f64,
     /// Where the write came from: `api` or `kernel`.
     pub origin: String,

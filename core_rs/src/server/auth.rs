@@ -61,8 +61,11 @@ pub const EPHEMERAL_ADMIN: &str = "notebook";
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// GET routes and the event stream.
     Readonly,
+    /// Plus token and connection writes, queries, feedback.
     User,
+    /// Everything: CDNA writes, users, keys, audit, bootstrap, save.
     Admin,
 }
 
@@ -91,6 +94,7 @@ impl Role {
 pub struct Principal {
     /// User name (for an API key: its owner).
     pub name: String,
+    /// The role.
     pub role: Role,
     /// The API key id when authenticated by a key.
     pub key_id: Option<String>,

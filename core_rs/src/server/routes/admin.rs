@@ -23,7 +23,9 @@ fn note() -> Extension<AuditNote> {
 /// A new user.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
+    /// User name.
     pub name: String,
+    /// The role.
     pub role: Role,
     /// Optional: a user without a password works through API keys only.
     pub password: Option<String>,
@@ -32,8 +34,11 @@ pub struct NewUser {
 /// Changes to a user (each optional).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserPatch {
+    /// A new role.
     pub role: Option<Role>,
+    /// Disable (true) or enable (false) the user.
     pub disabled: Option<bool>,
+    /// A password (8-1024 bytes).
     pub password: Option<String>,
 }
 
@@ -51,13 +56,16 @@ pub struct NewKey {
 /// A created key: `key` is the secret, shown only in this response.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedKey {
+    /// The key.
     pub key: String,
+    /// The stored key, without its secret.
     pub info: KeyInfo,
 }
 
 /// A page of the audit log.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {
+    /// Oldest first.
     pub entries: Vec<AuditEntry>,
     /// Pass as `after` to get the next page.
     pub next_after: u64,
@@ -68,16 +76,22 @@ pub struct AuditPage {
 /// Audit paging: entries after sequence number `after`, at most `limit` (1-1000).
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
+    /// Entries after this sequence number (default 0).
     pub after: Option<u64>,
+    /// Page size, 1-1000 (default 100).
     pub limit: Option<usize>,
+    /// Only entries by this principal.
     pub principal: Option<String>,
+    /// Only entries for this route template.
     pub route: Option<String>,
+    /// Only failed (true) or only successful (false) writes.
     pub failed: Option<bool>,
 }
 
 /// The new JWT signing key's id.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Kid {
+    /// Key id, in the JWT header.
     pub kid: String,
 }
 

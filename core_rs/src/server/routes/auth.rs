@@ -31,20 +31,25 @@ fn ip_of(ip: Option<Extension<ClientIp>>) -> IpAddr {
 /// Name and password.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// User name.
     pub name: String,
+    /// The password.
     pub password: String,
 }
 
 /// A refresh token (logout: optional).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
+    /// The refresh token.
     pub refresh_token: Option<String>,
 }
 
 /// The caller.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Me {
+    /// User name.
     pub name: String,
+    /// The role.
     pub role: Role,
     /// Set when the caller used an API key.
     pub key_id: Option<String>,
@@ -53,20 +58,25 @@ pub struct Me {
 /// A single-use WebSocket ticket: connect to `/api/v1/ws?ticket=...` within `expires_in` s.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WsTicket {
+    /// The ticket (single use).
     pub ticket: String,
+    /// Seconds it stays valid.
     pub expires_in: u64,
 }
 
 /// Current and new password.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
+    /// The password now.
     pub current_password: String,
+    /// The new password (8-1024 bytes).
     pub new_password: String,
 }
 
 /// A one-time login token.
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 pub struct LinkBody {
+    /// The one-time token.
     pub token: String,
 }
 
