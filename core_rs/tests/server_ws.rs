@@ -363,7 +363,8 @@ async fn an_oversized_client_frame_closes_the_connection() {
 async fn stopping_the_server_closes_streams_and_detaches_the_sink() {
     let mut s = Served::start(|_| {});
     let (mut ws, _) = s.connect().await;
-    assert_eq!(s.store.sink_count(), 1);
+    // The event bus and the audit log (notebook writes) listen to the store.
+    assert_eq!(s.store.sink_count(), 2);
     let store = s.store.clone();
     tokio::task::spawn_blocking(move || s.server.stop())
         .await
