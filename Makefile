@@ -71,10 +71,12 @@ format:
 ## bench: the benchmarks against their reference tools (installs scipy, rustworkx, ...)
 bench: dev
 	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[bench]"
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_grid_graph.py
 	$(BIN)/python bench/bench_semantic.py
 	$(BIN)/python bench/bench_magics.py
+	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_neighbourhood.py

@@ -11,10 +11,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod durable;
 pub mod events;
 pub mod http_metrics;
 pub mod limit;
+pub mod openapi;
 pub mod problem;
 pub mod routes;
 pub mod security;
@@ -48,6 +50,29 @@ pub struct Config {
     pub workers: usize,
     /// Requests per second and burst, per principal by role and per anonymous IP.
     pub rate_limits: RateLimits,
+    /// How long a short request waits for the store's lock before answering 503 busy
+    /// (a long write holds it); it blocks a request worker at most this long.
+    pub busy_wait: std::time::Duration,
+    /// Create the kernel's ephemeral admin principal (key + login links); the standalone CLI
+    /// turns it off and needs a stored admin instead.
+    pub ephemeral_admin: bool,
+    /// Lifetime of access JWTs (seconds).
+    pub access_ttl_secs: u64,
+    /// Lifetime of the session cookie from a login link (seconds).
+    pub session_ttl_secs: u64,
+    /// Lifetime of refresh tokens (seconds).
+    pub refresh_ttl_secs: u64,
+    /// argon2id cost for new password hashes.
+    pub password_cost: auth::PasswordCost,
+    /// Audit log: rotate the file past this many bytes, keep this many old files, and keep
+    /// this many entries in memory for `/api/v1/audit`.
+    pub audit_max_bytes: u64,
+    pub audit_keep: usize,
+    pub audit_ring: usize,
+    /// Most rate-limit buckets held at once (idle ones are evicted first).
+    pub max_buckets: usize,
+    /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
+    pub clock: clock::Clock,
     /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
     pub events: events::EventsConfig,
 }
@@ -88,6 +113,17 @@ impl Default for Config {
             max_batch_body: 64 << 20,
             workers: 2,
             rate_limits: RateLimits::default(),
+            busy_wait: std::time::Duration::from_millis(100),
+            ephemeral_admin: true,
+            access_ttl_secs: 15 * 60,
+            session_ttl_secs: 8 * 3600,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            password_cost: auth::PasswordCost::default(),
+            audit_max_bytes: 16 << 20,
+            audit_keep: 5,
+            audit_ring: 10_000,
+            max_buckets: 100_000,
+            clock: clock::Clock::default(),
             events: events::EventsConfig::default(),
         }
     }
@@ -155,14 +191,19 @@ pub enum StartError {
 
 /// Build the application state (auth store, etc.) for `store` under `config`.
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
-    let auth = auth::Auth::open(&config)?;
-    let audit = audit::Audit::open(&config)?;
+    let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
+    let auth = auth::Auth::open_in(dir.clone(), &config)?;
+    let audit = audit::Audit::open(&config, &dir)?;
     Ok(AppState {
         bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit: Arc::new(audit),
-        limiter: Arc::new(limit::Limiter::new(&config.rate_limits)),
+        limiter: Arc::new(limit::Limiter::with_clock(
+            &config.rate_limits,
+            config.max_buckets,
+            config.clock.clone(),
+        )),
         http: Arc::default(),
         journal: None,
         config: Arc::new(config),
@@ -188,6 +229,8 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
+    let http = state.http.clone();
+    state.bus.set_request_counter(move || http.requests_total());
     rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

@@ -56,6 +56,31 @@ impl Problem {
     pub fn unprocessable(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
     }
+    /// 422 naming the argument or body field that was wrong.
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Problem {
+        let mut p = Problem::unprocessable(detail);
+        p.field = Some(field.to_string());
+        p
+    }
+    /// 422 for a count, `k` or limit above its bound.
+    pub fn over_bound(field: &str, value: usize, max: usize) -> Problem {
+        let mut p = Problem::invalid(field, format!("{field} = {value} is above the limit {max}"));
+        p.value = Some(value as f64);
+        p.limit = Some(max as f64);
+        p
+    }
+    /// 412: the `If-Match` ETag is not the current one.
+    pub fn precondition_failed(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::PRECONDITION_FAILED, "stale-etag", detail)
+    }
+    /// 428: a conditional write came without `If-Match`.
+    pub fn precondition_required(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "if-match-required",
+            detail,
+        )
+    }
     pub fn too_large(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
     }
@@ -94,11 +119,22 @@ impl From<NgError> for Problem {
                 p
             }
             E::OutOfMemory { .. } => Problem::too_large(detail),
+            E::InvalidValue { field, .. } => Problem::invalid(field, detail),
+            E::UnknownSpace(_) | E::RepeatedSpace(_) => Problem::invalid("space", detail),
+            E::UnknownEntityType(_) => Problem::invalid("entity", detail),
+            E::UnknownConnectionKind(_) => Problem::invalid("kind", detail),
+            E::UnknownProfile(_) => Problem::invalid("profile", detail),
+            E::InvalidId(_) | E::DuplicateId(_) => Problem::invalid("id", detail),
+            E::ScaleTooSmall { space, .. } => Problem::invalid(space, detail),
+            E::QueryRow { .. } => Problem::invalid("queries", detail),
             E::Interrupted => Problem::busy(1),
             E::Internal(_) | E::Io { .. } => Problem::internal(),
-            E::Snapshot { .. } | E::FileNotFound(_) | E::InvalidFile { .. } => {
-                Problem::new(StatusCode::CONFLICT, "snapshot", detail)
-            }
+            // These name files on the server: say what failed, not where.
+            E::Snapshot { .. } | E::FileNotFound(_) | E::InvalidFile { .. } => Problem::new(
+                StatusCode::CONFLICT,
+                "snapshot",
+                "the snapshot could not be read or written",
+            ),
             _ => Problem::unprocessable(detail),
         }
     }

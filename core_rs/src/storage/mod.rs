@@ -3,13 +3,16 @@
 //! Every write is all-or-nothing: a batch is validated and checked by the Guardian while the
 //! store is only read, and committed in one step afterwards.
 
+mod busy;
 mod cdna_changes;
 mod columns;
 pub mod connections;
+mod dry_run;
 pub mod events;
 pub mod guard;
 pub mod indexes;
 mod layout;
+mod pages;
 pub mod semantic;
 pub mod slots;
 pub mod tokens;
