@@ -150,3 +150,24 @@ async fn a_readonly_key_listens() {
     create_tokens(&s.store, 2);
     assert_eq!(next_json(&mut ws).await["data"]["count"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_get_is_told_to_upgrade_and_the_route_is_documented() {
+    let s = Served::start(|_| {});
+    let (status, p) = http(s.server.addr, "GET", "/api/v1/ws", Some(&s.key), None).await;
+    assert_eq!(status, 426, "{p}");
+    assert_eq!(p["type"], "/problems/upgrade-required");
+    let (status, _) = http(s.server.addr, "GET", "/api/v1/ws", None, None).await;
+    assert_eq!(status, 401);
+    let (status, spec) = http(
+        s.server.addr,
+        "GET",
+        "/api/v1/openapi.json",
+        Some(&s.key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let op = &spec["paths"]["/api/v1/ws"]["get"];
+    assert_eq!(op["x-required-role"], "readonly", "{op}");
+}

@@ -22,6 +22,7 @@ use crate::server::auth::{Principal, Role};
 use crate::server::events::{Bus, Channel, ConnectionGuard, Event, Replay};
 use crate::server::problem::Problem;
 use crate::server::{AppState, Config};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -44,14 +45,32 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-/// Upgrade to the event stream after checking credentials, `Origin` and the connection limit.
+/// The live event stream (WebSocket; JSON text frames, see the protocol in the module docs):
+/// `hello`, then `subscribe` to channels tokens, connections, grid, cdna, metrics, events,
+/// optionally `after` a sequence number to get what was missed.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "events",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 426, description = "Not a WebSocket upgrade request", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn upgrade(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
     who.require(Role::Readonly)?;
+    let ws = ws.map_err(|e| {
+        let mut p = Problem::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade-required",
+            format!("this route is a WebSocket: {}", e.body_text()),
+        );
+        p.title = "Upgrade Required".into();
+        p
+    })?;
     check_origin(&headers, &app.config)?;
     let guard = app.bus.connect(&who.name).ok_or_else(|| {
         let mut p = Problem::new(

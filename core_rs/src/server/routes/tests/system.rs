@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Every route of the API: (method, path template).
-const ROUTES: [(&str, &str); 47] = [
+const ROUTES: [(&str, &str); 48] = [
     ("get", "/api/v1/tokens/{id}"),
     ("patch", "/api/v1/tokens/{id}"),
     ("delete", "/api/v1/tokens/{id}"),
@@ -51,6 +51,7 @@ const ROUTES: [(&str, &str); 47] = [
     ("get", "/api/v1/cdna/history"),
     ("post", "/api/v1/cdna/rollback"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/ws"),
     ("get", "/api/v1/status"),
     ("get", "/health"),
     ("get", "/health/ready"),
