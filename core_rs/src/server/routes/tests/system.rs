@@ -51,6 +51,7 @@ const ROUTES: [(&str, &str); 65] = [
     ("get", "/api/v1/cdna/history"),
     ("post", "/api/v1/cdna/rollback"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/ws"),
     ("get", "/api/v1/status"),
     ("get", "/health"),
     ("get", "/health/ready"),
