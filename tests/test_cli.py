@@ -17,7 +17,6 @@ import pytest
 import neurograph_lab as ng
 from neurograph_lab import cli
 
-
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 
@@ -50,7 +49,7 @@ class ServeProcess:
                 raise AssertionError("no URL printed:\n" + "".join(self.seen)) from None
             if line == "":
                 raise AssertionError("the server exited:\n" + "".join(self.seen))
-            m = re.search(r"serving .* at (http://\S+)", line)
+            m = re.match(r"url: (http://\S+)", line)
             if m:
                 self.url = m.group(1)
                 self.port = int(self.url.rsplit(":", 1)[1])

@@ -53,7 +53,7 @@ class ServeProcess:
                 raise AssertionError("no URL printed:\n" + "".join(self.seen)) from None
             if line == "":
                 raise AssertionError("the server exited:\n" + "".join(self.seen))
-            m = re.search(r"serving .* at (http://\S+)", line)
+            m = re.match(r"url: (http://\S+)", line)
             if m:
                 self.url = m.group(1)
                 return
@@ -100,7 +100,9 @@ def login(url: str) -> str:
     return str(body["access_token"])
 
 
-def writer(url: str, token: str, n: int, acked: list[tuple[str, Any]], enough: threading.Event, errors: list[str]) -> None:
+def writer(
+    url: str, token: str, n: int, acked: list[tuple[str, Any]], enough: threading.Event, errors: list[str]
+) -> None:
     """Create tokens (and a connection between each pair) until the server goes away;
     record what was acknowledged."""
     prev = None
