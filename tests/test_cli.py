@@ -66,6 +66,8 @@ class ServeProcess:
         """Wait for the process to exit; returns everything it printed."""
         self.popen.wait(timeout=timeout)
         self._reader.join(timeout=timeout)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
         return "".join(self.seen)
 
     def __enter__(self) -> ServeProcess:
