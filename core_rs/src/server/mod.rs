@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod durable;
 pub mod events;
 pub mod http_metrics;
@@ -57,6 +58,28 @@ pub struct Config {
     /// How long a short request waits for the store's lock before answering 503 busy
     /// (a long write holds it); it blocks a request worker at most this long.
     pub busy_wait: std::time::Duration,
+    /// Create the kernel's ephemeral admin principal (key + login links); the standalone CLI
+    /// turns it off and needs a stored admin instead.
+    pub ephemeral_admin: bool,
+    /// Lifetime of access JWTs (seconds).
+    pub access_ttl_secs: u64,
+    /// Lifetime of the session cookie from a login link (seconds).
+    pub session_ttl_secs: u64,
+    /// Lifetime of refresh tokens (seconds).
+    pub refresh_ttl_secs: u64,
+    /// argon2id cost for new password hashes.
+    pub password_cost: auth::PasswordCost,
+    /// Audit log: rotate the file past this many bytes, keep this many old files, and keep
+    /// this many entries in memory for `/api/v1/audit`.
+    pub audit_max_bytes: u64,
+    pub audit_keep: usize,
+    pub audit_ring: usize,
+    /// Most rate-limit buckets held at once (idle ones are evicted first).
+    pub max_buckets: usize,
+    /// "Now" for expiry and rate limits (tests use [`clock::Clock::manual`]).
+    pub clock: clock::Clock,
+    /// The event stream: replay ring, heartbeat, WebSocket limits (see `events.rs`).
+    pub events: events::EventsConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +121,17 @@ impl Default for Config {
             workers: 2,
             rate_limits: RateLimits::default(),
             busy_wait: std::time::Duration::from_millis(100),
+            ephemeral_admin: true,
+            access_ttl_secs: 15 * 60,
+            session_ttl_secs: 8 * 3600,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            password_cost: auth::PasswordCost::default(),
+            audit_max_bytes: 16 << 20,
+            audit_keep: 5,
+            audit_ring: 10_000,
+            max_buckets: 100_000,
+            clock: clock::Clock::default(),
+            events: events::EventsConfig::default(),
         }
     }
 }
@@ -127,12 +161,13 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// Stop accepting, finish in-flight requests, join the server thread. Idempotent.
     pub fn stop(&mut self) {
+        // First the event bus: its sink leaves the store and WebSocket clients get a close.
+        self.state.bus.detach(&self.state.store);
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-            self.state.bus.detach(&self.state.store);
             if let Some(j) = &self.state.journal {
                 // A clean stop compacts: the snapshot then holds every write.
                 let _ = j.close();
@@ -169,14 +204,19 @@ pub enum StartError {
 pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState, StartError> {
     // The journal first: recovery replaces the store's contents before anyone listens.
     let journal = durable::open_journal(&store, &config)?;
-    let auth = auth::Auth::open(&config)?;
-    let audit = audit::Audit::open(&config)?;
+    let dir = Arc::new(auth::StateDir::open(config.state_dir.as_deref())?);
+    let auth = auth::Auth::open_in(dir.clone(), &config)?;
+    let audit = audit::Audit::open(&config, &dir)?;
     Ok(AppState {
-        bus: events::Bus::attach(&store),
+        bus: events::Bus::attach_with(&store, &config.events),
         store,
         auth: Arc::new(auth),
         audit: Arc::new(audit),
-        limiter: Arc::new(limit::Limiter::new(&config.rate_limits)),
+        limiter: Arc::new(limit::Limiter::with_clock(
+            &config.rate_limits,
+            config.max_buckets,
+            config.clock.clone(),
+        )),
         http: Arc::default(),
         journal,
         config: Arc::new(config),
@@ -187,6 +227,14 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
 pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle, StartError> {
     let addr = format!("{}:{}", config.host, config.port);
     let workers = config.workers.max(1);
+    // Bind with std so that `start` works from any thread, async tests included (no runtime
+    // is entered or dropped on the caller's thread).
+    let listener = std::net::TcpListener::bind(&addr).map_err(|source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -194,18 +242,15 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(&addr))
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let bound = listener.local_addr()?;
+    rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("ng-server-main".into())
         .spawn(move || {
             rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
                 let service = app.into_make_service_with_connect_info::<SocketAddr>();
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {

@@ -86,6 +86,15 @@ impl RuntimeStorage {
         id
     }
 
+    /// Register a listener and let `init` look at the current state in the same step: no
+    /// write can land between what `init` sees and the first change the sink gets.
+    pub fn add_sink_observed(&self, sink: Sink, init: impl FnOnce(&State)) -> u64 {
+        let st = self.state.read();
+        let id = self.add_sink(sink);
+        init(&st);
+        id
+    }
+
     /// Unregister a listener; unknown ids are ignored.
     pub fn remove_sink(&self, id: u64) {
         self.sinks.list.write().retain(|(i, _)| *i != id);

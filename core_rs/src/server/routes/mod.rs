@@ -1,6 +1,8 @@
 //! The router: one file per route group, each exporting `routes() -> Router<AppState>`
 //! (and `batch_routes()` for routes that take large bodies).
 
+pub mod admin;
+pub mod auth;
 pub mod cdna;
 pub mod connections;
 pub mod events;
@@ -10,6 +12,7 @@ pub mod grid;
 pub mod semantic;
 pub mod system;
 pub mod tokens;
+pub mod ws;
 
 #[cfg(test)]
 mod tests;
@@ -32,6 +35,9 @@ pub fn router(state: AppState) -> Router {
         .merge(semantic::routes())
         .merge(cdna::routes())
         .merge(events::routes())
+        .merge(auth::routes())
+        .merge(admin::routes())
+        .merge(ws::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())
@@ -43,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     let api = api.merge(batch);
     let app = Router::new()
         .merge(system::routes())
+        .merge(auth::root_routes())
         .merge(super::openapi::routes())
         .nest("/api/v1", api)
         .fallback(|| async { Problem::not_found("no such route") })

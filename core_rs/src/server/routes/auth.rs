@@ -1,0 +1,258 @@
+//! `/api/v1/auth/...` (login, refresh, logout, me, ws-ticket, password, link) and
+//! `GET /login?token=` (the one-time login link, exchanged for the session cookie).
+
+use crate::server::audit::{AuditEntry, AuditNote};
+use crate::server::auth::{Principal, Role, TokenPair, COOKIE};
+use crate::server::limit::ClientIp;
+use crate::server::problem::{ApiResult, Problem};
+use crate::server::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// A JSON body, or a 400/415/422 problem naming what was wrong with it.
+pub fn body<T>(r: Result<Json<T>, JsonRejection>) -> ApiResult<T> {
+    r.map(|Json(v)| v).map_err(|e| {
+        let status = e.status();
+        Problem::new(status, "bad-body", e.body_text())
+    })
+}
+
+fn ip_of(ip: Option<Extension<ClientIp>>) -> IpAddr {
+    ip.map(|Extension(c)| c.0)
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Name and password.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginBody {
+    pub name: String,
+    pub password: String,
+}
+
+/// A refresh token (logout: optional).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RefreshBody {
+    pub refresh_token: Option<String>,
+}
+
+/// The caller.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+    /// Set when the caller used an API key.
+    pub key_id: Option<String>,
+}
+
+/// A single-use WebSocket ticket: connect to `/api/v1/ws?ticket=...` within `expires_in` s.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WsTicket {
+    pub ticket: String,
+    pub expires_in: u64,
+}
+
+/// Current and new password.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A one-time login token.
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+pub struct LinkBody {
+    pub token: String,
+}
+
+/// Log in with a name and password: an access JWT and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
+              (status = 429, body = Problem)))]
+pub async fn login(
+    State(app): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let b = body(b)?;
+    app.limiter.check_login(ip_of(ip), &b.name)?;
+    if b.name.len() > 64 || b.password.len() > 1024 {
+        return Err(Problem::unauthorized("the name or the password is wrong"));
+    }
+    let (pair, p) = app.auth.login(&b.name, &b.password).await?;
+    Ok((Extension(p), no_store(), Json(pair)))
+}
+
+fn no_store() -> [(header::HeaderName, &'static str); 1] {
+    [(header::CACHE_CONTROL, "no-store")]
+}
+
+/// Exchange a refresh token for a new pair (the old one is spent; reusing it revokes the
+/// session).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+pub async fn refresh(
+    State(app): State<AppState>,
+    b: Result<Json<RefreshBody>, JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    let t = body(b)?
+        .refresh_token
+        .ok_or_else(|| Problem::unprocessable("refresh_token is required"))?;
+    let (pair, p) = app.auth.refresh(&t)?;
+    Ok((Extension(p), no_store(), Json(pair)))
+}
+
+fn session_cookie(value: &str, max_age: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
+    ))
+    .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// Log out: revoke the refresh token's session (if given) and clear the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
+    responses((status = 204)))]
+pub async fn logout(
+    State(app): State<AppState>,
+    b: Result<Json<RefreshBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    // An empty body is fine.
+    if let Ok(Json(RefreshBody {
+        refresh_token: Some(t),
+    })) = b
+    {
+        app.auth.logout(&t)?;
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie("", 0));
+    Ok(r)
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn me(who: Principal) -> Json<Me> {
+    Json(Me {
+        name: who.name,
+        role: who.role,
+        key_id: who.key_id,
+    })
+}
+
+/// A single-use ticket for a WebSocket upgrade (browsers cannot set headers on one).
+#[utoipa::path(post, path = "/api/v1/auth/ws-ticket", tag = "auth",
+    responses((status = 200, body = WsTicket), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn ws_ticket(State(app): State<AppState>, who: Principal) -> ApiResult<Json<WsTicket>> {
+    who.require(Role::Readonly)?;
+    Ok(Json(WsTicket {
+        ticket: app.auth.ws_ticket(&who),
+        expires_in: crate::server::auth::WS_TICKET_TTL as u64,
+    }))
+}
+
+/// Change the caller's password (the current one is checked; sessions are revoked).
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn password(
+    State(app): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    who: Principal,
+    b: Result<Json<PasswordBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let b = body(b)?;
+    app.limiter.check_login(ip_of(ip), &who.name)?;
+    if b.current_password.len() > 1024 {
+        return Err(Problem::unauthorized("the name or the password is wrong"));
+    }
+    app.auth
+        .change_password(&who.name, &b.current_password, &b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn redeem(app: &AppState, token: &str, ip: IpAddr) -> ApiResult<(HeaderValue, Principal)> {
+    app.limiter.check_login(ip, "(login link)")?;
+    let (jwt, p) = app.auth.redeem_login_link(token)?;
+    Ok((session_cookie(&jwt, app.auth.session_ttl()), p))
+}
+
+/// Exchange a one-time login token for the session cookie (for scripts of the dashboard).
+#[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkBody,
+    responses((status = 204, description = "Set-Cookie carries the session"),
+              (status = 401, body = Problem)))]
+pub async fn link(
+    State(app): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    b: Result<Json<LinkBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    let t = body(b)?.token;
+    let (cookie, p) = redeem(&app, &t, ip_of(ip))?;
+    let mut r = (
+        Extension(p),
+        Extension(AuditNote::default()),
+        StatusCode::NO_CONTENT,
+    )
+        .into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(r)
+}
+
+/// The login link: `GET /login?token=...` sets the session cookie and redirects to `/`.
+#[utoipa::path(get, path = "/login", tag = "auth", params(LinkBody),
+    responses((status = 303, description = "Set-Cookie carries the session; Location is /"),
+              (status = 401, body = Problem)))]
+pub async fn login_page(
+    State(app): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    q: Result<Query<LinkBody>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    let t = q
+        .map_err(|_| Problem::unauthorized("the one-time token is missing"))?
+        .0
+        .token;
+    let ip = ip_of(ip);
+    let res = redeem(&app, &t, ip);
+    // A GET, so the audit middleware skips it: record the session it opens here.
+    app.audit.record(AuditEntry {
+        principal: res.as_ref().ok().map(|(_, p)| p.name.clone()),
+        role: res.as_ref().ok().map(|(_, p)| p.role.as_str().into()),
+        ip: Some(ip.to_string()),
+        method: "GET".into(),
+        route: "/login".into(),
+        status: if res.is_ok() { 303 } else { 401 },
+        origin: "api".into(),
+        ..AuditEntry::default()
+    });
+    let (cookie, _) = res?;
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    r.headers_mut().insert(header::SET_COOKIE, cookie);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// Routes under `/api/v1`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/ws-ticket", post(ws_ticket))
+        .route("/auth/password", post(password))
+        .route("/auth/link", post(link))
+}
+
+/// Routes at the root (`/login`).
+pub fn root_routes() -> Router<AppState> {
+    Router::new().route("/login", get(login_page))
+}
