@@ -111,10 +111,15 @@ def _ensure_admin(core: Any, name: str) -> Optional[str]:
     offers one. Refuse to go on when auth is on and no admin can be made."""
     if not hasattr(core, "users"):
         return None  # a server without user management (auth on, only its own key)
-    if "admin" not in list(core.users().get("role", ())):
+    users = core.users()
+    names, roles = list(users.get("name", ())), list(users.get("role", ()))
+    ephemeral = list(users.get("ephemeral", [False] * len(names)))
+    admins = [n for n, r, e in zip(names, roles, ephemeral) if r == "admin" and not e]
+    if not admins:
         core.add_user(name, "admin", _admin_password(name))
+        admins = [name]
     login = getattr(core, "login_path", None)
-    return login() if callable(login) else None
+    return str(login(admins[0])) if callable(login) else None
 
 
 def _url(host: str, port: int) -> str:

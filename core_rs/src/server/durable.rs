@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::Arc;
 
-/// Open (and recover from) the journal `config` names, if any.
+/// Open (and recover from) the journal `config` names, if any. Its snapshot is
+/// `config.snapshot_path`, or `snapshot.ngs` inside the journal directory.
 pub fn open_journal(
     store: &Arc<RuntimeStorage>,
     config: &Config,
@@ -24,10 +25,10 @@ pub fn open_journal(
     let Some(dir) = &config.journal_dir else {
         return Ok(None);
     };
-    let Some(snapshot) = &config.snapshot_path else {
-        return Err(StartError::Config(
-            "a journal needs the snapshot it follows: set snapshot_path with journal_dir".into(),
-        ));
+    // Without a snapshot path the journal keeps its snapshot in its own directory.
+    let snapshot = match &config.snapshot_path {
+        Some(p) => p.clone(),
+        None => dir.join("snapshot.ngs"),
     };
     let mut opts = Options::new(dir, snapshot);
     opts.compact_bytes = config.journal_compact_bytes;
@@ -184,13 +185,29 @@ mod tests {
     }
 
     #[test]
-    fn a_journal_without_a_snapshot_path_is_a_config_error() {
+    fn without_a_snapshot_path_the_journal_keeps_its_snapshot_beside_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             journal_dir: Some(dir.path().join("j")),
             ..Config::default()
         };
-        let e = open_journal(&Arc::new(RuntimeStorage::new()), &config).err();
-        assert!(matches!(e, Some(StartError::Config(m)) if m.contains("snapshot_path")));
+        let store = Arc::new(RuntimeStorage::new());
+        store
+            .create_token(&TokenSpec {
+                weight: 0.5,
+                ..Default::default()
+            })
+            .unwrap();
+        let j = open_journal(&store, &config).unwrap().unwrap();
+        assert!(dir.path().join("j").join("snapshot.ngs").is_file());
+        assert_eq!(
+            store.token_count(),
+            1,
+            "a fresh journal keeps what the store holds"
+        );
+        drop(j);
+        let back = Arc::new(RuntimeStorage::new());
+        let _j = open_journal(&back, &config).unwrap();
+        assert_eq!(back.token_count(), 1);
     }
 }
