@@ -25,6 +25,7 @@ from .runtime import (
     SPACES,
     Runtime,
 )
+from .server import Server, serve, stop_all
 
 __version__: str = _core.__version__
 #: Fixed-point scale of each space (value = int16 / scale); the range is +-32767 / scale.
@@ -33,6 +34,10 @@ CDNA_FIELDS: tuple[str, ...] = tuple(_core.CDNA_FIELDS)
 
 __all__ = [
     "Runtime",
+    "serve",
+    "Server",
+    "connect",
+    "Client",
     "Token",
     "Connection",
     "Status",
@@ -62,14 +67,20 @@ __all__ = [
 
 
 _WIDGETS = ("GridExplorer", "GraphExplorer", "CDNAPanel", "explore")
+_CLIENT = ("connect", "Client")
 
 
 def __getattr__(name: str) -> Any:
-    """The explorers load on first use (they import anywidget and ipywidgets)."""
+    """The explorers load on first use (they import anywidget and ipywidgets), and so does the
+    HTTP client (it imports httpx)."""
     if name in _WIDGETS:
         from . import widgets  # lazy: anywidget and ipywidgets load on first use
 
         return getattr(widgets, name)
+    if name in _CLIENT:
+        from . import client  # lazy: httpx loads on first use
+
+        return getattr(client, name)
     raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
 
 
@@ -116,6 +127,7 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in NeuroGraphMagics.magics[kind]:
             manager.magics[kind].pop(name, None)
     manager.registry.pop("NeuroGraphMagics", None)
+    stop_all()  # the servers of this session stop with the extension
     completer = getattr(ipython, "Completer", None)
     if completer is not None:
         completer.custom_matchers = [

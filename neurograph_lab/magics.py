@@ -1,6 +1,6 @@
 """IPython line magics: ``%ng_status``, ``%ng_tokens``, ``%ng_query``, ``%ng_neighbors``,
 ``%ng_path``, ``%ng_cdna``, ``%ng_bootstrap``, ``%ng_save``, ``%ng_load``, ``%ng_metrics``,
-``%ng_events`` and ``%ng_use``.
+``%ng_events``, ``%ng_serve`` and ``%ng_use``.
 
 Every magic takes ``--help`` / ``-h`` (also ``%ng_x?``) and ``-o NAME`` to keep the result
 in a variable; results can also be captured (``df = %ng_tokens``). Usage errors raise
@@ -23,6 +23,7 @@ from ._explore_lang import ExploreError, run_explore
 from ._names import CDNA_PROFILES, ENTITY_TYPES, SPACES
 from .errors import NeuroGraphError, ValidationError
 from .runtime import Runtime
+from .server import serve, served
 
 __all__ = ["NeuroGraphMagics"]
 
@@ -388,6 +389,46 @@ class NeuroGraphMagics(Magics):
         if result.view != "table" and len(result):
             display(result.explorer() if result.view in ("grid", "graph") else result.figure())
         return result
+
+    @magic_arguments()
+    @argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    @argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    @argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
+    @argument("--stop", action="store_true", help="stop the runtime's server")
+    @argument("-o", metavar="NAME", help="store the Server in this variable")
+    @line_magic
+    def ng_serve(self, line: str = "") -> Any:
+        """Serve the runtime over HTTP while you keep working: REST API under /api/v1, docs at
+        /docs, live events on /api/v1/ws (see ng.serve).
+
+        Shows the server; keep it with -o srv to reach srv.api_key (the admin key for scripts),
+        srv.login_url (a one-time browser link), srv.keys and srv.users. A runtime has one
+        server: %ng_serve again shows it (or restarts it on another --host/--port); --stop
+        stops it.
+        """
+        args = self._args(self.ng_serve, line)
+        if args is None:
+            return None
+        rt = self.rt
+        running = served(rt)
+        if args.stop:
+            if running is None:
+                print(f"no server is running for {self.rt_name}")
+            else:
+                running.stop()
+                print(f"stopped the server at {running.url}")
+            return None
+        if not 0 <= args.port <= 65535:
+            raise UsageError(f"--port must be 0..65535, got {args.port}")
+        if running is not None and running.host == args.host and args.port in (0, running.port):
+            return self._out(args, running)
+        try:
+            srv = serve(rt, args.host, args.port, allow_remote=args.allow_remote)
+        except PermissionError as e:
+            raise UsageError(f"{e} (--allow-remote)") from None
+        except OSError as e:
+            raise UsageError(str(e)) from None
+        return self._out(args, srv)
 
     @magic_arguments()
     @argument("var", help="name of a Runtime in the namespace")

@@ -16,6 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "neurograph_lab"
 LOCAL_IMPORTS_ALLOWED = {
     ("neurograph_lab", "neurograph_lab.widgets"),  # anywidget, ipywidgets: ng.GridExplorer ...
     ("neurograph_lab", "neurograph_lab.magics"),  # IPython: only %load_ext needs it
+    ("neurograph_lab", "neurograph_lab.client"),  # httpx: ng.connect / ng.Client
     ("neurograph_lab._explore_lang", "neurograph_lab.widgets"),  # anywidget: only "show grid|graph"
 }
 

@@ -2,10 +2,12 @@
 //! the `Server` handle Python holds. No request ever takes the GIL.
 
 use super::runtime::PyRuntime;
-use crate::server::{self, Config, ServerHandle};
+use crate::server::{self, Config, RateLimits, ServerHandle};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 /// A running server (see `neurograph_lab.serve`).
@@ -60,10 +62,55 @@ impl PyServer {
     }
 }
 
+/// Apply `rate_limits={"readonly"|"user"|"admin"|"per_ip": (per_second, burst),
+/// "login_per_minute": n}` onto the defaults.
+fn rate_limits(d: &Bound<'_, PyDict>) -> PyResult<RateLimits> {
+    let mut limits = RateLimits::default();
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        let bucket = |v: &Bound<'_, PyAny>| -> PyResult<(f64, f64)> {
+            let (rate, burst): (f64, f64) = v.extract().map_err(|_| {
+                PyValueError::new_err(format!("rate_limits[{key:?}] must be (per_second, burst)"))
+            })?;
+            if !(rate > 0.0 && rate.is_finite() && burst >= 1.0 && burst.is_finite()) {
+                return Err(PyValueError::new_err(format!(
+                    "rate_limits[{key:?}]: per_second must be > 0 and burst >= 1, got ({rate}, {burst})"
+                )));
+            }
+            Ok((rate, burst))
+        };
+        match key.as_str() {
+            "readonly" => limits.readonly = bucket(&v)?,
+            "user" => limits.user = bucket(&v)?,
+            "admin" => limits.admin = bucket(&v)?,
+            "per_ip" => limits.per_ip = bucket(&v)?,
+            "login_per_minute" => {
+                let n: f64 = v.extract()?;
+                if !(n > 0.0 && n.is_finite()) {
+                    return Err(PyValueError::new_err(format!(
+                        "rate_limits['login_per_minute'] must be > 0, got {n}"
+                    )));
+                }
+                limits.login_per_minute = n;
+            }
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown rate limit {other:?}; use readonly, user, admin, per_ip or login_per_minute"
+                )))
+            }
+        }
+    }
+    Ok(limits)
+}
+
 /// Start a server on `rt`'s store. See `neurograph_lab.serve` for the arguments.
 #[pyfunction]
+#[pyo3(signature = (
+    rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2,
+    rate_limits=None, allowed_hosts=None, allowed_origins=None, trusted_proxies=None,
+    snapshot_path=None,
+))]
 #[allow(clippy::too_many_arguments)] // the Python keyword arguments, one each
-#[pyo3(signature = (rt, host="127.0.0.1", port=0, *, state_dir=None, journal_dir=None, workers=2, snapshot_path=None))]
 pub fn serve(
     py: Python<'_>,
     rt: &PyRuntime,
@@ -72,6 +119,10 @@ pub fn serve(
     state_dir: Option<PathBuf>,
     journal_dir: Option<PathBuf>,
     workers: usize,
+    rate_limits: Option<&Bound<'_, PyDict>>,
+    allowed_hosts: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+    trusted_proxies: Option<Vec<String>>,
     snapshot_path: Option<PathBuf>,
 ) -> PyResult<PyServer> {
     if workers == 0 || workers > 64 {
@@ -79,7 +130,7 @@ pub fn serve(
             "workers must be 1..=64, got {workers}"
         )));
     }
-    let config = Config {
+    let mut config = Config {
         host: host.to_string(),
         port,
         state_dir,
@@ -88,6 +139,25 @@ pub fn serve(
         workers,
         ..Config::default()
     };
+    if let Some(d) = rate_limits {
+        config.rate_limits = self::rate_limits(d)?;
+    }
+    if let Some(h) = allowed_hosts {
+        config.allowed_hosts = h;
+    }
+    if let Some(o) = allowed_origins {
+        config.allowed_origins = o;
+    }
+    if let Some(p) = trusted_proxies {
+        config.trusted_proxies = p
+            .iter()
+            .map(|s| {
+                s.parse::<IpAddr>().map_err(|_| {
+                    PyValueError::new_err(format!("trusted_proxies: {s:?} is not an IP address"))
+                })
+            })
+            .collect::<PyResult<_>>()?;
+    }
     let store = rt.store_arc();
     let handle = py
         .allow_threads(move || server::start(store, config))
