@@ -38,7 +38,7 @@ pub struct Config {
     /// Append-only write journal directory (standalone mode); `None` = no journal.
     pub journal_dir: Option<PathBuf>,
     /// The snapshot the journal follows (recovered from at start, rewritten by compactions);
-    /// required with `journal_dir`.
+    /// `None` with a journal: `snapshot.ngs` inside `journal_dir`.
     pub snapshot_path: Option<PathBuf>,
     /// Compact the journal into the snapshot once its segment passes this many bytes.
     pub journal_compact_bytes: u64,
