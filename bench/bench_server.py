@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from _harness import cpu_busy, git_state, machine_info
 import neurograph_lab as ng
 
 HERE = Path(__file__).resolve().parent
+UNLIMITED = {role: (1e7, 1e7) for role in ("readonly", "user", "admin", "per_ip")}
 
 
 def wrk(url: str, script: str, key: str, tokens: int, seconds: int, connections: int = 64) -> float:
@@ -99,7 +99,8 @@ def main() -> None:
     rt = ng.Runtime()
     coords = np.random.default_rng(0).random((args.tokens, 8, 3), dtype=np.float32)
     rt.tokens.create_many(coords)
-    srv = ng.serve(rt)
+    # The limiter still runs on every request; its rates are only raised past what wrk sends.
+    srv = ng.serve(rt, rate_limits=UNLIMITED)
     ref = Reference(rt)
     rows = []
     try:
@@ -118,43 +119,38 @@ def main() -> None:
         ref.stop()
         srv.stop()
     journal_ratio(args)
+    ws_fanout(args)
+
+
+def ws_fanout(args: argparse.Namespace) -> None:
+    """100 WebSocket clients x 1,000 store writes per second (core_rs/examples/ws_fanout.rs)."""
+    root = HERE.parent
+    cmd = ["cargo", "run", "--quiet", "--release", "--manifest-path", str(root / "core_rs" / "Cargo.toml")]
+    cmd += ["--features", "server", "--example", "ws_fanout", "--", "100", "1000", str(max(3, args.seconds // 2))]
+    s = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1])
+    print(
+        f"websocket    {s['clients']} clients x {s['rate_achieved']:,.0f} events/s: delivered {s['delivered']:.2%}, "
+        f"resyncs {s['resyncs']}, p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, max {s['max_ms']:.1f} ms"
+    )
 
 
 def journal_ratio(args: argparse.Namespace) -> None:
-    """POST/s of the standalone server with its journal against ng.serve without one."""
+    """POST/s with the write journal (fsync, group commit) against the same server without."""
+    rates = {}
     with tempfile.TemporaryDirectory() as d:
-        snap = Path(d) / "lab.ngs"
-        ng.Runtime().save(snap)
-        env = dict(os.environ, NG_ADMIN_PASSWORD="bench-password-123")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "neurograph_lab", "serve", str(snap), "--port", "0", "--print-key"],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        try:
-            url = key = None
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if line.startswith("url:"):
-                    url = line.split()[1]
-                if line.startswith("api key:"):
-                    key = line.split()[2]
-                if url and key:
-                    break
-            if url is None or key is None:
-                raise RuntimeError("the CLI printed no url/key")
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            on = wrk(url, "post_token.lua", key, 1, args.seconds)
-        finally:
-            proc.terminate()
-            proc.wait()
-    rt = ng.Runtime()
-    srv = ng.serve(rt)
-    try:
-        off = wrk(srv.url, "post_token.lua", srv.api_key, 1, args.seconds)
-    finally:
-        srv.stop()
+        for mode in ("off", "on"):
+            rt = ng.Runtime()
+            kw: dict = {}
+            if mode == "on":
+                snap = Path(d) / "lab.ngs"
+                rt.save(snap)
+                kw = {"journal_dir": str(Path(d) / "journal"), "snapshot_path": str(snap)}
+            srv = ng._core.serve(rt._core, rate_limits=UNLIMITED, **kw)
+            try:
+                rates[mode] = wrk(f"http://127.0.0.1:{srv.port}", "post_token.lua", srv.admin_key, 1, args.seconds)
+            finally:
+                srv.stop()
+    on, off = rates["on"], rates["off"]
     print(f"journal      on {on:>10,.0f} POST/s   off {off:>10,.0f} POST/s   on/off {on / off:.2f}")
 
 

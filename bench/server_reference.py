@@ -6,7 +6,6 @@ reads or creates the token through the same ``ng.Runtime`` and answers the same 
 "Python server in the kernel" option of the service study, kept here only as a yardstick.
 """
 
-from __future__ import annotations
 
 import hashlib
 import hmac

@@ -7,5 +7,5 @@ local i = 0
 request = function()
   i = i + 1
   local body = string.format('{"label":"w%d","weight":0.5,"coords":{"cognitive":[0.1,0.2,0.3]}}', i)
-  return wrk.format(nil, nil, nil, body)
+  return wrk.format(nil, "/api/v1/tokens", nil, body)
 end
