@@ -162,7 +162,6 @@ def _serve(args: argparse.Namespace) -> int:
             journal_dir=os.fspath(journal),
             snapshot_path=os.fspath(snapshot),
             workers=args.workers,
-            ephemeral_admin=False,  # a stored admin instead (_ensure_admin)
         )
     except (ValueError, OSError) as e:
         raise CliError(f"cannot serve {snapshot}: {e}") from None
