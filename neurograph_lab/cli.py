@@ -132,8 +132,8 @@ def _url(host: str, port: int) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from . import _core
-    from .runtime import Runtime
+    from . import _core  # lazy: --help answers without loading the compiled core
+    from .runtime import Runtime  # lazy: numpy and pandas load only to serve
 
     snapshot = Path(args.snapshot)
     _check_snapshot(snapshot)

@@ -17,6 +17,8 @@ LOCAL_IMPORTS_ALLOWED = {
     ("neurograph_lab", "neurograph_lab.widgets"),  # anywidget, ipywidgets: ng.GridExplorer ...
     ("neurograph_lab", "neurograph_lab.magics"),  # IPython: only %load_ext needs it
     ("neurograph_lab", "neurograph_lab.client"),  # httpx: ng.connect / ng.Client
+    ("neurograph_lab.cli", "neurograph_lab._core"),  # the compiled core: `neurograph-lab --help` stays fast
+    ("neurograph_lab.cli", "neurograph_lab.runtime"),  # numpy, pandas: only `serve` needs them
     ("neurograph_lab._explore_lang", "neurograph_lab.widgets"),  # anywidget: only "show grid|graph"
 }
 
