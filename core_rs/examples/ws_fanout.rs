@@ -60,7 +60,8 @@ fn main() {
                 ws.send(Message::Text(sub.into())).await.expect("send");
                 let mut lat = Vec::with_capacity(total);
                 let mut resyncs = 0usize;
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds as u64 + 60);
+                let deadline =
+                    tokio::time::Instant::now() + Duration::from_secs(seconds as u64 + 60);
                 while lat.len() < total {
                     let msg = match tokio::time::timeout_at(deadline, ws.next()).await {
                         Ok(Some(Ok(m))) => m,

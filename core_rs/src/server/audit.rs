@@ -11,6 +11,8 @@ use super::limit::ClientIp;
 use super::problem::Problem;
 use super::security::RequestId;
 use super::AppState;
+use crate::storage::events::{Change, StoreEvent};
+use crate::storage::RuntimeStorage;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -24,7 +26,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// What a write handler tells the audit log about its effect; attach it to the response with
 /// `axum::Extension(AuditNote { .. })`.
@@ -48,20 +50,29 @@ pub struct AuditEntry {
     pub time: f64,
     /// Who: a user name, `kernel` for notebook writes, `null` when unauthenticated.
     pub principal: Option<String>,
+    /// The principal's role.
     pub role: Option<String>,
+    /// API key id, when a key was used.
     pub key_id: Option<String>,
+    /// Client address (see trusted proxies).
     pub ip: Option<String>,
+    /// HTTP method (`KERNEL` for notebook writes).
     pub method: String,
     /// The route template (e.g. `/api/v1/tokens/{id}`), never the raw path.
     pub route: String,
+    /// Ids the write touched (at most 32).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ids: Vec<u32>,
+    /// How many records the write touched, when known.
     pub count: Option<usize>,
+    /// HTTP status of the answer.
     pub status: u16,
     /// The Guardian's (or validation's) reason for a refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `X-Request-Id` of the request.
     pub request_id: Option<String>,
+    /// Time spent handling the request.
     pub duration_ms: f64,
     /// Where the write came from: `api` or `kernel`.
     pub origin: String,
@@ -93,6 +104,8 @@ pub struct Audit {
     dropped: AtomicU64,
     dir: PathBuf,
     clock: Clock,
+    /// The store sink auditing notebook writes, removed at the latest when the log is dropped.
+    sink: Mutex<Option<(u64, Weak<RuntimeStorage>)>>,
     _state: Arc<StateDir>,
 }
 
@@ -121,6 +134,7 @@ impl Audit {
             dropped: AtomicU64::new(0),
             dir,
             clock: config.clock.clone(),
+            sink: Mutex::new(None),
             _state: state.clone(),
         })
     }
@@ -184,6 +198,31 @@ impl Audit {
         self.seq.load(Ordering::Relaxed)
     }
 
+    /// Also audit writes the notebook makes on `store` (origin `kernel`; API writes are
+    /// audited by the middleware with more detail). Learning updates are not audited.
+    pub fn attach(self: &Arc<Self>, store: &Arc<RuntimeStorage>) {
+        let me: Weak<Audit> = Arc::downgrade(self);
+        let id = store.add_sink(Arc::new(move |ev: &StoreEvent<'_>| {
+            if ev.origin != "kernel" {
+                return;
+            }
+            let Some(audit) = me.upgrade() else { return };
+            if let Some(e) = kernel_entry(&ev.change) {
+                audit.record(e);
+            }
+        }));
+        if let Some((old, _)) = self.sink.lock().replace((id, Arc::downgrade(store))) {
+            store.remove_sink(old);
+        }
+    }
+
+    /// Stop auditing notebook writes on `store` (server stop).
+    pub fn detach(&self, store: &RuntimeStorage) {
+        if let Some((id, _)) = self.sink.lock().take() {
+            store.remove_sink(id);
+        }
+    }
+
     /// Wait until every line recorded so far is written and flushed.
     pub fn flush(&self) {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -200,11 +239,44 @@ impl Audit {
 
 impl Drop for Audit {
     fn drop(&mut self) {
+        if let Some((id, store)) = self.sink.lock().take() {
+            if let Some(store) = store.upgrade() {
+                store.remove_sink(id);
+            }
+        }
         self.tx.lock().take();
         if let Some(t) = self.writer.lock().take() {
             let _ = t.join();
         }
     }
+}
+
+/// The audit entry for a notebook write (`None`: not audited).
+fn kernel_entry(c: &Change<'_>) -> Option<AuditEntry> {
+    let (route, ids, count, status, reason): (&str, &[u32], usize, u16, Option<String>) = match c {
+        Change::TokensCreated(ids) => ("tokens.created", ids, ids.len(), 200, None),
+        Change::TokenUpdated(id) => ("token.updated", std::slice::from_ref(id), 1, 200, None),
+        Change::TokensDeleted { ids, .. } => ("tokens.deleted", ids, ids.len(), 200, None),
+        Change::ConnectionsCreated(ids) => ("connections.created", ids, ids.len(), 200, None),
+        Change::ConnectionsDeleted(ids) => ("connections.deleted", ids, ids.len(), 200, None),
+        Change::ConnectionsLearned(_) => return None,
+        Change::CdnaChanged => ("cdna.updated", &[], 1, 200, None),
+        Change::Reset { reason } => ("reset", &[], 0, 200, Some(reason.to_string())),
+        Change::Refused { action, reason } => {
+            ("refused", &[], 0, 422, Some(format!("{action}: {reason}")))
+        }
+    };
+    Some(AuditEntry {
+        principal: Some("kernel".into()),
+        method: "KERNEL".into(),
+        route: route.into(),
+        ids: ids.iter().take(MAX_IDS).copied().collect(),
+        count: Some(count),
+        status,
+        reason,
+        origin: "kernel".into(),
+        ..AuditEntry::default()
+    })
 }
 
 struct Writer {

@@ -37,8 +37,6 @@ use records::{KeyRec, RefreshRec, UserRec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-#[cfg(test)]
-use std::fs;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -63,8 +61,11 @@ pub const EPHEMERAL_ADMIN: &str = "notebook";
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// GET routes and the event stream.
     Readonly,
+    /// Plus token and connection writes, queries, feedback.
     User,
+    /// Everything: CDNA writes, users, keys, audit, bootstrap, save.
     Admin,
 }
 
@@ -93,6 +94,7 @@ impl Role {
 pub struct Principal {
     /// User name (for an API key: its owner).
     pub name: String,
+    /// The role.
     pub role: Role,
     /// The API key id when authenticated by a key.
     pub key_id: Option<String>,
@@ -198,6 +200,8 @@ pub struct Auth {
     cost: PasswordCost,
     allowed_origins: Vec<String>,
     hash_gate: tokio::sync::Semaphore,
+    /// Access tokens revoked at logout (jti -> expiry), in memory until they expire.
+    revoked: Mutex<HashMap<String, u64>>,
     /// A hash verified for unknown users (made on first use).
     dummy: Arc<std::sync::OnceLock<String>>,
 }
@@ -284,6 +288,7 @@ impl Auth {
             cost: config.password_cost,
             allowed_origins: config.allowed_origins.clone(),
             hash_gate: tokio::sync::Semaphore::new(2),
+            revoked: Mutex::new(HashMap::new()),
             dummy: Arc::default(),
         })
     }
@@ -357,35 +362,47 @@ impl Auth {
 
     /// Verify an access JWT and resolve it to a principal.
     pub fn auth_jwt(&self, token: &str) -> Result<Principal, Problem> {
+        if token.len() > 4096 {
+            return Err(invalid_credentials());
+        }
         let now = self.clock.now_secs();
         let claims = self.jwt.read().verify(token, now).map_err(|e| match e {
             jwt::JwtError::Expired => Problem::unauthorized("the access token has expired"),
             _ => invalid_credentials(),
         })?;
+        if !claims.jti.is_empty() && self.revoked.lock().contains_key(&claims.jti) {
+            return Err(Problem::unauthorized(
+                "the access token was revoked (logout)",
+            ));
+        }
         Self::principal_for(&self.data.lock(), &claims.sub, claims.role, None)
     }
 
-    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Problem> {
-        let refused = || Problem::forbidden("a cookie-authenticated write needs a matching Origin");
-        let origin = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(refused)?;
-        if self.allowed_origins.iter().any(|o| o == origin) {
-            return Ok(());
+    /// Revoke the access JWT `token` (logout) until it expires. Invalid tokens are ignored.
+    pub fn revoke_access(&self, token: &str) {
+        let now = self.clock.now_secs();
+        let Ok(c) = self.jwt.read().verify(token, now) else {
+            return;
+        };
+        if c.jti.is_empty() {
+            return;
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(refused)?;
-        let same = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"))
-            .is_some_and(|rest| rest.eq_ignore_ascii_case(host));
-        if same {
+        let mut r = self.revoked.lock();
+        if r.len() >= 100_000 {
+            r.retain(|_, exp| *exp > now);
+        }
+        if r.len() < 100_000 {
+            r.insert(c.jti, c.exp);
+        }
+    }
+
+    fn check_origin(&self, headers: &HeaderMap) -> Result<(), Problem> {
+        if crate::server::security::origin_allowed(headers, &self.allowed_origins) {
             Ok(())
         } else {
-            Err(refused())
+            Err(Problem::forbidden(
+                "a cookie-authenticated write needs a matching Origin",
+            ))
         }
     }
 
@@ -420,8 +437,9 @@ impl Auth {
             }
             return Ok(p);
         }
+        // Tickets open WebSocket upgrades only (`.../ws`), never ordinary requests.
         if let Some(t) = uri.query().and_then(|q| query_param(q, "ticket")) {
-            if *method == Method::GET {
+            if *method == Method::GET && uri.path().ends_with("/ws") {
                 return self.redeem_ws_ticket(t);
             }
         }

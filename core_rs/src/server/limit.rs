@@ -30,20 +30,29 @@ pub struct ClientIp(pub IpAddr);
 pub enum BucketKey {
     /// An API key (by id) or a user (JWT, cookie).
     Principal(String),
+    /// A client address (requests without valid credentials).
     Ip(IpAddr),
+    /// Login attempts for a name from an address.
     Login(IpAddr, String),
 }
 
 /// The outcome of taking one token.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Decision {
+    /// Allowed; the headers report the bucket.
     Allow {
+        /// Bucket size (burst).
         limit: u64,
+        /// Requests left before the bucket is empty.
         remaining: u64,
+        /// Seconds until the bucket is full again.
         reset: f64,
     },
+    /// Refused for `retry_after` seconds.
     Deny {
+        /// Bucket size (burst).
         limit: u64,
+        /// Seconds until one request would be allowed.
         retry_after: f64,
     },
 }

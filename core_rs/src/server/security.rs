@@ -3,12 +3,13 @@
 //! `frame-ancestors`, `WWW-Authenticate` on 401) added to every response; the `Host`
 //! allowlist (DNS rebinding: loopback names and addresses, the bound address,
 //! `config.allowed_hosts`) before anything else looks at the request; CORS (off unless
-//! `config.allowed_origins`); panics turned into 500 problems.
+//! `config.allowed_origins`); panics turned into 500 problems; the default body limit
+//! (`config.max_body`).
 
 use super::problem::Problem;
 use super::AppState;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -58,6 +59,25 @@ pub fn host_allowed(host: &str, bound: &str, allowed: &[String]) -> bool {
         }
     }
     allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Whether the request's `Origin` is the server itself (same scheme-less host and port as
+/// `Host`) or one of `allowed`. No `Origin` counts as not allowed. For cookie-authenticated
+/// writes and WebSocket upgrades.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if allowed.iter().any(|o| o == origin) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
 }
 
 async fn host_check(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -173,9 +193,12 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// Apply the security layers. Outermost: the request id and response headers (so even a
 /// refusal carries them), then the Host check, CORS, and panics to 500 problems.
 pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let mut app = app.layer(CatchPanicLayer::custom(
-        panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
-    ));
+    // Bodies: `max_body` unless a route sets its own (batch routes: `max_batch_body`).
+    let mut app = app
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body))
+        .layer(CatchPanicLayer::custom(
+            panic_to_problem as fn(Box<dyn std::any::Any + Send + 'static>) -> Response,
+        ));
     if let Some(c) = cors(&state.config.allowed_origins) {
         app = app.layer(c);
     }

@@ -241,6 +241,41 @@ async fn keys_through_http_expire_and_revoke() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Rotation: a new secret, the old one stops working.
+    let r = a
+        .call(
+            Method::POST,
+            "/api/v1/api-keys",
+            Some(&admin),
+            Some(json!({"owner": "dave", "role": "user"})),
+        )
+        .await;
+    let (old, old_id) = (
+        r.json["key"].as_str().unwrap().to_string(),
+        r.json["info"]["id"].as_str().unwrap().to_string(),
+    );
+    let r = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/api-keys/{old_id}/rotate"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    let new = r.json["key"].as_str().unwrap();
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/auth/me", Some(&old), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        a.call(Method::GET, "/api/v1/auth/me", Some(new), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let _ = id;
 }
 
@@ -315,15 +350,20 @@ async fn login_refresh_logout_over_http() {
         )
         .await;
     let refresh = r.json["refresh_token"].as_str().unwrap().to_string();
+    let access = r.json["access_token"].as_str().unwrap().to_string();
     let out = a
         .call(
             Method::POST,
             "/api/v1/auth/logout",
-            None,
+            Some(&access),
             Some(json!({"refresh_token": refresh})),
         )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let me = a
+        .call(Method::GET, "/api/v1/auth/me", Some(&access), None)
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
     let r = a
         .call(
             Method::POST,
@@ -454,6 +494,24 @@ async fn cookie_write_with_bad_origin_is_refused() {
         ))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    // Logout revokes the cookie's session (a cookie POST needs its Origin too).
+    let out = a
+        .send(with_cookie(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some("http://127.0.0.1:8765"),
+            None,
+        ))
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = a
+        .send(with_cookie(Method::GET, "/api/v1/auth/me", None, None))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -545,4 +603,49 @@ async fn writes_are_audited_with_who_route_ids_and_status() {
         let t = std::fs::read_to_string(f.path()).unwrap();
         assert!(!t.contains(&admin) && !t.contains(&ro));
     }
+}
+
+#[tokio::test]
+async fn notebook_writes_are_audited_as_kernel() {
+    let a = app(|_| {});
+    let sinks = a.state.store.sink_count();
+    let spec = crate::storage::TokenSpec {
+        weight: 0.5,
+        ..Default::default()
+    };
+    let id = a.state.store.create_token(&spec).unwrap();
+    // A write made for a request is the middleware's to audit, not the sink's.
+    crate::storage::events::with_origin("api:x", || a.state.store.create_token(&spec).unwrap());
+    let bad = crate::storage::TokenSpec {
+        weight: 5.0,
+        ..Default::default()
+    };
+    assert!(a.state.store.create_token(&bad).is_err());
+    let e = a.state.audit.read(0, 10, &Default::default());
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(e[0].principal.as_deref(), Some("kernel"));
+    assert_eq!(
+        (e[0].route.as_str(), e[0].ids.as_slice()),
+        ("tokens.created", &[id][..])
+    );
+    assert_eq!(e[1].status, 422);
+    assert!(
+        e[1].reason.as_deref().unwrap_or("").contains("weight"),
+        "{e:?}"
+    );
+    // The sink goes with the last holder of the log, even without a server stop.
+    let store = a.state.store.clone();
+    drop(a);
+    assert!(store.sink_count() < sinks);
+}
+
+#[tokio::test]
+async fn notebook_writes_are_not_audited_when_switched_off() {
+    let a = app(|c| c.audit_kernel_writes = false);
+    let spec = crate::storage::TokenSpec {
+        weight: 0.5,
+        ..Default::default()
+    };
+    a.state.store.create_token(&spec).unwrap();
+    assert!(a.state.audit.read(0, 10, &Default::default()).is_empty());
 }

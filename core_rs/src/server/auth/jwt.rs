@@ -12,35 +12,49 @@ pub const KEEP: usize = 2;
 /// One signing key as stored in `jwt_keys.json`.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct JwtKey {
+    /// Key id, in the JWT header.
     pub kid: String,
     /// The 256-bit key, base64url.
     pub key: String,
+    /// Unix seconds.
     pub created: u64,
 }
 
 /// The contents of `jwt_keys.json`: newest last; the last one signs.
 #[derive(Clone, Default, Serialize, Deserialize)]
 pub struct JwtKeys {
+    /// Oldest first.
     pub keys: Vec<JwtKey>,
 }
 
 /// What an access token says.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
+    /// User name.
     pub sub: String,
+    /// The role.
     pub role: Role,
+    /// Issued at, Unix seconds.
     pub iat: u64,
+    /// Expiry, Unix seconds.
     pub exp: u64,
     /// Always "access".
     pub typ: String,
+    /// Token id, for revocation at logout.
+    #[serde(default)]
+    pub jti: String,
 }
 
 /// Why a token was refused (all map to 401).
 #[derive(Debug, PartialEq, Eq)]
 pub enum JwtError {
+    /// Not a JWT, or not HS256.
     Malformed,
+    /// Its `kid` is not a key the server verifies with.
     UnknownKey,
+    /// The signature does not match.
     BadSignature,
+    /// Past its `exp`.
     Expired,
 }
 
@@ -83,6 +97,7 @@ impl JwtKeys {
             iat: now,
             exp: now.saturating_add(ttl),
             typ: "access".into(),
+            jti: random_hex(8),
         };
         let key = EncodingKey::from_secret(&secret).ok()?;
         jsonwebtoken::encode(&header, &claims, &key).ok()

@@ -195,4 +195,30 @@ impl Auth {
     pub fn list_keys(&self) -> Vec<KeyInfo> {
         self.data.lock().keys.values().map(KeyInfo::from).collect()
     }
+
+    /// Replace API key `id` by a new one with the same owner, role and expiry; the old secret
+    /// stops working at once. Returns the new key's info and secret.
+    pub fn rotate_key(&self, id: &str) -> Result<(KeyInfo, String), Problem> {
+        let (owner, role, expires) = {
+            let d = self.data.lock();
+            let k = d
+                .keys
+                .get(id)
+                .ok_or_else(|| Problem::not_found(format!("no API key {id}")))?;
+            if k.ephemeral {
+                return Err(Problem::forbidden(
+                    "the ephemeral admin key cannot be rotated",
+                ));
+            }
+            let now = self.clock.now_secs();
+            (
+                k.owner.clone(),
+                k.role,
+                k.expires.map(|e| e.saturating_sub(now)),
+            )
+        };
+        let made = self.create_key(&owner, role, expires)?;
+        self.revoke_key(id)?;
+        Ok(made)
+    }
 }

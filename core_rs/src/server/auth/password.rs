@@ -6,8 +6,11 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 /// (19 MiB, t = 2, p = 1); tests use the minimum to stay fast.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PasswordCost {
+    /// Memory in KiB.
     pub m_kib: u32,
+    /// Iterations.
     pub t: u32,
+    /// Lanes.
     pub p: u32,
 }
 

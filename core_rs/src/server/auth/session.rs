@@ -225,14 +225,45 @@ impl Auth {
         Auth::principal_for(&d, name, role, None).map_err(|_| wrong())
     }
 
-    /// Password login: an access + refresh pair.
+    /// Password login: an access + refresh pair. A hash made with other argon2 parameters
+    /// than the configured ones is replaced by a fresh one.
     pub async fn login(
         &self,
         name: &str,
         password: &str,
     ) -> Result<(TokenPair, Principal), Problem> {
         let p = self.verify_password(name, password).await?;
+        self.rehash_if_stale(name, password).await;
         Ok((self.issue_pair(&p.name, p.role, None)?, p))
+    }
+
+    async fn rehash_if_stale(&self, name: &str, pw: &str) {
+        let want = format!(
+            "$m={},t={},p={}$",
+            self.cost.m_kib, self.cost.t, self.cost.p
+        );
+        let stale = {
+            let d = self.data.lock();
+            d.users
+                .get(name)
+                .and_then(|u| u.password.as_deref())
+                .is_some_and(|h| !h.replace("$v=19", "").contains(&want))
+        };
+        if !stale {
+            return;
+        }
+        let (cost, pw) = (self.cost, pw.to_string());
+        let Ok(_permit) = self.hash_gate.acquire().await else {
+            return;
+        };
+        if let Ok(Some(phc)) = tokio::task::spawn_blocking(move || password::hash(&pw, cost)).await
+        {
+            let mut d = self.data.lock();
+            if let Ok(u) = Auth::stored_user(&mut d, name) {
+                u.password = Some(phc);
+                let _ = self.save_users(&d);
+            }
+        }
     }
 
     /// Exchange a refresh token for a new pair. A token already exchanged revokes its whole

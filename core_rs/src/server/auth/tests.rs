@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::server::clock::{Clock, ManualClock};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 fn open(f: impl FnOnce(&mut Config)) -> (Auth, ManualClock, tempfile::TempDir) {
@@ -192,6 +193,44 @@ async fn login_refresh_rotation_and_family_revocation_on_reuse() {
     assert!(a.login("alice", "battery staple").await.is_ok());
 }
 
+#[tokio::test]
+async fn a_hash_with_old_parameters_is_replaced_at_login() {
+    let (a, _, tmp) = open(|_| {});
+    let old = password::hash(
+        "correct horse",
+        PasswordCost {
+            m_kib: 16,
+            t: 1,
+            p: 1,
+        },
+    )
+    .unwrap();
+    fs::write(
+        tmp.path().join("state/users.json"),
+        serde_json::to_string(
+            &serde_json::json!([{"name": "zed", "role": "user", "password": old}]),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    drop(a);
+    let (clock, _) = Clock::manual(1_700_000_000.0);
+    let c = Config {
+        state_dir: Some(tmp.path().join("state")),
+        password_cost: PasswordCost::minimum(),
+        clock,
+        ..Config::default()
+    };
+    let a = Auth::open(&c).unwrap();
+    a.login("zed", "correct horse").await.unwrap();
+    let text = fs::read_to_string(tmp.path().join("state/users.json")).unwrap();
+    assert!(
+        text.contains("m=8,t=1,p=1") && !text.contains(&old),
+        "{text}"
+    );
+    a.login("zed", "correct horse").await.unwrap();
+}
+
 #[test]
 fn one_time_tokens_work_once_and_expire() {
     let (a, hand, _t) = open(|_| {});
@@ -207,6 +246,10 @@ fn one_time_tokens_work_once_and_expire() {
     let t = a.ws_ticket(&p);
     assert!(a.redeem_login_link(&t).is_err());
     let t = a.ws_ticket(&p);
+    let elsewhere: Uri = format!("/api/v1/tokens?ticket={t}").parse().unwrap();
+    assert!(a
+        .authenticate(&Method::GET, &elsewhere, &HeaderMap::new())
+        .is_err());
     let uri: Uri = format!("/api/v1/ws?ticket={t}").parse().unwrap();
     assert!(a
         .authenticate(&Method::GET, &uri, &HeaderMap::new())

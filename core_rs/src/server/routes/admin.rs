@@ -23,7 +23,9 @@ fn note() -> Extension<AuditNote> {
 /// A new user.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
+    /// User name.
     pub name: String,
+    /// The role.
     pub role: Role,
     /// Optional: a user without a password works through API keys only.
     pub password: Option<String>,
@@ -32,8 +34,11 @@ pub struct NewUser {
 /// Changes to a user (each optional).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserPatch {
+    /// A new role.
     pub role: Option<Role>,
+    /// Disable (true) or enable (false) the user.
     pub disabled: Option<bool>,
+    /// A password (8-1024 bytes).
     pub password: Option<String>,
 }
 
@@ -51,13 +56,16 @@ pub struct NewKey {
 /// A created key: `key` is the secret, shown only in this response.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedKey {
+    /// The key.
     pub key: String,
+    /// The stored key, without its secret.
     pub info: KeyInfo,
 }
 
 /// A page of the audit log.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditPage {
+    /// Oldest first.
     pub entries: Vec<AuditEntry>,
     /// Pass as `after` to get the next page.
     pub next_after: u64,
@@ -68,16 +76,22 @@ pub struct AuditPage {
 /// Audit paging: entries after sequence number `after`, at most `limit` (1-1000).
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
+    /// Entries after this sequence number (default 0).
     pub after: Option<u64>,
+    /// Page size, 1-1000 (default 100).
     pub limit: Option<usize>,
+    /// Only entries by this principal.
     pub principal: Option<String>,
+    /// Only entries for this route template.
     pub route: Option<String>,
+    /// Only failed (true) or only successful (false) writes.
     pub failed: Option<bool>,
 }
 
 /// The new JWT signing key's id.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Kid {
+    /// Key id, in the JWT header.
     pub kid: String,
 }
 
@@ -91,8 +105,8 @@ async fn blocking<T: Send + 'static>(
 
 /// All users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin",
-    responses((status = 200, body = Vec<UserInfo>), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Vec<UserInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn list_users(
     State(app): State<AppState>,
     who: Principal,
@@ -103,9 +117,9 @@ pub async fn list_users(
 
 /// Add a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = NewUser,
-    responses((status = 201, body = UserInfo), (status = 409, body = Problem),
-              (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = UserInfo), (status = 409, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn add_user(
     State(app): State<AppState>,
     who: Principal,
@@ -121,8 +135,8 @@ pub async fn add_user(
 /// Change a user's role, disabled flag or password.
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "admin", request_body = UserPatch,
     params(("name" = String, Path, description = "user name")),
-    responses((status = 200, body = UserInfo), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = UserInfo), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn update_user(
     State(app): State<AppState>,
     who: Principal,
@@ -145,8 +159,8 @@ pub async fn update_user(
 /// Remove a user with their keys and sessions.
 #[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "admin",
     params(("name" = String, Path, description = "user name")),
-    responses((status = 204), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn remove_user(
     State(app): State<AppState>,
     who: Principal,
@@ -159,8 +173,8 @@ pub async fn remove_user(
 
 /// All API keys (no secrets).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "admin",
-    responses((status = 200, body = Vec<KeyInfo>), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Vec<KeyInfo>), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn list_keys(
     State(app): State<AppState>,
     who: Principal,
@@ -171,8 +185,8 @@ pub async fn list_keys(
 
 /// Create an API key; the secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin", request_body = NewKey,
-    responses((status = 201, body = CreatedKey), (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn create_key(
     State(app): State<AppState>,
     who: Principal,
@@ -188,8 +202,8 @@ pub async fn create_key(
 /// Revoke an API key.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "admin",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 204), (status = 404, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn revoke_key(
     State(app): State<AppState>,
     who: Principal,
@@ -200,9 +214,24 @@ pub async fn revoke_key(
     Ok((note(), StatusCode::NO_CONTENT))
 }
 
+/// Replace an API key by a new one (same owner, role, expiry); the old one stops working.
+#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "admin",
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 201, body = CreatedKey), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
+pub async fn rotate_key(
+    State(app): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let (info, key) = app.auth.rotate_key(&id)?;
+    Ok((StatusCode::CREATED, note(), Json(CreatedKey { key, info })))
+}
+
 /// Start a new JWT signing key (the previous one keeps verifying).
 #[utoipa::path(post, path = "/api/v1/jwt-keys/rotate", tag = "admin",
-    responses((status = 200, body = Kid)), security(("bearer" = [])))]
+    responses((status = 200, body = Kid)), security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn rotate_jwt(
     State(app): State<AppState>,
     who: Principal,
@@ -214,8 +243,8 @@ pub async fn rotate_jwt(
 
 /// The audit log, oldest first, from the in-memory ring.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 403, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = AuditPage), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn audit(
     State(app): State<AppState>,
     who: Principal,
@@ -250,6 +279,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{name}", patch(update_user).delete(remove_user))
         .route("/api-keys", get(list_keys).post(create_key))
         .route("/api-keys/{id}", delete(revoke_key))
+        .route("/api-keys/{id}/rotate", post(rotate_key))
         .route("/jwt-keys/rotate", post(rotate_jwt))
         .route("/audit", get(audit))
 }
@@ -260,7 +290,7 @@ pub fn routes() -> Router<AppState> {
     paths(
         super::auth::login, super::auth::refresh, super::auth::logout, super::auth::me,
         super::auth::ws_ticket, super::auth::password, super::auth::link, super::auth::login_page,
-        list_users, add_user, update_user, remove_user, list_keys, create_key, revoke_key,
+        list_users, add_user, update_user, remove_user, list_keys, create_key, revoke_key, rotate_key,
         rotate_jwt, audit
     ),
     components(schemas(
@@ -291,5 +321,51 @@ impl utoipa::Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_auth_api_document_lists_every_route_with_its_security() {
+        let doc = super::AuthApi::openapi();
+        let v = serde_json::to_value(&doc).unwrap();
+        let paths = v["paths"].as_object().unwrap();
+        for p in [
+            "/api/v1/auth/login",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/me",
+            "/api/v1/auth/ws-ticket",
+            "/api/v1/auth/password",
+            "/api/v1/auth/link",
+            "/login",
+            "/api/v1/users",
+            "/api/v1/users/{name}",
+            "/api/v1/api-keys",
+            "/api/v1/api-keys/{id}",
+            "/api/v1/api-keys/{id}/rotate",
+            "/api/v1/jwt-keys/rotate",
+            "/api/v1/audit",
+        ] {
+            assert!(paths.contains_key(p), "{p} missing");
+        }
+        assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(v["paths"]["/api/v1/users"]["get"]["security"].is_array());
+        assert!(v["components"]["schemas"]["TokenPair"].is_object());
+        assert_eq!(
+            v["paths"]["/api/v1/audit"]["get"]["x-required-role"],
+            "admin"
+        );
+        assert_eq!(
+            v["paths"]["/api/v1/auth/me"]["get"]["x-required-role"],
+            "readonly"
+        );
+        // The served document includes these routes with the common errors.
+        let full = serde_json::to_value(crate::server::openapi::document()).unwrap();
+        assert!(full["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"].is_object());
+        assert!(full["paths"]["/api/v1/users"]["get"]["responses"]["403"].is_object());
     }
 }

@@ -31,20 +31,25 @@ fn ip_of(ip: Option<Extension<ClientIp>>) -> IpAddr {
 /// Name and password.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// User name.
     pub name: String,
+    /// The password.
     pub password: String,
 }
 
 /// A refresh token (logout: optional).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RefreshBody {
+    /// The refresh token.
     pub refresh_token: Option<String>,
 }
 
 /// The caller.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Me {
+    /// User name.
     pub name: String,
+    /// The role.
     pub role: Role,
     /// Set when the caller used an API key.
     pub key_id: Option<String>,
@@ -53,27 +58,33 @@ pub struct Me {
 /// A single-use WebSocket ticket: connect to `/api/v1/ws?ticket=...` within `expires_in` s.
 #[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WsTicket {
+    /// The ticket (single use).
     pub ticket: String,
+    /// Seconds it stays valid.
     pub expires_in: u64,
 }
 
 /// Current and new password.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
+    /// The password now.
     pub current_password: String,
+    /// The new password (8-1024 bytes).
     pub new_password: String,
 }
 
 /// A one-time login token.
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 pub struct LinkBody {
+    /// The one-time token.
     pub token: String,
 }
 
 /// Log in with a name and password: an access JWT and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem),
-              (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn login(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -95,7 +106,8 @@ fn no_store() -> [(header::HeaderName, &'static str); 1] {
 /// Exchange a refresh token for a new pair (the old one is spent; reusing it revokes the
 /// session).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
-    responses((status = 200, body = TokenPair), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn refresh(
     State(app): State<AppState>,
     b: Result<Json<RefreshBody>, JsonRejection>,
@@ -114,11 +126,14 @@ fn session_cookie(value: &str, max_age: u64) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static(""))
 }
 
-/// Log out: revoke the refresh token's session (if given) and clear the session cookie.
+/// Log out: revoke the refresh token's session (if given) and the access token or cookie
+/// of the request, and clear the session cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
-    responses((status = 204)))]
+    responses((status = 204)),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn logout(
     State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
     b: Result<Json<RefreshBody>, JsonRejection>,
 ) -> ApiResult<Response> {
     // An empty body is fine.
@@ -128,6 +143,15 @@ pub async fn logout(
     {
         app.auth.logout(&t)?;
     }
+    // The access token that made this request (bearer JWT or the cookie) stops working too.
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| !t.starts_with("ngk_"));
+    if let Some(t) = bearer.or_else(|| crate::server::auth::cookie(&headers, COOKIE)) {
+        app.auth.revoke_access(t.trim());
+    }
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie("", 0));
@@ -136,8 +160,8 @@ pub async fn logout(
 
 /// Who am I.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn me(who: Principal) -> Json<Me> {
     Json(Me {
         name: who.name,
@@ -148,8 +172,8 @@ pub async fn me(who: Principal) -> Json<Me> {
 
 /// A single-use ticket for a WebSocket upgrade (browsers cannot set headers on one).
 #[utoipa::path(post, path = "/api/v1/auth/ws-ticket", tag = "auth",
-    responses((status = 200, body = WsTicket), (status = 401, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = WsTicket), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn ws_ticket(State(app): State<AppState>, who: Principal) -> ApiResult<Json<WsTicket>> {
     who.require(Role::Readonly)?;
     Ok(Json(WsTicket {
@@ -160,8 +184,8 @@ pub async fn ws_ticket(State(app): State<AppState>, who: Principal) -> ApiResult
 
 /// Change the caller's password (the current one is checked; sessions are revoked).
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordBody,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn password(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -188,7 +212,8 @@ fn redeem(app: &AppState, token: &str, ip: IpAddr) -> ApiResult<(HeaderValue, Pr
 /// Exchange a one-time login token for the session cookie (for scripts of the dashboard).
 #[utoipa::path(post, path = "/api/v1/auth/link", tag = "auth", request_body = LinkBody,
     responses((status = 204, description = "Set-Cookie carries the session"),
-              (status = 401, body = Problem)))]
+              (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn link(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -209,7 +234,8 @@ pub async fn link(
 /// The login link: `GET /login?token=...` sets the session cookie and redirects to `/`.
 #[utoipa::path(get, path = "/login", tag = "auth", params(LinkBody),
     responses((status = 303, description = "Set-Cookie carries the session; Location is /"),
-              (status = 401, body = Problem)))]
+              (status = 401, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
 pub async fn login_page(
     State(app): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -228,7 +254,7 @@ pub async fn login_page(
         ip: Some(ip.to_string()),
         method: "GET".into(),
         route: "/login".into(),
-        status: if res.is_ok() { 303 } else { 401 },
+        status: res.as_ref().err().map_or(303, |p| p.status),
         origin: "api".into(),
         ..AuditEntry::default()
     });

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Every route of the API: (method, path template).
-const ROUTES: [(&str, &str); 47] = [
+const ROUTES: [(&str, &str); 65] = [
     ("get", "/api/v1/tokens/{id}"),
     ("patch", "/api/v1/tokens/{id}"),
     ("delete", "/api/v1/tokens/{id}"),
@@ -51,10 +51,29 @@ const ROUTES: [(&str, &str); 47] = [
     ("get", "/api/v1/cdna/history"),
     ("post", "/api/v1/cdna/rollback"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/ws"),
     ("get", "/api/v1/status"),
     ("get", "/health"),
     ("get", "/health/ready"),
     ("get", "/metrics"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/auth/ws-ticket"),
+    ("post", "/api/v1/auth/password"),
+    ("post", "/api/v1/auth/link"),
+    ("get", "/login"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("patch", "/api/v1/users/{name}"),
+    ("delete", "/api/v1/users/{name}"),
+    ("get", "/api/v1/api-keys"),
+    ("post", "/api/v1/api-keys"),
+    ("delete", "/api/v1/api-keys/{id}"),
+    ("post", "/api/v1/api-keys/{id}/rotate"),
+    ("post", "/api/v1/jwt-keys/rotate"),
+    ("get", "/api/v1/audit"),
     ("get", "/api/v1/tokens/{id}"),
 ];
 
