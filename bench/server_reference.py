@@ -6,7 +6,6 @@ reads or creates the token through the same ``ng.Runtime`` and answers the same 
 "Python server in the kernel" option of the service study, kept here only as a yardstick.
 """
 
-
 import hashlib
 import hmac
 import secrets
@@ -58,7 +57,9 @@ def make_app(rt: ng.Runtime, key: str) -> Any:
     def post_token(body: NewToken, authorization: str | None = Header(default=None)) -> dict[str, Any]:
         check(authorization)
         try:
-            tid = rt.tokens.create(label=body.label, weight=body.weight, **{k: tuple(v) for k, v in body.coords.items()})
+            tid = rt.tokens.create(
+                label=body.label, weight=body.weight, **{k: tuple(v) for k, v in body.coords.items()}
+            )
         except ng.ValidationError as e:
             raise HTTPException(status_code=422, detail=str(e)) from None
         return as_json(rt.tokens.get(int(tid)))

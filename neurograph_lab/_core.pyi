@@ -263,7 +263,6 @@ def serve(
     state_dir: Optional[_Path] = None,
     journal_dir: Optional[_Path] = None,
     workers: int = 2,
-    snapshot_path: Optional[_Path] = None,
     rate_limits: Optional[Mapping[str, Any]] = None,
     allowed_hosts: Optional[Sequence[str]] = None,
     allowed_origins: Optional[Sequence[str]] = None,

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--print-key",
         action="store_true",
-        help="also print this run's admin API key (a secret, valid until the server stops; for scripts)",
+        help="also print an admin API key valid for this run only (a secret; for scripts and tests)",
     )
     serve.set_defaults(func=_serve)
     return parser
@@ -162,6 +162,8 @@ def _serve(args: argparse.Namespace) -> int:
             journal_dir=os.fspath(journal),
             snapshot_path=os.fspath(snapshot),
             workers=args.workers,
+            # A stored admin (_ensure_admin); the run's own admin key only when it is printed.
+            ephemeral_admin=bool(args.print_key),
         )
     except (ValueError, OSError) as e:
         raise CliError(f"cannot serve {snapshot}: {e}") from None

@@ -284,11 +284,8 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
     resp
 }
 
-/// The metrics middleware: it runs after routing, so the route template is known. It also
-/// gives the event bus's metrics ticker the request total (for `requests_per_s`).
+/// The metrics middleware: it runs after routing, so the route template is known.
 pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let http = state.http.clone();
-    state.bus.set_request_counter(move || http.requests_total());
     app.layer(axum::middleware::from_fn_with_state(state.clone(), track))
 }
 

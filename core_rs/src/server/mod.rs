@@ -245,14 +245,16 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
     let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
-    let http = state.http.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("ng-server")
         .enable_all()
         .build()?;
     let counter = state.http.clone();
-    state.bus.set_request_counter(move || counter.requests_total());
+    state
+        .bus
+        .set_request_counter(move || counter.requests_total());
+    let http = state.http.clone();
     rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

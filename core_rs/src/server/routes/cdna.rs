@@ -230,8 +230,9 @@ async fn write(
     .await?;
     Ok((
         etag_headers(&c),
+        // The CDNA is one record: no ids, one change.
         Extension(AuditNote {
-            ids: vec![c.revision],
+            ids: Vec::new(),
             count: 1,
         }),
         Json(CdnaOut::from(&c)),
