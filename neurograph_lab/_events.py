@@ -61,8 +61,13 @@ class EventStream:
         from websockets.sync.client import connect  # lazy: websockets loads with the first stream
 
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        ws = connect(self._url, additional_headers=headers, open_timeout=self.open_timeout)
-        hello = json.loads(ws.recv(timeout=self.open_timeout))
+        # entered by hand: the connection outlives this call (closed by close()/reconnect())
+        ws = connect(self._url, additional_headers=headers, open_timeout=self.open_timeout).__enter__()
+        try:
+            hello = json.loads(ws.recv(timeout=self.open_timeout))
+        except BaseException:
+            ws.close()
+            raise
         epoch = hello.get("epoch")
         if self.epoch is not None and epoch != self.epoch:
             # a new server run: its sequence numbers start over, nothing can be replayed

@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--admin", default="admin", metavar="NAME", help="name of the admin user made on first start (default: admin)"
     )
+    serve.add_argument(
+        "--print-key",
+        action="store_true",
+        help="also print this run's admin API key (a secret, valid until the server stops; for scripts)",
+    )
     serve.set_defaults(func=_serve)
     return parser
 
@@ -106,10 +111,20 @@ def _ensure_admin(core: Any, name: str) -> Optional[str]:
     offers one. Refuse to go on when auth is on and no admin can be made."""
     if not hasattr(core, "users"):
         return None  # a server without user management (auth on, only its own key)
-    if "admin" not in list(core.users().get("role", ())):
+    users = core.users()
+    names, roles = list(users.get("name", ())), list(users.get("role", ()))
+    ephemeral = list(users.get("ephemeral", [False] * len(names)))
+    admins = [n for n, r, e in zip(names, roles, ephemeral) if r == "admin" and not e]
+    if not admins:
         core.add_user(name, "admin", _admin_password(name))
+        admins = [name]
     login = getattr(core, "login_path", None)
-    return login() if callable(login) else None
+    if not callable(login):
+        return None
+    try:
+        return str(login(admins[0]))  # a link that logs in as this admin
+    except TypeError:
+        return str(login())  # a link for the server's own admin
 
 
 def _url(host: str, port: int) -> str:
@@ -147,18 +162,24 @@ def _serve(args: argparse.Namespace) -> int:
             journal_dir=os.fspath(journal),
             snapshot_path=os.fspath(snapshot),
             workers=args.workers,
+            ephemeral_admin=False,  # a stored admin instead (_ensure_admin)
         )
     except (ValueError, OSError) as e:
         raise CliError(f"cannot serve {snapshot}: {e}") from None
     try:
         login = _ensure_admin(core, args.admin)
         url = _url(core.host, core.port)
-        print(f"{PROG}: serving {snapshot} at {url}", flush=True)
-        print(f"  API      {url}/api/v1   (docs {url}/docs)", flush=True)
+        lines = [
+            f"{PROG}: serving {snapshot} (stop with Ctrl-C or SIGTERM)",
+            f"url: {url}",
+            f"api: {url}/api/v1   docs: {url}/docs",
+        ]
         if login:
-            print(f"  login    {url}{login}   (one-time link)", flush=True)
-        print(f"  journal  {journal}", flush=True)
-        print("  stop with Ctrl-C or SIGTERM", flush=True)
+            lines.append(f"login: {url}{login}   (one-time link)")
+        lines.append(f"journal: {journal}")
+        if args.print_key:
+            lines.append(f"api key: {core.admin_key}")
+        print("\n".join(lines), flush=True)
         while not stop.wait(1.0):
             if not core.running:
                 raise CliError("the server stopped unexpectedly")

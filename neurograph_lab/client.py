@@ -168,17 +168,31 @@ class RemoteTokens:
                 body[k] = v
         return int(self._c._post("/tokens", body)["id"])
 
-    def create_many(self, coords: Any, *, labels: Optional[Sequence[Optional[str]]] = None, **columns: Any) -> Any:
-        """Create tokens from an ``(N, 8, 3)`` array in one request; returns their ids."""
+    def create_many(
+        self,
+        coords: Any,
+        *,
+        labels: Optional[Sequence[Optional[str]]] = None,
+        weights: Any = None,
+        entities: Union[str, Sequence[str], None] = None,
+    ) -> np.ndarray:
+        """Create tokens from an ``(N, 8, 3)`` array in one request (all or none, as
+        ``rt.tokens.create_many``); returns their ids (``uint32``)."""
         arr = np.asarray(coords, dtype=np.float64)
         if arr.ndim != 3 or arr.shape[1:] != (8, 3):
             raise ValidationError(f"coords must have shape (N, 8, 3), got {arr.shape}")
-        body: dict[str, Any] = {"coords": arr.tolist()}
-        if labels is not None:
-            body["labels"] = list(labels)
-        for k, v in columns.items():
-            body[k] = np.asarray(v).tolist() if not isinstance(v, (str, int, float)) else v
-        return np.asarray(self._c._post("/tokens/batch", body)["ids"], dtype=np.uint32)
+        n = arr.shape[0]
+        w = np.broadcast_to(np.asarray(1.0 if weights is None else weights, dtype=np.float64), (n,))
+        ents = [entities] * n if entities is None or isinstance(entities, str) else list(entities)
+        rows = []
+        for i in range(n):
+            row: dict[str, Any] = {"coords": dict(zip(SPACES, arr[i].tolist())), "weight": float(w[i])}
+            if labels is not None and labels[i] is not None:
+                row["label"] = labels[i]
+            if ents[i] is not None:
+                row["entity"] = ents[i]
+            rows.append(row)
+        return np.asarray(self._c._post("/tokens/batch", {"tokens": rows})["ids"], dtype=np.uint32)
 
     def delete(self, id: int) -> None:
         """Delete a token (and its connections)."""
@@ -213,7 +227,7 @@ class RemoteTokens:
 
     def count(self) -> int:
         """How many tokens the runtime holds."""
-        return int(self._c.status().tokens)
+        return int(self._c._get("/tokens/count")["count"])
 
     def __len__(self) -> int:
         return self.count()
@@ -241,7 +255,7 @@ class RemoteCDNA:
         if tag is None:
             self.get()
             tag = self.etag
-        r = self._c._request("PATCH", "/cdna", json=dict(fields), headers={"If-Match": tag or ""})
+        r = self._c._request("PATCH", "/cdna", json={"fields": dict(fields)}, headers={"If-Match": tag or ""})
         self.etag = r.headers.get("etag")
         data: dict[str, Any] = r.json() if r.content else {}
         return data
@@ -274,20 +288,34 @@ class Client:
 
     # -- calls --
     def status(self) -> Status:
-        """Counts, CDNA profile, Guardian figures and memory, as ``rt.status()``."""
+        """Counts, CDNA profile and Guardian figures, as ``rt.status()`` (the memory figures
+        stay with the server: ``memory`` is empty)."""
         d = self._get("/status")
-        fields = Status.__dataclass_fields__
-        return Status(**{k: d.get(k, {} if k == "memory" else None) for k in fields})
+        return Status(
+            tokens=int(d["tokens"]),
+            connections=int(d["connections"]),
+            labels=int(d["labels"]),
+            profile=str(self._get("/cdna")["profile"]),
+            cdna_revision=int(d["cdna_revision"]),
+            events=int(d["events_total"]),
+            rejections=int(d["rejections_total"]),
+            memory={},
+            resident_bytes=None,
+        )
 
-    def _result(self, page: Any, space: str, what: str, metric: str) -> QueryResult:
-        rows: list[Any] = page if isinstance(page, list) else list(page.get("items") or page.get("results") or [])
-        ids = np.array([int(r["id"]) for r in rows], dtype=np.uint32)
-        vals = np.array([float(r.get(metric, r.get("distance", r.get("score", 0.0)))) for r in rows], np.float32)
-        known = {int(r["id"]): token_from_json(r) for r in rows if "coords" in r}
-        lookup = _Labels(self, known)
-        res = QueryResult(lookup, ids, vals, space, what, metric=metric)  # type: ignore[arg-type]
-        if all("label" in r for r in rows):
-            res._labels = [r.get("label") for r in rows]
+    def _result(
+        self, ids: Sequence[int], values: Sequence[float], space: str, what: str, metric: str, labels: Any = None
+    ) -> QueryResult:
+        res = QueryResult(
+            _Labels(self, {}),  # type: ignore[arg-type]  # labels and coordinates come from the server
+            np.asarray(ids, dtype=np.uint32),
+            np.asarray(values, dtype=np.float32),
+            space,
+            what,
+            metric=metric,
+        )
+        if labels is not None:
+            res._labels = list(labels)
         return res
 
     def neighbors(self, x: Union[int, Sequence[float]], k: int = 10, space: str = "cognitive") -> QueryResult:
@@ -295,17 +323,20 @@ class Client:
         ``rt.grid.neighbors``."""
         body: dict[str, Any] = {"k": int(k), "space": space}
         if isinstance(x, (int, np.integer)):
-            body["id"] = int(x)
+            body["token"] = int(x)
             what = f"{k} nearest to token {int(x)}"
         else:
             body["point"] = [float(c) for c in x]
             what = f"{k} nearest to ({', '.join(f'{c:g}' for c in body['point'])})"
-        return self._result(self._post("/grid/neighbors", body), space, what, "distance")
+        hits = self._post("/grid/neighbors", body)
+        return self._result(hits["ids"], hits["distances"], space, what, "distance")
 
     def query(self, text: str, k: int = 10) -> QueryResult:
         """Words most similar to ``text`` (needs a bootstrap), as ``rt.query``."""
-        page = self._post("/query", {"text": text, "k": int(k)})
-        return self._result(page, "embedding", f"{k} most similar to {text!r}", "score")
+        hits = self._post("/query", {"text": text, "k": int(k)})
+        return self._result(
+            hits["ids"], hits["scores"], "embedding", f"{k} most similar to {text!r}", "score", hits["words"]
+        )
 
     def events(
         self, channels: Sequence[str] = ("tokens", "connections", "cdna"), after: Optional[int] = None

@@ -151,7 +151,8 @@ class Users:
         self._srv.set_role(name, _role(role))
 
     def list(self) -> pd.DataFrame:
-        """One row per user: name (index), role, whether they have a password, created."""
+        """One row per user: name (index), role, has_password, disabled, created, ephemeral (the
+        notebook's own admin, which lives only as long as the server)."""
         return _frame(self._srv.users(), index="name", times=("created",))
 
     def __len__(self) -> int:
@@ -197,7 +198,7 @@ class Keys:
             id=str(d["id"]),
             secret=str(d["key"]),
             role=str(d["role"]),
-            user=str(d["user"]),
+            user=str(d["owner"]),
             expires=None if exp is None else _dt.datetime.fromtimestamp(float(exp), _dt.timezone.utc),
         )
 
@@ -206,7 +207,7 @@ class Keys:
         self._srv.revoke_key(key.id if isinstance(key, NewKey) else str(key))
 
     def list(self) -> pd.DataFrame:
-        """One row per key: id (index), user, role, created, expires, last used, revoked.
+        """One row per key: id (index), owner, role, created, expires, last used.
         Secrets are never listed (the server does not have them)."""
         return _frame(self._srv.keys(), index="id", times=("created", "expires", "last_used"))
 
@@ -291,8 +292,10 @@ class Server:
         return self._rt()
 
     def audit(self, last: Optional[int] = None) -> pd.DataFrame:
-        """The audit log, oldest first: time, user, key id, role, ip, method, route, ids or
-        count, status, outcome, Guardian reason. ``last``: only the newest ``last`` entries."""
+        """The audit log held in memory, oldest first: seq, time, principal, role, key_id, ip,
+        method, route (the template), ids, count, status, reason (the Guardian's, for a
+        refusal), origin, request_id, duration_ms. ``last``: only the newest ``last`` entries.
+        The full log is JSON lines in the state directory's ``audit/``."""
         return _frame(self._core.audit(last), times=("time",))
 
     # -- lifecycle --
@@ -355,6 +358,7 @@ def serve(
     allowed_hosts: Optional[list[str]] = None,
     allowed_origins: Optional[list[str]] = None,
     trusted_proxies: Optional[list[str]] = None,
+    heartbeat: Optional[float] = None,
 ) -> Server:
     """Serve ``rt`` over HTTP (REST API v1) and WebSocket, from threads of this process.
 
@@ -384,6 +388,8 @@ def serve(
         Extra names accepted in the ``Host`` header; origins allowed for CORS and WebSocket.
     trusted_proxies : list of str, optional
         Peer IPs whose ``X-Forwarded-For`` is believed.
+    heartbeat : float, optional
+        Seconds between the event stream's heartbeats (default 15).
 
     Returns
     -------
@@ -398,8 +404,9 @@ def serve(
     >>> import neurograph_lab as ng
     >>> rt = ng.Runtime()
     >>> srv = ng.serve(rt)
-    >>> srv.port > 0
-    True
+    >>> key = srv.keys.create("readonly", expires="1h")
+    >>> key.role, key.user
+    ('readonly', 'notebook')
     >>> srv.stop()
     """
     if not _loopback(host):
@@ -426,6 +433,8 @@ def serve(
         options["allowed_origins"] = list(allowed_origins)
     if trusted_proxies is not None:
         options["trusted_proxies"] = list(trusted_proxies)
+    if heartbeat is not None:
+        options["heartbeat"] = float(heartbeat)
     core = _core.serve(
         rt._core,
         host,

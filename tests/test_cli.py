@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 import neurograph_lab as ng
-from neurograph_lab import cli
-
+from neurograph_lab import _core, cli
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -28,8 +27,8 @@ class ServeProcess:
     """``neurograph-lab serve SNAPSHOT --port 0`` as a subprocess; its output is read by a
     thread, and the URL it prints is waited for (generous timeout, no sleeps)."""
 
-    def __init__(self, snapshot: Path, *args: str) -> None:
-        env = {**os.environ, "NG_ADMIN_PASSWORD": PASSWORD}
+    def __init__(self, snapshot: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "NG_ADMIN_PASSWORD": PASSWORD} if env is None else env
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "neurograph_lab", "serve", str(snapshot), "--port", "0", *args],
             stdout=subprocess.PIPE,
@@ -50,10 +49,11 @@ class ServeProcess:
                 raise AssertionError("no URL printed:\n" + "".join(self.seen)) from None
             if line == "":
                 raise AssertionError("the server exited:\n" + "".join(self.seen))
-            m = re.search(r"serving .* at (http://\S+)", line)
+            m = re.match(r"url: (http://\S+)", line)
             if m:
                 self.url = m.group(1)
                 self.port = int(self.url.rsplit(":", 1)[1])
+            if line.startswith("journal:"):  # the last line of the start banner
                 return
 
     def _read(self) -> None:
@@ -67,6 +67,8 @@ class ServeProcess:
         """Wait for the process to exit; returns everything it printed."""
         self.popen.wait(timeout=timeout)
         self._reader.join(timeout=timeout)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
         return "".join(self.seen)
 
     def __enter__(self) -> ServeProcess:
@@ -157,6 +159,37 @@ def test_sigterm_stops_the_server_compacts_and_frees_the_port(tmp_path: Path) ->
     # a clean stop leaves the snapshot and one empty journal segment
     segments = sorted((tmp_path / "lab.ngs.journal").glob("journal-*.ngj"))
     assert len(segments) == 1 and segments[0].stat().st_size == 24
+
+
+@pytest.mark.skipif(not hasattr(_core.Server, "users"), reason="needs the server's user bindings")
+def test_no_admin_and_no_password_refuses_to_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NG_ADMIN_PASSWORD"}
+    r = subprocess.run(
+        [sys.executable, "-m", "neurograph_lab", "serve", str(tmp_path / "lab.ngs"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 1
+    assert "NG_ADMIN_PASSWORD" in r.stderr
+    assert "url:" not in r.stdout
+
+
+@pytest.mark.skipif(not hasattr(_core.Server, "users"), reason="needs the server's user bindings")
+def test_first_start_creates_the_admin_and_prints_a_login_link(tmp_path: Path) -> None:
+    snap = tmp_path / "lab.ngs"
+    with ServeProcess(snap) as proc:
+        out_start = "".join(proc.seen)
+        assert "login: http://127.0.0.1:" in out_start
+        proc.popen.send_signal(signal.SIGTERM)
+        proc.wait()
+    # the second start finds the admin: no password needed any more
+    env = {k: v for k, v in os.environ.items() if k != "NG_ADMIN_PASSWORD"}
+    with ServeProcess(snap, env=env) as proc:
+        proc.popen.send_signal(signal.SIGTERM)
+        assert proc.popen.wait(timeout=120) == 0
 
 
 def test_sigint_stops_it_too(tmp_path: Path) -> None:

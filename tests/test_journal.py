@@ -3,6 +3,7 @@ write, restarted on the same snapshot and journal, and every write it acknowledg
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import queue
@@ -28,13 +29,14 @@ KILL_AFTER = 240  # acknowledged writes before the SIGKILL
 
 
 class ServeProcess:
-    """``neurograph-lab serve SNAPSHOT --port 0`` as a subprocess; its output is read by a
-    thread, and the URL it prints is waited for (generous timeout, no sleeps)."""
+    """``neurograph-lab serve SNAPSHOT --port 0 --print-key`` as a subprocess; its output is
+    read by a thread, and the URL and admin key it prints are waited for (generous timeout, no
+    sleeps)."""
 
     def __init__(self, snapshot: Path, *args: str) -> None:
         env = {**os.environ, "NG_ADMIN_PASSWORD": PASSWORD}
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "neurograph_lab", "serve", str(snapshot), "--port", "0", *args],
+            [sys.executable, "-m", "neurograph_lab", "serve", str(snapshot), "--port", "0", "--print-key", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -53,9 +55,12 @@ class ServeProcess:
                 raise AssertionError("no URL printed:\n" + "".join(self.seen)) from None
             if line == "":
                 raise AssertionError("the server exited:\n" + "".join(self.seen))
-            m = re.search(r"serving .* at (http://\S+)", line)
+            m = re.match(r"url: (http://\S+)", line)
             if m:
                 self.url = m.group(1)
+            m = re.match(r"api key: (\S+)", line)
+            if m:
+                self.key = m.group(1)
                 return
 
     def _read(self) -> None:
@@ -68,6 +73,8 @@ class ServeProcess:
     def wait(self, timeout: float = 120) -> str:
         self.popen.wait(timeout=timeout)
         self._reader.join(timeout=timeout)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
         return "".join(self.seen)
 
     def __enter__(self) -> ServeProcess:
@@ -94,13 +101,9 @@ def call(url: str, method: str, path: str, body: Any = None, token: Optional[str
         return e.code, json.loads(e.read() or b"null")
 
 
-def login(url: str) -> str:
-    status, body = call(url, "POST", "/api/v1/auth/login", {"name": "admin", "password": PASSWORD})
-    assert status == 200, body
-    return str(body["access_token"])
-
-
-def writer(url: str, token: str, n: int, acked: list[tuple[str, Any]], enough: threading.Event, errors: list[str]) -> None:
+def writer(
+    url: str, token: str, n: int, acked: list[tuple[str, Any]], enough: threading.Event, errors: list[str]
+) -> None:
     """Create tokens (and a connection between each pair) until the server goes away;
     record what was acknowledged."""
     prev = None
@@ -124,7 +127,7 @@ def writer(url: str, token: str, n: int, acked: list[tuple[str, Any]], enough: t
                     return
                 acked.append(("connection", (int(body["id"]), prev, tid)))
             prev = tid
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return  # the server is gone: the request in flight was never acknowledged
         if len(acked) >= KILL_AFTER:
             enough.set()
@@ -136,7 +139,7 @@ def test_every_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
     errors: list[str] = []
     enough = threading.Event()
     with ServeProcess(snap) as proc:
-        token = login(proc.url)
+        token = proc.key
         threads = [
             threading.Thread(target=writer, args=(proc.url, token, n, acked, enough, errors)) for n in range(CLIENTS)
         ]
@@ -154,7 +157,7 @@ def test_every_acknowledged_write_survives_kill_9(tmp_path: Path) -> None:
     assert len(tokens) + len(connections) >= KILL_AFTER
 
     with ServeProcess(snap) as proc:
-        token = login(proc.url)
+        token = proc.key
         for tid, label in tokens:
             status, body = call(proc.url, "GET", f"/api/v1/tokens/{tid}", token=token)
             assert status == 200, (tid, body)

@@ -123,18 +123,27 @@ async fn channels_filter_and_server_side_events() {
     // A reset reaches every subscriber whatever its channels.
     s.store.clear();
     assert_eq!(next_json(&mut ws).await["type"], "runtime.reset");
-    // Unsubscribing stops delivery; a ping answers with the connection's position.
+    // Unsubscribing stops delivery: the grid event (seq 4) is skipped, the next token event
+    // (seq 5) is the next frame after the acknowledgements.
     send(&mut ws, json!({"op": "unsubscribe", "channels": ["grid"]})).await;
     assert_eq!(next_json(&mut ws).await["channels"], json!([]));
     s.server
         .state
         .bus
         .publish("grid", "grid.query", "kernel", json!({}));
+    subscribe(&mut ws, &["tokens"], None).await;
+    create_tokens(&s.store, 1);
+    let ev = next_json(&mut ws).await;
+    assert_eq!(
+        (ev["type"].as_str(), ev["seq"].as_u64()),
+        (Some("token.created"), Some(5))
+    );
+    // A ping answers with the connection's position.
     send(&mut ws, json!({"op": "ping"})).await;
     let pong = next_json(&mut ws).await;
     assert_eq!(
         (pong["type"].as_str(), pong["seq"].as_u64()),
-        (Some("pong"), Some(4))
+        (Some("pong"), Some(5))
     );
 }
 

@@ -134,3 +134,78 @@ fn a_million_token_batch_is_one_event_and_the_sink_is_cheap() {
     );
     bus.detach(&store);
 }
+
+/// Fan-out figures (printed, never asserted on time): `CLIENTS` clients subscribed to
+/// `tokens` while a notebook-like writer updates tokens at about `RATE` a second for `SECS`
+/// seconds. Run in release: `cargo test --release --features server --test server_ws_load
+/// -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run on demand in release"]
+async fn fan_out_figures() {
+    use neurograph_core::storage::tokens::TokenUpdate;
+    const CLIENTS: usize = 100;
+    const RATE: u64 = 1000;
+    const SECS: u64 = 3;
+    let s = Served::start(|c| c.events.max_connections_per_principal = CLIENTS);
+    let ids = create_tokens(&s.store, 100);
+    let total = (RATE * SECS) as usize;
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (mut ws, _) = s.connect().await;
+        subscribe(&mut ws, &["tokens"], None).await;
+        tasks.push(tokio::spawn(async move {
+            use futures_util::StreamExt;
+            // Cheap on the client side (it shares the cores with the server): read the time
+            // stamp without parsing the whole frame.
+            let mut lat = Vec::with_capacity(total);
+            while lat.len() < total {
+                let msg = tokio::time::timeout(PATIENCE, ws.next()).await.unwrap();
+                let msg = msg.unwrap().unwrap();
+                let Ok(text) = msg.to_text() else { continue };
+                if !text.contains("\"token.updated\"") {
+                    continue;
+                }
+                let at = text.find("\"time\":").unwrap() + 7;
+                let end = at + text[at..].find(',').unwrap();
+                let sent: f64 = text[at..end].parse().unwrap();
+                lat.push(neurograph_core::clock::now_f64() - sent);
+            }
+            lat
+        }));
+    }
+    let store = s.store.clone();
+    let writer = std::thread::spawn(move || {
+        let t0 = Instant::now();
+        for i in 0..total as u64 {
+            let due = t0 + Duration::from_micros(i * 1_000_000 / RATE);
+            if let Some(d) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(d);
+            }
+            let u = TokenUpdate {
+                weight: Some(0.5 + (i % 2) as f32 * 0.25),
+                ..Default::default()
+            };
+            store.update_token(ids[i as usize % ids.len()], u).unwrap();
+        }
+        t0.elapsed()
+    });
+    let mut all = Vec::with_capacity(total * CLIENTS);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let took = writer.join().unwrap();
+    all.sort_by(f64::total_cmp);
+    let pct = |p: f64| all[((all.len() - 1) as f64 * p) as usize] * 1e3;
+    println!(
+        "fan-out: {CLIENTS} clients x {total} events in {took:?} ({:.0}/s): delivered {} of {}, \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, lagged {}",
+        total as f64 / took.as_secs_f64(),
+        all.len(),
+        total * CLIENTS,
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        s.server.state.bus.stats().lagged
+    );
+    assert_eq!(all.len(), total * CLIENTS);
+}

@@ -7,16 +7,21 @@
 //! series, so the number of series is bounded by the routes.
 
 use super::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use axum::serve::IncomingStream;
 use axum::Router;
 use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BOUNDS: [f64; 14] = [
@@ -187,6 +192,63 @@ impl Drop for OpenConnection {
     }
 }
 
+/// The make-service of [`axum::serve`]: each connection gets the router with its peer's
+/// address as `ConnectInfo<SocketAddr>` (as `into_make_service_with_connect_info` gives it),
+/// and holds an [`OpenConnection`] until hyper drops the connection's service.
+#[derive(Clone)]
+pub struct CountConnections {
+    router: Router,
+    metrics: Arc<HttpMetrics>,
+}
+
+impl CountConnections {
+    /// Serve `router`, counting connections in `metrics`.
+    pub fn new(router: Router, metrics: Arc<HttpMetrics>) -> Self {
+        CountConnections { router, metrics }
+    }
+}
+
+impl tower::Service<IncomingStream<'_, TcpListener>> for CountConnections {
+    type Response = Counted;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Counted, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: IncomingStream<'_, TcpListener>) -> Self::Future {
+        std::future::ready(Ok(Counted {
+            router: self.router.clone(),
+            peer: *stream.remote_addr(),
+            _open: Arc::new(self.metrics.connection_opened()),
+        }))
+    }
+}
+
+/// One connection's service, counted open while any clone of it lives.
+#[derive(Clone)]
+pub struct Counted {
+    router: Router,
+    peer: SocketAddr,
+    _open: Arc<OpenConnection>,
+}
+
+impl tower::Service<Request> for Counted {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = <Router as tower::Service<Request>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        tower::Service::<Request>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        self.router.call(req)
+    }
+}
+
 /// A Prometheus label value: backslash, quote and newline escaped.
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -222,8 +284,11 @@ async fn track(State(app): State<AppState>, req: Request, next: Next) -> Respons
     resp
 }
 
-/// The metrics middleware: it runs after routing, so the route template is known.
+/// The metrics middleware: it runs after routing, so the route template is known. It also
+/// gives the event bus's metrics ticker the request total (for `requests_per_s`).
 pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let http = state.http.clone();
+    state.bus.set_request_counter(move || http.requests_total());
     app.layer(axum::middleware::from_fn_with_state(state.clone(), track))
 }
 

@@ -38,7 +38,7 @@ pub struct Config {
     /// Append-only write journal directory (standalone mode); `None` = no journal.
     pub journal_dir: Option<PathBuf>,
     /// The snapshot the journal follows (recovered from at start, rewritten by compactions);
-    /// required with `journal_dir`.
+    /// `None` with a journal: `snapshot.ngs` inside `journal_dir`.
     pub snapshot_path: Option<PathBuf>,
     /// Compact the journal into the snapshot once its segment passes this many bytes.
     pub journal_compact_bytes: u64,
@@ -245,11 +245,14 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
     let bound = listener.local_addr()?;
     let state = app_state(store, config)?;
     let app = routes::router(state.clone());
+    let http = state.http.clone();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("ng-server")
         .enable_all()
         .build()?;
+    let http = state.http.clone();
+    state.bus.set_request_counter(move || http.requests_total());
     rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -259,7 +262,7 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                let service = http_metrics::CountConnections::new(app, http);
                 let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(async move {
                         let _ = rx.await;

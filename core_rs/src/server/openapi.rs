@@ -4,7 +4,7 @@
 //! the problem+json errors any request can get (400, 401, 403, 413, 415, 422, 429, 500, 503).
 
 use super::problem::Problem;
-use super::routes::{cdna, connections, events, graph, grid, semantic, system, tokens};
+use super::routes::{cdna, connections, events, graph, grid, semantic, system, tokens, ws};
 use super::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -40,11 +40,10 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         cdna::get_cdna, cdna::patch_cdna, cdna::get_scales, cdna::put_scales,
         cdna::get_profile, cdna::put_profile, cdna::get_flags, cdna::put_flags,
         cdna::validate, cdna::history, cdna::rollback,
-        events::events,
+        events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
     ),
     components(schemas(Problem)),
-    modifiers(&Common),
     tags(
         (name = "tokens"), (name = "connections"), (name = "grid"), (name = "graph"),
         (name = "semantic"), (name = "cdna"), (name = "system"),
@@ -111,6 +110,48 @@ impl Modify for Common {
             ];
             for op in ops.into_iter().flatten() {
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                // Operations that do not name their role: admin by tag, else any principal
+                // (readonly) when secured, else public.
+                let ext = op.extensions.get_or_insert_with(Default::default);
+                if !ext.contains_key("x-required-role") {
+                    let admin = op
+                        .tags
+                        .as_ref()
+                        .is_some_and(|t| t.iter().any(|t| t == "admin"));
+                    let role = match (secured, admin) {
+                        (_, true) => "admin",
+                        (true, false) => "readonly",
+                        (false, false) => "public",
+                    };
+                    ext.insert("x-required-role".into(), serde_json::json!(role));
+                }
+                // A Problem body is problem+json, whatever the operation declared.
+                for r in op.responses.responses.values_mut() {
+                    if let RefOr::T(r) = r {
+                        if let Some(c) = r.content.get("application/json") {
+                            let is_problem = matches!(c, RefOr::T(c) if matches!(&c.schema, Some(RefOr::Ref(x)) if x.ref_location.ends_with("/Problem")));
+                            if is_problem {
+                                if let Some(c) = r.content.shift_remove("application/json") {
+                                    r.content.insert("application/problem+json".into(), c);
+                                }
+                            }
+                        }
+                    }
+                }
+                // Every response needs a description (OpenAPI 3.1).
+                for (code, r) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(r) = r {
+                        if r.description.is_empty() {
+                            r.description = code
+                                .parse::<u16>()
+                                .ok()
+                                .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                                .and_then(|c| c.canonical_reason())
+                                .unwrap_or("Answer")
+                                .to_string();
+                        }
+                    }
+                }
                 for (code, desc, auth) in common {
                     if auth && !secured {
                         continue;
@@ -125,9 +166,9 @@ impl Modify for Common {
     }
 }
 
-/// The whole document: [`ApiDoc`] plus the auth and admin routes
-/// ([`super::routes::admin::AuthApi`]), with the common errors on every operation.
-pub fn spec() -> Doc {
+/// The whole document: these routes and the auth and admin routes, each operation with its
+/// role and the common problems.
+pub fn document() -> Doc {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::routes::admin::AuthApi::openapi());
     Common.modify(&mut doc);
@@ -136,5 +177,5 @@ pub fn spec() -> Doc {
 
 /// `/api/v1/openapi.json` and the Swagger UI at `/docs` (public).
 pub fn routes() -> Router<AppState> {
-    SwaggerUi::new("/docs").url(SPEC_PATH, spec()).into()
+    SwaggerUi::new("/docs").url(SPEC_PATH, document()).into()
 }

@@ -61,7 +61,19 @@ impl Served {
         origin: Option<&str>,
         recv_buffer: Option<u32>,
     ) -> Result<Ws, u16> {
-        let mut req = self.url().into_client_request().unwrap();
+        self.try_connect_to(&self.url(), key, origin, recv_buffer)
+            .await
+    }
+
+    /// [`Served::try_connect`] to `url` (e.g. with a `?ticket=`).
+    pub async fn try_connect_to(
+        &self,
+        url: &str,
+        key: Option<&str>,
+        origin: Option<&str>,
+        recv_buffer: Option<u32>,
+    ) -> Result<Ws, u16> {
+        let mut req = url.into_client_request().unwrap();
         if let Some(k) = key {
             let v = HeaderValue::from_str(&format!("Bearer {k}")).unwrap();
             req.headers_mut().insert("authorization", v);
@@ -157,4 +169,59 @@ pub fn create_tokens(store: &RuntimeStorage, n: usize) -> Vec<u32> {
             default_weight: 1.0,
         })
         .expect("tokens created")
+}
+
+/// One HTTP/1.1 request over a fresh connection (`Connection: close`): status and JSON body
+/// (`Value::Null` when the body is empty or not JSON).
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(k) = key {
+        req.push_str(&format!("Authorization: Bearer {k}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut raw))
+        .await
+        .expect("a response in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text.split_once("\r\n\r\n").expect("headers");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
 }

@@ -364,7 +364,7 @@ mod tests {
             "readonly"
         );
         // The served document includes these routes with the common errors.
-        let full = serde_json::to_value(crate::server::openapi::spec()).unwrap();
+        let full = serde_json::to_value(crate::server::openapi::document()).unwrap();
         assert!(full["paths"]["/api/v1/auth/login"]["post"]["responses"]["429"].is_object());
         assert!(full["paths"]["/api/v1/users"]["get"]["responses"]["403"].is_object());
     }

@@ -258,8 +258,10 @@ pub async fn patch_cdna(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Body(b): Body<FieldsIn>,
+    b: Body<FieldsIn>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let b = b.parse()?;
     let policy = policy_of(&b.policy)?;
     let changes: Vec<(String, f64)> = b.fields.into_iter().collect();
     write(app, who, headers, move |s| s.set_fields(&changes, policy)).await
@@ -288,8 +290,10 @@ pub async fn put_scales(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Body(b): Body<BTreeMap<String, f64>>,
+    b: Body<BTreeMap<String, f64>>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let b = b.parse()?;
     let mut changes = Vec::new();
     for (name, v) in b {
         changes.push((space(&name)?, v));
@@ -326,8 +330,10 @@ pub async fn put_profile(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Body(b): Body<ProfileIo>,
+    b: Body<ProfileIo>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let b = b.parse()?;
     let policy = policy_of(&b.policy)?;
     write(app, who, headers, move |s| {
         s.set_profile(&b.profile, policy)
@@ -358,8 +364,10 @@ pub async fn put_flags(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Body(b): Body<FlagsIn>,
+    b: Body<FlagsIn>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let b = b.parse()?;
     let policy = policy_of(&b.policy)?;
     let mut changes = Vec::new();
     for (name, on) in &b.flags {
@@ -382,7 +390,7 @@ pub async fn validate(
     let v: ValidateIn = if body.iter().all(u8::is_ascii_whitespace) {
         ValidateIn::default()
     } else {
-        parse_json(&body)?
+        parse_json::<Option<ValidateIn>>(&body)?.unwrap_or_default()
     };
     let store = app.store.clone();
     let problems = blocking(move || {
@@ -458,8 +466,10 @@ pub async fn rollback(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    Body(b): Body<RollbackIn>,
+    b: Body<RollbackIn>,
 ) -> ApiResult<impl IntoResponse> {
+    who.require(Role::Admin)?;
+    let b = b.parse()?;
     let policy = policy_of(&b.policy)?;
     let steps = b.steps.unwrap_or(1);
     write(app, who, headers, move |s| s.rollback_cdna(steps, policy)).await

@@ -244,9 +244,10 @@ pub async fn count_connections(
 pub async fn create_connection(
     State(app): State<AppState>,
     who: Principal,
-    Body(c): Body<ConnectionIn>,
+    c: Body<ConnectionIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let c = c.parse()?;
     let s = &c.settings;
     let kind = kind_of(&s.kind, "kind")?;
     write_gate(&app)?;
@@ -286,9 +287,10 @@ pub async fn create_connection(
 pub async fn create_connections(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<ConnectionBatchIn>,
+    b: Body<ConnectionBatchIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let b = b.parse()?;
     let n = bounded("a", b.a.len(), MAX_BATCH)?;
     if b.b.len() != n {
         return Err(Problem::invalid(
@@ -387,9 +389,10 @@ pub async fn feedback(
     State(app): State<AppState>,
     who: Principal,
     Path(id): Path<u32>,
-    Body(f): Body<FeedbackIn>,
+    f: Body<FeedbackIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let f = f.parse()?;
     write_gate(&app)?;
     let out = with_origin(&who.origin(), || {
         app.store.connection_feedback(id, f.success)

@@ -18,6 +18,7 @@ pub const MAX_EVENTS: usize = 10_000;
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// How many of the latest events (default 100, at most 10000).
+    #[param(maximum = 10000)]
     pub last: Option<usize>,
 }
 

@@ -10,12 +10,31 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-/// A JSON request body. Malformed JSON is 400, a body of the wrong shape 422 naming the
-/// field (its path, e.g. `tokens[3].weight`), a body over the route's limit 413, and a
-/// content type other than JSON 415; all problem+json.
-pub struct Body<T>(pub T);
+/// A JSON request body, read (up to the route's limit: 413 beyond) and checked to be JSON
+/// (415 otherwise) when extracted, and parsed by [`Body::parse`] once the handler has
+/// checked the caller's role, so a caller without the role gets 403 whatever it sent.
+/// Malformed JSON is 400, a body of the wrong shape 422 naming the field (its path, e.g.
+/// `tokens[3].weight`); all problem+json.
+pub struct Body<T> {
+    bytes: Bytes,
+    _into: std::marker::PhantomData<fn() -> T>,
+}
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+impl<T: DeserializeOwned> Body<T> {
+    /// The body as a `T`; every body of this API is a JSON object (serde would also take
+    /// a struct from an array).
+    pub fn parse(self) -> ApiResult<T> {
+        let first = self.bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{')
+            && parse_json::<serde::de::IgnoredAny>(&self.bytes).is_ok()
+        {
+            return Err(Problem::invalid("body", "the body must be a JSON object"));
+        }
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
@@ -43,7 +62,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 Problem::bad_request("the request body could not be read")
             }
         })?;
-        parse_json(&bytes).map(Body)
+        Ok(Body {
+            bytes,
+            _into: std::marker::PhantomData,
+        })
     }
 }
 
@@ -55,6 +77,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
+                let field = if path == "." { "body" } else { &path };
+                Problem::invalid(field, format!("{field}: {inner}"))
+            }
+            // serde_json reports an array too long for a fixed size as "trailing
+            // characters": a shape problem when the document itself is valid JSON.
+            _ if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
                 let field = if path == "." { "body" } else { &path };
                 Problem::invalid(field, format!("{field}: {inner}"))
             }
@@ -131,11 +159,25 @@ pub fn write_gate(app: &AppState) -> ApiResult<()> {
     }
 }
 
+/// Most pieces of long work running at once; more wait (asynchronously, holding no thread)
+/// for a turn, so a flood of batch requests cannot grow the blocking pool to hundreds of
+/// threads all queued on the store's lock.
+const LONG_WORK_SLOTS: usize = 8;
+
+fn long_work_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(LONG_WORK_SLOTS))
+}
+
 /// Run long work (batches, scans, graph algorithms, queries) on tokio's blocking pool so
 /// request workers stay free; a panic in it is a 500 problem, never a crash.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
+    let _slot = long_work_slots()
+        .acquire()
+        .await
+        .map_err(|_| Problem::internal())?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|_| Problem::internal())?

@@ -28,6 +28,7 @@ pub struct BfsQuery {
     /// Hops to follow at most (default: all).
     pub depth: Option<u32>,
     /// List at most this many tokens (default 10000, at most 100000).
+    #[param(maximum = 100000)]
     pub limit: Option<usize>,
 }
 
@@ -49,9 +50,21 @@ pub struct PathQuery {
     pub from: u32,
     pub to: u32,
     /// `hops` (default), `strength` (1 / strength) or `distance` (in `space`).
+    #[param(pattern = "^(hops|strength|distance)$")]
+    #[serde(default, deserialize_with = "given")]
     pub weight: Option<String>,
     /// The space of `weight=distance`.
+    #[param(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
+    #[serde(default, deserialize_with = "given")]
     pub space: Option<String>,
+}
+
+/// A query parameter that is present, even empty, is `Some` (the query decoder would make
+/// an empty one `None`, and so accept `space=` as if it were absent).
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// The cheapest path, or `found: false`.
@@ -67,6 +80,7 @@ pub struct PathOut {
 #[into_params(parameter_in = Query)]
 pub struct ComponentsQuery {
     /// List the sizes of at most this many largest components (default 100, at most 100000).
+    #[param(maximum = 100000)]
     pub limit: Option<usize>,
 }
 
@@ -131,16 +145,13 @@ pub async fn path(
     Query(q): Query<PathQuery>,
 ) -> ApiResult<Json<PathOut>> {
     who.require(Role::Readonly)?;
+    let sp = q.space.as_deref().map(space).transpose()?;
     let w = match q.weight.as_deref().unwrap_or("hops") {
         "hops" => Weight::Hops,
         "strength" => Weight::Strength,
-        "distance" => {
-            let s = q
-                .space
-                .as_deref()
-                .ok_or_else(|| Problem::invalid("space", "weight=distance needs a space"))?;
-            Weight::Distance(space(s)?)
-        }
+        "distance" => Weight::Distance(
+            sp.ok_or_else(|| Problem::invalid("space", "weight=distance needs a space"))?,
+        ),
         other => {
             return Err(Problem::invalid(
                 "weight",
@@ -209,9 +220,10 @@ pub async fn components(
 pub async fn subgraph(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<SubgraphIn>,
+    b: Body<SubgraphIn>,
 ) -> ApiResult<Json<Vec<ConnectionOut>>> {
     who.require(Role::Readonly)?;
+    let b = b.parse()?;
     bounded("ids", b.ids.len(), MAX_BATCH)?;
     let store = app.store.clone();
     let recs = blocking(move || Ok(store.subgraph(&b.ids)?)).await?;

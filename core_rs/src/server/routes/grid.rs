@@ -31,6 +31,9 @@ fn default_k() -> usize {
 /// One space's index.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct SpaceInfoOut {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub tokens: usize,
     /// Lowest corner of the tokens placed in the space (absent when none are).
@@ -45,11 +48,16 @@ pub struct SpaceInfoOut {
 #[serde(deny_unknown_fields)]
 pub struct NeighborsIn {
     /// Space name (`cognitive`, `L5`, `5`).
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub token: Option<u32>,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: Option<[f32; 3]>,
     /// How many (default 10, at most 10000).
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 
@@ -73,9 +81,13 @@ impl From<Hits> for HitsOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NeighborsBatchIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub points: Vec<[f32; 3]>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 
@@ -91,11 +103,16 @@ pub struct NeighborsBatchOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RangeIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
     pub token: Option<u32>,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: Option<[f32; 3]>,
     pub radius: f32,
     /// List at most this many (default and most: 100000).
+    #[schema(maximum = 100000)]
     pub limit: Option<usize>,
 }
 
@@ -112,7 +129,11 @@ pub struct RangeOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: [f32; 3],
 }
 
@@ -126,7 +147,11 @@ pub struct InfluenceOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DensityIn {
+    #[schema(
+        pattern = "^(physical|sensory|motor|emotional|cognitive|social|temporal|abstract|L[1-8]|[1-8])$"
+    )]
     pub space: String,
+    #[schema(min_items = 3, max_items = 3)]
     pub point: [f32; 3],
     pub radius: f32,
 }
@@ -144,8 +169,10 @@ pub struct DensityOut {
 #[serde(deny_unknown_fields)]
 pub struct CrossSpaceIn {
     pub token: Option<u32>,
+    #[schema(min_items = 24, max_items = 24)]
     pub point: Option<Vec<f32>>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 10000)]
     pub k: usize,
 }
 
@@ -169,8 +196,10 @@ fn rows<T: Clone>(v: &[T], k: usize, n: usize) -> Vec<Vec<T>> {
     }
 }
 
-fn publish(app: &AppState, who: &Principal, data: serde_json::Value) {
-    app.bus.publish("grid", "grid.query", &who.origin(), data);
+/// Offer a `grid.query` event to the `grid` channel: built only when someone subscribes,
+/// and sampled by the bus so a query flood cannot flood the stream.
+fn publish(app: &AppState, who: &Principal, data: impl FnOnce() -> serde_json::Value) {
+    app.bus.offer("grid", "grid.query", &who.origin(), data);
 }
 
 /// Sizes, bounds, memory and scale of every space's index.
@@ -205,20 +234,19 @@ pub async fn info(
 pub async fn neighbors(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<NeighborsIn>,
+    q: Body<NeighborsIn>,
 ) -> ApiResult<Json<HitsOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let k = bounded("k", q.k, MAX_K)?;
     let c = center(q.token, q.point)?;
     let store = app.store.clone();
     let hits = blocking(move || Ok(store.neighbors(s, c, k, None)?)).await?;
-    publish(
-        &app,
-        &who,
+    publish(&app, &who, || {
         json!({"query": "neighbors", "space": SPACE_NAMES[s], "k": k, "token": q.token,
-               "point": q.point, "hits": hits.ids.len()}),
-    );
+               "point": q.point, "hits": hits.ids.len()})
+    });
     Ok(Json(hits.into()))
 }
 
@@ -229,9 +257,10 @@ pub async fn neighbors(
 pub async fn neighbors_batch(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<NeighborsBatchIn>,
+    q: Body<NeighborsBatchIn>,
 ) -> ApiResult<Json<NeighborsBatchOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let k = bounded("k", q.k, MAX_K)?;
     let n = bounded("points", q.points.len(), MAX_POINTS)?;
@@ -247,7 +276,7 @@ pub async fn neighbors_batch(
     publish(
         &app,
         &who,
-        json!({"query": "neighbors_batch", "space": SPACE_NAMES[s], "k": k, "points": n}),
+        || json!({"query": "neighbors_batch", "space": SPACE_NAMES[s], "k": k, "points": n}),
     );
     Ok(Json(NeighborsBatchOut {
         k,
@@ -263,9 +292,10 @@ pub async fn neighbors_batch(
 pub async fn range(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<RangeIn>,
+    q: Body<RangeIn>,
 ) -> ApiResult<Json<RangeOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let limit = bounded("limit", q.limit.unwrap_or(MAX_RANGE), MAX_RANGE)?;
     let c = center(q.token, q.point)?;
@@ -275,12 +305,10 @@ pub async fn range(
     let count = hits.ids.len();
     hits.ids.truncate(limit);
     hits.dist.truncate(limit);
-    publish(
-        &app,
-        &who,
+    publish(&app, &who, || {
         json!({"query": "range", "space": SPACE_NAMES[s], "radius": radius, "token": q.token,
-               "point": q.point, "hits": count}),
-    );
+               "point": q.point, "hits": count})
+    });
     Ok(Json(RangeOut {
         count,
         truncated: count > limit,
@@ -296,9 +324,10 @@ pub async fn range(
 pub async fn influence(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<PointIn>,
+    q: Body<PointIn>,
 ) -> ApiResult<Json<InfluenceOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let store = app.store.clone();
     let p = q.point;
@@ -306,7 +335,7 @@ pub async fn influence(
     publish(
         &app,
         &who,
-        json!({"query": "influence", "space": SPACE_NAMES[s], "point": p}),
+        || json!({"query": "influence", "space": SPACE_NAMES[s], "point": p}),
     );
     Ok(Json(InfluenceOut { influence }))
 }
@@ -318,9 +347,10 @@ pub async fn influence(
 pub async fn density(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<DensityIn>,
+    q: Body<DensityIn>,
 ) -> ApiResult<Json<DensityOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let s = space(&q.space)?;
     let store = app.store.clone();
     let (p, r) = (q.point, q.radius);
@@ -328,7 +358,7 @@ pub async fn density(
     publish(
         &app,
         &who,
-        json!({"query": "density", "space": SPACE_NAMES[s], "point": p, "radius": r}),
+        || json!({"query": "density", "space": SPACE_NAMES[s], "point": p, "radius": r}),
     );
     Ok(Json(DensityOut { count, density }))
 }
@@ -340,9 +370,10 @@ pub async fn density(
 pub async fn cross_space(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<CrossSpaceIn>,
+    q: Body<CrossSpaceIn>,
 ) -> ApiResult<Json<HitsOut>> {
     who.require(Role::Readonly)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     let c = match (q.token, &q.point) {
         (Some(t), None) => CrossSpaceCenter::Token(t),
@@ -364,7 +395,7 @@ pub async fn cross_space(
     publish(
         &app,
         &who,
-        json!({"query": "cross_space", "k": k, "token": q.token, "hits": hits.ids.len()}),
+        || json!({"query": "cross_space", "k": k, "token": q.token, "hits": hits.ids.len()}),
     );
     Ok(Json(hits.into()))
 }

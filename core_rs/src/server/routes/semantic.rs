@@ -43,6 +43,7 @@ pub struct QueryIn {
     pub vector: Option<Vec<f32>>,
     /// How many words (default 10, at most 1000).
     #[serde(default = "default_k")]
+    #[schema(maximum = 1000)]
     pub k: usize,
 }
 
@@ -62,6 +63,7 @@ pub struct QueryBatchIn {
     pub texts: Option<Vec<String>>,
     pub vectors: Option<Vec<Vec<f32>>>,
     #[serde(default = "default_k")]
+    #[schema(maximum = 1000)]
     pub k: usize,
 }
 
@@ -118,9 +120,10 @@ fn input_of(q: QueryIn) -> ApiResult<QueryInput> {
 pub async fn query(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<QueryIn>,
+    q: Body<QueryIn>,
 ) -> ApiResult<Json<QueryOut>> {
     who.require(Role::User)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     need_bootstrap(&app)?;
     let input = input_of(q)?;
@@ -144,9 +147,10 @@ pub async fn query(
 pub async fn query_batch(
     State(app): State<AppState>,
     who: Principal,
-    Body(q): Body<QueryBatchIn>,
+    q: Body<QueryBatchIn>,
 ) -> ApiResult<Json<QueryBatchOut>> {
     who.require(Role::User)?;
+    let q = q.parse()?;
     let k = bounded("k", q.k, MAX_K)?;
     need_bootstrap(&app)?;
     let store = app.store.clone();

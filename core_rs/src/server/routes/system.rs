@@ -102,6 +102,7 @@ pub async fn metrics(State(app): State<AppState>, who: Principal) -> ApiResult<i
     super::extract::read_gate(&app)?;
     let mut text = app.store.metrics_text();
     app.http.render(&mut text);
+    text.push_str(&app.bus.prometheus());
     Ok((
         StatusCode::OK,
         [(

@@ -92,6 +92,7 @@ pub struct TokenIn {
     pub entity: Option<String>,
     pub label: Option<String>,
     /// An explicit id (1..=16777215); default: the next free one.
+    #[schema(minimum = 1, maximum = 16777215)]
     pub id: Option<u32>,
     #[serde(default)]
     pub field_radius: f32,
@@ -181,8 +182,10 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Page size, 1..=10000 (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
     /// The `next` of the previous page (default 0: from the start).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub after: Option<u32>,
 }
 
@@ -230,8 +233,10 @@ pub struct TokenPatch {
     pub field_radius: Option<f32>,
     pub field_strength: Option<f32>,
     /// 0..=15.
+    #[schema(maximum = 15)]
     pub user_flags: Option<u8>,
     /// 0..=15.
+    #[schema(maximum = 15)]
     pub domain: Option<u8>,
     #[serde(default)]
     pub clamp: bool,
@@ -249,6 +254,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many records (default 100, at most 10000).
+    #[param(maximum = 10000)]
     pub limit: Option<usize>,
 }
 
@@ -350,9 +356,10 @@ pub async fn find_label(
 pub async fn create_token(
     State(app): State<AppState>,
     who: Principal,
-    Body(t): Body<TokenIn>,
+    t: Body<TokenIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let t = t.parse()?;
     let spec = TokenSpec {
         coords: coords_of(&t.coords, None)?,
         weight: t.weight,
@@ -388,9 +395,10 @@ pub async fn create_token(
 pub async fn create_tokens(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<TokenBatchIn>,
+    b: Body<TokenBatchIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let b = b.parse()?;
     let n = bounded("tokens", b.tokens.len(), MAX_BATCH)?;
     let with_ids = b.tokens.iter().filter(|t| t.id.is_some()).count();
     if with_ids != 0 && with_ids != n {
@@ -464,9 +472,10 @@ pub async fn update_token(
     State(app): State<AppState>,
     who: Principal,
     Path(id): Path<u32>,
-    Body(p): Body<TokenPatch>,
+    p: Body<TokenPatch>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let p = p.parse()?;
     let mut coords = Vec::new();
     for (name, xyz) in &p.coords {
         coords.push((super::extract::space(name)?, *xyz));
@@ -527,9 +536,10 @@ pub async fn delete_token(
 pub async fn delete_tokens(
     State(app): State<AppState>,
     who: Principal,
-    Body(b): Body<IdsIn>,
+    b: Body<IdsIn>,
 ) -> ApiResult<impl IntoResponse> {
     who.require(Role::User)?;
+    let b = b.parse()?;
     bounded("ids", b.ids.len(), MAX_BATCH)?;
     let note_ids: Vec<u32> = b.ids.iter().take(16).copied().collect();
     let store = app.store.clone();

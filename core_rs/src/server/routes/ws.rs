@@ -22,6 +22,7 @@ use crate::server::auth::{Principal, Role};
 use crate::server::events::{Bus, Channel, ConnectionGuard, Event, Replay};
 use crate::server::problem::Problem;
 use crate::server::{AppState, Config};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -33,21 +34,43 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+/// Most queued events written before one flush.
+const BURST: usize = 256;
 
 /// Routes of this group (nested under `/api/v1`).
 pub fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
-/// Upgrade to the event stream after checking credentials, `Origin` and the connection limit.
+/// The live event stream (WebSocket; JSON text frames, see the protocol in the module docs):
+/// `hello`, then `subscribe` to channels tokens, connections, grid, cdna, metrics, events,
+/// optionally `after` a sequence number to get what was missed.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "events",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 426, description = "Not a WebSocket upgrade request", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn upgrade(
     State(app): State<AppState>,
     who: Principal,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
     who.require(Role::Readonly)?;
+    let ws = ws.map_err(|e| {
+        let mut p = Problem::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade-required",
+            format!("this route is a WebSocket: {}", e.body_text()),
+        );
+        p.title = "Upgrade Required".into();
+        p
+    })?;
     check_origin(&headers, &app.config)?;
     let guard = app.bus.connect(&who.name).ok_or_else(|| {
         let mut p = Problem::new(
@@ -155,13 +178,50 @@ impl Conn {
         self.mask = mask;
     }
 
-    /// A live event: send it if subscribed.
-    async fn deliver(&mut self, ev: Event) -> bool {
-        self.cursor = ev.seq;
-        if ev.mask & self.mask == 0 || ev.seq <= self.skip_upto {
-            return true;
-        }
-        self.send(Message::Text(ev.text)).await
+    /// Live events: `first`, then whatever else is already queued (up to [`BURST`]), written
+    /// with one flush; a lag becomes a `resync` frame in place. `false` ends the connection.
+    async fn deliver(
+        &mut self,
+        first: Result<Event, RecvError>,
+        live: &mut broadcast::Receiver<Event>,
+    ) -> bool {
+        let timeout = self.send_timeout;
+        let burst = async {
+            let mut next = Some(first);
+            let mut n = 0;
+            while let Some(item) = next.take() {
+                match item {
+                    Ok(ev) => {
+                        self.cursor = ev.seq;
+                        if ev.mask & self.mask != 0 && ev.seq > self.skip_upto {
+                            self.tx.feed(Message::Text(ev.text)).await?;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        self.bus.note_lagged();
+                        // The receiver resumes at the oldest event it still holds; the client
+                        // refetches what it shows and keeps its subscription.
+                        let seq = self.bus.seq();
+                        let msg = json!({"type": "resync", "reason": "lagged", "seq": seq});
+                        self.tx
+                            .feed(Message::Text(Utf8Bytes::from(msg.to_string())))
+                            .await?;
+                    }
+                    Err(RecvError::Closed) => return Ok(false),
+                }
+                n += 1;
+                if n < BURST {
+                    next = match live.try_recv() {
+                        Ok(ev) => Some(Ok(ev)),
+                        Err(TryRecvError::Lagged(k)) => Some(Err(RecvError::Lagged(k))),
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => None,
+                    };
+                }
+            }
+            self.tx.flush().await?;
+            Ok::<bool, axum::Error>(true)
+        };
+        matches!(tokio::time::timeout(timeout, burst).await, Ok(Ok(true)))
     }
 
     /// Handle one client frame; `false` ends the connection.
@@ -300,18 +360,7 @@ async fn serve(socket: WebSocket, guard: ConnectionGuard) {
     let mut last_heard = Instant::now();
     loop {
         let ok = tokio::select! {
-            ev = live.recv() => match ev {
-                Ok(ev) => conn.deliver(ev).await,
-                Err(RecvError::Lagged(_)) => {
-                    bus.note_lagged();
-                    let seq = bus.seq();
-                    // Everything up to the newest event is now "passed over"; the receiver
-                    // resumes at the oldest it still holds, which `deliver` moves past.
-                    conn.send_json(json!({"type": "resync", "reason": "lagged", "seq": seq}))
-                        .await
-                }
-                Err(RecvError::Closed) => false,
-            },
+            ev = live.recv() => conn.deliver(ev, &mut live).await,
             frame = rx.next() => {
                 last_heard = Instant::now();
                 match frame {

@@ -253,6 +253,8 @@ async fn graph_queries_follow_connections() {
     )
     .await;
     assert_eq!(bad.problem(422)["field"], "weight");
+    let uri = format!("/api/v1/graph/path?from={}&to={}&space=", t[0], t[3]);
+    assert_eq!(get(&app, &st, &uri).await.problem(422)["field"], "space");
 
     let comps = get(&app, &st, "/api/v1/graph/components?limit=1").await;
     assert_eq!(comps.body["count"], 2);
@@ -350,4 +352,48 @@ async fn semantic_queries_need_a_bootstrap() {
     )
     .await;
     assert_eq!(zero.problem(422)["field"], "queries");
+}
+
+#[tokio::test]
+async fn api_queries_and_writes_reach_the_event_stream() {
+    use crate::server::events::Channel;
+    let (app, st) = app();
+    let t = make_tokens(&app, &st, 3).await;
+    let (mut rx, _) = st.bus.live();
+    // Nobody listens to `grid`: a query publishes nothing.
+    post(
+        &app,
+        &st,
+        "/api/v1/grid/neighbors",
+        json!({"space": "cognitive", "token": t[0], "k": 1}),
+    )
+    .await;
+    st.bus
+        .resubscribe(0, Channel::Grid.bit() | Channel::Tokens.bit());
+    let q = post(
+        &app,
+        &st,
+        "/api/v1/grid/neighbors",
+        json!({"space": "cognitive", "token": t[0], "k": 1}),
+    )
+    .await;
+    assert_eq!(q.status, StatusCode::OK);
+    post(&app, &st, "/api/v1/tokens", json!({"label": "fresh"})).await;
+    let mut texts = Vec::new();
+    while let Ok(e) = rx.try_recv() {
+        texts.push(e.text.to_string());
+    }
+    let grid: Vec<&String> = texts.iter().filter(|t| t.contains("grid.query")).collect();
+    assert_eq!(grid.len(), 1, "{texts:?}");
+    assert!(
+        grid[0].contains("\"origin\":\"api:") && grid[0].contains("neighbors"),
+        "{}",
+        grid[0]
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("token.created") && t.contains("\"origin\":\"api:")),
+        "{texts:?}"
+    );
 }

@@ -204,6 +204,17 @@ async fn bad_input_is_a_problem_naming_the_field() {
         .await
         .problem(400);
     send(&app, raw("{}", Some("text/plain"))).await.problem(415);
+    let array = send(&app, raw("[0.5]", Some("application/json"))).await;
+    assert_eq!(array.problem(422)["field"], "body");
+    let long = send(
+        &app,
+        raw(
+            "{\"coords\": {\"cognitive\": [0, 0, 0, 0]}}",
+            Some("application/json"),
+        ),
+    )
+    .await;
+    assert_eq!(long.problem(422)["field"], "coords.cognitive");
     send(&app, raw("{}", None)).await.problem(415);
 
     let path = get(&app, &st, "/api/v1/tokens/abc").await;
