@@ -251,8 +251,8 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .thread_name("ng-server")
         .enable_all()
         .build()?;
-    let http = state.http.clone();
-    state.bus.set_request_counter(move || http.requests_total());
+    let counter = state.http.clone();
+    state.bus.set_request_counter(move || counter.requests_total());
     rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
