@@ -91,14 +91,12 @@ def test_every_protected_route_answers_401_without_credentials(matrix):
     bad = [x for x in matrix["anonymous"] if x[2] != 401 or not x[3].startswith("application/problem+json")]
     assert bad == []
     assert all(x[4].lower().startswith("bearer") for x in matrix["anonymous"])
-    assert all(code == 200 for _, _, code in matrix["public"])
+    # Public routes never ask for credentials; the auth ones (login, refresh, link, /login)
+    # answer an empty body with a 4xx naming what is missing, logout with 204.
+    assert all(code < 500 and code not in (401, 403) for _, _, code in matrix["public"])
+    assert all(code == 200 for _, path, code in matrix["public"] if path.startswith("/health"))
 
 
-@pytest.mark.xfail(
-    reason="routes/*: a few handlers parse and validate the body before checking the role, so a "
-    "lower role with a bad body gets 422 instead of 403 (PATCH /cdna, PUT /cdna/flags|profile, "
-    "POST /connections[/batch], /connections/{id}/feedback, /tokens/batch, /tokens/delete)"
-)
 def test_every_route_answers_403_below_its_role(matrix):
     assert [x for x in matrix["lower"] if x[3] != 403] == []
 
@@ -108,10 +106,6 @@ def test_every_route_is_allowed_at_its_role(matrix):
     assert refused == [] and len(matrix["allowed"]) >= 30
 
 
-@pytest.mark.xfail(
-    reason="openapi.rs: the auth and admin routes (users, api-keys, audit, auth/*) and /api/v1/ws "
-    "are served but not in the OpenAPI document yet"
-)
 def test_auth_and_admin_routes_are_in_the_document(matrix):
     paths = {p for _, p, _ in matrix["ops"]}
     assert {"/api/v1/users", "/api/v1/api-keys", "/api/v1/audit", "/api/v1/auth/login", "/api/v1/ws"} <= paths

@@ -252,7 +252,9 @@ pub fn start(store: Arc<RuntimeStorage>, config: Config) -> Result<ServerHandle,
         .enable_all()
         .build()?;
     let counter = state.http.clone();
-    state.bus.set_request_counter(move || counter.requests_total());
+    state
+        .bus
+        .set_request_counter(move || counter.requests_total());
     rt.spawn(state.bus.clone().run_metrics());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()

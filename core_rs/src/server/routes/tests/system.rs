@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Every route of the API: (method, path template).
-const ROUTES: [(&str, &str); 65] = [
+const ROUTES: [(&str, &str); 66] = [
     ("get", "/api/v1/tokens/{id}"),
     ("patch", "/api/v1/tokens/{id}"),
     ("delete", "/api/v1/tokens/{id}"),
