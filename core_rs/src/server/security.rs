@@ -100,6 +100,30 @@ async fn host_check(State(app): State<AppState>, req: Request, next: Next) -> Re
     next.run(req).await
 }
 
+/// Bodies up to this size are read before routing, so a handler that answers without reading
+/// its body (a 401/403, a route that takes none) never leaves bytes on a keep-alive connection.
+const PREREAD: u64 = 64 << 10;
+
+async fn preread(req: Request, next: Next) -> Response {
+    let small = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > 0 && n <= PREREAD);
+    if !small {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, PREREAD as usize).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Err(_) => Problem::bad_request("the request body could not be read").into_response(),
+    }
+}
+
 fn next_request_id() -> String {
     static PREFIX: OnceLock<String> = OnceLock::new();
     static N: AtomicU64 = AtomicU64::new(0);
@@ -202,7 +226,8 @@ pub fn layer(app: Router<AppState>, state: &AppState) -> Router<AppState> {
     if let Some(c) = cors(&state.config.allowed_origins) {
         app = app.layer(c);
     }
-    app.layer(from_fn_with_state(state.clone(), host_check))
+    app.layer(axum::middleware::from_fn(preread))
+        .layer(from_fn_with_state(state.clone(), host_check))
         .layer(from_fn_with_state(state.clone(), headers_mw))
 }
 

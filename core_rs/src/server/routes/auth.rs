@@ -234,6 +234,7 @@ pub async fn link(
 /// The login link: `GET /login?token=...` sets the session cookie and redirects to `/`.
 #[utoipa::path(get, path = "/login", tag = "auth", params(LinkBody),
     responses((status = 303, description = "Set-Cookie carries the session; Location is /"),
+              (status = 400, body = Problem, content_type = "application/problem+json"),
               (status = 401, body = Problem, content_type = "application/problem+json")),
     extensions(("x-required-role" = json!("public"))))]
 pub async fn login_page(
@@ -242,7 +243,11 @@ pub async fn login_page(
     q: Result<Query<LinkBody>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Response> {
     let t = q
-        .map_err(|_| Problem::unauthorized("the one-time token is missing"))?
+        .map_err(|_| {
+            let mut p = Problem::bad_request("the one-time token is missing (?token=...)");
+            p.field = Some("token".into());
+            p
+        })?
         .0
         .token;
     let ip = ip_of(ip);
