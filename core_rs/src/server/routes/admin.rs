@@ -185,7 +185,9 @@ pub async fn list_keys(
 
 /// Create an API key; the secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "admin", request_body = NewKey,
-    responses((status = 201, body = CreatedKey), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = CreatedKey),
+        (status = 404, description = "no user of that name (owner)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])), extensions(("x-required-role" = json!("admin"))))]
 pub async fn create_key(
     State(app): State<AppState>,
