@@ -267,6 +267,7 @@ def serve(
     allowed_hosts: Optional[Sequence[str]] = None,
     allowed_origins: Optional[Sequence[str]] = None,
     trusted_proxies: Optional[Sequence[str]] = None,
+    snapshot_path: Optional[_Path] = None,
     heartbeat: Optional[float] = None,
     ephemeral_admin: bool = True,
 ) -> Server: ...
