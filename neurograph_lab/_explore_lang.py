@@ -104,13 +104,15 @@ class ExploreResult:
         self.space = "cognitive"
 
     def explorer(self) -> Any:
-        """The explorer widget for ``show grid`` (GridExplorer of the selection in its space)
-        or ``show graph`` (GraphExplorer of the selection)."""
+        """The explorer widget for ``show grid`` (GridExplorer of every token in the selection's
+        space, focused on the selection) or ``show graph`` (GraphExplorer of the selection,
+        focused on it)."""
         from .widgets import GraphExplorer, GridExplorer  # lazy: anywidget loads on first use
 
+        focus = self.ids if len(self.ids) else None
         if self.view == "graph":
-            return GraphExplorer(self._rt, ids=self.ids, depth=0)
-        return GridExplorer(self._rt, space=self.space, ids=self.ids)
+            return GraphExplorer(self._rt, ids=self.ids, depth=0, focus=focus)
+        return GridExplorer(self._rt, space=self.space, focus=focus)
 
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""

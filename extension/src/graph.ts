@@ -11,7 +11,8 @@ import { type InputHost, StageInput } from "./input";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
-import { fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
+import { type Affine, fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
+import { decodeCompletions, drawFocus, FocusTracker, SearchBox } from "./search";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
@@ -48,6 +49,10 @@ class GraphView {
   private readonly overlay: HTMLCanvasElement;
   private readonly loop: FrameLoop;
   private readonly widthBy: HTMLSelectElement;
+  private readonly search: SearchBox;
+  private readonly focus: FocusTracker;
+  /** Version of the `nodes` received last (a focus of another version waits for its nodes). */
+  private nodesVersion = -1;
 
   constructor(
     private readonly model: Model,
@@ -99,7 +104,9 @@ class GraphView {
       this.st.zoom = { ...IDENTITY_ZOOM };
       this.loop.request();
     });
-    sh.bar.append(labelled("edge width", this.widthBy), fit, sh.count);
+    this.search = new SearchBox((m) => model.send(m), d, g.wrap);
+    this.focus = new FocusTracker(model);
+    sh.bar.append(this.search.el, labelled("edge width", this.widthBy), fit, sh.count);
 
     new StageInput(sh.stage, this.inputHost(), d, g.wrap);
     this.listen();
@@ -126,7 +133,12 @@ class GraphView {
     d.onModel(
       model,
       "msg:custom",
-      g.wrap((c: unknown, b: unknown) => this.onMsg(decodeGraphMsg(c, Array.isArray(b) ? b : []))),
+      g.wrap((c: unknown, b: unknown) => {
+        const bufs = Array.isArray(b) ? b : [];
+        const done = decodeCompletions(c, bufs, "GraphExplorer");
+        if (done) this.search.onMsg(done);
+        else this.onMsg(decodeGraphMsg(c, bufs));
+      }),
     );
     on("change:selected", () => {
       st.selCount = data.setSelected(model.get("selected"));
@@ -134,6 +146,7 @@ class GraphView {
       this.loop.request();
     });
     on("change:legend", () => this.legend());
+    on("change:focused", () => this.loop.request());
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
     on("change:n_edges", () => this.status());
     watchTheme(
@@ -168,6 +181,7 @@ class GraphView {
     switch (m.type) {
       case "nodes":
         data.setNodes(m);
+        this.nodesVersion = m.version;
         data.clearEdges(num(this.model.get("n_edges")));
         st.selCount = data.setSelected(this.model.get("selected"));
         st.hover = -1;
@@ -311,6 +325,8 @@ class GraphView {
     const { st, data } = this;
     const t0 = performance.now();
     const r = this.ensureRenderer();
+    const panned = this.focus.pan(st.zoom, st.rect, (i) => this.nodePos(this.affine(), i));
+    if (panned) st.zoom = panned;
     const a = this.affine();
     const frame: GraphFrame = {
       width: st.rect.w,
@@ -332,9 +348,22 @@ class GraphView {
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note);
+    const f = this.focus.current();
+    const at = (idx: number[]) => idx.map((i) => this.nodePos(a, i)).filter((p): p is [number, number] => p !== null);
+    const focus = f ? at(f.indices) : [];
+    const near = f ? at(f.near) : [];
+    if (f) drawFocus(this.overlay, st.dpr, st.theme, focus, near, f.label, st.rect);
+    this.focus.publish(this.sh.stage, f, focus[0] ?? null, st.rect, near.length);
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }),
     );
+  }
+
+  /** Screen position of node i under the affine `a`, or null when there is no such node. */
+  private nodePos(a: Affine, i: number): [number, number] | null {
+    const data = this.data;
+    if (i < 0 || i >= data.n || this.nodesVersion !== num(this.model.get("version"))) return null;
+    return [a.m[0] * data.pos[2 * i] + a.b[0], a.m[4] * data.pos[2 * i + 1] + a.b[1]];
   }
 
   // -- input --

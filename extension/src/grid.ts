@@ -26,6 +26,7 @@ import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./mode
 import { drawOverlay } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
 import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
+import { decodeCompletions, drawFocus, FocusTracker, SearchBox } from "./search";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas } from "./ui";
@@ -75,6 +76,8 @@ class GridView {
   private readonly loop: FrameLoop;
   private readonly input: StageInput;
   private readonly bar: GridBar;
+  private readonly search: SearchBox;
+  private readonly focus: FocusTracker;
 
   constructor(
     private readonly model: Model,
@@ -127,6 +130,9 @@ class GridView {
       this.dirtyAll();
     };
     this.bar = gridBar(model, sh, d, resetZoom, g.wrap);
+    this.search = new SearchBox((m) => model.send(m), d, g.wrap);
+    sh.bar.prepend(this.search.el);
+    this.focus = new FocusTracker(model);
     this.listen();
   }
 
@@ -155,7 +161,10 @@ class GridView {
       model,
       "msg:custom",
       g.wrap((content: unknown, buffers: unknown) => {
-        this.onMsg(decodeGridMsg(content, Array.isArray(buffers) ? buffers : []));
+        const bufs = Array.isArray(buffers) ? buffers : [];
+        const c = decodeCompletions(content, bufs, "GridExplorer");
+        if (c) this.search.onMsg(c);
+        else this.onMsg(decodeGridMsg(content, bufs));
       }),
     );
     const resetData = () => this.resetData();
@@ -179,6 +188,7 @@ class GridView {
         this.bar.sync();
         this.dirtyAll();
       });
+    on("change:focused", () => this.dirtyAll());
     on("change:selection", () => {
       this.store.setSelectionMask(toBytes(model.get("selection")));
       this.selectionChanged(false);
@@ -429,6 +439,12 @@ class GridView {
     const t0 = performance.now();
     const r = this.ensureRenderer();
     const src = this.mainSource();
+    const panned = this.focus.pan(st.zoom, st.layout.main, (i) => pointPos(this.viewDraw(0), i, store.n));
+    if (panned) {
+      st.zoom = panned;
+      st.spin = false;
+      st.dirtyMain = true;
+    }
     if (src.three && st.spin && r.kind !== "density") {
       st.yaw += Math.min(50, st.lastSpin ? t0 - st.lastSpin : 16) * 0.0003;
       st.lastSpin = t0;
@@ -477,11 +493,29 @@ class GridView {
     }
     const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note);
+    this.drawFocus();
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length },
       }),
     );
+  }
+
+  /** Rings around the focused tokens (all views) and their neighbourhood (main view). */
+  private drawFocus(): void {
+    const { st, store } = this;
+    const f = this.focus.current();
+    const at = (v: ViewDraw, idx: number[]) =>
+      idx.map((i) => pointPos(v, i, store.n)).filter((p): p is [number, number] => p !== null && Number.isFinite(p[0]));
+    const main = this.viewDraw(0);
+    const focus = f ? at(main, f.indices) : [];
+    const near = f ? at(main, f.near) : [];
+    if (f) {
+      drawFocus(this.overlay, st.dpr, st.theme, focus, near, f.label, st.layout.main);
+      for (let s = 0; s < N_SPACES; s++)
+        drawFocus(this.overlay, st.dpr, st.theme, at(this.viewDraw(s + 1), f.indices), [], "", st.layout.small[s]);
+    }
+    this.focus.publish(this.sh.stage, f, focus[0] ?? null, st.layout.main, near.length);
   }
 
   // -- selection and input --

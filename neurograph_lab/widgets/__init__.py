@@ -20,34 +20,92 @@ __all__ = ["GridExplorer", "GraphExplorer", "CDNAPanel", "Explore", "explore"]
 GRAPH_FOLLOWS = 5_000
 
 
-def explore(rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1) -> Explore:
+def explore(
+    rt: Runtime,
+    ids: Any = None,
+    space: str = "cognitive",
+    color: str = "auto",
+    depth: int = 1,
+    *,
+    focus: Any = None,
+) -> Explore:
     """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
-    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both."""
-    return Explore(rt, ids=ids, space=space, color=color, depth=depth)
+    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both.
+
+    Parameters
+    ----------
+    rt : Runtime
+        The runtime to show.
+    ids : array-like of int, optional
+        The tokens to show (all if None).
+    space : str
+        The grid's main view.
+    color : str
+        The grid's colour (``GridExplorer``); ``"auto"`` is ``"community"`` when the runtime
+        has connections (both explorers then colour by community), else ``"entity"``.
+    depth : int
+        Hops of neighbours the graph adds around the grid's tokens.
+    focus : str, int, array-like of int or QueryResult, optional
+        Open focused on these tokens (``Explore.focus``).
+    """
+    return Explore(rt, ids=ids, space=space, color=color, depth=depth, focus=focus)
 
 
 class Explore(w.VBox):  # type: ignore[misc]
-    """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel``."""
+    """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel`` (arguments: ``explore``)."""
 
     def __init__(
-        self, rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1
+        self,
+        rt: Runtime,
+        ids: Any = None,
+        space: str = "cognitive",
+        color: str = "auto",
+        depth: int = 1,
+        *,
+        focus: Any = None,
     ) -> None:
+        if color == "auto":
+            color = "community" if len(rt.connections) else "entity"
         self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
         if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
             seeds = rt.tokens.ids()[:50]
-        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0)
+        self.graph = GraphExplorer(
+            rt,
+            ids=seeds,
+            depth=depth if seeds is not None else 0,
+            color="community" if color == "community" else "entity",
+        )
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth
         self.grid.observe(self._follow, "selection")
+        self.grid.observe(self._follow_focus, "focused")
         super().__init__([w.HBox([self.grid, self.panel]), self.graph])
+        if focus is not None:
+            self.focus(focus)
 
     def _follow(self, _change: Any) -> None:
         sel = self.grid.selected
         if 0 < len(sel) <= GRAPH_FOLLOWS:
             self.graph._nodes = self.graph._grow(sel, self._depth)
             self.graph.refresh()
+
+    def focus(self, target: Any = None, k: int = 10) -> None:
+        """Focus both explorers on a label, id, list of ids or query result (None clears): the
+        grid highlights the tokens with their neighbourhood and pans to them; the graph adds
+        them if they are outside its subgraph and does the same (a search in the grid's box
+        focuses the graph too). Raises ``ValidationError`` for an unknown label (listing close
+        spellings) or id, with nothing changed."""
+        self.grid.focus(target, k=k)
+
+    def _follow_focus(self, change: Any) -> None:
+        old, new = change["old"] or {}, change["new"] or {}
+        if not new:
+            if old:
+                self.graph.focus(None)
+        elif new.get("seq") != old.get("seq") and new.get("ids"):
+            self.graph.focus(new["ids"], k=self.grid._focus_k)
 
     def __repr__(self) -> str:
         return f"Explore\n  {self.grid!r}\n  {self.graph!r}\n  {self.panel!r}"

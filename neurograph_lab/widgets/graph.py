@@ -12,19 +12,27 @@ from .._args import as_id_array
 from .._names import CONNECTION_GROUPS
 from ..errors import ValidationError
 from ..runtime import Runtime
-from ._base import MAX_MESSAGE, Explorer, Message, buf, esm_bundle
+from ._base import MAX_MESSAGE, Message, buf, esm_bundle
+from ._focus import Focusable, communities_of, community_categories
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000
 EDGE_BYTES = 10  # two uint32 ends, colour, width
 
 
-class GraphExplorer(Explorer):
+class GraphExplorer(Focusable):
     """Nodes and connections of a subgraph: from ``ids`` (all tokens if None) plus their
     neighbours up to ``depth`` hops (along out- and in-connections), or the words of a
     semantic ``query``. Colour by connection group, width by ``width_by`` (``strength`` or
     ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
-    adds a node's neighbours. ``expand(ids)`` does the same from Python."""
+    adds a node's neighbours. ``expand(ids)`` does the same from Python.
+
+    ``color``: node colour, ``"entity"`` (entity type) or ``"community"``
+    (``rt.graph.last_communities``, computed with the defaults first if there are none; the
+    11 largest coloured). ``focus``: a label, id, list of ids or query result to open focused
+    on (``focus()``; a graph made from a ``query`` opens focused on its results). The search
+    box completes the labels of all tokens: focusing one outside the subgraph adds it and its
+    neighbours."""
 
     _esm = esm_bundle("graph")
     _kind = "graph"
@@ -34,6 +42,7 @@ class GraphExplorer(Explorer):
     legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
     width_by = traitlets.Unicode("strength").tag(sync=True)
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    color = traitlets.Unicode("entity").tag(sync=True)
 
     def __init__(
         self,
@@ -47,14 +56,19 @@ class GraphExplorer(Explorer):
         iterations: int = 100,
         seed: int = 0,
         live: bool = False,
+        color: str = "entity",
+        focus: Any = None,
     ) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
         if width_by not in ("strength", "confidence"):
             raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
-        super().__init__(rt, live=live, width_by=width_by)
+        if color not in ("entity", "community"):
+            raise ValidationError(f"color must be 'entity' or 'community', got {color!r}")
+        super().__init__(rt, live=live, width_by=width_by, color=color)
         if query is not None:
             seeds = rt.query(query, k=k).ids
+            focus = seeds if focus is None else focus
         elif ids is None:
             seeds = rt.tokens.ids()
             depth = 0
@@ -66,6 +80,8 @@ class GraphExplorer(Explorer):
         self._iterations, self._seed = int(iterations), int(seed)
         self._nodes = self._grow(np.unique(np.asarray(seeds, dtype=np.uint32)), depth)
         self._rebuild()
+        if focus is not None and len(np.atleast_1d(getattr(focus, "ids", focus))):
+            self.focus(focus)
 
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
         """``nodes`` and their neighbours up to ``depth`` hops along out- and in-connections,
@@ -106,19 +122,54 @@ class GraphExplorer(Explorer):
         self._degree = degree
         top = max(int(degree.max()) if degree.size else 1, 1)
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
-        self._node_color = _entities_of(self._rt, nodes) % 12
         self._labels = self._rt._core.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
-        self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
+        legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
+        if self.color == "community":
+            of, sizes = communities_of(self._rt, nodes)
+            cats, names = community_categories(of, sizes)
+            self._node_color = cats.astype(np.uint8)
+            counts = np.bincount(cats, minlength=12)
+            nodes_legend = [{"name": f"nodes: {names[i]}", "color": i} for i in range(12) if counts[i]]
+            legend = nodes_legend + [{"name": f"edges: {g}", "color": i % 12} for i, g in enumerate(groups)]
+        else:
+            self._node_color = _entities_of(self._rt, nodes) % 12
+        self.legend = legend
         self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
         self.loaded = 0
         self.selected = [i for i in self.selected if i in index]
 
-    @traitlets.observe("width_by")
+    @traitlets.observe("width_by", "color")
     def _width_changed(self, change: Any) -> None:
-        if change["new"] not in ("strength", "confidence"):
-            self.width_by = change["old"]
+        allowed = ("strength", "confidence") if change["name"] == "width_by" else ("entity", "community")
+        if change["new"] not in allowed:
+            setattr(self, change["name"], change["old"])
         elif self.n_nodes:
             self.refresh()
+
+    # -- search and focus (_focus.py) --
+    def _search_ids(self) -> np.ndarray:
+        return np.asarray(self._rt.tokens.ids(), dtype=np.uint32)
+
+    def _shown(self) -> np.ndarray:
+        return self._nodes
+
+    def _make_shown(self, ids: np.ndarray) -> None:
+        """A token outside the subgraph: add it and its neighbours (one hop), redraw."""
+        missing = ids[~np.isin(ids, self._nodes)]
+        if missing.size:
+            self._nodes = np.union1d(self._nodes, self._grow(missing, 1))
+            self.refresh()
+
+    def _neighbourhood(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """The nodes joined to ``ids`` by a drawn edge (``k`` does not apply here)."""
+        at = np.flatnonzero(np.isin(self._nodes, ids))
+        if not at.size or not len(self._ends):
+            return np.empty(0, np.uint32)
+        a, b = self._ends[:, 0], self._ends[:, 1]
+        touch = np.isin(a, at) | np.isin(b, at)
+        other = np.unique(np.concatenate([a[touch], b[touch]]))
+        near: np.ndarray = self._nodes[other[~np.isin(other, at)]].astype(np.uint32)
+        return near
 
     def _size(self) -> int:
         return int(self.n_nodes)

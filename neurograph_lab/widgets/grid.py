@@ -14,7 +14,8 @@ from .._args import as_id_array, space_name
 from .._names import ENTITY_TYPES, SPACES
 from ..errors import NotFoundError, ValidationError
 from ..runtime import Runtime
-from ._base import Explorer, Message, buf, esm_bundle, packbits, unpackbits
+from ._base import Message, buf, esm_bundle, packbits, unpackbits
+from ._focus import MAX_FOCUS, Focusable, communities_of, community_categories
 
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
@@ -24,17 +25,22 @@ MISSING = 255
 NUMERIC = ("weight", "field_radius", "field_strength", "timestamp")
 
 
-class GridExplorer(Explorer):
+class GridExplorer(Focusable):
     """Tokens in the 8 semantic spaces: a main view (``space`` and two ``axes``, or 3-D with
     ``view3d``) and 8 small multiples, with a linked box/lasso selection.
 
     ``ids``: the tokens to show (all if None). ``color``: ``"entity"`` (entity type),
-    ``"cluster"`` (connected component of the graph, the 11 largest coloured), ``"weight"`` or
+    ``"cluster"`` (connected component of the graph, the 11 largest coloured), ``"community"``
+    (``rt.graph.last_communities``, computed with the defaults first if there are none; the 11
+    largest coloured, the legend gives their sizes), ``"weight"`` or
     any numeric column of ``rt.tokens.to_pandas()`` (e.g. ``"cognitive_z"``). ``live=True``
     refreshes after any cell that changed the runtime; ``refresh()`` does it by hand.
 
     ``explorer.selected`` is the selection as token ids (set it to highlight tokens in the
     browser); ``explorer.selection_df()`` is it as a DataFrame.
+
+    ``focus``: a label, id, list of ids or query result to open focused on (see ``focus()``);
+    the search box above the views completes labels and focuses the chosen token.
 
     Coordinates travel quantised to one byte per axis (16 bytes per token for the 8 spaces),
     as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
@@ -68,6 +74,7 @@ class GridExplorer(Explorer):
         view3d: bool = False,
         live: bool = False,
         seed: int = 0,
+        focus: Any = None,
     ) -> None:
         self._ids_arg = ids
         self._seed = seed
@@ -80,6 +87,8 @@ class GridExplorer(Explorer):
         self.color = color
         self._rebuild()
         self._check_color(color)
+        if focus is not None:
+            self.focus(focus)
 
     # -- validation --
     def _check_space(self, space: Any) -> str:
@@ -138,15 +147,18 @@ class GridExplorer(Explorer):
         c = self._columns()
         n = len(c["id"])
         numeric = [k for k in NUMERIC if k in c] + [f"{s}_{a}" for s in self.spaces for a in "xyz"]
-        self.color_options = ["entity", "cluster", *numeric]
+        self.color_options = ["entity", "cluster", "community", *numeric]
         color = self.color if self.color in self.color_options else "entity"
         rng = np.random.default_rng(self._seed)
         shuffle = rng.permutation(n)
         values: Optional[np.ndarray] = None
-        if color in ("entity", "cluster"):
+        if color in ("entity", "cluster", "community"):
             if color == "entity":
                 cats = c["entity"][shuffle].astype(np.int64)
                 names = list(ENTITY_TYPES)
+            elif color == "community":
+                of, community_sizes = communities_of(self._rt, c["id"])
+                cats, names = community_categories(of[shuffle], community_sizes)
             else:
                 comp = self._rt.graph.components()
                 comp_of = pd.Series(comp.values, index=comp.index).reindex(c["id"]).to_numpy()
@@ -192,6 +204,32 @@ class GridExplorer(Explorer):
 
     def _size(self) -> int:
         return int(self.n)
+
+    # -- search and focus (_focus.py) --
+    def _search_ids(self) -> np.ndarray:
+        return self._order
+
+    def _shown(self) -> np.ndarray:
+        return self._order
+
+    def _make_shown(self, ids: np.ndarray) -> None:
+        missing = ids[~np.isin(ids, self._order)]
+        if missing.size:
+            raise ValidationError(f"token {int(missing[0])} is not shown in this explorer (it was made with ids=...)")
+
+    def _neighbourhood(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """Graph neighbours of ``ids`` and, for one token, its ``k`` nearest in the main space."""
+        found, _ = self._rt._core.graph_neighbourhood(ids, 1, "both", None, 2 * MAX_FOCUS)
+        parts = [np.asarray(found, dtype=np.uint32)]
+        if k and len(ids) == 1:
+            try:
+                parts.append(np.asarray(self._rt.grid.neighbors(int(ids[0]), k=k + 1, space=self.space).ids))
+            except (ValidationError, NotFoundError):  # not placed in this space
+                pass
+        near = np.concatenate(parts).astype(np.uint32)
+        _, first = np.unique(near, return_index=True)
+        near = near[np.sort(first)]
+        return near[np.isin(near, self._order) & ~np.isin(near, ids)]
 
     def _release(self) -> None:
         self._q = self._q3 = np.empty((0, 8, 3), np.uint8)
