@@ -43,7 +43,12 @@ describe("completion state", () => {
   it("keeps at most COMPLETIONS items and stays closed on an empty answer", () => {
     const s = new SearchState();
     s.input("x");
-    s.receive(answer(1, Array.from({ length: 30 }, (_, i) => `x${i}`)));
+    s.receive(
+      answer(
+        1,
+        Array.from({ length: 30 }, (_, i) => `x${i}`),
+      ),
+    );
     expect(s.items.length).toBe(COMPLETIONS);
     s.input("xy");
     s.receive(answer(2, []));
@@ -126,7 +131,10 @@ describe("messages", () => {
   });
 
   it("names the bad field of a malformed answer", () => {
-    const bad = (c: unknown, b: unknown[] = []) => () => decodeCompletions(c, b, "GraphExplorer");
+    const bad =
+      (c: unknown, b: unknown[] = []) =>
+      () =>
+        decodeCompletions(c, b, "GraphExplorer");
     expect(bad({ type: "completions", seq: -1, prefix: "", items: [] })).toThrow(/"seq"/);
     expect(bad({ type: "completions", seq: 1, prefix: 3, items: [] })).toThrow(/"prefix"/);
     expect(bad({ type: "completions", seq: 1, prefix: "", items: [{ label: "a", id: -2 }] })).toThrow(/"items"/);
