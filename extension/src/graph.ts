@@ -17,6 +17,10 @@ import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
 const HEIGHT = 600;
+const NODE_COLOR: Array<[string, string]> = [
+  ["entity", "entity"],
+  ["community", "community"],
+];
 const WIDTH_BY: Array<[string, string]> = [
   ["strength", "strength"],
   ["confidence", "confidence"],
@@ -49,6 +53,7 @@ class GraphView {
   private readonly overlay: HTMLCanvasElement;
   private readonly loop: FrameLoop;
   private readonly widthBy: HTMLSelectElement;
+  private readonly nodeColor: HTMLSelectElement;
   private readonly search: SearchBox;
   private readonly focus: FocusTracker;
   /** Version of the `nodes` received last (a focus of another version waits for its nodes). */
@@ -104,9 +109,18 @@ class GraphView {
       this.st.zoom = { ...IDENTITY_ZOOM };
       this.loop.request();
     });
+    this.nodeColor = selectEl(
+      NODE_COLOR,
+      str(model.get("color"), "entity"),
+      g.wrap((v: string) => {
+        model.set("color", v);
+        model.save_changes();
+      }),
+      d,
+    );
     this.search = new SearchBox((m) => model.send(m), d, g.wrap);
     this.focus = new FocusTracker(model);
-    sh.bar.append(this.search.el, labelled("edge width", this.widthBy), fit, sh.count);
+    sh.bar.append(this.search.el, labelled("colour", this.nodeColor), labelled("edge width", this.widthBy), fit, sh.count);
 
     new StageInput(sh.stage, this.inputHost(), d, g.wrap);
     this.listen();
@@ -148,6 +162,7 @@ class GraphView {
     on("change:legend", () => this.legend());
     on("change:focused", () => this.loop.request());
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
+    on("change:color", () => setOptions(this.nodeColor, NODE_COLOR, str(model.get("color"), "entity")));
     on("change:n_edges", () => this.status());
     watchTheme(
       d,

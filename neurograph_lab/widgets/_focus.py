@@ -34,12 +34,12 @@ class LabelIndex:
 
     def __init__(self, ids: np.ndarray, labels: list[Optional[str]]) -> None:
         keep = [i for i, lab in enumerate(labels) if lab]
-        full = np.array([labels[i] for i in keep], dtype=object)
-        lower = np.array([str(s).lower()[:KEY_CHARS] for s in full], dtype=f"<U{KEY_CHARS}")
-        order = np.argsort(lower, kind="stable")
-        self.keys = lower[order]
-        self.labels = full[order]
-        self.ids = np.asarray(ids, dtype=np.uint32)[np.asarray(keep, dtype=np.int64)][order]
+        lower = [str(labels[i]).lower()[:KEY_CHARS] for i in keep]
+        order = sorted(range(len(keep)), key=lower.__getitem__)  # stable, and faster than numpy here
+        rows = np.asarray(keep, dtype=np.int64)[np.asarray(order, dtype=np.int64)]
+        self.keys = np.array([lower[j] for j in order], dtype=str)
+        self.labels = np.array([labels[i] for i in rows.tolist()], dtype=object)
+        self.ids = np.asarray(ids, dtype=np.uint32)[rows]
 
     def __len__(self) -> int:
         return len(self.ids)
