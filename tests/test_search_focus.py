@@ -201,12 +201,20 @@ def test_graph_focus_outside_the_subgraph_grows_it(planted):
         gr.close()
 
 
-def test_graph_from_a_query_opens_focused_on_its_results(planted):
+def test_explorers_of_a_query_open_focused_on_its_results(planted):
+    res = planted.query("fruit5", k=5)
+    want = sorted(int(i) for i in res.ids)
     gr = GraphExplorer(planted, query="fruit5", k=5)
+    g = GridExplorer(planted, ids=res)
+    gr2 = GraphExplorer(planted, ids=res)
     try:
-        assert sorted(gr.focused["ids"]) == sorted(int(i) for i in planted.query("fruit5", k=5).ids)
+        assert sorted(gr.focused["ids"]) == want
+        assert g.n == 5 and sorted(g.focused["ids"]) == want
+        assert sorted(gr2.focused["ids"]) == want and gr2.n_nodes > 5  # with their neighbours
     finally:
         gr.close()
+        g.close()
+        gr2.close()
 
 
 def test_explore_focuses_both_explorers(planted):

@@ -10,6 +10,7 @@ import traitlets
 
 from .._args import as_id_array
 from .._names import CONNECTION_GROUPS
+from .._values import QueryResult
 from ..errors import ValidationError
 from ..runtime import Runtime
 from ._base import MAX_MESSAGE, Message, buf, esm_bundle
@@ -30,7 +31,8 @@ class GraphExplorer(Focusable):
     ``color``: node colour, ``"entity"`` (entity type) or ``"community"``
     (``rt.graph.last_communities``, computed with the defaults first if there are none; the
     11 largest coloured). ``focus``: a label, id, list of ids or query result to open focused
-    on (``focus()``; a graph made from a ``query`` opens focused on its results). The search
+    on (``focus()``; a graph made from a ``query``, or with ``ids`` a query result, opens
+    focused on its results). The search
     box completes the labels of all tokens: focusing one outside the subgraph adds it and its
     neighbours."""
 
@@ -63,6 +65,8 @@ class GraphExplorer(Focusable):
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
         if width_by not in ("strength", "confidence"):
             raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
+        if isinstance(ids, QueryResult):  # a query's tokens, opened focused on them
+            ids, focus = ids.ids, ids if focus is None else focus
         if color not in ("entity", "community"):
             raise ValidationError(f"color must be 'entity' or 'community', got {color!r}")
         super().__init__(rt, live=live, width_by=width_by, color=color)

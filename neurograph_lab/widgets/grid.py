@@ -12,6 +12,7 @@ import traitlets
 from .. import _core
 from .._args import as_id_array, space_name
 from .._names import ENTITY_TYPES, SPACES
+from .._values import QueryResult
 from ..errors import NotFoundError, ValidationError
 from ..runtime import Runtime
 from ._base import Message, buf, esm_bundle, packbits, unpackbits
@@ -39,8 +40,9 @@ class GridExplorer(Focusable):
     ``explorer.selected`` is the selection as token ids (set it to highlight tokens in the
     browser); ``explorer.selection_df()`` is it as a DataFrame.
 
-    ``focus``: a label, id, list of ids or query result to open focused on (see ``focus()``);
-    the search box above the views completes labels and focuses the chosen token.
+    ``focus``: a label, id, list of ids or query result to open focused on (see ``focus()``;
+    ``ids`` given as a query result opens focused on it); the search box above the views
+    completes labels and focuses the chosen token.
 
     Coordinates travel quantised to one byte per axis (16 bytes per token for the 8 spaces),
     as binary chunks of at most 4 MiB; the first chunk is a uniform sample, drawn at once.
@@ -76,6 +78,8 @@ class GridExplorer(Focusable):
         seed: int = 0,
         focus: Any = None,
     ) -> None:
+        if isinstance(ids, QueryResult):  # a query's tokens, opened focused on them
+            ids, focus = ids.ids, ids if focus is None else focus
         self._ids_arg = ids
         self._seed = seed
         self._order = np.empty(0, np.uint32)

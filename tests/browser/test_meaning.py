@@ -226,3 +226,27 @@ def test_screenshots_light_and_dark(explored, page_log):
     assert sum(dark) < sum(light), (light, dark)
     lab.set_theme(page, lab.LIGHT)
     assert page_log.page_errors == []
+
+
+def test_exported_explorer_searches_offline(explored, page_log, tmp_path):
+    # the standalone HTML has no kernel: the search box completes from the inlined labels
+    page, _, _ = explored
+    path = tmp_path / "words.html"
+    lab.run_in_kernel(page, f"e.grid.to_html({str(path)!r})")
+    export = page.context.new_page()
+    export.set_content(path.read_text(encoding="utf-8"))
+    box = export.get_by_role("combobox", name="search token labels")
+    box.wait_for()
+    box.click()
+    box.press_sequentially("animal1")
+    option = export.get_by_role("option").filter(has_text="animal12").first
+    option.wait_for()
+    option.click()
+    tid = lab.kernel_value(page, "int(rt.tokens.find('animal12')[0])")
+    stage = export.locator(".ngx-stage")
+    export.wait_for_function(
+        f"(el) => el.dataset.focusId === '{tid}' && Math.abs(+el.dataset.focusX - +el.dataset.focusCx) < 2",
+        arg=stage.element_handle(),
+    )
+    export.close()
+    assert page_log.external_succeeded == []
