@@ -12,7 +12,7 @@ import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./mode
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { type Affine, fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
-import { decodeCompletions, drawFocus, FocusTracker, SearchBox } from "./search";
+import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
@@ -120,6 +120,7 @@ class GraphView {
     );
     this.search = new SearchBox((m) => model.send(m), d, g.wrap);
     this.focus = new FocusTracker(model);
+    this.search.announce(parseFocus(model.get("focused")));
     sh.bar.append(this.search.el, labelled("colour", this.nodeColor), labelled("edge width", this.widthBy), fit, sh.count);
 
     new StageInput(sh.stage, this.inputHost(), d, g.wrap);
@@ -160,7 +161,10 @@ class GraphView {
       this.loop.request();
     });
     on("change:legend", () => this.legend());
-    on("change:focused", () => this.loop.request());
+    on("change:focused", () => {
+      this.search.announce(parseFocus(model.get("focused")));
+      this.loop.request();
+    });
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
     on("change:color", () => setOptions(this.nodeColor, NODE_COLOR, str(model.get("color"), "entity")));
     on("change:n_edges", () => this.status());

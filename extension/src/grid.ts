@@ -26,7 +26,7 @@ import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./mode
 import { drawOverlay } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
 import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
-import { decodeCompletions, drawFocus, FocusTracker, SearchBox } from "./search";
+import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
 import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas } from "./ui";
@@ -133,6 +133,7 @@ class GridView {
     this.search = new SearchBox((m) => model.send(m), d, g.wrap);
     sh.bar.prepend(this.search.el);
     this.focus = new FocusTracker(model);
+    this.search.announce(parseFocus(model.get("focused")));
     this.listen();
   }
 
@@ -188,7 +189,10 @@ class GridView {
         this.bar.sync();
         this.dirtyAll();
       });
-    on("change:focused", () => this.dirtyAll());
+    on("change:focused", () => {
+      this.search.announce(parseFocus(model.get("focused")));
+      this.dirtyAll();
+    });
     on("change:selection", () => {
       this.store.setSelectionMask(toBytes(model.get("selection")));
       this.selectionChanged(false);

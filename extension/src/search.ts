@@ -267,6 +267,7 @@ const CSS = `
 .ngx-search li{padding:2px 8px;cursor:pointer;white-space:nowrap;}
 .ngx-search li[aria-selected="true"]{background:var(--ngx-brand);color:#fff;}
 .ngx-search li small{opacity:.7;margin-left:8px;}
+.ngx-search .ngx-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}
 `;
 
 let boxes = 0;
@@ -279,6 +280,7 @@ export class SearchBox {
   readonly el: HTMLSpanElement;
   readonly input: HTMLInputElement;
   private readonly list: HTMLUListElement;
+  private readonly status: HTMLSpanElement;
   private readonly st = new SearchState();
   private timer = 0;
 
@@ -302,7 +304,9 @@ export class SearchBox {
     });
     this.list = h("ul", { id: listId, role: "listbox", "aria-label": "matching labels" });
     this.list.hidden = true;
-    this.el = h("span", { class: "ngx-search" }, [h("style", {}, [CSS]), this.input, this.list]);
+    // announced to screen readers when the focus changes
+    this.status = h("span", { class: "ngx-sr", role: "status", "aria-live": "polite" });
+    this.el = h("span", { class: "ngx-search" }, [h("style", {}, [CSS]), this.input, this.list, this.status]);
     d.add(() => window.clearTimeout(this.timer));
     d.listen(
       this.input,
@@ -340,6 +344,14 @@ export class SearchBox {
   /** A kernel message: true if it was a completion answer (consumed). */
   onMsg(m: CompletionsMsg): void {
     if (this.st.receive(m)) this.paint();
+  }
+
+  /** Say what is focused now (the `focused` trait changed). */
+  announce(f: Focus | null): void {
+    const text = f?.ids.length
+      ? `focused ${f.label || `token ${f.ids[0]}`}${f.ids.length > 1 ? ` and ${f.ids.length - 1} more` : ""}, ${f.near.length} neighbours ringed`
+      : "";
+    if (this.status.textContent !== text) this.status.textContent = text;
   }
 
   private typed(): void {
