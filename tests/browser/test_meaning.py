@@ -122,6 +122,8 @@ def test_search_box_focuses_a_word_and_its_planted_neighbours(explored, page_log
         f" && +el.dataset.focusNear >= {len(planted)}",
     )
     lab.element_png(stage, "meaning-grid-focused")
+    status = grid.get_by_role("status")
+    wait_attr(page, status, "(el) => /^focused fruit3, \\d+ neighbours ringed$/.test(el.textContent)")
     # the graph explorer follows the grid's search (Explore links them), panned the same way
     gstage = graph.locator(".ngx-stage")
     wait_attr(
