@@ -101,6 +101,26 @@ def test_grid_focus_on_several_tokens_and_a_query_result(planted):
         g.close()
 
 
+def test_focus_follows_the_main_space():
+    words, vectors = planted_embeddings(words_per_cluster=40, pairs=0)
+    rt = ng.Runtime()
+    rt.bootstrap(vectors, words=words, space=["abstract", "social"], k=5, progress=False)
+    g = GridExplorer(rt, space="abstract", focus="sport9")
+    try:
+        seq, tid = g.focused["seq"], g.focused["ids"][0]
+        hood = set(rt.graph.neighbourhood(tid, depth=1, direction="both").index[1:].tolist())
+
+        def expected(space: str) -> set[int]:  # graph neighbours and the 10 nearest in the space
+            return hood | set(rt.grid.neighbors(tid, k=10, space=space).ids.tolist())
+
+        assert set(g.focused["near_ids"]) == expected("abstract")
+        assert expected("social") != expected("abstract")
+        g.space = "social"
+        assert g.focused["seq"] == seq and set(g.focused["near_ids"]) == expected("social")
+    finally:
+        g.close()
+
+
 def test_focus_survives_a_refresh_without_panning_again(planted):
     g = GridExplorer(planted, focus="capital2")
     try:

@@ -127,10 +127,12 @@ class GridExplorer(Focusable):
         self.refresh()
 
     @traitlets.observe("space", "axes", "view3d")
-    def _main_changed(self, _change: Any) -> None:
+    def _main_changed(self, change: Any) -> None:
         if self.n and not self._main_is_small_multiple():
             for msg in self._main_messages():
                 self.send(*msg)
+        if change["name"] == "space" and self._focus_arg is not None:
+            self._refocus()  # the nearest tokens in the new main space
 
     # -- data --
     def _columns(self) -> dict[str, Any]:
@@ -227,7 +229,7 @@ class GridExplorer(Focusable):
         parts = [np.asarray(found, dtype=np.uint32)]
         if k and len(ids) == 1:
             try:
-                parts.append(np.asarray(self._rt.grid.neighbors(int(ids[0]), k=k + 1, space=self.space).ids))
+                parts.append(np.asarray(self._rt.grid.neighbors(int(ids[0]), k=k, space=self.space).ids))
             except (ValidationError, NotFoundError):  # not placed in this space
                 pass
         near = np.concatenate(parts).astype(np.uint32)
