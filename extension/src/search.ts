@@ -178,7 +178,14 @@ export function drawFocus(
 
 // -- the search box --
 
-export type KeyAction = { kind: "none" } | { kind: "move" } | { kind: "choose"; item: Completion } | { kind: "close" } | { kind: "clear" };
+export type KeyAction =
+  | { kind: "none" }
+  | { kind: "move" }
+  | { kind: "choose"; item: Completion }
+  | { kind: "close" }
+  | { kind: "clear" }
+  /** Enter before the answer to the text typed: it chooses once the answer is here (`answered`). */
+  | { kind: "wait" };
 
 /** What the search box shows and does, without the DOM: text, completions, the active one. */
 export class SearchState {
@@ -188,12 +195,17 @@ export class SearchState {
   open = false;
   /** Number of the last request sent; only its answer is shown. */
   seq = 0;
+  /** The answer to request `seq` has not arrived yet. */
+  waiting = false;
+  private enterQueued = false;
 
   /** The text changed: the request to send (after the debounce), or null when empty. */
   input(text: string): CompleteRequest | null {
     this.text = text;
     const prefix = text.trim();
     this.seq++;
+    this.enterQueued = false;
+    this.waiting = prefix.length > 0;
     if (!prefix) {
       this.close();
       this.items = [];
@@ -205,10 +217,18 @@ export class SearchState {
   /** A kernel answer; false (ignored) unless it answers the last request. */
   receive(m: CompletionsMsg): boolean {
     if (m.seq !== this.seq) return false;
+    this.waiting = false;
     this.items = m.items.slice(0, COMPLETIONS);
     this.open = this.items.length > 0;
     this.active = this.open ? 0 : -1;
     return true;
+  }
+
+  /** After an accepted answer: an Enter pressed while waiting for it now chooses. */
+  answered(): KeyAction {
+    if (!this.enterQueued || this.waiting) return { kind: "none" };
+    this.enterQueued = false;
+    return this.key("Enter");
   }
 
   close(): void {
@@ -238,6 +258,10 @@ export class SearchState {
         } else this.active = (this.active + (key === "ArrowDown" ? 1 : n - 1) + n) % n;
         return { kind: "move" };
       case "Enter": {
+        if (this.waiting) {
+          this.enterQueued = true;
+          return { kind: "wait" };
+        }
         const exact = this.items.findIndex((it) => it.label.toLowerCase() === this.text.trim().toLowerCase());
         const i = this.open && this.active >= 0 ? this.active : exact >= 0 ? exact : n > 0 && this.open ? 0 : -1;
         const it = this.choose(i);
@@ -251,6 +275,7 @@ export class SearchState {
         this.text = "";
         this.items = [];
         this.seq++;
+        this.waiting = this.enterQueued = false;
         return { kind: "clear" };
       default:
         return { kind: "none" };
@@ -343,7 +368,9 @@ export class SearchBox {
 
   /** A kernel message: true if it was a completion answer (consumed). */
   onMsg(m: CompletionsMsg): void {
-    if (this.st.receive(m)) this.paint();
+    if (!this.st.receive(m)) return;
+    this.act(this.st.answered());
+    this.paint();
   }
 
   /** Say what is focused now (the `focused` trait changed). */
@@ -363,17 +390,20 @@ export class SearchBox {
 
   private keydown(e: KeyboardEvent): void {
     e.stopPropagation();
-    if (e.key === "Enter" && this.timer && this.st.items.length === 0) return; // answer not here yet
     const a = this.st.key(e.key);
     if (a.kind === "none") return;
     e.preventDefault();
+    this.act(a);
+    this.paint();
+  }
+
+  private act(a: KeyAction): void {
     if (a.kind === "choose") this.chosen(a.item);
     else if (a.kind === "clear") {
       window.clearTimeout(this.timer);
       this.input.value = "";
       this.send(focusRequest(null));
     }
-    this.paint();
   }
 
   private chosen(it: Completion | null): void {

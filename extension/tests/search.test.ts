@@ -93,6 +93,30 @@ describe("keyboard", () => {
     expect(s.key("Enter")).toEqual({ kind: "choose", item: { label: "fruit2", id: 100 } });
   });
 
+  it("Enter before the answer arrives chooses from that answer, not from the previous one", () => {
+    const s = new SearchState();
+    s.input("fruit");
+    s.receive(answer(1, ["fruit0", "fruit1"]));
+    s.input("fruit3");
+    expect(s.key("Enter")).toEqual({ kind: "wait" });
+    expect(s.text).toBe("fruit3"); // nothing chosen from the stale list
+    expect(s.receive(answer(1, ["fruit0"]))).toBe(false);
+    expect(s.answered()).toEqual({ kind: "none" }); // (a stale answer does not choose)
+    expect(s.receive(answer(2, ["fruit3", "fruit30"]))).toBe(true);
+    expect(s.answered()).toEqual({ kind: "choose", item: { label: "fruit3", id: 100 } });
+    expect(s.answered()).toEqual({ kind: "none" }); // once
+  });
+
+  it("typing on after Enter cancels the queued choice", () => {
+    const s = new SearchState();
+    s.input("to");
+    s.key("Enter");
+    s.input("too");
+    s.receive(answer(2, ["tool1"]));
+    expect(s.answered()).toEqual({ kind: "none" });
+    expect(s.open).toBe(true);
+  });
+
   it("Escape closes the list, a second Escape clears the text and drops late answers", () => {
     const s = ready();
     expect(s.key("Escape").kind).toBe("close");

@@ -99,6 +99,9 @@ def test_search_box_focuses_a_word_and_its_planted_neighbours(explored, page_log
     first.wait_for()
     assert first.inner_text().startswith("fruit3")
     assert box.get_attribute("aria-expanded") == "true"
+    box.press("ArrowDown")
+    wait_attr(page, box, "(el) => el.getAttribute('aria-activedescendant')?.endsWith('-1')")
+    box.press("ArrowUp")
     box.press("Enter")
     assert box.input_value() == "fruit3" and listbox.is_hidden()
 
@@ -150,6 +153,15 @@ def test_search_box_focuses_a_word_and_its_planted_neighbours(explored, page_log
     assert gbox.input_value() == ""
     lab.wait_for_kernel_value(page, "e.graph.focused", lambda v: v == {})
     wait_attr(page, gstage, "(el) => el.dataset.focusId === undefined")
+
+    # Enter right after typing waits for the answer to what was typed, then chooses
+    box.click()
+    box.press("Control+A")
+    box.press_sequentially("tool2")
+    box.press("Enter")
+    t2 = lab.kernel_value(page, "int(rt.tokens.find('tool2')[0])")
+    lab.wait_for_kernel_value(page, "e.grid.focused.get('ids')", lambda v: v == [t2])
+    wait_attr(page, stage, f"(el) => el.dataset.focusId === '{t2}'")
 
     # focus() from Python does the same, and a misspelling is refused with suggestions
     r = lab.run_in_kernel(page, "e.focus('colour2')")
