@@ -231,15 +231,22 @@ impl PyRuntime {
         Ok(self.store().community_of(ids).into_pyarray(py))
     }
 
-    /// The last communities: None, or a dict with ids, community, count, modularity, method,
-    /// resolution, seed and weighted.
-    fn graph_last_communities<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    /// The last communities: None, or a dict with count, modularity, method, resolution,
+    /// seed, weighted and (when `arrays`) the ids and community arrays.
+    #[pyo3(signature = (arrays=true))]
+    fn graph_last_communities<'py>(
+        &self,
+        py: Python<'py>,
+        arrays: bool,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(c) = self.store().last_communities() else {
             return Ok(None);
         };
         let d = PyDict::new(py);
-        d.set_item("ids", c.ids.to_pyarray(py))?;
-        d.set_item("community", c.community.to_pyarray(py))?;
+        if arrays {
+            d.set_item("ids", c.ids.to_pyarray(py))?;
+            d.set_item("community", c.community.to_pyarray(py))?;
+        }
         d.set_item("count", c.count)?;
         d.set_item("modularity", c.modularity)?;
         d.set_item("method", c.method.name())?;
