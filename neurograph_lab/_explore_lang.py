@@ -113,13 +113,14 @@ class ExploreResult:
     def explorer(self) -> Any:
         """The explorer widget for ``show grid`` (GridExplorer of every token in the selection's
         space, focused on the selection) or ``show graph`` (GraphExplorer of the selection,
-        focused on it)."""
+        focused on it); coloured by community after a ``communities`` step."""
         from .widgets import GraphExplorer, GridExplorer  # lazy: anywidget loads on first use
 
         focus = self.ids if len(self.ids) else None
+        color = "community" if self.color == "community" else "entity"
         if self.view == "graph":
-            return GraphExplorer(self._rt, ids=self.ids, depth=0, focus=focus)
-        return GridExplorer(self._rt, space=self.space, focus=focus)
+            return GraphExplorer(self._rt, ids=self.ids, depth=0, focus=focus, color=color)
+        return GridExplorer(self._rt, space=self.space, focus=focus, color=color)
 
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""

@@ -265,9 +265,16 @@ def test_show_grid_and_graph_open_focused(planted):
     res = run_explore(planted, "near fruit0 k=5 in abstract\nshow graph", {})
     gr = res.explorer()
     try:
-        assert sorted(gr.focused["ids"]) == sorted(int(i) for i in res.ids)
+        assert sorted(gr.focused["ids"]) == sorted(int(i) for i in res.ids) and gr.color == "entity"
     finally:
         gr.close()
+    # after a communities step both colour by community
+    for view in ("grid", "graph"):
+        w = run_explore(planted, f"near fruit0 k=5 in abstract\ncommunities\nshow {view}", {}).explorer()
+        try:
+            assert w.color == "community"
+        finally:
+            w.close()
 
 
 # -- colour by community --
