@@ -291,13 +291,18 @@ def test_grid_and_graph_colour_by_community(planted):
         sizes = comm.membership.value_counts()
         top = items[0]
         number = int(top["name"].split()[1])
-        assert top["name"] == f"community {number} ({int(sizes[number]):,})" and top["color"] == 0
+        assert top["name"] == f"community {number}" and top["count"] == int(sizes[number]) and top["color"] == 0
         # each legend run holds the tokens of its community
         run = g._order[top["start"] : top["start"] + top["count"]]
         assert set(comm.membership.loc[run].tolist()) == {number}
         assert len({i["color"] for i in items}) >= 8  # 8 planted clusters at least
         names = [i["name"] for i in gr.legend]
-        assert any(n.startswith("nodes: community") for n in names) and any(n.startswith("edges:") for n in names)
+        assert f"nodes: community {number} ({int(sizes[number])})" in names
+        assert [n for n in names if n.startswith("edges:")] == ["edges: associative"]  # the groups drawn
+        # a subset names each community's whole size
+        sub = GridExplorer(planted, color="community", ids=run[:5])
+        assert sub.legend["items"][0]["name"] == f"community {number} of {int(sizes[number])}"
+        sub.close()
         assert len(set(gr._node_color.tolist())) >= 8
         with pytest.raises(ValidationError, match="color must be"):
             GraphExplorer(planted, color="nope")

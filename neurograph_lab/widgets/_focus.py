@@ -258,11 +258,17 @@ def communities_of(rt: Any, ids: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
 def community_categories(of: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, list[str]]:
     """Category per token (0..10 for the 11 largest communities, by size, then 11 "other"
-    for the rest and for tokens in none) and the category names with the communities' sizes."""
+    for the rest and for tokens in none) and the category names: ``community <number>``, with
+    ``of <size>`` when fewer of its tokens are shown than it holds (the legend adds the count
+    shown)."""
     top = np.argsort(-np.asarray(sizes, dtype=np.int64), kind="stable")[: PALETTE_SIZE - 1]
     rank = np.full(len(sizes) + 1, PALETTE_SIZE - 1, dtype=np.int64)  # last slot: -1 (none)
     rank[top] = np.arange(len(top))
     cats = rank[np.where(of < 0, len(sizes), of)]
-    names = [f"community {int(t)} ({sizes[int(t)]:,})" for t in top]
+    shown = np.bincount(cats, minlength=PALETTE_SIZE)
+    names = [
+        f"community {int(t)}" + ("" if shown[i] == sizes[int(t)] else f" of {sizes[int(t)]:,}")
+        for i, t in enumerate(top)
+    ]
     names += ["other"] * (PALETTE_SIZE - len(names))
     return cats, names

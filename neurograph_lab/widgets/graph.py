@@ -133,8 +133,10 @@ class GraphExplorer(Focusable):
             cats, names = community_categories(of, sizes)
             self._node_color = cats.astype(np.uint8)
             counts = np.bincount(cats, minlength=12)
-            nodes_legend = [{"name": f"nodes: {names[i]}", "color": i} for i in range(12) if counts[i]]
-            legend = nodes_legend + [{"name": f"edges: {g}", "color": i % 12} for i, g in enumerate(groups)]
+            nodes_legend = [{"name": f"nodes: {names[i]} ({counts[i]:,})", "color": i} for i in range(12) if counts[i]]
+            used = set(self._edge_color.tolist())  # only the connection groups drawn
+            edges_legend = [{"name": f"edges: {g}", "color": i % 12} for i, g in enumerate(groups) if i % 12 in used]
+            legend = nodes_legend + edges_legend
         else:
             self._node_color = _entities_of(self._rt, nodes) % 12
         self.legend = legend

@@ -222,6 +222,7 @@ def _drawn_fraction(px: list[tuple[int, int, int]], w: int, box: tuple[int, int,
 
 def test_screenshots_light_and_dark(explored, page_log):
     page, grid, graph = explored
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the whole explore cell on screen
     cell = lab.cell_locator(page, 1)
     for root in (grid, graph):
         wait_attr(page, root.locator(".ngx-legend"), "(el) => /community/.test(el.textContent)")
