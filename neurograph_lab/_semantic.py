@@ -20,6 +20,18 @@ from .errors import ValidationError
 
 PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 
+#: the order in which ``space="auto"`` fills the spaces, 3 principal axes each: "abstract"
+#: gets the top 3 (where bootstraps have always put words), "cognitive" the next 3 (the space
+#: a query or an explorer without a space looks at), then the rest from L7 down to L1.
+AUTO_SPACES = ("abstract", "cognitive", "temporal", "social", "emotional", "motor", "sensory", "physical")
+
+
+def auto_spaces(n: int, dim: int) -> list[str]:
+    """The spaces ``space="auto"`` fills for ``n`` words of ``dim`` dimensions: as many as
+    ``min(n, dim) // 3`` principal-axis triples allow (at least one, so that too small an input
+    gets the core's message), in the order of ``AUTO_SPACES``."""
+    return list(AUTO_SPACES[: max(1, min(len(AUTO_SPACES), min(n, dim) // 3))])
+
 
 def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
     show = total > PROGRESS_FROM if enabled is None else enabled
@@ -245,7 +257,7 @@ def bootstrap(
     source: Any,
     words: Any = None,
     *,
-    space: Union[str, int, Sequence[Union[str, int]]] = "abstract",
+    space: Union[str, int, Sequence[Union[str, int]]] = "auto",
     k: int = 10,
     max_words: Optional[int] = None,
     dtype: Any = np.float32,
@@ -263,13 +275,18 @@ def bootstrap(
         source, words = np.asarray(words), list(source)
     if max_words is not None:
         max_words = int_arg(max_words, "max_words", lo=1)
-    spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
-    names = [space_name(s) for s in spaces]
-    if len(set(names)) != len(names):
-        raise ValidationError(f"each space may be named once, got {spaces!r}")
+    auto = isinstance(space, str) and space.strip().lower() == "auto"
+    names: list[str] = []
+    if not auto:
+        spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
+        names = [space_name(s) for s in spaces]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"each space may be named once, got {spaces!r}")
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
+    if auto:
+        names = auto_spaces(len(wl), mat.shape[1])
     d = run_with_progress(
         lambda p: rt.bootstrap_embeddings(wl, mat, names, k, seed, replace, p),
         f"weaving {len(wl):,} words",
