@@ -26,6 +26,10 @@ PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 AUTO_SPACES = ("abstract", "cognitive", "temporal", "social", "emotional", "motor", "sensory", "physical")
 
 
+#: explained variance ratios a bootstrap report lists (the rest are summed)
+EV_SHOWN = 6
+
+
 def auto_spaces(n: int, dim: int) -> list[str]:
     """The spaces ``space="auto"`` fills for ``n`` words of ``dim`` dimensions: as many as
     ``min(n, dim) // 3`` principal-axis triples allow (at least one, so that too small an input
@@ -224,7 +228,9 @@ def parse_query(text: str, rt: Optional[_core.Runtime] = None) -> list[tuple[str
 class BootstrapReport:
     """What a bootstrap did: words placed, id collisions, explained variance, connections."""
 
-    def __init__(self, d: dict[str, Any], skipped: int) -> None:
+    def __init__(self, d: dict[str, Any], skipped: int, spaces: Sequence[str] = ()) -> None:
+        #: the spaces the words were placed in, in order (space j got principal axes 3j..3j+3)
+        self.spaces: list[str] = list(spaces)
         self.words: int = d["words"]
         self.dim: int = d["dim"]
         self.collisions: list[tuple[str, int, int]] = list(d["collisions"])
@@ -234,9 +240,14 @@ class BootstrapReport:
         self.skipped_lines = skipped
 
     def _rows(self) -> list[tuple[str, Any]]:
-        ev = ", ".join(f"{v:.3f}" for v in self.explained_variance_ratio)
-        return [
-            ("words", f"{self.words:,} ({self.dim} dims)"),
+        ratios = self.explained_variance_ratio
+        ev = ", ".join(f"{v:.3f}" for v in ratios[:EV_SHOWN])
+        if len(ratios) > EV_SHOWN:
+            ev += f", … ({len(ratios)} axes, {float(ratios.sum()):.3f} in all)"
+        rows = [("words", f"{self.words:,} ({self.dim} dims)")]
+        if self.spaces:
+            rows.append(("spaces (3 axes each)", ", ".join(self.spaces)))
+        return rows + [
             ("explained variance", ev),
             ("connections woven", f"{self.connections:,}"),
             ("dropped (degree limits)", f"{self.dropped_for_degree:,}"),
@@ -293,7 +304,7 @@ def bootstrap(
         unit="tile",
         enabled=progress,
     )
-    return BootstrapReport(d, skipped)
+    return BootstrapReport(d, skipped, names)
 
 
 def _words_first(source: Any, words: Any) -> bool:

@@ -31,6 +31,10 @@ def test_auto_fills_every_space_the_data_allows(planted):
     assert info["spaces"][0] == ("abstract", 0)  # the top 3 axes, where bootstraps always put words
     ev = report.explained_variance_ratio
     assert len(ev) == 24 and np.all(np.diff(ev) <= 1e-12) and ev[0] > ev[-1]
+    assert report.spaces == list(AUTO_SPACES)
+    text = repr(report)
+    assert "abstract, cognitive, temporal" in text and "(24 axes," in text
+    assert text.count("0.") < 12  # 6 ratios listed, the rest summed
     df = rt.tokens.to_pandas()
     for s in AUTO_SPACES:
         assert df[[f"{s}_x", f"{s}_y", f"{s}_z"]].notna().all().all(), s
