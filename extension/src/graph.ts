@@ -336,9 +336,13 @@ class GraphView {
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
     const title = sampledNote(data.n, num(this.model.get("sampled_from")));
+    this.el.dataset.note = title;
+    this.el.dataset.edgeFade = fade.toFixed(3);
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note);
     this.el.dispatchEvent(
-      new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }),
+      new CustomEvent("neurograph-frame", {
+        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, edgeFade: fade },
+      }),
     );
   }
 

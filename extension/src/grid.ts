@@ -478,6 +478,11 @@ class GridView {
         note: emptyNote(placed, store.n, i, sp[i] ?? `space ${i}`),
       });
     }
+    // the spaces drawn as "no token placed", for tests and assistive tools
+    this.el.dataset.emptySpaces = items
+      .slice(1)
+      .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
+      .join(",");
     const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
     drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note);
