@@ -20,9 +20,13 @@ __all__ = ["GridExplorer", "GraphExplorer", "CDNAPanel", "Explore", "explore"]
 GRAPH_FOLLOWS = 5_000
 
 
-def explore(rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1) -> Explore:
+def explore(
+    rt: Runtime, ids: Any = None, space: Optional[str] = None, color: str = "entity", depth: int = 1
+) -> Explore:
     """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
-    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both."""
+    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both.
+    ``space``: the grid's main view; by default the space holding the bootstrap's top 3
+    principal axes, else the space where most tokens are placed."""
     return Explore(rt, ids=ids, space=space, color=color, depth=depth)
 
 
@@ -30,14 +34,18 @@ class Explore(w.VBox):  # type: ignore[misc]
     """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel``."""
 
     def __init__(
-        self, rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1
+        self, rt: Runtime, ids: Any = None, space: Optional[str] = None, color: str = "entity", depth: int = 1
     ) -> None:
         self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
-        if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
-            seeds = rt.tokens.ids()[:50]
-        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0)
+        # with no selection the graph shows every token, or a sample of GRAPH_FOLLOWS (and says so)
+        self.graph = GraphExplorer(
+            rt,
+            ids=seeds,
+            depth=depth if seeds is not None else 0,
+            max_nodes=None if seeds is not None else GRAPH_FOLLOWS,
+        )
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth
         self.grid.observe(self._follow, "selection")
