@@ -4,7 +4,7 @@
 import { newCanvas, webgl2OrFallback } from "./gl";
 import { Graph2D } from "./graph-2d";
 import { GraphData, nodeRadius } from "./graph-data";
-import type { GraphFrame, GraphRenderer } from "./graph-draw";
+import { edgeFade, type GraphFrame, type GraphRenderer, sampledNote } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
 import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
 import { type InputHost, StageInput } from "./input";
@@ -168,6 +168,7 @@ class GraphView {
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
     on("change:color", () => setOptions(this.nodeColor, NODE_COLOR, str(model.get("color"), "entity")));
     on("change:n_edges", () => this.status());
+    on("change:sampled_from", () => this.loop.request());
     watchTheme(
       d,
       g.wrap(() => {
@@ -347,6 +348,8 @@ class GraphView {
     const panned = this.focus.pan(st.zoom, st.rect, (i) => this.nodePos(this.affine(), i));
     if (panned) st.zoom = panned;
     const a = this.affine();
+    data.lines();
+    const fade = edgeFade(data.lineLen, data.extent, a.m[0], a.m[4], a.b[0], a.b[1], st.rect.w, st.rect.h);
     const frame: GraphFrame = {
       width: st.rect.w,
       height: st.rect.h,
@@ -360,13 +363,17 @@ class GraphView {
       brand: parseRgb(st.theme.brand),
       lod: st.active,
       hasSel: st.selCount > 0,
+      edgeFade: fade,
     };
     r.draw(frame);
     const hv = st.hover;
     const hover: [number, number] | null =
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
-    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note);
+    const title = sampledNote(data.n, num(this.model.get("sampled_from")));
+    this.el.dataset.note = title;
+    this.el.dataset.edgeFade = fade.toFixed(3);
+    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note);
     const f = this.focus.current();
     const at = (idx: number[]) => idx.map((i) => this.nodePos(a, i)).filter((p): p is [number, number] => p !== null);
     const focus = f ? at(f.indices) : [];
@@ -374,7 +381,9 @@ class GraphView {
     if (f) drawFocus(this.overlay, st.dpr, st.theme, focus, near, f.label, st.rect);
     this.focus.publish(this.sh.stage, f, focus[0] ?? null, st.rect, near.length);
     this.el.dispatchEvent(
-      new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }),
+      new CustomEvent("neurograph-frame", {
+        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, edgeFade: fade },
+      }),
     );
   }
 

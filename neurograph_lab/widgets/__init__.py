@@ -23,7 +23,7 @@ GRAPH_FOLLOWS = 5_000
 def explore(
     rt: Runtime,
     ids: Any = None,
-    space: str = "cognitive",
+    space: Optional[str] = None,
     color: str = "auto",
     depth: int = 1,
     *,
@@ -38,8 +38,9 @@ def explore(
         The runtime to show.
     ids : array-like of int, optional
         The tokens to show (all if None).
-    space : str
-        The grid's main view.
+    space : str, optional
+        The grid's main view; by default the space holding the bootstrap's top 3 principal
+        axes, else the space where most tokens are placed.
     color : str
         The grid's colour (``GridExplorer``); ``"auto"`` is ``"community"`` when the runtime
         has connections (both explorers then colour by community), else ``"entity"``.
@@ -58,7 +59,7 @@ class Explore(w.VBox):  # type: ignore[misc]
         self,
         rt: Runtime,
         ids: Any = None,
-        space: str = "cognitive",
+        space: Optional[str] = None,
         color: str = "auto",
         depth: int = 1,
         *,
@@ -69,13 +70,13 @@ class Explore(w.VBox):  # type: ignore[misc]
         self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
-        if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
-            seeds = rt.tokens.ids()[:50]
+        # with no selection the graph shows every token, or a sample of GRAPH_FOLLOWS (and says so)
         self.graph = GraphExplorer(
             rt,
             ids=seeds,
             depth=depth if seeds is not None else 0,
             color="community" if color == "community" else "entity",
+            max_nodes=None if seeds is not None else GRAPH_FOLLOWS,
         )
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth
