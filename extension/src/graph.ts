@@ -8,12 +8,13 @@ import type { GraphFrame, GraphRenderer } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
 import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
 import { type InputHost, StageInput } from "./input";
+import { LabelLayer, projectPositions, visibleBox } from "./label-layer";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
-import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
+import { type Guard, h, labelled, mountView, neighbourList, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
 const HEIGHT = 600;
 const WIDTH_BY: Array<[string, string]> = [
@@ -48,6 +49,7 @@ class GraphView {
   private readonly overlay: HTMLCanvasElement;
   private readonly loop: FrameLoop;
   private readonly widthBy: HTMLSelectElement;
+  private readonly labels: LabelLayer;
 
   constructor(
     private readonly model: Model,
@@ -74,7 +76,9 @@ class GraphView {
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
     sh.stage.append(this.overlay);
+    this.labels = new LabelLayer(this.overlay, sh.root, (m) => this.send(m));
     d.add(() => {
+      this.labels.dispose();
       this.st.renderer?.dispose();
       this.st.renderer = null;
       window.clearTimeout(this.st.activeTimer);
@@ -161,12 +165,17 @@ class GraphView {
     const { st, data, sh } = this;
     if (m.type === "hover") {
       if (m.index !== st.hover || st.hover < 0) return;
-      sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id} · degree ${m.degree}`]));
+      sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id} · degree ${m.degree}`]), neighbourList(m.neighbours));
       return;
     }
     if (m.version !== num(this.model.get("version"))) return; // stale
     switch (m.type) {
+      case "labels":
+        this.labels.onLabels(m, data.n);
+        this.loop.request();
+        return;
       case "nodes":
+        this.labels.reset(); // the labels of this version follow the nodes
         data.setNodes(m);
         data.clearEdges(num(this.model.get("n_edges")));
         st.selCount = data.setSelected(this.model.get("selected"));
@@ -263,6 +272,10 @@ class GraphView {
       this.loop.request();
     }, 200);
     this.loop.request();
+    // zoomed in: the best labels inside the view, once moves stop
+    this.labels.moved(num(this.model.get("version")), () =>
+      st.zoom.k > 1 ? ((b) => b && { box: b })(visibleBox(this.affine(), st.rect, -Infinity, Infinity)) : null,
+    );
   }
 
   private relayout(): void {
@@ -331,9 +344,14 @@ class GraphView {
     const hover: [number, number] | null =
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
-    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note);
+    const labels = this.labels.place(st.theme, st.rect, st.zoom.k, (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y));
+    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note, (ctx) =>
+      this.labels.draw(ctx, st.theme, labels),
+    );
     this.el.dispatchEvent(
-      new CustomEvent("neurograph-frame", { detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind } }),
+      new CustomEvent("neurograph-frame", {
+        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, labels: labels.placed.length },
+      }),
     );
   }
 

@@ -1,4 +1,5 @@
-// The transparent 2-D canvas above the renderer: view titles, brush outline, hover rings.
+// The transparent 2-D canvas above the renderer: view titles, labels (drawn by `labels`, see
+// labels.ts), hover rings, brush outline.
 import type { Shape } from "./input";
 import type { Rect } from "./scale";
 import type { Theme } from "./theme";
@@ -16,6 +17,7 @@ export function drawOverlay(
   items: OverlayItem[],
   shape: Shape | null,
   note: string,
+  labels?: (ctx: CanvasRenderingContext2D) => void,
 ): void {
   const ctx = c.getContext("2d");
   if (!ctx) return;
@@ -32,6 +34,9 @@ export function drawOverlay(
     ctx.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
     ctx.fillStyle = theme.fg2;
     ctx.fillText(it.title, r.x + 5, r.y + 4, r.w - 10);
+  }
+  labels?.(ctx);
+  for (const it of items) {
     if (it.hover) {
       ctx.strokeStyle = theme.fg0;
       ctx.lineWidth = 2;
@@ -66,4 +71,10 @@ export function drawOverlay(
   ctx.fill();
   ctx.globalAlpha = 1;
   ctx.setLineDash([]);
+}
+
+/** The area a view's title takes (labels keep off it). */
+export function titleBox(rect: Rect, title: string, theme: Theme): Rect {
+  const px = parseFloat(theme.fontSize) || 13;
+  return { x: rect.x, y: rect.y, w: Math.min(rect.w, 12 + title.length * px * 0.6), h: px + 8 };
 }

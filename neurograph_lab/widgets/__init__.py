@@ -20,24 +20,42 @@ __all__ = ["GridExplorer", "GraphExplorer", "CDNAPanel", "Explore", "explore"]
 GRAPH_FOLLOWS = 5_000
 
 
-def explore(rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1) -> Explore:
+def explore(
+    rt: Runtime,
+    ids: Any = None,
+    space: str = "cognitive",
+    color: str = "entity",
+    depth: int = 1,
+    *,
+    label_by: Optional[str] = "degree",
+) -> Explore:
     """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
-    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both."""
-    return Explore(rt, ids=ids, space=space, color=color, depth=depth)
+    the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both.
+    ``label_by`` orders the labels drawn in both (``"degree"``, ``"score"``, a numeric token
+    column, or None for no labels)."""
+    return Explore(rt, ids=ids, space=space, color=color, depth=depth, label_by=label_by)
 
 
 class Explore(w.VBox):  # type: ignore[misc]
     """What ``explore`` returns: ``.grid``, ``.graph``, ``.panel``."""
 
     def __init__(
-        self, rt: Runtime, ids: Any = None, space: str = "cognitive", color: str = "entity", depth: int = 1
+        self,
+        rt: Runtime,
+        ids: Any = None,
+        space: str = "cognitive",
+        color: str = "entity",
+        depth: int = 1,
+        *,
+        label_by: Optional[str] = "degree",
     ) -> None:
-        self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
+        self.grid = GridExplorer(rt, space=space, ids=ids, color=color, label_by=label_by)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
         if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
             seeds = rt.tokens.ids()[:50]
-        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0)
+        graph_label_by = "degree" if label_by == "score" else label_by  # the graph's seeds carry no scores
+        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0, label_by=graph_label_by)
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth
         self.grid.observe(self._follow, "selection")

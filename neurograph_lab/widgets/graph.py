@@ -13,6 +13,16 @@ from .._names import CONNECTION_GROUPS
 from ..errors import ValidationError
 from ..runtime import Runtime
 from ._base import MAX_MESSAGE, Explorer, Message, buf, esm_bundle
+from ._labels import (
+    Labels,
+    check_label_by,
+    extra_columns,
+    priority,
+    request_id,
+    scores_of,
+    top_neighbours,
+    viewport_box,
+)
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000
@@ -24,7 +34,12 @@ class GraphExplorer(Explorer):
     neighbours up to ``depth`` hops (along out- and in-connections), or the words of a
     semantic ``query``. Colour by connection group, width by ``width_by`` (``strength`` or
     ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
-    adds a node's neighbours. ``expand(ids)`` does the same from Python."""
+    adds a node's neighbours. ``expand(ids)`` does the same from Python.
+
+    ``label_by`` orders the labels drawn (collisions are avoided, more appear when zooming
+    in): ``"degree"`` (the default), ``"score"`` (with ``query`` or a query result as
+    ``ids``), a numeric token column such as ``"weight"``, or None for no labels. Hover shows
+    a node's label and its top neighbours by connection strength."""
 
     _esm = esm_bundle("graph")
     _kind = "graph"
@@ -47,14 +62,21 @@ class GraphExplorer(Explorer):
         iterations: int = 100,
         seed: int = 0,
         live: bool = False,
+        label_by: Optional[str] = "degree",
     ) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
         if width_by not in ("strength", "confidence"):
             raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
+        found = rt.query(query, k=k) if query is not None else None
+        self._scores = scores_of(found if found is not None else ids)
+        self._label_by = check_label_by(label_by, self._scores is not None, extra_columns(rt, label_by))
+        self._label_set = Labels.empty()
+        if found is None and self._scores is not None:  # a query result as ids: its ids
+            ids = self._scores[0]
         super().__init__(rt, live=live, width_by=width_by)
-        if query is not None:
-            seeds = rt.query(query, k=k).ids
+        if found is not None:
+            seeds = found.ids
         elif ids is None:
             seeds = rt.tokens.ids()
             depth = 0
@@ -108,6 +130,7 @@ class GraphExplorer(Explorer):
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
         self._node_color = _entities_of(self._rt, nodes) % 12
         self._labels = self._rt._core.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
+        self._label_set = self._make_labels()
         self.legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
         self.n_nodes, self.n_edges = int(nodes.size), int(len(edges))
         self.loaded = 0
@@ -126,6 +149,7 @@ class GraphExplorer(Explorer):
     def _release(self) -> None:
         self._pos = np.empty((0, 2), np.float32)
         self._ends = np.empty((0, 2), np.uint32)
+        self._label_set = Labels.empty()
 
     def _messages(self) -> Iterator[Message]:
         v, n = self.version, int(self.n_nodes)
@@ -151,8 +175,47 @@ class GraphExplorer(Explorer):
                 ],
             )
 
-    def _hover(self, index: int) -> dict[str, Any]:
-        return {"id": int(self._nodes[index]), "label": self._labels[index] or "", "degree": int(self._degree[index])}
+    def _hover(self, index: int, neighbours: bool = True) -> dict[str, Any]:
+        tid = int(self._nodes[index])
+        near = top_neighbours(self._rt, tid) if neighbours and self._rt._core.has_token(tid) else []
+        return {"id": tid, "label": self._labels[index] or "", "degree": int(self._degree[index]), "neighbours": near}
+
+    # -- labels --
+    def _make_labels(self) -> Labels:
+        if self._label_by is None or not self._nodes.size:
+            return Labels.empty()
+        if self._label_by == "degree":  # the degree within the subgraph shown (node sizes)
+            key = self._degree.astype(np.float64)
+        else:
+            key = priority(self._rt, self._nodes, self._label_by, scores=self._scores)
+        return Labels.from_texts(self._labels, self._nodes, key)
+
+    @property
+    def label_by(self) -> Optional[str]:
+        """What orders the labels drawn (``"degree"``, ``"score"``, a numeric column, or None
+        for no labels); setting it sends the new labels to open views."""
+        return self._label_by
+
+    @label_by.setter
+    def label_by(self, value: Optional[str]) -> None:
+        self._label_by = check_label_by(value, self._scores is not None, extra_columns(self._rt, value))
+        self._label_set = self._make_labels()
+        self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
+        for msg in self._label_messages():
+            self.send(*msg)
+
+    def _label_messages(self) -> Iterator[Message]:
+        if self._label_by is not None:
+            yield self._label_set.top(self.version)
+
+    def _viewport(self, content: dict[str, Any]) -> None:
+        """The best labels inside ``box`` [x0, y0, x1, y1] in layout coordinates."""
+        box = viewport_box(content)
+        if self._label_by is None or box is None or len(self._pos) != len(self._label_set.rank):
+            return
+        x, y = self._pos[:, 0], self._pos[:, 1]
+        mask = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        self.send(*self._label_set.best_of(mask, self.version, request_id(content)))
 
     def _on_custom(self, content: dict[str, Any]) -> None:
         if content.get("type") == "expand":
