@@ -126,6 +126,9 @@ def test_setting_label_by_sends_the_new_labels(rt):
     g.label_by = "field_radius"
     assert [m[0]["scope"] for m in sent] == ["view", "global"]  # the old view set is dropped first
     assert decode(sent[0], g.n)[0]["count"] == 0 and decode(sent[1], g.n)[0]["count"] == 199
+    sent.clear()
+    g.label_by = None
+    assert [(m[0]["scope"], m[0]["count"]) for m in sent] == [("view", 0), ("global", 0)]  # both sets dropped
 
 
 def test_viewport_requests_get_the_best_labels_inside_the_box(rt):

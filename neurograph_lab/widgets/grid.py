@@ -244,6 +244,8 @@ class GridExplorer(Explorer):
         self._label_by = check_label_by(value, self._scores is not None, extra_columns(self._rt, value))
         self._label_set = self._make_labels(priority(self._rt, self._order, self._label_by, scores=self._scores))
         self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
+        if self._label_by is None:  # no labels: drop the global set too
+            self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "global"))
         for msg in self._label_messages():
             self.send(*msg)
 
