@@ -344,9 +344,12 @@ class GraphView {
     const hover: [number, number] | null =
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
-    const labels = this.labels.place(st.theme, st.rect, st.zoom.k, (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y));
+    const labels = this.labels.place(st.theme, st.rect, st.zoom.k, (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y), [], {
+      linear: `${data.nodeVer}|${a.m.join()}`,
+      moving: st.active,
+    });
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note, (ctx) =>
-      this.labels.draw(ctx, st.theme, labels),
+      this.labels.draw(ctx, st.theme, st.dpr, labels),
     );
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {

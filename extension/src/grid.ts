@@ -486,9 +486,14 @@ class GridView {
     const main = this.viewDraw(0);
     const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main) }];
     // labels of the main view: from the full data (not the moving sample), bounded by the label set
-    const labels = this.labels.place(st.theme, st.layout.main, st.zoom.k, (idx, x, y) => projectQuantised(main, store.n, idx, x, y), [
-      titleBox(st.layout.main, items[0].title, st.theme),
-    ]);
+    const labels = this.labels.place(
+      st.theme,
+      st.layout.main,
+      st.zoom.k,
+      (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
+      [titleBox(st.layout.main, items[0].title, st.theme)],
+      { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
+    );
     for (let i = 0; i < N_SPACES; i++) {
       items.push({
         rect: st.layout.small[i],
@@ -497,7 +502,7 @@ class GridView {
       });
     }
     const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
-    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) => this.labels.draw(ctx, st.theme, labels));
+    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) => this.labels.draw(ctx, st.theme, st.dpr, labels));
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: {

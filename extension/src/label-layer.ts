@@ -2,7 +2,17 @@
 // viewport request, merged by rank; each frame the labelled points are projected, culled to the
 // view and placed (labels.ts), so a frame's label work is bounded by the label set (<= ~22k
 // points), not by n. Viewport requests go out when panning/zooming stops (debounced).
-import { type Candidates, CharWidths, drawLabels, labelCap, labelFont, type Placed, placeLabels, shortLabel } from "./labels";
+import {
+  type Candidates,
+  CharWidths,
+  LabelSprites,
+  labelCap,
+  labelFont,
+  type Placed,
+  placeLabels,
+  shortLabel,
+  translatePlaced,
+} from "./labels";
 import { checkLabelIndices, type LabelsMsg, type ViewportRequest } from "./protocol";
 import { type Affine, type Rect, UNPLACED } from "./scale";
 import type { Theme } from "./theme";
@@ -17,6 +27,19 @@ interface LabelSet {
 const EMPTY: LabelSet = { index: new Uint32Array(0), rank: new Uint32Array(0), texts: [] };
 /** Wait after the last move before asking the kernel for the labels inside the view. */
 const VIEWPORT_DELAY = 300;
+/** While panning, a full placement every this many frames (labels entering the view appear);
+ * the frames between only move the labels placed (translatePlaced). */
+const REPLACE_EVERY = 6;
+
+/** The last placement: what it was made for (`tag`), its labels and their anchors. */
+interface LastPlacement {
+  tag: string;
+  placed: Placed[];
+  texts: string[];
+  ax: Float32Array;
+  ay: Float32Array;
+  age: number;
+}
 
 function decodeSet(m: LabelsMsg): LabelSet {
   const dec = new TextDecoder();
@@ -113,6 +136,9 @@ export class LabelLayer {
   private applied = -1;
   private timer = 0;
   private lastBox = "";
+  private readonly sprites = new LabelSprites();
+  private last: LastPlacement | null = null;
+  private setVer = 0;
 
   constructor(
     private readonly overlay: HTMLCanvasElement,
@@ -132,6 +158,7 @@ export class LabelLayer {
     this.prev.clear();
     this.lastBox = "";
     this.applied = -1;
+    this.setVer++;
   }
 
   /** A `labels` message of the current version; `n` is the view's point count. */
@@ -146,6 +173,7 @@ export class LabelLayer {
     }
     this.merged = mergeSets(this.global, this.view);
     this.widths = new Float32Array(0);
+    this.setVer++;
   }
 
   private measure(theme: Theme): void {
@@ -168,7 +196,9 @@ export class LabelLayer {
 
   /**
    * Place this frame's labels: `project` writes the screen position of the labelled points
-   * (NaN when not drawn); labels stay inside `rect` and off `obstacles`.
+   * (NaN when not drawn); labels stay inside `rect` and off `obstacles`. `motion`: the linear
+   * part of the view transform (as a string) and whether the view is moving; while it moves by
+   * pure translation (same linear part) most frames only move the previous placement.
    */
   place(
     theme: Theme,
@@ -176,12 +206,36 @@ export class LabelLayer {
     zoom: number,
     project: (index: Uint32Array, x: Float32Array, y: Float32Array) => void,
     obstacles: Rect[] = [],
+    motion: { linear: string; moving: boolean } = { linear: "", moving: false },
   ): { placed: Placed[]; texts: string[] } {
     const m = this.merged,
       n = m.index.length;
     if (n === 0) {
       this.prev.clear();
+      this.last = null;
       return { placed: [], texts: [] };
+    }
+    const { px, font } = labelFont(theme);
+    const tag = `${this.setVer}|${motion.linear}|${rect.x},${rect.y},${rect.w},${rect.h}|${font}|${obstacles.map((o) => `${o.w}x${o.h}`).join()}`;
+    const last = this.last;
+    if (motion.moving && last && last.tag === tag && last.age < REPLACE_EVERY) {
+      const k = last.placed.length;
+      const idx = new Uint32Array(k),
+        nx = new Float32Array(k),
+        ny = new Float32Array(k);
+      for (let j = 0; j < k; j++) idx[j] = m.index[last.placed[j].i];
+      project(idx, nx, ny);
+      const t = translatePlaced(last.placed, last.ax, last.ay, nx, ny, rect, obstacles);
+      this.last = {
+        tag,
+        placed: t.placed,
+        texts: t.kept.map((j) => last.texts[j]),
+        ax: Float32Array.from(t.kept, (j) => nx[j]),
+        ay: Float32Array.from(t.kept, (j) => ny[j]),
+        age: last.age + 1,
+      };
+      this.prev = new Map(t.placed.map((p) => [p.key, p.side]));
+      return { placed: this.last.placed, texts: this.last.texts };
     }
     this.measure(theme);
     let c = this.cand;
@@ -202,15 +256,18 @@ export class LabelLayer {
       c.rank[k] = m.rank[k];
       c.key[k] = m.index[k];
     }
-    const { px } = labelFont(theme);
     const placed = placeLabels(c, { rect, cap: labelCap(zoom), lineHeight: px + 4, prev: this.prev, obstacles });
     this.prev = new Map(placed.map((p) => [p.key, p.side]));
-    return { placed, texts: placed.map((p) => m.texts[p.i]) };
+    const texts = placed.map((p) => m.texts[p.i]);
+    const ax = Float32Array.from(placed, (p) => c.x[p.i]),
+      ay = Float32Array.from(placed, (p) => c.y[p.i]);
+    this.last = { tag, placed, texts, ax, ay, age: 0 };
+    return { placed, texts };
   }
 
   /** Draw on the overlay (its context in CSS px) and publish the drawn set (DOM hooks, labels.ts). */
-  draw(ctx: CanvasRenderingContext2D, theme: Theme, p: { placed: Placed[]; texts: string[] }): void {
-    drawLabels(ctx, p.placed, p.texts, theme);
+  draw(ctx: CanvasRenderingContext2D, theme: Theme, dpr: number, p: { placed: Placed[]; texts: string[] }): void {
+    this.sprites.draw(ctx, p.placed, p.texts, theme, dpr);
     const key = `${p.texts.length}\u0000${p.texts.join("\u0000")}`;
     if (key === this.published) return;
     this.published = key;

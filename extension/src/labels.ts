@@ -199,6 +199,38 @@ export function placeLabels(c: Candidates, o: PlaceOptions): Placed[] {
   return out;
 }
 
+/**
+ * A placement moved by a pure translation (a pan): each label follows its point (`ax, ay` the
+ * anchors it was placed at, `nx, ny` where they are now); labels whose box leaves the rect or
+ * meets an obstacle are dropped. Boxes move together, so no two start to overlap. Used while
+ * panning, between full placements (label-layer.ts), so most pan frames cost O(labels drawn).
+ */
+export function translatePlaced(
+  placed: readonly Placed[],
+  ax: Float32Array,
+  ay: Float32Array,
+  nx: Float32Array,
+  ny: Float32Array,
+  rect: Rect,
+  obstacles: readonly Rect[] = [],
+): { placed: Placed[]; kept: number[] } {
+  const out: Placed[] = [],
+    kept: number[] = [];
+  for (let k = 0; k < placed.length; k++) {
+    const p = placed[k];
+    const dx = nx[k] - ax[k],
+      dy = ny[k] - ay[k];
+    if (!Number.isFinite(dx) || !Number.isFinite(dy)) continue;
+    const x = p.x + dx,
+      y = p.y + dy;
+    if (x < rect.x || y < rect.y || x + p.w > rect.x + rect.w || y + p.h > rect.y + rect.h) continue;
+    if (obstacles.some((o) => x < o.x + o.w && o.x < x + p.w && y < o.y + o.h && o.y < y + p.h)) continue;
+    out.push({ ...p, x, y });
+    kept.push(k);
+  }
+  return { placed: out, kept };
+}
+
 /** Text width from per-character widths measured once each (labels are measured once per font,
  * not per frame; at 1M tokens this keeps the label set's widths cheap). */
 export class CharWidths {
@@ -233,20 +265,62 @@ export function labelFont(theme: Theme): { font: string; px: number } {
   return { font: `${px}px ${theme.font}`, px };
 }
 
-/** Draw placed labels with a halo of the background colour (readable over points in light and
- * dark themes). `ctx` is in CSS px (the overlay's transform). */
-export function drawLabels(ctx: CanvasRenderingContext2D, placed: readonly Placed[], texts: readonly string[], theme: Theme): void {
-  if (!placed.length) return;
-  const { font } = labelFont(theme);
-  ctx.save();
-  ctx.font = font;
-  ctx.textBaseline = "middle";
-  ctx.textAlign = "start";
-  ctx.lineJoin = "round";
-  ctx.lineWidth = 3;
-  ctx.strokeStyle = theme.bg;
-  for (let k = 0; k < placed.length; k++) ctx.strokeText(texts[k], placed[k].x, placed[k].y + placed[k].h / 2);
-  ctx.fillStyle = theme.fg1;
-  for (let k = 0; k < placed.length; k++) ctx.fillText(texts[k], placed[k].x, placed[k].y + placed[k].h / 2);
-  ctx.restore();
+type Sprite = HTMLCanvasElement | OffscreenCanvas;
+
+/** Halo width around the text (CSS px). */
+const HALO = 2;
+
+/**
+ * Labels drawn as cached sprites: each text is rendered once (its halo of the background colour,
+ * then the text) into a small canvas at the device pixel ratio, and every frame only copies
+ * sprites (`drawImage`), far cheaper than stroking and filling text in a software canvas. The
+ * cache is dropped when the theme, font or pixel ratio change, and when it passes `max` texts.
+ */
+export class LabelSprites {
+  private cache = new Map<string, Sprite>();
+  private style = "";
+
+  constructor(private readonly max = 3000) {}
+
+  private sprite(text: string, w: number, h: number, theme: Theme, dpr: number, font: string): Sprite | null {
+    let s = this.cache.get(text);
+    if (s) return s;
+    const W = Math.max(1, Math.ceil((w + 2 * HALO) * dpr)),
+      H = Math.max(1, Math.ceil((h + 2 * HALO) * dpr));
+    s =
+      typeof OffscreenCanvas !== "undefined"
+        ? new OffscreenCanvas(W, H)
+        : Object.assign(document.createElement("canvas"), { width: W, height: H });
+    const ctx = s.getContext("2d") as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+    if (!ctx) return null;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = font;
+    ctx.textBaseline = "middle";
+    ctx.lineJoin = "round";
+    ctx.lineWidth = 2 * HALO - 1;
+    ctx.strokeStyle = theme.bg;
+    ctx.strokeText(text, HALO, HALO + h / 2);
+    ctx.fillStyle = theme.fg1;
+    ctx.fillText(text, HALO, HALO + h / 2);
+    if (this.cache.size >= this.max) this.cache.clear();
+    this.cache.set(text, s);
+    return s;
+  }
+
+  /** Draw placed labels (`ctx` in CSS px: the overlay's transform) with a halo of the background
+   * colour, readable over points in light and dark themes. */
+  draw(ctx: CanvasRenderingContext2D, placed: readonly Placed[], texts: readonly string[], theme: Theme, dpr: number): void {
+    if (!placed.length) return;
+    const { font } = labelFont(theme);
+    const style = `${font}|${theme.bg}|${theme.fg1}|${dpr}`;
+    if (style !== this.style) {
+      this.cache.clear();
+      this.style = style;
+    }
+    for (let k = 0; k < placed.length; k++) {
+      const p = placed[k];
+      const s = this.sprite(texts[k], p.w, p.h, theme, dpr, font);
+      if (s) ctx.drawImage(s, p.x - HALO, p.y - HALO, s.width / dpr, s.height / dpr);
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // the canvas, priority respected, stable under a small pan, bounded, empty input.
 import { describe, expect, it } from "vitest";
 import { mergeSets, projectPositions, projectQuantised, visibleBox } from "../src/label-layer";
-import { type Candidates, CharWidths, labelCap, type Placed, placeLabels, shortLabel, sideBox } from "../src/labels";
+import { type Candidates, CharWidths, labelCap, type Placed, placeLabels, shortLabel, sideBox, translatePlaced } from "../src/labels";
 import type { Rect } from "../src/scale";
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -160,6 +160,31 @@ describe("placeLabels", () => {
     const c = candidates(200_000, 1400, 520, 9);
     const placed = placeLabels(c, { rect: { x: 0, y: 0, w: 1400, h: 520 }, cap: 300, lineHeight: LH });
     expect(placed.length).toBe(300);
+  });
+});
+
+describe("translatePlaced (pan frames between full placements)", () => {
+  it("moves labels with their points, drops those leaving the rect, keeps them apart", () => {
+    const c = candidates(4000, RECT.w, RECT.h, 13);
+    const placed = placeLabels(c, { rect: RECT, cap: 300, lineHeight: LH });
+    const ax = Float32Array.from(placed, (p) => c.x[p.i]),
+      ay = Float32Array.from(placed, (p) => c.y[p.i]);
+    const nx = ax.map((v) => v + 40),
+      ny = ay.map((v) => v - 25);
+    nx[0] = NaN; // a point no longer drawn
+    const title = { x: 0, y: 0, w: 200, h: 20 };
+    const t = translatePlaced(placed, ax, ay, nx, ny, RECT, [title]);
+    expect(t.placed.length).toBeGreaterThan(placed.length * 0.7);
+    expect(t.placed.length).toBeLessThan(placed.length); // some left the rect (and the NaN one)
+    expect(t.kept).not.toContain(0);
+    let bad = 0;
+    t.placed.forEach((p, k) => {
+      const q = placed[t.kept[k]];
+      if (Math.abs(p.x - q.x - 40) > 1e-3 || Math.abs(p.y - q.y + 25) > 1e-3) bad++;
+      if (p.x < 0 || p.y < 0 || p.x + p.w > RECT.w || p.y + p.h > RECT.h || boxesOverlap(title, p)) bad++;
+      for (let j = k + 1; j < t.placed.length; j++) if (overlap(p, t.placed[j])) bad++;
+    });
+    expect(bad).toBe(0);
   });
 });
 
