@@ -80,6 +80,7 @@ bench: dev
 	$(BIN)/python bench/bench_widgets.py
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_neighbourhood.py
+	$(BIN)/python bench/bench_communities.py
 
 ## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed)
 lab: dev

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _core
+from ._communities import Communities
 from ._semantic import BootstrapReport, load_embeddings
 from ._values import Connection, PathResult, QueryResult, Status, Token
 from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
@@ -45,6 +46,7 @@ __all__ = [
     "BootstrapReport",
     "load_embeddings",
     "PathResult",
+    "Communities",
     "NeuroGraphError",
     "ValidationError",
     "NotFoundError",

@@ -175,6 +175,16 @@ class Runtime:
     def graph_layout(
         self, ids: Optional[npt.ArrayLike] = None, iterations: int = 100, seed: int = 0
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]: ...
+    def graph_communities(
+        self,
+        method: str = "leiden",
+        resolution: float = 1.0,
+        seed: Optional[int] = None,
+        weighted: bool = True,
+        progress: Optional[Callable[[int, int], Any]] = None,
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int32], float]: ...
+    def community_of(self, ids: npt.ArrayLike) -> npt.NDArray[np.int32]: ...
+    def graph_last_communities(self, arrays: bool = True) -> Optional[dict[str, Any]]: ...
     # bootstrap, semantic query, feedback, IntuitionEngine
     def bootstrap(
         self, words: list[str], vectors: npt.ArrayLike, space: Optional[_Space] = None, k: Optional[int] = None

@@ -12,6 +12,11 @@ its id; a quoted number such as ``"2024"`` is a label)::
                                           cognitive_x ...; and / or / not)
     path <a> -> <b>                       the cheapest path between two tokens
     union <name> | intersect <name>       combine with an earlier result bound by ``as``
+    communities [leiden|louvain] [resolution=R] [seed=S]
+                                          detect communities over all connections
+                                          (``rt.graph.communities``): the table gains a
+                                          ``community`` column and ``show`` colours by it;
+                                          the selection is unchanged
     show table|plot|grid|graph            display the selection: a table (the default at the
                                           end), a plotly scatter, the GridExplorer or the
                                           GraphExplorer widget
@@ -39,7 +44,7 @@ from .runtime import Runtime
 
 __all__ = ["ExploreError", "ExploreResult", "run_explore", "STEPS"]
 
-STEPS = ("query", "near", "within", "expand", "filter", "path", "union", "intersect", "show", "as")
+STEPS = ("query", "near", "within", "expand", "filter", "path", "union", "intersect", "communities", "show", "as")
 _TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(->)|([^\s"\']+))')
 
 
@@ -102,6 +107,8 @@ class ExploreResult:
         #: what ``show`` asked for: table, plot (scatter), grid (3-D scatter) or graph
         self.view = "table"
         self.space = "cognitive"
+        #: what ``show`` colours by: ``"community"`` after a ``communities`` step, else None
+        self.color: Optional[str] = None
 
     def explorer(self) -> Any:
         """The explorer widget for ``show grid`` (GridExplorer of the selection in its space)
@@ -115,8 +122,10 @@ class ExploreResult:
     def figure(self) -> Any:
         """The plotly figure for ``show plot`` (2-D scatter), ``grid`` (3-D) or ``graph``."""
         if self.view == "graph":
-            return plots.graph_figure(self._rt, self.ids)
-        return plots.space_scatter(self._rt, self.space, ids=self.ids, dims=3 if self.view == "grid" else 2)
+            return plots.graph_figure(self._rt, self.ids, color=self.color)
+        return plots.space_scatter(
+            self._rt, self.space, ids=self.ids, dims=3 if self.view == "grid" else 2, color=self.color or "entity"
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -172,6 +181,13 @@ def _positive_int(value: str) -> int:
     return v
 
 
+def _resolution(value: str) -> float:
+    v = float(value)
+    if not np.isfinite(v) or v <= 0:
+        raise ValueError("must be a finite number > 0")
+    return v
+
+
 def _radius(value: str) -> float:
     v = float(value)
     if not np.isfinite(v) or v < 0:
@@ -188,6 +204,7 @@ class _Run:
         self.steps: list[str] = []
         self.view = "table"
         self.space = space_name(space)
+        self.color: Optional[str] = None
 
     def token(self, ctx: _Ctx, w: _Word) -> int:
         # a bare number is a token id; a quoted word is always a label ("2024" is the word)
@@ -305,6 +322,27 @@ class _Run:
         keep = set(int(i) for i in self._earlier(ctx, verb, rest))
         self.sel = np.asarray([i for i in cur.tolist() if i in keep], dtype=np.uint32)
 
+    def communities(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        method = "leiden"
+        if rest and "=" not in rest[0].text and rest[0].text != "resolution":
+            if rest[0].text not in ("leiden", "louvain"):
+                ctx.fail(rest[0].col, f"unknown method {rest[0].text!r}", "communities leiden or communities louvain")
+            method, rest = rest[0].text, rest[1:]
+        # "resolution R" reads as "resolution=R"
+        words: list[_Word] = []
+        i = 0
+        while i < len(rest):
+            w = rest[i]
+            if w.text in ("resolution", "seed") and i + 1 < len(rest) and "=" not in rest[i + 1].text:
+                words.append(_Word(f"{w.text}={rest[i + 1].text}", w.col))
+                i += 2
+            else:
+                words.append(w)
+                i += 1
+        opts = _options(words, {"resolution": _resolution, "seed": _positive_int}, ctx)
+        self.rt.graph.communities(method, resolution=opts.get("resolution", 1.0), seed=opts.get("seed", 0))
+        self.color = "community"
+
     def show(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
         self.need(ctx, verb.col)
         what = rest[0].text if rest else "table"
@@ -329,6 +367,7 @@ _STEP_HANDLERS: dict[str, Callable[[_Run, _Ctx, _Word, list[_Word]], None]] = {
     "path": _Run.path,
     "union": _Run.union,
     "intersect": _Run.intersect,
+    "communities": _Run.communities,
     "show": _Run.show,
     "as": _Run.bind,
 }
@@ -358,5 +397,5 @@ def run_explore(rt: Runtime, script: str, namespace: dict[str, Any], space: str 
             raise ExploreError(line, no, verb.col, str(e).splitlines()[0]) from None
         run.steps.append(verb.text)
     result = ExploreResult(rt, run.sel if run.sel is not None else np.empty(0, np.uint32), run.steps)
-    result.view, result.space = run.view, run.space
+    result.view, result.space, result.color = run.view, run.space, run.color
     return result

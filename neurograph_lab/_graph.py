@@ -10,7 +10,9 @@ import pandas as pd
 
 from . import _core
 from ._args import Space, as_id_array, space_name, token_id
+from ._communities import Communities, check_method, check_resolution, check_seed
 from ._frames import connections_frame
+from ._progress import run_with_progress
 from ._values import PathResult
 from .errors import ValidationError
 
@@ -146,6 +148,87 @@ class GraphView:
         sel = None if ids is None else as_id_array(ids)
         _, pos = self._rt.graph_layout(sel, int(iterations), int(seed))
         return pos
+
+    def communities(
+        self,
+        method: str = "leiden",
+        resolution: float = 1.0,
+        seed: int = 0,
+        weight: Optional[str] = "strength",
+        progress: Optional[bool] = None,
+    ) -> Communities:
+        """Communities of all tokens over the connections, maximising modularity.
+
+        Computed in the compiled core with the GIL released. The graph is undirected: a
+        connection joins its two tokens whatever its direction, and several connections
+        between the same tokens add up. Tokens without connections are communities of their
+        own. The result is kept as ``rt.graph.last_communities`` (until the next call or
+        ``rt.tokens.clear()``; it is not saved in snapshots), and
+        ``rt.tokens.to_pandas()`` then has a ``community`` column.
+
+        Parameters
+        ----------
+        method : {"leiden", "louvain"}
+            Leiden (Traag et al. 2019: every community is connected) or Louvain
+            (Blondel et al. 2008).
+        resolution : float
+            Resolution gamma > 0 of modularity: larger values give more, smaller
+            communities.
+        seed : int
+            Seed of the node order and of Leiden's refinement; a seed gives the same
+            communities on the same graph, whatever the number of threads.
+        weight : {"strength", None}
+            ``"strength"``: a connection weighs its strength (negative strengths count 0);
+            None: 1 per connection.
+        progress : bool, optional
+            Show a progress bar: after a second (None), always (True) or never (False).
+
+        Returns
+        -------
+        Communities
+            ``membership`` (Series of community per token id, 0 = largest), ``count``,
+            ``modularity``, ``sizes()``.
+
+        Raises
+        ------
+        ValidationError
+            A bad method, resolution (<= 0 or not finite), seed or weight; nothing changes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import neurograph_lab as ng
+        >>> rt = ng.Runtime()
+        >>> ids = rt.tokens.create_many(np.zeros((6, 8, 3)))
+        >>> _ = rt.connections.create_many(ids[[0, 1, 2, 3, 4, 5, 2]], ids[[1, 2, 0, 4, 5, 3, 3]])
+        >>> c = rt.graph.communities()
+        >>> c.membership.tolist()
+        [0, 0, 0, 1, 1, 1]
+        >>> rt.tokens.to_pandas()["community"].tolist()
+        [0, 0, 0, 1, 1, 1]
+        """
+        m = check_method(method)
+        r = check_resolution(resolution)
+        sd = check_seed(seed)
+        if weight not in ("strength", None):
+            raise ValidationError(f"weight must be 'strength' or None, got {weight!r}")
+        ids, comm, q = run_with_progress(
+            lambda bar: self._rt.graph_communities(m, r, sd, weight is not None, bar),
+            f"{m} communities",
+            unit="node",
+            enabled=progress,
+        )
+        info = {"ids": ids, "community": comm, "modularity": q, "method": m, "resolution": r, "seed": sd}
+        info.update(count=int(comm.max()) + 1 if len(comm) else 0, weighted=weight is not None)
+        return Communities(info)
+
+    @property
+    def last_communities(self) -> Optional[Communities]:
+        """The last result of ``communities()`` on this runtime, or None (also after
+        ``rt.tokens.clear()``; communities are not saved in snapshots, so a runtime loaded
+        from one has none)."""
+        info = self._rt.graph_last_communities()
+        return None if info is None else Communities(info)
 
     def __repr__(self) -> str:
         return f"<graph: {self._rt.count_tokens():,} nodes, {self._rt.count_connections():,} connections>"

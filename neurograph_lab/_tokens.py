@@ -198,14 +198,32 @@ class TokenView:
 
     def to_pandas(self, limit: Optional[int] = None, offset: int = 0) -> pd.DataFrame:
         """Tokens as a DataFrame indexed by id: label, entity, weight, field, timestamp and
-        ``<space>_x/_y/_z`` columns (NaN where a token is not placed in a space)."""
-        return tokens_frame(self._columns(limit, offset, label_buffers=HAVE_ARROW))
+        ``<space>_x/_y/_z`` columns (NaN where a token is not placed in a space), and a
+        ``community`` column (int32, -1 for tokens it did not cover) once
+        ``rt.graph.communities()`` has run."""
+        df = tokens_frame(self._columns(limit, offset, label_buffers=HAVE_ARROW))
+        comm = self._community(df.index.to_numpy())
+        if comm is not None:
+            df["community"] = comm
+        return df
+
+    def _community(self, ids: np.ndarray) -> Optional[np.ndarray]:
+        """The last community of each id (-1 unknown), or None when none was computed."""
+        if self._rt.graph_last_communities(False) is None:
+            return None
+        return self._rt.community_of(ids)
 
     def to_arrow(self, limit: Optional[int] = None, offset: int = 0) -> pa.Table:
         """Tokens as a pyarrow Table (same columns as ``to_pandas`` plus ``id``)."""
         if not HAVE_ARROW:  # pragma: no cover - depends on the environment
             raise ImportError("to_arrow() needs pyarrow: pip install pyarrow")
-        return tokens_arrow(self._columns(limit, offset, label_buffers=True))
+        t = tokens_arrow(self._columns(limit, offset, label_buffers=True))
+        comm = self._community(t.column("id").to_numpy())
+        if comm is None:
+            return t
+        import pyarrow  # lazy: an optional extra, present here (checked above)
+
+        return t.append_column("community", pyarrow.array(comm))
 
     def __repr__(self) -> str:
         return f"<tokens: {len(self):,} in {len(SPACES)} spaces>"

@@ -374,7 +374,9 @@ class NeuroGraphMagics(Magics):
 
         query "text" k=20 | near <label|id> k=10 in <space> | within <label|id|x,y,z> radius=R in <space>
         expand depth=2 kinds=cause,temporal | filter <pandas expr> | path <a> -> <b>
-        union <name> | intersect <name> | show table | as <name>      (# starts a comment)
+        union <name> | intersect <name> | communities [leiden|louvain] resolution=R seed=S
+        show table|plot|grid|graph (coloured by community after a communities step) | as <name>
+        (# starts a comment)
         """
         args = self._args(self.ng_explore, line)
         if args is None:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["space_scatter", "parallel_spaces", "degree_histogram", "events_timeline", "graph_figure"]
 
 MAX_POINTS = 200_000
+#: communities drawn in their own colour; smaller ones share the "other" trace
+TOP_COMMUNITIES = 12
 
 
 def _go() -> Any:
@@ -34,6 +36,21 @@ def _go() -> Any:
     except ImportError as e:  # pragma: no cover - plotly is a dependency
         raise ImportError("plots need plotly: pip install plotly") from e
     return go
+
+
+def _ensure_communities(rt: Runtime) -> None:
+    """Run ``rt.graph.communities()`` with its defaults if no communities were computed."""
+    if rt.graph.last_communities is None:
+        rt.graph.communities()
+
+
+def _community_groups(community: pd.Series, top: int = TOP_COMMUNITIES) -> pd.Series:
+    """Community numbers as ordered category names: the ``top`` largest communities of
+    the whole runtime (0 = largest) each by name, the others as ``other``, -1 as ``none``."""
+    c = community.to_numpy()
+    names = np.where(c < 0, "none", np.where(c < top, np.char.add("community ", c.astype(str)), "other"))
+    cats = [f"community {i}" for i in range(top)] + ["other", "none"]
+    return pd.Series(pd.Categorical(names, categories=cats), index=community.index)
 
 
 def _frame(rt: Runtime, ids: Any) -> pd.DataFrame:
@@ -56,18 +73,43 @@ def space_scatter(
     max_points: int = MAX_POINTS,
     seed: int = 0,
 ) -> go.Figure:
-    """Tokens of one space as a scatter: 2-D (x, y; WebGL) or 3-D. ``color`` is a column of
-    ``rt.tokens.to_pandas()`` (entity, weight, label ...). Above ``max_points`` a random sample
-    is drawn and the title says so."""
+    """Tokens of one space as a scatter: 2-D (x, y; WebGL) or 3-D.
+
+    Parameters
+    ----------
+    rt : Runtime
+    space : str
+        The space to draw.
+    ids : array-like of int, optional
+        The tokens to draw (all if None).
+    color : str
+        A column of ``rt.tokens.to_pandas()`` (entity, weight, label ...) or ``"community"``:
+        the last ``rt.graph.communities()`` (computed with its defaults if none yet), the
+        12 largest communities in their own colour, the others as ``other``.
+    dims : {2, 3}
+        A 2-D (x, y; WebGL) or 3-D scatter.
+    max_points : int
+        Above this many tokens a random sample is drawn and the title says so.
+    seed : int
+        Seed of that sample.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     go = _go()
     name = space_name(space)
     if name == "all":
         raise ValidationError("a scatter shows one space")
     if dims not in (2, 3):
         raise ValidationError(f"dims must be 2 or 3, got {dims}")
+    if color == "community":
+        _ensure_communities(rt)
     df = _frame(rt, ids)
     cols = [f"{name}_{a}" for a in "xyz"]
     df = df.dropna(subset=cols)
+    if color == "community":
+        df = df.assign(community=_community_groups(df["community"]))
     if color not in df.columns:
         raise ValidationError(f"no column {color!r} to colour by; columns: {', '.join(df.columns[:8])} ...")
     total = len(df)
@@ -166,11 +208,35 @@ def events_timeline(rt: Runtime) -> go.Figure:
 
 
 def graph_figure(
-    rt: Runtime, ids: Any = None, iterations: int = 100, seed: int = 0, max_nodes: Optional[int] = 50_000
+    rt: Runtime,
+    ids: Any = None,
+    iterations: int = 100,
+    seed: int = 0,
+    max_nodes: Optional[int] = 50_000,
+    color: Optional[str] = None,
 ) -> go.Figure:
-    """A subgraph drawn with the Rust force-directed layout: nodes coloured by entity type,
-    connections as lines."""
+    """A subgraph drawn with the Rust force-directed layout, connections as lines.
+
+    Parameters
+    ----------
+    rt : Runtime
+    ids : array-like of int, optional
+        The tokens to draw (all if None).
+    iterations, seed : int
+        Of the layout (``rt.graph.layout``).
+    max_nodes : int, optional
+        Refuse larger selections (None: no limit).
+    color : {None, "community"}
+        None: one colour; ``"community"``: by the last ``rt.graph.communities()``
+        (computed with its defaults if none yet), the 12 largest in their own colour.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     go = _go()
+    if color not in (None, "community"):
+        raise ValidationError(f"color must be None or 'community', got {color!r}")
     sel = rt.tokens.ids() if ids is None else np.asarray(ids, dtype=np.uint32)
     if max_nodes is not None and len(sel) > max_nodes:
         raise ValidationError(f"{len(sel):,} nodes is more than max_nodes={max_nodes:,}; pass a selection")
@@ -184,17 +250,31 @@ def graph_figure(
         xs += [float(pos[i, 0]), float(pos[j, 0]), None]
         ys += [float(pos[i, 1]), float(pos[j, 1]), None]
     labels = rt._core.labels_of(np.ascontiguousarray(sel, dtype=np.uint32))
-    text = [f"{lab} ({int(t)})" if lab else str(int(t)) for t, lab in zip(sel, labels)]
-    fig = go.Figure(
-        [
-            go.Scattergl(
-                x=xs, y=ys, mode="lines", line={"width": 0.5, "color": "#888"}, hoverinfo="skip", name="connections"
-            ),
-            go.Scattergl(x=pos[:, 0], y=pos[:, 1], mode="markers", text=text, marker={"size": 7}, name="tokens"),
-        ]
+    text = np.asarray([f"{lab} ({int(t)})" if lab else str(int(t)) for t, lab in zip(sel, labels)], dtype=object)
+    lines = go.Scattergl(
+        x=xs, y=ys, mode="lines", line={"width": 0.5, "color": "#888"}, hoverinfo="skip", name="connections"
     )
+    nodes = []
+    if color == "community":
+        _ensure_communities(rt)
+        sel32 = np.ascontiguousarray(sel, dtype=np.uint32)
+        groups = _community_groups(pd.Series(rt._core.community_of(sel32)))
+        for key in groups.cat.categories:
+            m = (groups == key).to_numpy()
+            if m.any():
+                nodes.append(
+                    go.Scattergl(x=pos[m, 0], y=pos[m, 1], mode="markers", text=text[m], marker={"size": 7}, name=key)
+                )
+    else:
+        nodes.append(
+            go.Scattergl(x=pos[:, 0], y=pos[:, 1], mode="markers", text=text, marker={"size": 7}, name="tokens")
+        )
+    fig = go.Figure([lines, *nodes])
     fig.update_layout(
-        title=f"{len(sel):,} tokens, {len(edges):,} connections", template="plotly_white", showlegend=False
+        title=f"{len(sel):,} tokens, {len(edges):,} connections",
+        template="plotly_white",
+        showlegend=color is not None,
+        legend_title_text=color or "",
     )
     fig.update_yaxes(scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False)

@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod bytes;
 pub mod cdna;
 pub mod clock;
+pub mod community;
 pub mod connection;
 pub mod error;
 pub mod graph;

@@ -2,15 +2,16 @@
 //! force-directed layout. Results are numpy arrays; the Python layer wraps them in
 //! PathResult values and DataFrames.
 
-use super::args::{array1, elems, kinds_arg, opt_size_arg, space_arg, TokenId};
+use super::args::{array1, elems, int_arg, kinds_arg, opt_size_arg, space_arg, TokenId};
 use super::errors::ValidationError;
 use super::runtime::PyRuntime;
 use super::util::{run, run_long};
 use super::values::connection_columns;
+use crate::community::Method;
 use crate::graph::Direction;
 use crate::space::COGNITIVE;
 use crate::storage::indexes::Weight;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -183,5 +184,75 @@ impl PyRuntime {
             nodes.into_pyarray(py),
             flat.into_pyarray(py).reshape([n, 2])?,
         ))
+    }
+
+    /// Communities of all tokens over the connections (undirected, parallel connections
+    /// summed) by `method` ("leiden" or "louvain") with `resolution` (> 0) and `seed`;
+    /// `weighted`: connections weigh their strength (negative: 0), else 1. Runs with the GIL
+    /// released, `progress(done, total)` called per level. Kept as the runtime's last
+    /// communities (not in snapshots): (ids ascending u32, community i32 (0 = largest),
+    /// modularity).
+    #[pyo3(signature = (method="leiden", resolution=1.0, seed=None, weighted=true, progress=None))]
+    fn graph_communities<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        resolution: f64,
+        seed: Option<&Bound<'py, PyAny>>,
+        weighted: bool,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<(Ids<'py>, Bound<'py, PyArray1<i32>>, f64)> {
+        let method = Method::parse(method)?;
+        crate::community::check_resolution(resolution)?;
+        let seed = match seed {
+            Some(s) if !s.is_none() => int_arg(s, "seed", 0, i64::MAX)? as u64,
+            _ => 0,
+        };
+        let store = self.store();
+        let c = run_long(py, progress.as_ref(), |p| {
+            store.communities(method, resolution, seed, weighted, Some(&*p))
+        })?;
+        Ok((
+            c.ids.to_pyarray(py),
+            c.community.to_pyarray(py),
+            c.modularity,
+        ))
+    }
+
+    /// The last community of each id (-1 where unknown: no detection yet, or a token created
+    /// after it).
+    fn community_of<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray1<i32>>> {
+        let ids = array1::<u32>(ids, "ids")?;
+        let ids = elems(&ids)?;
+        Ok(self.store().community_of(ids).into_pyarray(py))
+    }
+
+    /// The last communities: None, or a dict with count, modularity, method, resolution,
+    /// seed, weighted and (when `arrays`) the ids and community arrays.
+    #[pyo3(signature = (arrays=true))]
+    fn graph_last_communities<'py>(
+        &self,
+        py: Python<'py>,
+        arrays: bool,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(c) = self.store().last_communities() else {
+            return Ok(None);
+        };
+        let d = PyDict::new(py);
+        if arrays {
+            d.set_item("ids", c.ids.to_pyarray(py))?;
+            d.set_item("community", c.community.to_pyarray(py))?;
+        }
+        d.set_item("count", c.count)?;
+        d.set_item("modularity", c.modularity)?;
+        d.set_item("method", c.method.name())?;
+        d.set_item("resolution", c.resolution)?;
+        d.set_item("seed", c.seed)?;
+        d.set_item("weighted", c.weighted)?;
+        Ok(Some(d))
     }
 }

@@ -6,6 +6,7 @@
 mod busy;
 mod cdna_changes;
 mod columns;
+mod communities;
 pub mod connections;
 mod dry_run;
 pub mod events;
@@ -90,6 +91,8 @@ pub struct RuntimeStorage {
     graph: indexes::GraphCache,
     /// Change listeners (the journal, the server's event bus).
     sinks: events::Sinks,
+    /// The last community detection (a side table keyed by token id, not in snapshots).
+    communities: communities::Last,
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -130,6 +133,7 @@ impl RuntimeStorage {
             grids: Default::default(),
             graph: Default::default(),
             sinks: Default::default(),
+            communities: Default::default(),
         }
     }
 
@@ -156,6 +160,7 @@ impl RuntimeStorage {
     fn drop_caches(&self) {
         *self.grids.lock() = Default::default();
         *self.graph.lock() = None;
+        *self.communities.lock() = None;
     }
 
     /// Log a write's outcome with the Guardian; a refusal also goes to the change sinks.
