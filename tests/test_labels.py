@@ -215,3 +215,11 @@ def test_the_standalone_export_carries_the_labels(rt, tmp_path):
     page = g.to_html(tmp_path / "grid.html").read_text(encoding="utf-8")
     assert '"type":"labels"' in page
     assert '"neighbours":[{"id"' in page
+
+
+def test_explore_passes_label_by_to_both_explorers(rt):
+    e = explore(rt, label_by="weight")
+    assert e.grid.label_by == "weight" and e.graph.label_by == "weight"
+    assert labels_of(e.grid) and labels_of(e.graph)
+    off = explore(rt, label_by=None)
+    assert labels_of(off.grid) == [] and labels_of(off.graph) == []
