@@ -351,6 +351,7 @@ class GraphView {
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note, (ctx) =>
       this.labels.draw(ctx, st.theme, st.dpr, labels),
     );
+    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, labels: labels.placed.length },

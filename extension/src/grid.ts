@@ -503,6 +503,7 @@ class GridView {
     }
     const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) => this.labels.draw(ctx, st.theme, st.dpr, labels));
+    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: {

@@ -138,6 +138,8 @@ export class LabelLayer {
   private lastBox = "";
   private readonly sprites = new LabelSprites();
   private last: LastPlacement | null = null;
+  /** Labels placed but not drawn yet (their sprites come in the next frames): draw again. */
+  pending = false;
   private setVer = 0;
 
   constructor(
@@ -267,7 +269,7 @@ export class LabelLayer {
 
   /** Draw on the overlay (its context in CSS px) and publish the drawn set (DOM hooks, labels.ts). */
   draw(ctx: CanvasRenderingContext2D, theme: Theme, dpr: number, p: { placed: Placed[]; texts: string[] }): void {
-    this.sprites.draw(ctx, p.placed, p.texts, theme, dpr);
+    this.pending = this.sprites.draw(ctx, p.placed, p.texts, theme, dpr) > 0;
     const key = `${p.texts.length}\u0000${p.texts.join("\u0000")}`;
     if (key === this.published) return;
     this.published = key;

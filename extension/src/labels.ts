@@ -275,16 +275,21 @@ const HALO = 2;
  * then the text) into a small canvas at the device pixel ratio, and every frame only copies
  * sprites (`drawImage`), far cheaper than stroking and filling text in a software canvas. The
  * cache is dropped when the theme, font or pixel ratio change, and when it passes `max` texts.
+ * At most `perFrame` new sprites are rendered in one frame (a pan brings many new labels into
+ * view); the others are drawn in the next frames (`draw` returns how many are still missing).
  */
 export class LabelSprites {
   private cache = new Map<string, Sprite>();
   private style = "";
 
-  constructor(private readonly max = 3000) {}
+  constructor(
+    private readonly max = 3000,
+    private readonly perFrame = 32,
+  ) {}
 
-  private sprite(text: string, w: number, h: number, theme: Theme, dpr: number, font: string): Sprite | null {
+  private sprite(text: string, w: number, h: number, theme: Theme, dpr: number, font: string, make: boolean): Sprite | null {
     let s = this.cache.get(text);
-    if (s) return s;
+    if (s || !make) return s ?? null;
     const W = Math.max(1, Math.ceil((w + 2 * HALO) * dpr)),
       H = Math.max(1, Math.ceil((h + 2 * HALO) * dpr));
     s =
@@ -309,18 +314,25 @@ export class LabelSprites {
 
   /** Draw placed labels (`ctx` in CSS px: the overlay's transform) with a halo of the background
    * colour, readable over points in light and dark themes. */
-  draw(ctx: CanvasRenderingContext2D, placed: readonly Placed[], texts: readonly string[], theme: Theme, dpr: number): void {
-    if (!placed.length) return;
+  draw(ctx: CanvasRenderingContext2D, placed: readonly Placed[], texts: readonly string[], theme: Theme, dpr: number): number {
+    if (!placed.length) return 0;
     const { font } = labelFont(theme);
     const style = `${font}|${theme.bg}|${theme.fg1}|${dpr}`;
     if (style !== this.style) {
       this.cache.clear();
       this.style = style;
     }
+    let made = 0,
+      missing = 0;
     for (let k = 0; k < placed.length; k++) {
       const p = placed[k];
-      const s = this.sprite(texts[k], p.w, p.h, theme, dpr, font);
+      const had = this.cache.size,
+        make = made < this.perFrame;
+      const s = this.sprite(texts[k], p.w, p.h, theme, dpr, font, make);
+      if (this.cache.size !== had) made++;
       if (s) ctx.drawImage(s, p.x - HALO, p.y - HALO, s.width / dpr, s.height / dpr);
+      else if (!make) missing++; // next frame (a sprite that cannot be made is not retried forever)
     }
+    return missing;
   }
 }
