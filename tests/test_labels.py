@@ -223,3 +223,18 @@ def test_explore_passes_label_by_to_both_explorers(rt):
     assert labels_of(e.grid) and labels_of(e.graph)
     off = explore(rt, label_by=None)
     assert labels_of(off.grid) == [] and labels_of(off.graph) == []
+
+
+def test_id_lookup_dense_and_sparse():
+    from neurograph_lab.widgets._labels import _lookup
+
+    keys = np.array([5, 2, 9], np.uint32)
+    vals = np.array([50.0, 20.0, 90.0])
+    assert _lookup(keys, vals, np.array([9, 3, 2, 5], np.uint32), -1.0).tolist() == [90.0, -1.0, 20.0, 50.0]
+    sparse = np.array([5, 2, 9_000_000], np.uint32)  # ids far apart: the binary search path
+    assert _lookup(sparse, vals, np.array([9_000_000, 3, 2, 5, 10_000_000], np.uint32), np.nan)[[0, 2, 3]].tolist() == [
+        90.0,
+        20.0,
+        50.0,
+    ]
+    assert np.isnan(_lookup(sparse, vals, np.array([3, 10_000_000], np.uint32), np.nan)).all()

@@ -74,15 +74,27 @@ def scores_of(ids_arg: Any) -> Optional[tuple[np.ndarray, np.ndarray]]:
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, want: np.ndarray, missing: float) -> np.ndarray:
-    """values[keys == want] for each of ``want`` (``missing`` where absent), as float64."""
+    """values[keys == want] for each of ``want`` (``missing`` where absent), as float64. Token
+    ids are dense (24-bit, mostly consecutive): a table indexed by id when it is small enough,
+    else sorted keys and a binary search."""
     out = np.full(len(want), missing, dtype=np.float64)
     if not len(keys) or not len(want):
         return out
+    keys = np.asarray(keys, dtype=np.int64)
+    want = np.asarray(want, dtype=np.int64)
+    top = int(max(keys.max(), want.max())) + 1
+    if top <= 8 * len(keys) + 1024:
+        table = np.full(top, -1, dtype=np.int64)
+        table[keys] = np.arange(len(keys))
+        rows = table[want]
+        hit = rows >= 0
+        out[hit] = np.asarray(values)[rows[hit]]
+        return out
     order = np.argsort(keys, kind="stable")
-    pos = np.clip(np.searchsorted(keys, want, sorter=order), 0, len(keys) - 1)
-    rows = order[pos]
-    hit = keys[rows] == want
-    out[hit] = values[rows[hit]]
+    sk = keys[order]
+    pos = np.clip(np.searchsorted(sk, want), 0, len(sk) - 1)
+    hit = sk[pos] == want
+    out[hit] = np.asarray(values)[order[pos[hit]]]
     return out
 
 
