@@ -76,7 +76,7 @@ class GraphView {
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
     sh.stage.append(this.overlay);
-    this.labels = new LabelLayer(this.overlay, sh.root, (m) => this.send(m));
+    this.labels = new LabelLayer(this.overlay, sh.root, (m) => this.send(m), g.wrap);
     d.add(() => {
       this.labels.dispose();
       this.st.renderer?.dispose();

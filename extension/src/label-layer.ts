@@ -146,6 +146,8 @@ export class LabelLayer {
     private readonly overlay: HTMLCanvasElement,
     private readonly root: HTMLElement,
     private readonly send: (m: ViewportRequest) => void,
+    /** Error guard for the debounced request (the view's red banner). */
+    private readonly wrap: (fn: () => void) => () => void = (fn) => fn,
   ) {}
 
   /** Labelled points held (global and view sets merged). */
@@ -281,15 +283,18 @@ export class LabelLayer {
    * when the whole data is in view, or the view cannot say, e.g. 3-D). */
   moved(version: number, fields: () => ViewportFields | null): void {
     window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => {
-      this.timer = 0;
-      const f = fields();
-      if (!f) return;
-      const box = JSON.stringify(f);
-      if (box === this.lastBox) return;
-      this.lastBox = box;
-      this.send({ type: "viewport", version, request: ++this.request, ...f });
-    }, VIEWPORT_DELAY);
+    this.timer = window.setTimeout(
+      this.wrap(() => {
+        this.timer = 0;
+        const f = fields();
+        if (!f) return;
+        const box = JSON.stringify(f);
+        if (box === this.lastBox) return;
+        this.lastBox = box;
+        this.send({ type: "viewport", version, request: ++this.request, ...f });
+      }),
+      VIEWPORT_DELAY,
+    );
   }
 
   dispose(): void {
