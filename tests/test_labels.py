@@ -238,3 +238,13 @@ def test_id_lookup_dense_and_sparse():
         50.0,
     ]
     assert np.isnan(_lookup(sparse, vals, np.array([3, 10_000_000], np.uint32), np.nan)).all()
+
+
+def test_the_export_table_has_the_same_neighbours_as_hover(rt):
+    from neurograph_lab.widgets._neighbours import neighbour_table, top_neighbours
+
+    ids = rt.tokens.ids()
+    table = neighbour_table(rt, ids)
+    for t in ids[[0, 3, 7, 20, 100, 199]]:
+        assert table.get(int(t), []) == top_neighbours(rt, int(t))
+    assert len(table[int(ids[7])]) == 5 and neighbour_table(rt, ids[:0]) == {}

@@ -16,6 +16,7 @@ import numpy as np
 import traitlets
 
 from ..runtime import Runtime
+from ._neighbours import neighbour_table
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -232,8 +233,11 @@ class Explorer(anywidget.AnyWidget):
         n = self._size()
         if n > 200_000:  # keep exported files small: no hover cards past this
             return {}
-        # one connection look-up per token: the neighbours only for smaller exports
-        return {str(i): self._hover(i, neighbours=n <= 20_000) for i in range(n)}
+        cards = [self._hover(i, neighbours=False) for i in range(n)]
+        near = neighbour_table(self._rt, np.array([c["id"] for c in cards], dtype=np.int64))
+        for c in cards:
+            c["neighbours"] = near.get(c["id"], [])
+        return {str(i): c for i, c in enumerate(cards)}
 
 
 _UNSEEN: weakref.WeakSet[Explorer] = weakref.WeakSet()

@@ -27,8 +27,6 @@ MAX_LABELS = 20_000
 VIEW_LABELS = 2_000
 #: rank of a point without a label (never sent)
 NO_RANK = 0xFFFFFFFF
-#: neighbours on a hover card
-HOVER_NEIGHBOURS = 5
 #: numeric columns of ``token_columns`` a label priority may come from (besides coordinates)
 COLUMNS = ("weight", "field_radius", "field_strength", "timestamp")
 _COORDS = tuple(f"{s}_{a}" for s in SPACES for a in "xyz")
@@ -225,22 +223,3 @@ def viewport_box(content: dict[str, Any]) -> Optional[tuple[float, float, float,
 def request_id(content: dict[str, Any]) -> Optional[int]:
     r = content.get("request")
     return r if isinstance(r, int) and not isinstance(r, bool) and r >= 0 else None
-
-
-def top_neighbours(rt: Runtime, tid: int, k: int = HOVER_NEIGHBOURS) -> list[dict[str, Any]]:
-    """The ``k`` neighbours of token ``tid`` with the strongest connections (either direction;
-    a neighbour linked twice counts once, by its strongest): id, label and strength."""
-    c = rt._core.connection_columns(int(tid))
-    if not len(c["id"]):
-        return []
-    other = np.where(c["token_a"] == tid, c["token_b"], c["token_a"])
-    strength = np.asarray(c["strength"], dtype=np.float64)
-    order = np.lexsort((other, -strength))
-    _, first = np.unique(other[order], return_index=True)
-    best = order[np.sort(first)][:k]
-    ids = other[best].astype(np.uint32)
-    labels = rt._core.labels_of(np.ascontiguousarray(ids))
-    return [
-        {"id": int(i), "label": lab or "", "strength": round(float(s), 4)}
-        for i, lab, s in zip(ids, labels, strength[best])
-    ]

@@ -20,9 +20,9 @@ from ._labels import (
     priority,
     request_id,
     scores_of,
-    top_neighbours,
     viewport_box,
 )
+from ._neighbours import top_neighbours
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000

@@ -22,9 +22,9 @@ from ._labels import (
     priority,
     request_id,
     scores_of,
-    top_neighbours,
     viewport_box,
 )
+from ._neighbours import top_neighbours
 
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
