@@ -75,6 +75,7 @@ bench: dev
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_grid_graph.py
 	$(BIN)/python bench/bench_semantic.py
+	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_magics.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_widgets.py

@@ -12,8 +12,8 @@ as an undirected ``igraph.Graph`` built outside the timings.
    ``g.community_leiden(objective_function="modularity")`` (igraph's default 2 iterations).
 2. Louvain: ``rt.graph.communities("louvain", weight=None)`` vs ``g.community_multilevel()``.
 
-Each time is the best of ``repeat`` runs (3; ``--quick`` 3) after one untimed warm-up, and
-``ratio = ours / igraph``. The table's target is ratio <= 1; the notes give each side's
+Each time is the best of ``--repeat`` runs (default 3) after one untimed warm-up (none with
+``--repeat 1``), and ``ratio = ours / igraph``. The table's target is ratio <= 1; the notes give each side's
 modularity (igraph's ``g.modularity(membership)``; ours as computed by the core, checked
 against igraph's on our membership), community counts and the NMI of each result with the
 planted groups.
@@ -102,8 +102,9 @@ def bench_method(
     repeat: int,
 ) -> Result:
     out: dict[str, Any] = {}
-    ours_runs = timings(lambda: out.__setitem__("ours", ours()), repeat, warmup=1)
-    ref_runs = timings(lambda: out.__setitem__("ref", theirs()), repeat, warmup=1)
+    warmup = 1 if repeat > 1 else 0
+    ours_runs = timings(lambda: out.__setitem__("ours", ours()), repeat, warmup=warmup)
+    ref_runs = timings(lambda: out.__setitem__("ref", theirs()), repeat, warmup=warmup)
     c = out["ours"]
     ref = out["ref"]
     # our membership in node order (token id -> node index)
@@ -136,9 +137,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--quick", action="store_true", help="100k nodes / 400k edges smoke run")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per side (default 3; 1: no warm-up)")
     args = p.parse_args(argv)
     n = 100_000 if args.quick else 1_000_000
-    repeat = 3
+    repeat = max(1, args.repeat)
 
     info = machine_info()
     info["git"] = git_state()
@@ -148,7 +150,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for k, v in info.items():
         print(f"  {k:<15} {v}")
     print(f"  {'sizes':<15} {n:,} nodes, {EDGES_PER_NODE * n:,} edges, groups of {GROUP:,}, p_in {P_IN}")
-    print(f"  {'repetitions':<15} best of {repeat}, each after 1 warm-up")
+    print(f"  {'repetitions':<15} best of {repeat}" + (", each after 1 warm-up" if repeat > 1 else ", no warm-up"))
     print()
 
     state: dict[str, Any] = {}

@@ -20,6 +20,22 @@ from .errors import ValidationError
 
 PROGRESS_FROM = 4 << 20  # files larger than this show a progress bar
 
+#: the order in which ``space="auto"`` fills the spaces, 3 principal axes each: "abstract"
+#: gets the top 3 (where bootstraps have always put words), "cognitive" the next 3 (the space
+#: a query or an explorer without a space looks at), then the rest from L7 down to L1.
+AUTO_SPACES = ("abstract", "cognitive", "temporal", "social", "emotional", "motor", "sensory", "physical")
+
+
+#: explained variance ratios a bootstrap report lists (the rest are summed)
+EV_SHOWN = 6
+
+
+def auto_spaces(n: int, dim: int) -> list[str]:
+    """The spaces ``space="auto"`` fills for ``n`` words of ``dim`` dimensions: as many as
+    ``min(n, dim) // 3`` principal-axis triples allow (at least one, so that too small an input
+    gets the core's message), in the order of ``AUTO_SPACES``."""
+    return list(AUTO_SPACES[: max(1, min(len(AUTO_SPACES), min(n, dim) // 3))])
+
 
 def _progress(total: int, desc: str, enabled: Optional[bool]) -> Any:
     show = total > PROGRESS_FROM if enabled is None else enabled
@@ -212,7 +228,9 @@ def parse_query(text: str, rt: Optional[_core.Runtime] = None) -> list[tuple[str
 class BootstrapReport:
     """What a bootstrap did: words placed, id collisions, explained variance, connections."""
 
-    def __init__(self, d: dict[str, Any], skipped: int) -> None:
+    def __init__(self, d: dict[str, Any], skipped: int, spaces: Sequence[str] = ()) -> None:
+        #: the spaces the words were placed in, in order (space j got principal axes 3j..3j+3)
+        self.spaces: list[str] = list(spaces)
         self.words: int = d["words"]
         self.dim: int = d["dim"]
         self.collisions: list[tuple[str, int, int]] = list(d["collisions"])
@@ -222,9 +240,14 @@ class BootstrapReport:
         self.skipped_lines = skipped
 
     def _rows(self) -> list[tuple[str, Any]]:
-        ev = ", ".join(f"{v:.3f}" for v in self.explained_variance_ratio)
-        return [
-            ("words", f"{self.words:,} ({self.dim} dims)"),
+        ratios = self.explained_variance_ratio
+        ev = ", ".join(f"{v:.3f}" for v in ratios[:EV_SHOWN])
+        if len(ratios) > EV_SHOWN:
+            ev += f", … ({len(ratios)} axes, {float(ratios.sum()):.3f} in all)"
+        rows = [("words", f"{self.words:,} ({self.dim} dims)")]
+        if self.spaces:
+            rows.append(("spaces (3 axes each)", ", ".join(self.spaces)))
+        return rows + [
             ("explained variance", ev),
             ("connections woven", f"{self.connections:,}"),
             ("dropped (degree limits)", f"{self.dropped_for_degree:,}"),
@@ -245,7 +268,7 @@ def bootstrap(
     source: Any,
     words: Any = None,
     *,
-    space: Union[str, int, Sequence[Union[str, int]]] = "abstract",
+    space: Union[str, int, Sequence[Union[str, int]]] = "auto",
     k: int = 10,
     max_words: Optional[int] = None,
     dtype: Any = np.float32,
@@ -263,20 +286,25 @@ def bootstrap(
         source, words = np.asarray(words), list(source)
     if max_words is not None:
         max_words = int_arg(max_words, "max_words", lo=1)
-    spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
-    names = [space_name(s) for s in spaces]
-    if len(set(names)) != len(names):
-        raise ValidationError(f"each space may be named once, got {spaces!r}")
+    auto = isinstance(space, str) and space.strip().lower() == "auto"
+    names: list[str] = []
+    if not auto:
+        spaces = [space] if isinstance(space, (str, int, np.integer)) else list(space)
+        names = [space_name(s) for s in spaces]
+        if len(set(names)) != len(names):
+            raise ValidationError(f"each space may be named once, got {spaces!r}")
     wl, mat, skipped = load_embeddings(
         source, words, max_words=max_words, dtype=dtype, errors=errors, progress=progress
     )
+    if auto:
+        names = auto_spaces(len(wl), mat.shape[1])
     d = run_with_progress(
         lambda p: rt.bootstrap_embeddings(wl, mat, names, k, seed, replace, p),
         f"weaving {len(wl):,} words",
         unit="tile",
         enabled=progress,
     )
-    return BootstrapReport(d, skipped)
+    return BootstrapReport(d, skipped, names)
 
 
 def _words_first(source: Any, words: Any) -> bool:

@@ -285,7 +285,13 @@ class NeuroGraphMagics(Magics):
     @argument("path", help="embedding file (.vec, .txt, .bin, .npy with --words)")
     @argument("--words", help="vocabulary file for a .npy matrix")
     @argument("-k", type=int, default=10, help="neighbours woven per word (default 10)")
-    @argument("--space", nargs="+", default=["abstract"], help="target spaces (default abstract)")
+    @argument(
+        "--space",
+        nargs="+",
+        default=["auto"],
+        help="target spaces, or auto (default): successive principal-axis triples in as many spaces as the data "
+        "allows, abstract first (see rt.bootstrap)",
+    )
     @argument("--max-words", type=int, help="read at most this many words")
     @argument(
         "--errors",
@@ -301,7 +307,8 @@ class NeuroGraphMagics(Magics):
         args = self._args(self.ng_bootstrap, line)
         if args is None:
             return None
-        spaces = [self._space(s) for s in args.space]
+        auto = [s.lower() for s in args.space] == ["auto"]
+        spaces: Any = "auto" if auto else [self._space(s) for s in args.space]
         try:
             report = self.rt.bootstrap(
                 args.path,

@@ -93,7 +93,7 @@ class Runtime(LegacyMixin):
         self,
         source: Any,
         words: Any = None,
-        space: Any = "abstract",
+        space: Any = "auto",
         k: int = 10,
         *,
         max_words: Optional[int] = None,
@@ -112,6 +112,11 @@ class Runtime(LegacyMixin):
 
         Each target ``space`` (one or a list) gets 3 principal axes of a real PCA of the
         normalised embeddings (the first space the top 3, the next space the next 3 ...).
+        The default ``space="auto"`` fills as many spaces as the data allows (``min(words,
+        dim) // 3``, at most all 8) in the order abstract, cognitive, temporal, social,
+        emotional, motor, sensory, physical: each space shows a different slice of the
+        variance, "abstract" the largest (the top 3 axes), so every view of the grid explorer
+        shows the words. ``bootstrap_info()["spaces"]`` says which space got which axes.
         Token ids come from a seeded hash of the word (collisions are resolved and reported),
         labels are the words, entity type ``concept``. Each word's ``k`` nearest neighbours by
         cosine become ``associated_with`` connections with the similarity as strength (edges

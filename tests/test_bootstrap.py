@@ -129,7 +129,14 @@ def test_loaders_agree(planted, tmp_path):
         rt = ng.Runtime()
         rt.bootstrap(source, extra, k=0)
         got = rt.tokens.to_pandas().drop(columns="timestamp")
-        pd.testing.assert_frame_equal(got, expected, atol=2e-4, check_exact=False)
+        # the default fills 8 spaces; the last principal axes (small variance) move a little
+        # with the text files' rounding, so each column is compared on its own scale
+        coords = [c for c in expected.columns if c[-2:] in ("_x", "_y", "_z")]
+        pd.testing.assert_frame_equal(got.drop(columns=coords), expected.drop(columns=coords))
+        for c in coords:
+            scale = float(np.nanmax(np.abs(expected[c].to_numpy()))) if expected[c].notna().any() else 0.0
+            pd.testing.assert_series_equal(got[c], expected[c], atol=2e-4 + 2e-3 * scale, check_exact=False)
+        assert expected["physical_x"].notna().all()  # planted vectors (50 dims) fill all 8 spaces
 
 
 def test_max_words_and_bad_files(planted, tmp_path):

@@ -306,3 +306,33 @@ def test_explore_communities_step() -> None:
     ]:
         with pytest.raises(ExploreError, match=re.escape(where)):
             run_explore(rt, script, ns)
+
+
+def ring_runtime(n: int) -> ng.Runtime:
+    """``n`` tokens, each joined to the next 3 (a ring lattice)."""
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(np.zeros((n, 8, 3), np.float32))
+    a = np.repeat(np.arange(n), 3)
+    b = (a + np.tile([1, 2, 3], n)) % n
+    rt.connections.create_many(ids[a], ids[b])
+    return rt
+
+
+def test_ctrl_c_stops_the_detection_and_keeps_the_last_result(interrupt_at) -> None:
+    rt = ring_runtime(40_000)  # more node visits than one progress step (16,384)
+    before = rt.graph.communities("louvain", resolution=4.0)
+    fired = interrupt_at(1)
+    with pytest.raises(KeyboardInterrupt):
+        rt.graph.communities("leiden", seed=5)
+    assert fired == [1]
+    last = rt.graph.last_communities
+    assert last is not None and last.method == "louvain" and last.membership.equals(before.membership)
+
+
+def test_ctrl_c_at_the_commit_point_returns_the_result(interrupt_at) -> None:
+    rt = ring_runtime(1_000)
+    fired = interrupt_at("commit")
+    c = rt.graph.communities("leiden", seed=5)
+    assert fired == ["commit"]
+    last = rt.graph.last_communities
+    assert last is not None and last.membership.equals(c.membership) and c.count > 1

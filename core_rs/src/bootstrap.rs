@@ -109,6 +109,18 @@ mod tests {
         let pts = model.project3(&data, n, 0).unwrap();
         println!("project3 100k x 300: {:.3} s", t.elapsed().as_secs_f64());
         assert_eq!(pts.len(), n);
+        // space="auto" fills 8 spaces: PCA to 24 axes (the same eigendecomposition) + 8 projections
+        let t = Instant::now();
+        let m24 = pca(&data, n, dim, 24).unwrap();
+        for j in 0..8 {
+            assert_eq!(m24.project3(&data, n, 3 * j).unwrap().len(), n);
+        }
+        println!(
+            "pca 100k x 300 -> 24 axes + 8 projections: {:.3} s (3 axes alone: {best:.3} s)",
+            t.elapsed().as_secs_f64()
+        );
+        assert!(m24.explained_variance.windows(2).all(|w| w[0] >= w[1]));
+        assert_eq!(m24.explained_variance[..3], model.explained_variance[..]);
 
         let t = Instant::now();
         normalize_rows(&mut data, dim);

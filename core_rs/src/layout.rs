@@ -756,6 +756,115 @@ mod tests {
         assert!(err / norm < 0.1, "relative error {}", err / norm);
     }
 
+    /// Planted clusters like `neurograph_lab.datasets.planted_embeddings()`: `clusters` groups
+    /// of `per` unit vectors around random centres (noise 0.15), woven into a kNN graph by
+    /// cosine (weight = similarity). Returns (edges, cluster of each node).
+    fn planted_knn(
+        clusters: usize,
+        per: usize,
+        dim: usize,
+        k: usize,
+        noise: f64,
+    ) -> (Vec<(u32, u32, f32)>, Vec<usize>) {
+        let mut rng = SplitMix(11);
+        let mut gauss = || {
+            let (u, v) = ((rng.unit() + 1.0) / 2.0, (rng.unit() + 1.0) / 2.0);
+            (-2.0 * u.max(1e-300).ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        };
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        let mut label = Vec::new();
+        for c in 0..clusters {
+            let centre: Vec<f64> = (0..dim).map(|_| gauss()).collect();
+            let nc = centre.iter().map(|x| x * x).sum::<f64>().sqrt();
+            for _ in 0..per {
+                let mut r: Vec<f64> = centre
+                    .iter()
+                    .map(|x| x / nc + gauss() * noise / (dim as f64).sqrt())
+                    .collect();
+                let nr = r.iter().map(|x| x * x).sum::<f64>().sqrt();
+                r.iter_mut().for_each(|x| *x /= nr);
+                rows.push(r);
+                label.push(c);
+            }
+        }
+        let n = rows.len();
+        let mut edges = Vec::new();
+        for i in 0..n {
+            let mut sims: Vec<(f64, usize)> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| (rows[i].iter().zip(&rows[j]).map(|(a, b)| a * b).sum(), j))
+                .collect();
+            sims.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for &(s, j) in sims.iter().take(k) {
+                edges.push((i as u32, j as u32, s as f32));
+            }
+        }
+        (edges, label)
+    }
+
+    /// Mean pairwise layout distance within clusters over that between clusters.
+    fn separation(p: &[[f32; 2]], label: &[usize]) -> f64 {
+        let (mut intra, mut ni, mut inter, mut nx) = (0.0, 0.0, 0.0, 0.0);
+        for a in 0..p.len() {
+            for b in a + 1..p.len() {
+                let d = dist(p, a, b);
+                if label[a] == label[b] {
+                    intra += d;
+                    ni += 1.0;
+                } else {
+                    inter += d;
+                    nx += 1.0;
+                }
+            }
+        }
+        (intra / ni) / (inter / nx)
+    }
+
+    /// How separation degrades as the planted clusters blur (cross-cluster edges grow):
+    /// `cargo test --release layout::tests::planted_knn_hard -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn planted_knn_hard() {
+        for (c, per) in [(8usize, 40usize), (20, 100)] {
+            for noise in [1.6, 2.0, 2.5] {
+                let k = 10;
+                let (e, label) = planted_knn(c, per, 50, k, noise);
+                let cross = e
+                    .iter()
+                    .filter(|(a, b, _)| label[*a as usize] != label[*b as usize])
+                    .count();
+                let t = std::time::Instant::now();
+                let p = layout(label.len(), &e, 100, 0, None).unwrap();
+                let el = t.elapsed();
+                let r = separation(&p, &label);
+                println!(
+                    "planted {c}x{per} noise={noise} k={k}: cross {:.3} ratio {r:.3} ({el:?})",
+                    cross as f64 / e.len() as f64
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn planted_knn_clusters_separate() {
+        for noise in [0.15, 1.2] {
+            for k in [5, 10] {
+                let (e, label) = planted_knn(8, 40, 50, k, noise);
+                let cross = e
+                    .iter()
+                    .filter(|(a, b, _)| label[*a as usize] != label[*b as usize])
+                    .count();
+                let p = layout(label.len(), &e, 100, 0, None).unwrap();
+                let r = separation(&p, &label);
+                println!(
+                    "planted noise={noise} k={k}: cross edges {:.3} separation ratio {r:.3}",
+                    cross as f64 / e.len() as f64
+                );
+                assert!(r < 0.5, "noise={noise} k={k}: intra/inter {r}");
+            }
+        }
+    }
+
     /// Manual performance check: `cargo test --release layout::tests::perf -- --ignored --nocapture`.
     #[test]
     #[ignore]

@@ -46,7 +46,7 @@ export class Graph2D implements GraphRenderer {
       }
       const c = key >> 2,
         bucket = key & 3;
-      ctx.strokeStyle = rgbCss(f.lut.subarray(4 * c, 4 * c + 3), (0.05 + (0.55 * (bucket + 0.5)) / 4) * (f.hasSel ? 0.5 : 1));
+      ctx.strokeStyle = rgbCss(f.lut.subarray(4 * c, 4 * c + 3), (0.05 + (0.55 * (bucket + 0.5)) / 4) * f.edgeFade * (f.hasSel ? 0.5 : 1));
       ctx.stroke();
     }
     for (let i = 0; i < d.n; i++) {

@@ -22,6 +22,9 @@ export class GraphData {
   linePos = new Float32Array(0); // 2 vertices x (x, y) per edge
   lineCol = new Uint8Array(0); // per vertex
   lineW = new Uint8Array(0);
+  /** Summed length of the edges and the nodes' bounding box [x0, y0, x1, y1], in data units (by `lines()`). */
+  lineLen = 0;
+  extent: [number, number, number, number] = [0, 0, 0, 0];
 
   /** A new node set (a `nodes` message); drops the edges and the selection. */
   setNodes(m: NodesMsg): void {
@@ -89,6 +92,17 @@ export class GraphData {
     }
     const p = this.pos,
       lp = this.linePos;
+    let len = 0;
+    const ext: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (let i = 0; i < this.n; i++) {
+      const x = p[2 * i],
+        y = p[2 * i + 1];
+      if (x < ext[0]) ext[0] = x;
+      if (y < ext[1]) ext[1] = y;
+      if (x > ext[2]) ext[2] = x;
+      if (y > ext[3]) ext[3] = y;
+    }
+    this.extent = this.n > 0 ? ext : [0, 0, 0, 0];
     for (let k = 0; k < m; k++) {
       const a = this.ends[2 * k],
         b = this.ends[2 * k + 1];
@@ -98,7 +112,9 @@ export class GraphData {
       lp[4 * k + 3] = p[2 * b + 1];
       this.lineCol[2 * k] = this.lineCol[2 * k + 1] = this.ecol[k];
       this.lineW[2 * k] = this.lineW[2 * k + 1] = this.ew[k];
+      len += Math.hypot(p[2 * b] - p[2 * a], p[2 * b + 1] - p[2 * a + 1]);
     }
+    this.lineLen = len;
   }
 
   /** Selected ids -> per-node flags; unknown ids are ignored. Returns the count. */

@@ -199,7 +199,7 @@ export class GraphGL implements GraphRenderer {
       gl.uniform4f(this.ue.uXf, ...xf);
       gl.uniform2f(this.ue.uCanvas, f.width, f.height);
       gl.uniform1i(this.ue.uLut, 0);
-      gl.uniform1f(this.ue.uFade, f.hasSel ? 0.5 : 1);
+      gl.uniform1f(this.ue.uFade, f.edgeFade * (f.hasSel ? 0.5 : 1));
       gl.bindVertexArray(this.vaoE);
       if (f.lod) gl.drawElements(gl.LINES, this.lodCount[0], gl.UNSIGNED_INT, 0);
       else gl.drawArrays(gl.LINES, 0, 2 * edges);

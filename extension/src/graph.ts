@@ -4,13 +4,13 @@
 import { newCanvas, webgl2OrFallback } from "./gl";
 import { Graph2D } from "./graph-2d";
 import { GraphData, nodeRadius } from "./graph-data";
-import type { GraphFrame, GraphRenderer } from "./graph-draw";
+import { edgeFade, type GraphFrame, type GraphRenderer, sampledNote } from "./graph-draw";
 import { GraphGL } from "./graph-gl";
 import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
 import { type InputHost, StageInput } from "./input";
 import { LabelLayer, projectPositions, visibleBox } from "./label-layer";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
-import { drawOverlay } from "./overlay";
+import { drawOverlay, titleBox } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
@@ -140,6 +140,7 @@ class GraphView {
     on("change:legend", () => this.legend());
     on("change:width_by", () => setOptions(this.widthBy, WIDTH_BY, str(model.get("width_by"), "strength")));
     on("change:n_edges", () => this.status());
+    on("change:sampled_from", () => this.loop.request());
     watchTheme(
       d,
       g.wrap(() => {
@@ -325,6 +326,8 @@ class GraphView {
     const t0 = performance.now();
     const r = this.ensureRenderer();
     const a = this.affine();
+    data.lines();
+    const fade = edgeFade(data.lineLen, data.extent, a.m[0], a.m[4], a.b[0], a.b[1], st.rect.w, st.rect.h);
     const frame: GraphFrame = {
       width: st.rect.w,
       height: st.rect.h,
@@ -338,23 +341,31 @@ class GraphView {
       brand: parseRgb(st.theme.brand),
       lod: st.active,
       hasSel: st.selCount > 0,
+      edgeFade: fade,
     };
     r.draw(frame);
     const hv = st.hover;
     const hover: [number, number] | null =
       hv >= 0 && hv < data.n ? [a.m[0] * data.pos[2 * hv] + a.b[0], a.m[4] * data.pos[2 * hv + 1] + a.b[1]] : null;
     const note = data.n === 0 ? "loading…" : "";
-    const labels = this.labels.place(st.theme, st.rect, st.zoom.k, (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y), [], {
-      linear: `${data.nodeVer}|${a.m.join()}`,
-      moving: st.active,
-    });
-    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title: "", hover }], null, note, (ctx) =>
+    const title = sampledNote(data.n, num(this.model.get("sampled_from")));
+    this.el.dataset.note = title;
+    this.el.dataset.edgeFade = fade.toFixed(3);
+    const labels = this.labels.place(
+      st.theme,
+      st.rect,
+      st.zoom.k,
+      (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y),
+      title ? [titleBox(st.rect, title, st.theme)] : [],
+      { linear: `${data.nodeVer}|${a.m.join()}`, moving: st.active },
+    );
+    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note, (ctx) =>
       this.labels.draw(ctx, st.theme, st.dpr, labels),
     );
     if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
-        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, labels: labels.placed.length },
+        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, edgeFade: fade, labels: labels.placed.length },
       }),
     );
   }

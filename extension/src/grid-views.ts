@@ -132,3 +132,13 @@ export function pointPos(v: ViewDraw, i: number, n: number): [number, number] | 
   const out = projectAll(v.data.subarray(v.comps * i, v.comps * i + v.comps), v.comps, 1, v.affine, new Float32Array(2));
   return [out[0], out[1]];
 }
+
+/**
+ * The note a view shows instead of an empty frame: "no token placed in <space>" when the kernel's
+ * `placed` counts (one per space) say that space holds none of the tokens shown; "" otherwise (also
+ * while `placed` is unknown, or when there are no tokens at all).
+ */
+export function emptyNote(placed: unknown, n: number, s: number, name: string): string {
+  if (n <= 0 || !Array.isArray(placed) || placed.length <= s) return "";
+  return Number(placed[s]) === 0 ? `no token placed in ${name}` : "";
+}

@@ -10,6 +10,7 @@ import { decodeGridMsg, type GridHoverMsg, type GridMsg, type GridOut, hoverRequ
 import { GridStore, N_SPACES } from "./grid-store";
 import { axesOf, fillCard, type GridBar, gridBar } from "./grid-ui";
 import {
+  emptyNote,
   type GridLayout,
   gridLayout,
   MAIN_H,
@@ -178,7 +179,7 @@ class GridView {
         this.dirtyAll();
       });
     }
-    for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds"])
+    for (const ev of ["change:color", "change:color_options", "change:spaces", "change:bounds", "change:placed"])
       on(ev, () => {
         this.bar.sync();
         this.dirtyAll();
@@ -483,8 +484,9 @@ class GridView {
     const sp = this.spaces(),
       si = this.spaceIdx();
     const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
+    const placed = this.model.get("placed");
     const main = this.viewDraw(0);
-    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main) }];
+    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
     // labels of the main view: from the full data (not the moving sample), bounded by the label set
     const labels = this.labels.place(
       st.theme,
@@ -499,9 +501,16 @@ class GridView {
         rect: st.layout.small[i],
         title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
         hover: this.hoverPos(this.viewDraw(i + 1)),
+        note: emptyNote(placed, store.n, i, sp[i] ?? `space ${i}`),
       });
     }
-    const note = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
+    // the spaces drawn as "no token placed", for tests and assistive tools
+    this.el.dataset.emptySpaces = items
+      .slice(1)
+      .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
+      .join(",");
+    const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
+    const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
     drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) => this.labels.draw(ctx, st.theme, st.dpr, labels));
     if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(

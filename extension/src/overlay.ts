@@ -8,6 +8,8 @@ export interface OverlayItem {
   rect: Rect;
   title: string;
   hover?: [number, number] | null;
+  /** A short note centred in the view (e.g. why it is empty); drawn when not "". */
+  note?: string;
 }
 
 export function drawOverlay(
@@ -34,6 +36,15 @@ export function drawOverlay(
     ctx.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
     ctx.fillStyle = theme.fg2;
     ctx.fillText(it.title, r.x + 5, r.y + 4, r.w - 10);
+    if (it.note && it !== items[0]) {
+      ctx.textAlign = "center";
+      const lines = wrapWords(it.note, r.w - 8, (t) => ctx.measureText(t).width);
+      const lh = Math.round(px * 1.1);
+      lines.forEach((line, k) => {
+        ctx.fillText(line, r.x + r.w / 2, r.y + r.h / 2 + (k - lines.length / 2) * lh, r.w - 8);
+      });
+      ctx.textAlign = "start";
+    }
   }
   labels?.(ctx);
   for (const it of items) {
@@ -77,4 +88,19 @@ export function drawOverlay(
 export function titleBox(rect: Rect, title: string, theme: Theme): Rect {
   const px = parseFloat(theme.fontSize) || 13;
   return { x: rect.x, y: rect.y, w: Math.min(rect.w, 12 + title.length * px * 0.6), h: px + 8 };
+}
+
+/** `text` broken at spaces into lines no wider than `width` (a word wider than that stays whole). */
+export function wrapWords(text: string, width: number, measure: (t: string) => number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && measure(next) > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
 }

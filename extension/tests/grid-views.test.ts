@@ -1,7 +1,8 @@
 // The grid explorer's pure view geometry: layout, the main view's data source, point positions.
 import { describe, expect, it } from "vitest";
 import { GridStore } from "../src/grid-store";
-import { gridLayout, MAIN_H, mainSource, pointPos, projectView, type ViewParams, viewDraw } from "../src/grid-views";
+import { emptyNote, gridLayout, MAIN_H, mainSource, pointPos, projectView, type ViewParams, viewDraw } from "../src/grid-views";
+import { wrapWords } from "../src/overlay";
 import type { Theme } from "../src/theme";
 
 const theme = { bg: "#ffffff", bg1: "#eeeeee" } as Theme;
@@ -76,5 +77,30 @@ describe("viewDraw + pointPos", () => {
     const cache = projectView(v, store.n, { tag: "", xy: new Float32Array(0) });
     expect([cache.xy[0], cache.xy[1]]).toEqual([x, y]);
     expect(projectView(v, store.n, cache)).toBe(cache);
+  });
+});
+
+describe("emptyNote", () => {
+  it("says a space holds no token only when the kernel counted none there", () => {
+    const placed = [0, 5, 0, 0, 0, 0, 0, 12];
+    expect(emptyNote(placed, 17, 0, "physical")).toBe("no token placed in physical");
+    expect(emptyNote(placed, 17, 1, "sensory")).toBe("");
+    expect(emptyNote(placed, 17, 7, "abstract")).toBe("");
+  });
+  it("says nothing while the counts are unknown or there are no tokens", () => {
+    expect(emptyNote(undefined, 17, 0, "physical")).toBe("");
+    expect(emptyNote([], 17, 0, "physical")).toBe("");
+    expect(emptyNote([0, 0, 0, 0, 0, 0, 0, 0], 0, 0, "physical")).toBe("");
+  });
+});
+
+describe("wrapWords", () => {
+  const measure = (t: string) => t.length * 6;
+  it("breaks a note into lines that fit a small multiple", () => {
+    const lines = wrapWords("no token placed in emotional", 60, measure);
+    expect(lines.join(" ")).toBe("no token placed in emotional");
+    for (const l of lines) expect(measure(l) <= 60 || !l.includes(" ")).toBe(true);
+    expect(lines.length).toBeGreaterThan(1);
+    expect(wrapWords("no token placed in x", 1000, measure)).toEqual(["no token placed in x"]);
   });
 });

@@ -23,7 +23,7 @@ GRAPH_FOLLOWS = 5_000
 def explore(
     rt: Runtime,
     ids: Any = None,
-    space: str = "cognitive",
+    space: Optional[str] = None,
     color: str = "entity",
     depth: int = 1,
     *,
@@ -31,8 +31,9 @@ def explore(
 ) -> Explore:
     """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
     the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both.
-    ``label_by`` orders the labels drawn in both (``"degree"``, ``"score"``, a numeric token
-    column, or None for no labels)."""
+    ``space``: the grid's main view; by default the space holding the bootstrap's top 3
+    principal axes, else the space where most tokens are placed. ``label_by`` orders the labels
+    drawn in both (``"degree"``, ``"score"``, a numeric token column, or None for no labels)."""
     return Explore(rt, ids=ids, space=space, color=color, depth=depth, label_by=label_by)
 
 
@@ -43,7 +44,7 @@ class Explore(w.VBox):  # type: ignore[misc]
         self,
         rt: Runtime,
         ids: Any = None,
-        space: str = "cognitive",
+        space: Optional[str] = None,
         color: str = "entity",
         depth: int = 1,
         *,
@@ -52,10 +53,15 @@ class Explore(w.VBox):  # type: ignore[misc]
         self.grid = GridExplorer(rt, space=space, ids=ids, color=color, label_by=label_by)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
-        if seeds is None and len(rt.tokens) > GRAPH_FOLLOWS:
-            seeds = rt.tokens.ids()[:50]
         graph_label_by = "degree" if label_by == "score" else label_by  # the graph's seeds carry no scores
-        self.graph = GraphExplorer(rt, ids=seeds, depth=depth if seeds is not None else 0, label_by=graph_label_by)
+        # with no selection the graph shows every token, or a sample of GRAPH_FOLLOWS (and says so)
+        self.graph = GraphExplorer(
+            rt,
+            ids=seeds,
+            depth=depth if seeds is not None else 0,
+            max_nodes=None if seeds is not None else GRAPH_FOLLOWS,
+            label_by=graph_label_by,
+        )
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth
         self.grid.observe(self._follow, "selection")

@@ -32,9 +32,12 @@ EDGE_BYTES = 10  # two uint32 ends, colour, width
 class GraphExplorer(Explorer):
     """Nodes and connections of a subgraph: from ``ids`` (all tokens if None) plus their
     neighbours up to ``depth`` hops (along out- and in-connections), or the words of a
-    semantic ``query``. Colour by connection group, width by ``width_by`` (``strength`` or
-    ``confidence``). ``explorer.selected`` holds the ids clicked in the browser; double-click
-    adds a node's neighbours. ``expand(ids)`` does the same from Python.
+    semantic ``query``. A whole-graph view (``ids=None``) of more than ``max_nodes`` tokens
+    (default and most: 50,000) shows a sample (random tokens with their direct neighbours) and
+    says so, on the canvas and in its summary. Colour by connection group, width by
+    ``width_by`` (``strength`` or ``confidence``). ``explorer.selected`` holds the ids clicked
+    in the browser; double-click adds a node's neighbours. ``expand(ids)`` does the same from
+    Python.
 
     ``label_by`` orders the labels drawn (collisions are avoided, more appear when zooming
     in): ``"degree"`` (the default), ``"score"`` (with ``query`` or a query result as
@@ -49,6 +52,8 @@ class GraphExplorer(Explorer):
     legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
     width_by = traitlets.Unicode("strength").tag(sync=True)
     selected = traitlets.List(traitlets.Int()).tag(sync=True)
+    # 0, or the number of tokens a sampled whole-graph view was drawn from (the browser says so)
+    sampled_from = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -62,10 +67,14 @@ class GraphExplorer(Explorer):
         iterations: int = 100,
         seed: int = 0,
         live: bool = False,
+        max_nodes: Optional[int] = None,
         label_by: Optional[str] = "degree",
     ) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
+        cap = MAX_NODES if max_nodes is None else max_nodes
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_NODES:
+            raise ValidationError(f"max_nodes must be an integer in 1..{MAX_NODES:,}, got {max_nodes!r}")
         if width_by not in ("strength", "confidence"):
             raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
         found = rt.query(query, k=k) if query is not None else None
@@ -80,6 +89,9 @@ class GraphExplorer(Explorer):
         elif ids is None:
             seeds = rt.tokens.ids()
             depth = 0
+            if seeds.size > cap:
+                self.sampled_from = int(seeds.size)
+                seeds = self._sample(seeds, cap, int(seed))
         else:
             seeds = as_id_array(ids)
             known = np.isin(seeds, rt.tokens.ids())
@@ -88,6 +100,20 @@ class GraphExplorer(Explorer):
         self._iterations, self._seed = int(iterations), int(seed)
         self._nodes = self._grow(np.unique(np.asarray(seeds, dtype=np.uint32)), depth)
         self._rebuild()
+
+    def _sample(self, ids: np.ndarray, cap: int, seed: int) -> np.ndarray:
+        """``cap`` of ``ids`` for a whole-graph view too large to draw: random seed tokens with
+        their direct neighbours (so the sample keeps edges to look at), topped up with random
+        tokens when the neighbourhoods are small; deterministic for ``seed``."""
+        order = ids[np.random.default_rng(seed).permutation(ids.size)]
+        degree = 2.0 * self._rt._core.count_connections() / max(ids.size, 1)
+        seeds = np.ascontiguousarray(order[: max(1, int(cap / (1.0 + degree)))], dtype=np.uint32)
+        got, _ = self._rt._core.graph_neighbourhood(seeds, 1, "both", None, cap)
+        got = np.unique(got)
+        if got.size < cap:
+            rest = order[~np.isin(order, got)]
+            got = np.union1d(got, rest[: cap - got.size])
+        return got[:cap] if got.size > cap else got
 
     def _grow(self, nodes: np.ndarray, depth: int) -> np.ndarray:
         """``nodes`` and their neighbours up to ``depth`` hops along out- and in-connections,
@@ -232,8 +258,9 @@ class GraphExplorer(Explorer):
         self.refresh()
 
     def _summary(self) -> str:
+        sampled = f" (sampled from {int(self.sampled_from):,})" if self.sampled_from else ""
         return (
-            f"GraphExplorer: {int(self.n_nodes):,} tokens, {int(self.n_edges):,} connections, "
+            f"GraphExplorer: {int(self.n_nodes):,} tokens{sampled}, {int(self.n_edges):,} connections, "
             f"width by {self.width_by}, {len(self.selected)} selected"
         )
 

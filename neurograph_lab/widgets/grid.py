@@ -38,7 +38,10 @@ class GridExplorer(Explorer):
     """Tokens in the 8 semantic spaces: a main view (``space`` and two ``axes``, or 3-D with
     ``view3d``) and 8 small multiples, with a linked box/lasso selection.
 
-    ``ids``: the tokens to show (all if None). ``color``: ``"entity"`` (entity type),
+    ``space``: the main view's space; by default the one holding the bootstrap's top 3
+    principal axes (``rt.bootstrap_info()``), else the space where most tokens are placed.
+    A small multiple whose space holds none of the tokens says so. ``ids``: the tokens to
+    show (all if None). ``color``: ``"entity"`` (entity type),
     ``"cluster"`` (connected component of the graph, the 11 largest coloured), ``"weight"`` or
     any numeric column of ``rt.tokens.to_pandas()`` (e.g. ``"cognitive_z"``). ``live=True``
     refreshes after any cell that changed the runtime; ``refresh()`` does it by hand.
@@ -70,13 +73,15 @@ class GridExplorer(Explorer):
     legend = traitlets.Dict().tag(sync=True)
     bounds: traitlets.List[Any] = traitlets.List().tag(sync=True)
     stride = traitlets.Int(1).tag(sync=True)
+    # tokens placed in each space (8 counts): the browser says so where a space has none
+    placed = traitlets.List(traitlets.Int()).tag(sync=True)
     # the browser sends a DataView, which arrives as a memoryview
     selection = traitlets.Bytes(b"").tag(sync=True, from_json=lambda v, _w: bytes(v) if v is not None else b"")
 
     def __init__(
         self,
         rt: Runtime,
-        space: Union[str, int] = "cognitive",
+        space: Optional[Union[str, int]] = None,
         ids: Any = None,
         color: str = "entity",
         *,
@@ -95,11 +100,14 @@ class GridExplorer(Explorer):
         self._order = np.empty(0, np.uint32)
         self._q = np.empty((0, 8, 2), np.uint8)
         super().__init__(rt, live=live, spaces=list(SPACES))
-        self.space = self._check_space(space)
+        if space is not None:
+            self.space = self._check_space(space)
         self.axes = self._check_axes(axes)
         self.view3d = bool(view3d)
         self.color = color
         self._rebuild()
+        if space is None:
+            self.space = default_space(rt, self.placed)
         self._check_color(color)
 
     # -- validation --
@@ -212,6 +220,7 @@ class GridExplorer(Explorer):
         self._q3, bounds = _quantise(c["coords"], perm)
         self._q = np.ascontiguousarray(self._q3[:, :, :2])
         self.bounds = bounds
+        self.placed = [int(v) for v in np.isfinite(c["coords"][:, :, 0]).sum(axis=0)] if n else [0] * len(SPACES)
         self.stride = max(1, -(-n // FIRST_FRAME))
         self.n = n
         self.loaded = 0
@@ -334,6 +343,20 @@ class GridExplorer(Explorer):
             f"{' (3-D)' if self.view3d else ' axes ' + str(list(self.axes))}, colour by {self.color}, "
             f"{picked:,} selected"
         )
+
+
+def default_space(rt: Runtime, placed: Sequence[int]) -> str:
+    """The space an explorer opens on: the one holding the bootstrap's top 3 principal axes
+    when the runtime has a bootstrap, else the space where most of the ``placed`` counts (one
+    per space) are, "cognitive" on ties or when nothing is placed."""
+    info = rt.bootstrap_info()
+    if info and info["spaces"]:
+        return str(min(info["spaces"], key=lambda sf: sf[1])[0])
+    best = SPACES.index("cognitive")
+    for i, count in enumerate(placed):
+        if count > placed[best]:
+            best = i
+    return SPACES[best]
 
 
 def _quantise(coords: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, list[list[list[float]]]]:
