@@ -360,7 +360,7 @@ class GraphView {
       { linear: `${data.nodeVer}|${a.m.join()}`, moving: st.active },
     );
     drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note, (ctx) =>
-      this.labels.draw(ctx, st.theme, st.dpr, labels),
+      this.labels.draw(ctx, st.theme, st.dpr, labels, st.active),
     );
     if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(

@@ -511,7 +511,9 @@ class GridView {
       .join(",");
     const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
-    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) => this.labels.draw(ctx, st.theme, st.dpr, labels));
+    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
+      this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
+    );
     if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {

@@ -132,6 +132,7 @@ export class LabelLayer {
   };
   private prev = new Map<number, number>();
   private published = "";
+  private publishedAt = 0;
   private request = 0;
   private applied = -1;
   private timer = 0;
@@ -269,12 +270,16 @@ export class LabelLayer {
     return { placed, texts };
   }
 
-  /** Draw on the overlay (its context in CSS px) and publish the drawn set (DOM hooks, labels.ts). */
-  draw(ctx: CanvasRenderingContext2D, theme: Theme, dpr: number, p: { placed: Placed[]; texts: string[] }): void {
+  /** Draw on the overlay (its context in CSS px) and publish the drawn set (DOM hooks, labels.ts):
+   * at rest, and at most every 500 ms while moving (an attribute change restyles the page). */
+  draw(ctx: CanvasRenderingContext2D, theme: Theme, dpr: number, p: { placed: Placed[]; texts: string[] }, moving = false): void {
     this.pending = this.sprites.draw(ctx, p.placed, p.texts, theme, dpr) > 0;
+    const now = performance.now();
+    if (moving && now - this.publishedAt < 500) return;
     const key = `${p.texts.length}\u0000${p.texts.join("\u0000")}`;
     if (key === this.published) return;
     this.published = key;
+    this.publishedAt = now;
     this.overlay.dataset.labels = String(p.texts.length);
     this.root.dataset.labelTexts = JSON.stringify(p.texts);
   }
