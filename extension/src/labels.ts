@@ -8,7 +8,8 @@
 // O(candidates^2). At most `cap` labels are drawn. Hysteresis: a label drawn last frame has its
 // rank halved (a bounded boost) and keeps its side first, so a small pan keeps the same labels.
 //
-// DOM hooks (for the browser tests; set by label-layer.ts when the drawn set changes):
+// DOM hooks (for the browser tests; set by label-layer.ts when the drawn set changes, at rest
+// and at most every 500 ms while the view moves):
 //   - the overlay canvas has `data-labels="<number of labels drawn>"`;
 //   - the widget's root element (`.ngx-root`) has `data-label-texts` = a JSON array of the drawn
 //     label texts (as shown, so possibly shortened with "…"), most important first.
