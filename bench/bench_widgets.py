@@ -159,7 +159,7 @@ def first_frame(page: Any, cast: Screencast, code: str, area: str, n: Optional[i
 
 def pan_frames(page: Any, index: int, moves: int = 240) -> tuple[list[float], list[dict[str, Any]]]:
     """Milliseconds between the explorer's frames while the main view is dragged with the
-    middle button: a pointer move every 16 ms, as a mouse sends them, dispatched inside the page
+    middle button (there and back): a pointer move every 16 ms, as a mouse sends them, dispatched inside the page
     (so the test driver's round trips do not pace the frames), once the view is idle. Also the
     ``neurograph-frame`` details of those frames (draw time ``ms``, ``labels`` drawn)."""
     stage = lab.cell_locator(page, index).locator(".ngx-stage").first
@@ -184,7 +184,8 @@ def pan_frames(page: Any, index: int, moves: int = 240) -> tuple[list[float], li
           document.addEventListener("neurograph-frame", seen, true);
           stage.dispatchEvent(ev("pointerdown", 4));
           for (let i = 0; i < frames; i++) {
-            x += 2; y += 1;
+            const dir = i < frames / 2 ? 1 : -1;  // there and back: the view ends where it began
+            x += 2 * dir; y += dir;
             stage.dispatchEvent(ev("pointermove", 4));
             await new Promise((res) => setTimeout(res, 16));
           }
