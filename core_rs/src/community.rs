@@ -203,12 +203,24 @@ fn leiden(
             refined.copy_from_slice(&lp);
             rcount = count;
         }
-        let next = cur.aggregate(&refined, rcount);
         // each aggregate node starts in the (non-refined) community of its members
         let mut np = vec![0u32; rcount];
         for (v, &r) in refined.iter().enumerate() {
             np[r as usize] = lp[v];
         }
+        // number the aggregate's nodes community by community, so that the next level's
+        // neighbours mostly sit next to each other in memory
+        let mut order: Vec<u32> = (0..rcount as u32).collect();
+        order.sort_by_key(|&r| (np[r as usize], r));
+        let mut renumber = vec![0u32; rcount];
+        for (i, &r) in order.iter().enumerate() {
+            renumber[r as usize] = i as u32;
+        }
+        for r in refined.iter_mut() {
+            *r = renumber[*r as usize];
+        }
+        let np: Vec<u32> = order.iter().map(|&r| np[r as usize]).collect();
+        let next = cur.aggregate(&refined, rcount);
         for a in at.iter_mut() {
             *a = refined[*a as usize];
         }

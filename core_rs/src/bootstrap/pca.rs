@@ -235,6 +235,46 @@ impl Pca {
         self.explained_variance.len()
     }
 
+    /// Project rows onto every axis of the model in one pass over the data: n x m values,
+    /// row-major. Each value is summed exactly as [`Pca::project3`] sums it (f64, in dimension
+    /// order), so both give the same bits; the m sums of a row are independent, which lets
+    /// them run side by side.
+    pub fn project_all(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
+        let dim = self.dim;
+        check_shape(data, n, dim)?;
+        let m = self.n_axes();
+        if m == 0 || n == 0 {
+            return Ok(Vec::new());
+        }
+        // components transposed to dim x m, so the inner loop over axes is contiguous
+        let mut comp_t = vec![0.0f32; dim * m];
+        for a in 0..m {
+            for j in 0..dim {
+                comp_t[j * m + a] = self.components[a * dim + j];
+            }
+        }
+        let mean = &self.mean;
+        let mut out = vec![0.0f32; n * m];
+        out.par_chunks_mut(m)
+            .zip(data.par_chunks(dim))
+            .for_each_init(
+                || vec![0.0f64; m],
+                |acc, (o, row)| {
+                    acc.iter_mut().for_each(|s| *s = 0.0);
+                    for ((&x, &mu), w) in row.iter().zip(mean).zip(comp_t.chunks_exact(m)) {
+                        let c = x - mu;
+                        for (s, &wa) in acc.iter_mut().zip(w) {
+                            *s += (c * wa) as f64;
+                        }
+                    }
+                    for (v, &s) in o.iter_mut().zip(acc.iter()) {
+                        *v = s as f32;
+                    }
+                },
+            );
+        Ok(out)
+    }
+
     /// Project rows onto axes [first, first+3): returns n points (x, y, z).
     pub fn project3(&self, data: &[f32], n: usize, first: usize) -> Result<Vec<[f32; 3]>> {
         let dim = self.dim;
@@ -388,6 +428,34 @@ mod tests {
             }
         }
         (data, mean, u1, u2)
+    }
+
+    #[test]
+    fn project_all_matches_project3_bit_for_bit() {
+        let (n, dim) = (500, 20);
+        let mut state = 7u64;
+        let data: Vec<f32> = (0..n * dim)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect();
+        let model = pca(&data, n, dim, 18).unwrap();
+        let all = model.project_all(&data, n).unwrap();
+        assert_eq!(all.len(), n * 18);
+        for j in 0..6 {
+            let p = model.project3(&data, n, 3 * j).unwrap();
+            for (i, q) in p.iter().enumerate() {
+                assert_eq!(
+                    q[..],
+                    all[i * 18 + 3 * j..i * 18 + 3 * j + 3],
+                    "row {i} space {j}"
+                );
+            }
+        }
+        assert!(model.project_all(&data[..dim], 2).is_err());
     }
 
     #[test]

@@ -119,13 +119,18 @@ impl RuntimeStorage {
         normalize_rows(&mut data, dim);
         let model = pca(&data, n, dim, opt.spaces.len() * 3)?;
         let mut coords = vec![f32::NAN; n * NUM_SPACES * NUM_AXES];
+        // every space's axes in one pass over the data (space j: axes 3j..3j+3)
+        let m = model.n_axes();
+        let all = model.project_all(&data, n)?;
         for (j, space) in opt.spaces.iter().enumerate() {
-            let pts = model.project3(&data, n, 3 * j)?;
+            let pts = all
+                .chunks_exact(m)
+                .map(|r| [r[3 * j], r[3 * j + 1], r[3 * j + 2]]);
             let lim = space_max(*space) * 0.999;
             let spread: Vec<f32> = (0..3)
                 .map(|a| 3.0 * (model.explained_variance[3 * j + a].sqrt() as f32))
                 .collect();
-            for (i, p) in pts.iter().enumerate() {
+            for (i, p) in pts.enumerate() {
                 for a in 0..3 {
                     let v = if spread[a] > 0.0 {
                         p[a] / spread[a] * 0.9 * lim
