@@ -16,6 +16,13 @@ JupyterLab on 127.0.0.1: the GridExplorer against jupyter-scatter showing the sa
    between consecutive frames the explorer draws meanwhile (its ``neurograph-frame`` events),
    p50 and p90.
 
+   The same with the labels off (``ours.label_by = None``, waited until none is drawn), on the
+   same explorer, right after (``--label-rounds N`` alternates on, off N times): the pan frame with labels
+   against without (p50 and p95 of the
+   frame interval and of the explorer's own draw time per frame), and the labels drawn per
+   frame. The tokens carry labels ("w0", "w1", ...), no connections: the labels sent are the
+   top 20,000 by degree (all 0: a hash sample), drawn with collision avoidance on the overlay.
+
 3. bytes kernel -> browser per token (target <= 16)
    Sum of the WebSocket frames the page received from the display until everything loaded,
    divided by the token count, for both.
@@ -53,7 +60,7 @@ import jscatter
 from neurograph_lab.datasets import token_clusters
 N = {n}
 coords, entities, _ = token_clusters(N, clusters=12, seed=1)
-ng_rt.tokens.create_many(coords, entities=entities)
+ng_rt.tokens.create_many(coords, entities=entities, labels=[f"w{{i}}" for i in range(N)])
 cog = ng_rt.tokens.coords("cognitive")
 df = pd.DataFrame({{"x": cog[:, 0], "y": cog[:, 1]}})
 print("ready", len(ng_rt.tokens))"""
@@ -150,10 +157,11 @@ def first_frame(page: Any, cast: Screencast, code: str, area: str, n: Optional[i
     return cast.first_showing(box, t0), index
 
 
-def pan_frames(page: Any, index: int, moves: int = 240) -> list[float]:
+def pan_frames(page: Any, index: int, moves: int = 240) -> tuple[list[float], list[dict[str, Any]]]:
     """Milliseconds between the explorer's frames while the main view is dragged with the
-    middle button: a pointer move every 16 ms, as a mouse sends them, dispatched inside the page
-    (so the test driver's round trips do not pace the frames), once the view is idle."""
+    middle button (there and back): a pointer move every 16 ms, as a mouse sends them, dispatched inside the page
+    (so the test driver's round trips do not pace the frames), once the view is idle. Also the
+    ``neurograph-frame`` details of those frames (draw time ``ms``, ``labels`` drawn)."""
     stage = lab.cell_locator(page, index).locator(".ngx-stage").first
     stage.evaluate("(el) => el.scrollIntoView({block: 'start'})")
     page.evaluate(  # idle: no frame drawn for a second (the full redraw after scrolling is done)
@@ -176,17 +184,30 @@ def pan_frames(page: Any, index: int, moves: int = 240) -> list[float]:
           document.addEventListener("neurograph-frame", seen, true);
           stage.dispatchEvent(ev("pointerdown", 4));
           for (let i = 0; i < frames; i++) {
-            x += 2; y += 1;
+            const dir = i < frames / 2 ? 1 : -1;  // there and back: the view ends where it began
+            x += 2 * dir; y += dir;
             stage.dispatchEvent(ev("pointermove", 4));
             await new Promise((res) => setTimeout(res, 16));
           }
           stage.dispatchEvent(ev("pointerup", 0));
           document.removeEventListener("neurograph-frame", seen, true);
           window.__ngPan = details;
-          return times.slice(2).map((t, i) => t - times[i + 1]);
+          return [times.slice(2).map((t, i) => t - times[i + 1]), details.slice(2)];
         }""",
         [stage.element_handle(), moves],
     )
+
+
+def labels_drawn(page: Any, index: int) -> int:
+    """Labels the explorer of cell ``index`` draws now (its overlay's ``data-labels``)."""
+    return int(
+        lab.cell_locator(page, index).locator(".ngx-stage canvas[data-labels]").first.get_attribute("data-labels") or 0
+    )
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[int(q * (len(s) - 1))] if s else float("nan")
 
 
 def pan_debug(page: Any, intervals: list[float]) -> None:
@@ -213,6 +234,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--quick", action="store_true", help="200,000 tokens")
     p.add_argument("--repeat", type=int, default=2, help="displays of each (best is reported)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--label-rounds", type=int, default=1, help="pans with labels on, then off, this many times")
     args = p.parse_args(argv)
     n = 200_000 if args.quick else 1_000_000
 
@@ -257,13 +279,36 @@ def main(argv: Optional[list[str]] = None) -> int:
             payload = lab.kernel_value(page, "sum(b.nbytes for _, bufs in ours._messages() for b in bufs) / ours.n")
             lab.run_cell(page, ours_cell)
             lab.wait_for_kernel_value(page, "ours.loaded == ours.n", timeout_s=120)
-            frames = pan_frames(page, ours_cell)
+            # labels on (the default) and off (label_by=None), alternating, same explorer and data:
+            # on, off, on, off; each pan once the overlay shows (or no longer shows) labels
+            label_canvas = lab.cell_locator(page, ours_cell).locator(".ngx-stage canvas[data-labels]").first
+            label_canvas.wait_for(state="attached", timeout=60_000)
+            frames, details, frames_off, details_off = [], [], [], []
+            shown = 0
+            for r in range(args.label_rounds):
+                if r:  # the display has them at first; later rounds turn them on again
+                    lab.run_in_kernel(page, "ours.label_by = 'degree'")
+                drawn = "(c) => Number(c.dataset.labels) > 0"
+                page.wait_for_function(drawn, arg=label_canvas.element_handle(), timeout=120_000)
+                f, d = pan_frames(page, ours_cell)
+                frames += f
+                details += d
+                shown = max(shown, labels_drawn(page, ours_cell))
+                lab.run_in_kernel(page, "ours.label_by = None")
+                none = "(c) => c.dataset.labels === '0'"
+                page.wait_for_function(none, arg=label_canvas.element_handle(), timeout=60_000)
+                f, d = pan_frames(page, ours_cell)
+                frames_off += f
+                details_off += d
             idle = raf_interval(page)
             if os.environ.get("NG_BENCH_DEBUG"):
                 pan_debug(page, frames)
             lab.screenshot(page, "bench-widgets")
             browser.close()
 
+    draw_on = [d["ms"] for d in details]
+    draw_off = [d["ms"] for d in details_off]
+    per_frame = [d.get("labels", 0) for d in details]
     results = [
         Result(
             f"first frame, {n:,} tokens",
@@ -277,14 +322,33 @@ def main(argv: Optional[list[str]] = None) -> int:
         ),
         Result("  first frame (absolute)", min(ours_t), None, "s", 2.0, "absolute", absolute=True),
         Result(
-            "pan frame time p50",
+            "pan frame time p50, labels on",
             statistics.median(frames) / 1e3,
             None,
             "s",
             0.033,
-            f"absolute; p90 {sorted(frames)[int(0.9 * (len(frames) - 1))]:.0f} ms over {len(frames)} frames",
+            f"absolute; p90 {pct(frames, 0.9):.0f} ms, p95 {pct(frames, 0.95):.0f} ms over {len(frames)} frames,"
+            f" {statistics.median(per_frame) if per_frame else 0:.0f} labels drawn per frame",
             absolute=True,
             ours_runs=[f / 1e3 for f in frames],
+        ),
+        Result(
+            "  pan frame p50, labels on vs off",
+            statistics.median(frames) / 1e3,
+            statistics.median(frames_off) / 1e3,
+            "s",
+            None,
+            f"labels off (same explorer); p95 {pct(frames, 0.95):.0f} vs {pct(frames_off, 0.95):.0f} ms",
+            ours_runs=[f / 1e3 for f in frames],
+            reference_runs=[f / 1e3 for f in frames_off],
+        ),
+        Result(
+            "  explorer draw per pan frame p50, labels on vs off",
+            statistics.median(draw_on) / 1e3,
+            statistics.median(draw_off) / 1e3,
+            "s",
+            None,
+            f"labels off; p95 {pct(draw_on, 0.95):.1f} vs {pct(draw_off, 0.95):.1f} ms",
         ),
         Result("  browser frame interval, idle page (p50)", statistics.median(idle) / 1e3, None, "s", None, "-"),
         Result("bytes per token kernel -> browser", min(ours_b), min(theirs_b), "B", None, "jupyter-scatter"),
@@ -294,7 +358,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     print_table(results)
     verdict = "ok" if payload <= 16 else "MISS"
     print(
-        f"\nbytes per token: {payload:.1f} of data ({verdict} against <= 16); {min(ours_b):.2f} with the"
+        f"\npan with labels: p50 {statistics.median(frames):.1f} ms, p95 {pct(frames, 0.95):.1f} ms"
+        f" ({'ok' if statistics.median(frames) < 33 else 'MISS'} against < 33 ms); without labels p50"
+        f" {statistics.median(frames_off):.1f} ms, p95 {pct(frames_off, 0.95):.1f} ms;"
+        f" up to {shown} labels drawn at rest"
+    )
+    print(
+        f"bytes per token: {payload:.1f} of data ({verdict} against <= 16); {min(ours_b):.2f} with the"
         " widget code (~40 KB) and the Jupyter messages around it"
     )
     if args.json:

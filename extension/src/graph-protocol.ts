@@ -4,13 +4,18 @@
 import {
   type Buffers,
   type ClosedNotice,
+  decodeLabels,
   expectBuffers,
   fieldsOf,
   type HoverRequest,
+  type LabelsMsg,
+  type Neighbour,
+  neighboursOf,
   type ReadyRequest,
   typedAt,
   u8At,
   unknownType,
+  type ViewportRequest,
 } from "./protocol";
 
 export { closedNotice, hoverRequest, readyRequest } from "./protocol";
@@ -53,19 +58,21 @@ export interface GraphHoverMsg {
   id: number;
   label: string;
   degree: number;
+  /** Top neighbours by connection strength (up to 5). */
+  neighbours: Neighbour[];
 }
 
-export type GraphMsg = NodesMsg | EdgesMsg | GraphResetMsg | GraphHoverMsg;
+export type GraphMsg = NodesMsg | EdgesMsg | GraphResetMsg | GraphHoverMsg | LabelsMsg;
 
 /** Double click on a node: the kernel adds its neighbours and sends a new layout. */
 export interface ExpandRequest {
   type: "expand";
   index: number;
 }
-export type GraphOut = ReadyRequest | HoverRequest | ExpandRequest | ClosedNotice;
+export type GraphOut = ReadyRequest | HoverRequest | ExpandRequest | ClosedNotice | ViewportRequest;
 export const expandRequest = (index: number): ExpandRequest => ({ type: "expand", index });
 
-const KNOWN = ["nodes", "edges", "reset", "hover"];
+const KNOWN = ["nodes", "edges", "reset", "hover", "labels"];
 
 /** Validate one kernel -> browser message of the graph explorer; throws a ProtocolError naming the bad field. */
 export function decodeGraphMsg(content: unknown, buffers: Buffers): GraphMsg {
@@ -103,7 +110,16 @@ export function decodeGraphMsg(content: unknown, buffers: Buffers): GraphMsg {
     case "reset":
       return { type: "reset", version: f.int("version") };
     case "hover":
-      return { type: "hover", index: f.int("index"), id: f.int("id"), label: f.str("label"), degree: f.int("degree") };
+      return {
+        type: "hover",
+        index: f.int("index"),
+        id: f.int("id"),
+        label: f.str("label"),
+        degree: f.int("degree"),
+        neighbours: neighboursOf(f),
+      };
+    case "labels":
+      return decodeLabels(f, buffers);
     default:
       return unknownType("GraphExplorer", f, KNOWN);
   }

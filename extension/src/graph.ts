@@ -8,13 +8,14 @@ import { edgeFade, type GraphFrame, type GraphRenderer, sampledNote } from "./gr
 import { GraphGL } from "./graph-gl";
 import { decodeGraphMsg, expandRequest, type GraphMsg, type GraphOut, hoverRequest, readyRequest } from "./graph-protocol";
 import { type InputHost, StageInput } from "./input";
+import { LabelLayer, projectPositions, visibleBox } from "./label-layer";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
-import { drawOverlay } from "./overlay";
+import { drawOverlay, titleBox } from "./overlay";
 import { categorical, categoricalLut } from "./palette";
 import { type Affine, fitPositions, IDENTITY_ZOOM, projectFloat, type Rect, type Zoom, zoomAt } from "./scale";
 import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
 import { parseRgb, readTheme, type Theme, watchTheme } from "./theme";
-import { type Guard, h, labelled, mountView, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
+import { type Guard, h, labelled, mountView, neighbourList, placeCard, progress, type Shell, selectEl, setOptions, sizeCanvas } from "./ui";
 
 const HEIGHT = 600;
 const NODE_COLOR: Array<[string, string]> = [
@@ -58,6 +59,7 @@ class GraphView {
   private readonly focus: FocusTracker;
   /** Version of the `nodes` received last (a focus of another version waits for its nodes). */
   private nodesVersion = -1;
+  private readonly labels: LabelLayer;
 
   constructor(
     private readonly model: Model,
@@ -84,7 +86,9 @@ class GraphView {
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
     sh.stage.append(this.overlay);
+    this.labels = new LabelLayer(this.overlay, sh.root, (m) => this.send(m), g.wrap);
     d.add(() => {
+      this.labels.dispose();
       this.st.renderer?.dispose();
       this.st.renderer = null;
       window.clearTimeout(this.st.activeTimer);
@@ -194,12 +198,17 @@ class GraphView {
     const { st, data, sh } = this;
     if (m.type === "hover") {
       if (m.index !== st.hover || st.hover < 0) return;
-      sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id} · degree ${m.degree}`]));
+      sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id} · degree ${m.degree}`]), neighbourList(m.neighbours));
       return;
     }
     if (m.version !== num(this.model.get("version"))) return; // stale
     switch (m.type) {
+      case "labels":
+        this.labels.onLabels(m, data.n);
+        this.loop.request();
+        return;
       case "nodes":
+        this.labels.reset(); // the labels of this version follow the nodes
         data.setNodes(m);
         this.nodesVersion = m.version;
         data.clearEdges(num(this.model.get("n_edges")));
@@ -297,6 +306,10 @@ class GraphView {
       this.loop.request();
     }, 200);
     this.loop.request();
+    // zoomed in: the best labels inside the view, once moves stop
+    this.labels.moved(num(this.model.get("version")), () =>
+      st.zoom.k > 1 ? ((b) => b && { box: b })(visibleBox(this.affine(), st.rect, -Infinity, Infinity)) : null,
+    );
   }
 
   private relayout(): void {
@@ -373,7 +386,18 @@ class GraphView {
     const title = sampledNote(data.n, num(this.model.get("sampled_from")));
     this.el.dataset.note = title;
     this.el.dataset.edgeFade = fade.toFixed(3);
-    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note);
+    const labels = this.labels.place(
+      st.theme,
+      st.rect,
+      st.zoom.k,
+      (idx, x, y) => projectPositions(data.pos, data.n, a, idx, x, y),
+      title ? [titleBox(st.rect, title, st.theme)] : [],
+      { linear: `${data.nodeVer}|${a.m.join()}`, moving: st.active },
+    );
+    drawOverlay(this.overlay, st.dpr, st.theme, [{ rect: st.rect, title, hover }], null, note, (ctx) =>
+      this.labels.draw(ctx, st.theme, st.dpr, labels, st.active),
+    );
+    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     const f = this.focus.current();
     const at = (idx: number[]) => idx.map((i) => this.nodePos(a, i)).filter((p): p is [number, number] => p !== null);
     const focus = f ? at(f.indices) : [];
@@ -382,7 +406,7 @@ class GraphView {
     this.focus.publish(this.sh.stage, f, focus[0] ?? null, st.rect, near.length);
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
-        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, edgeFade: fade },
+        detail: { ms: performance.now() - t0, loaded: data.received, renderer: r.kind, edgeFade: fade, labels: labels.placed.length },
       }),
     );
   }

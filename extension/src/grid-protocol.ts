@@ -5,14 +5,19 @@ import { N_SPACES } from "./grid-store";
 import {
   type Buffers,
   type ClosedNotice,
+  decodeLabels,
   expectBuffers,
   type Fields,
   fieldsOf,
   type HoverRequest,
+  type LabelsMsg,
+  type Neighbour,
+  neighboursOf,
   ProtocolError,
   type ReadyRequest,
   u8At,
   unknownType,
+  type ViewportRequest,
 } from "./protocol";
 
 export { closedNotice, hoverRequest, readyRequest } from "./protocol";
@@ -59,12 +64,14 @@ export interface GridHoverMsg {
   label: string;
   entity: string;
   coords: Array<number[] | null>;
+  /** Top neighbours by connection strength (up to 5). */
+  neighbours: Neighbour[];
 }
 
-export type GridMsg = CoordsMsg | MainMsg | ColorsMsg | ResetMsg | GridHoverMsg;
-export type GridOut = ReadyRequest | HoverRequest | ClosedNotice;
+export type GridMsg = CoordsMsg | MainMsg | ColorsMsg | ResetMsg | GridHoverMsg | LabelsMsg;
+export type GridOut = ReadyRequest | HoverRequest | ClosedNotice | ViewportRequest;
 
-const KNOWN = ["coords", "main", "colors", "reset", "hover"];
+const KNOWN = ["coords", "main", "colors", "reset", "hover", "labels"];
 
 function chunk(f: Fields): Chunk {
   const version = f.int("version");
@@ -129,7 +136,10 @@ export function decodeGridMsg(content: unknown, buffers: Buffers): GridMsg {
         label: f.str("label"),
         entity: f.str("entity"),
         coords: hoverCoords(f),
+        neighbours: neighboursOf(f),
       };
+    case "labels":
+      return decodeLabels(f, buffers);
     default:
       return unknownType("GridExplorer", f, KNOWN);
   }

@@ -2,7 +2,7 @@
 import type { GridHoverMsg } from "./grid-protocol";
 import { type Disposer, type Model, num, str } from "./model";
 import { categorical, rgbCss, viridis } from "./palette";
-import { h, labelled, type Shell, selectEl, setOptions } from "./ui";
+import { h, labelled, neighbourList, type Shell, selectEl, setOptions } from "./ui";
 
 export type Mode = "box" | "lasso" | "pan";
 
@@ -157,5 +157,10 @@ export function fillCard(sh: Shell, m: GridHoverMsg, spaces: string[], current: 
   const rows = m.coords.map((c, s) =>
     h("tr", {}, [h("td", {}, [(s === current ? "▸ " : "") + (spaces[s] ?? `space ${s}`)]), h("td", {}, [c ? c.map(fmt).join(", ") : ""])]),
   );
-  sh.card.replaceChildren(h("b", {}, [m.label]), h("div", {}, [`id ${m.id}${m.entity ? ` · ${m.entity}` : ""}`]), h("table", {}, rows));
+  sh.card.replaceChildren(
+    h("b", {}, [m.label]),
+    h("div", {}, [`id ${m.id}${m.entity ? ` · ${m.entity}` : ""}`]),
+    h("table", {}, rows),
+    neighbourList(m.neighbours),
+  );
 }

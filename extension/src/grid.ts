@@ -22,9 +22,10 @@ import {
   viewDraw,
 } from "./grid-views";
 import { type InputHost, StageInput } from "./input";
+import { LabelLayer, projectQuantised, visibleBox } from "./label-layer";
 import { LodCache } from "./lod";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
-import { drawOverlay } from "./overlay";
+import { drawOverlay, titleBox } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
 import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
 import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
@@ -79,6 +80,7 @@ class GridView {
   private readonly bar: GridBar;
   private readonly search: SearchBox;
   private readonly focus: FocusTracker;
+  private readonly labels: LabelLayer;
 
   constructor(
     private readonly model: Model,
@@ -115,7 +117,9 @@ class GridView {
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
     sh.stage.append(this.overlay);
+    this.labels = new LabelLayer(this.overlay, sh.root, (m) => this.send(m), g.wrap);
     d.add(() => {
+      this.labels.dispose();
       const t = this.st.timers;
       this.st.renderer?.dispose();
       this.st.renderer = null;
@@ -231,8 +235,13 @@ class GridView {
     switch (m.type) {
       case "reset":
         store.reset(num(this.model.get("n")), num(this.model.get("stride"), 1));
+        this.labels.reset();
         this.st.hover = -1;
         break;
+      case "labels":
+        this.labels.onLabels(m, store.n);
+        this.loop.request();
+        return;
       case "coords":
         store.onCoords(m.chunk, m.stride, m.spaces);
         break;
@@ -292,6 +301,7 @@ class GridView {
 
   private resetData(): void {
     this.store.reset(num(this.model.get("n")), num(this.model.get("stride"), 1));
+    this.labels.reset();
     this.applyLegend();
     this.afterData();
     this.dirtyAll();
@@ -351,6 +361,12 @@ class GridView {
       this.loop.request();
     }, 200);
     this.loop.request();
+    // zoomed in: the best labels inside the view, once moves stop (2-D main views only)
+    this.labels.moved(num(this.model.get("version")), () => {
+      const src = this.mainSource();
+      const box = src.three ? null : visibleBox(this.viewDraw(0).affine, st.layout.main, 0, 255);
+      return box && { space: src.s, axes: [src.axes[0], src.axes[1]], box };
+    });
   }
 
   private mainSource(): MainSource {
@@ -489,7 +505,17 @@ class GridView {
       si = this.spaceIdx();
     const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
     const placed = this.model.get("placed");
-    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(this.viewDraw(0)), note: "" }];
+    const main = this.viewDraw(0);
+    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
+    // labels of the main view: from the full data (not the moving sample), bounded by the label set
+    const labels = this.labels.place(
+      st.theme,
+      st.layout.main,
+      st.zoom.k,
+      (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
+      [titleBox(st.layout.main, items[0].title, st.theme)],
+      { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
+    );
     for (let i = 0; i < N_SPACES; i++) {
       items.push({
         rect: st.layout.small[i],
@@ -505,11 +531,20 @@ class GridView {
       .join(",");
     const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
     const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
-    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note);
+    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
+      this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
+    );
+    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
     this.drawFocus();
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
-        detail: { ms: performance.now() - t0, loaded: store.loaded(), renderer: r.kind, points: views.length },
+        detail: {
+          ms: performance.now() - t0,
+          loaded: store.loaded(),
+          renderer: r.kind,
+          points: views.length,
+          labels: labels.placed.length,
+        },
       }),
     );
   }

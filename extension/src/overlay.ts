@@ -1,4 +1,5 @@
-// The transparent 2-D canvas above the renderer: view titles, brush outline, hover rings.
+// The transparent 2-D canvas above the renderer: view titles, labels (drawn by `labels`, see
+// labels.ts), hover rings, brush outline.
 import type { Shape } from "./input";
 import type { Rect } from "./scale";
 import type { Theme } from "./theme";
@@ -18,6 +19,7 @@ export function drawOverlay(
   items: OverlayItem[],
   shape: Shape | null,
   note: string,
+  labels?: (ctx: CanvasRenderingContext2D) => void,
 ): void {
   const ctx = c.getContext("2d");
   if (!ctx) return;
@@ -43,6 +45,9 @@ export function drawOverlay(
       });
       ctx.textAlign = "start";
     }
+  }
+  labels?.(ctx);
+  for (const it of items) {
     if (it.hover) {
       ctx.strokeStyle = theme.fg0;
       ctx.lineWidth = 2;
@@ -77,6 +82,12 @@ export function drawOverlay(
   ctx.fill();
   ctx.globalAlpha = 1;
   ctx.setLineDash([]);
+}
+
+/** The area a view's title takes (labels keep off it). */
+export function titleBox(rect: Rect, title: string, theme: Theme): Rect {
+  const px = parseFloat(theme.fontSize) || 13;
+  return { x: rect.x, y: rect.y, w: Math.min(rect.w, 12 + title.length * px * 0.6), h: px + 8 };
 }
 
 /** `text` broken at spaces into lines no wider than `width` (a word wider than that stays whole). */

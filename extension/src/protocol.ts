@@ -111,6 +111,93 @@ export function typedAt<T extends Float32Array | Uint32Array>(
   return b;
 }
 
+// -- labels (both widgets, PROTOCOL.md "Labels") --
+
+/** A priority-ordered set of labels: point `index[k]` has rank `rank[k]` (0 = most important,
+ * non-decreasing) and text `data[offsets[k] .. offsets[k + 1])` (utf-8). `scope` "global" is the
+ * explorer's top set; "view" answers a viewport request (`request` echoes its number). */
+export interface LabelsMsg {
+  type: "labels";
+  version: number;
+  scope: "global" | "view";
+  request: number | null;
+  count: number;
+  index: Uint32Array;
+  rank: Uint32Array;
+  offsets: Uint32Array;
+  data: Uint8Array;
+}
+
+/** Decode the fields and the 4 buffers of a `labels` message: sizes, offsets starting at 0,
+ * monotone and ending at the text length, ranks non-decreasing. Point indices are checked
+ * against the point count by `checkLabelIndices`, after the version check. */
+export function decodeLabels(f: Fields, buffers: Buffers): LabelsMsg {
+  const version = f.int("version");
+  const scope = f.str("scope");
+  if (scope !== "global" && scope !== "view") f.fail("scope", `"global" or "view"`, scope);
+  const req = f.raw("request");
+  const request = req === undefined || req === null ? null : f.int("request");
+  const count = f.int("count");
+  expectBuffers(f, buffers, 4);
+  const index = typedAt(f, buffers, 0, "point indices, uint32 x count", Uint32Array, count);
+  const rank = typedAt(f, buffers, 1, "ranks, uint32 x count", Uint32Array, count);
+  const offsets = typedAt(f, buffers, 2, "text offsets, uint32 x (count + 1)", Uint32Array, count + 1);
+  const data = u8At(f, buffers, 3, "utf-8 text");
+  if (offsets[0] !== 0) throw new ProtocolError(`labels message: buffer 2 (text offsets) must start at 0, got ${offsets[0]}`);
+  for (let k = 0; k < count; k++) {
+    if (offsets[k + 1] < offsets[k]) {
+      throw new ProtocolError(
+        `labels message: buffer 2 (text offsets) must not decrease, ${offsets[k + 1]} follows ${offsets[k]} at ${k + 1}`,
+      );
+    }
+    if (k > 0 && rank[k] < rank[k - 1]) {
+      throw new ProtocolError(
+        `labels message: buffer 1 (ranks) must not decrease (priority order), ${rank[k]} follows ${rank[k - 1]} at ${k}`,
+      );
+    }
+  }
+  if (offsets[count] !== data.length) {
+    throw new ProtocolError(
+      `labels message: buffer 2 (text offsets) ends at ${offsets[count]}, but buffer 3 (utf-8 text) has ${data.length} bytes`,
+    );
+  }
+  return { type: "labels", version, scope: scope as "global" | "view", request, count, index, rank, offsets, data };
+}
+
+/** Every point index of a labels message is below the point count `n`, or a ProtocolError. */
+export function checkLabelIndices(m: LabelsMsg, n: number): void {
+  for (let k = 0; k < m.count; k++) {
+    if (m.index[k] >= n) {
+      throw new ProtocolError(`labels message: point index ${m.index[k]} (label ${k}) is not below the point count ${n}`);
+    }
+  }
+}
+
+/** A hover card's neighbour (PROTOCOL.md: the token's top neighbours by connection strength). */
+export interface Neighbour {
+  id: number;
+  label: string;
+  strength: number;
+}
+
+/** The optional `neighbours` field of a hover reply ([] when absent). */
+export function neighboursOf(f: Fields): Neighbour[] {
+  const v = f.raw("neighbours");
+  if (v === undefined) return [];
+  const ok =
+    Array.isArray(v) &&
+    v.every(
+      (x) =>
+        typeof x === "object" &&
+        x !== null &&
+        Number.isInteger((x as Neighbour).id) &&
+        typeof (x as Neighbour).label === "string" &&
+        typeof (x as Neighbour).strength === "number",
+    );
+  if (!ok) f.fail("neighbours", "a list of {id: int, label: str, strength: number}", v);
+  return v as Neighbour[];
+}
+
 export function unknownType(widget: string, f: Fields, known: string[]): never {
   throw new ProtocolError(`${widget}: unknown kernel message type ${JSON.stringify(f.what)} (expected ${known.join(", ")})`);
 }
@@ -129,6 +216,18 @@ export interface HoverRequest {
 /** The view is gone (cell re-run or cleared). */
 export interface ClosedNotice {
   type: "closed";
+}
+
+/** Visible part of the main view (sent when panning/zooming stops, zoomed in): the kernel
+ * answers with a `labels` message of scope "view". Grid: `space` index, `axes` [a, b] and `box`
+ * [x0, y0, x1, y1] in quantised units (0..255) of those axes; graph: `box` in layout units. */
+export interface ViewportRequest {
+  type: "viewport";
+  version: number;
+  request: number;
+  box: [number, number, number, number];
+  space?: number;
+  axes?: [number, number];
 }
 
 export const readyRequest = (): ReadyRequest => ({ type: "ready" });

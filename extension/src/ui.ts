@@ -21,6 +21,8 @@ const CSS = `
 .ngx-card b{color:var(--ngx-fg0);}
 .ngx-card table{border-collapse:collapse;margin-top:3px;font-size:90%;}
 .ngx-card td{padding:0 6px 0 0;color:var(--ngx-fg2);}
+.ngx-neigh{margin-top:4px;color:var(--ngx-fg2);}
+.ngx-neigh td:first-child{color:var(--ngx-fg1);}
 .ngx-note{position:absolute;right:6px;bottom:6px;z-index:2;padding:2px 6px;border-radius:3px;background:var(--ngx-bg1);color:var(--ngx-fg1);border:1px solid var(--ngx-border);}
 .ngx-label{position:absolute;z-index:2;pointer-events:none;color:var(--ngx-fg2);font-size:90%;padding:1px 4px;white-space:nowrap;overflow:hidden;}
 .ngx-error{display:none;margin-top:6px;padding:6px 8px;border:1px solid #d32f2f;border-radius:3px;background:rgba(211,47,47,.12);color:#d32f2f;white-space:pre-wrap;font-family:monospace;}
@@ -156,6 +158,15 @@ export function makeGuard(model: Model, sh: Shell) {
       };
     },
   };
+}
+
+/** A hover card's "top neighbours" block: label and connection strength of each (empty when none). */
+export function neighbourList(neighbours: ReadonlyArray<{ id: number; label: string; strength: number }>): HTMLElement {
+  if (!neighbours.length) return h("div");
+  const rows = neighbours.map((nb) =>
+    h("tr", {}, [h("td", {}, [nb.label || `#${nb.id}`]), h("td", {}, [Number(nb.strength.toPrecision(3)).toString()])]),
+  );
+  return h("div", { class: "ngx-neigh" }, [h("div", {}, ["top neighbours"]), h("table", {}, rows)]);
 }
 
 /** Place the hover card near (x, y) inside the stage, flipping to stay visible. */

@@ -73,14 +73,14 @@ describe("decodeGraphMsg: well-formed messages", () => {
 
   it("hover", () => {
     const c = { type: "hover", index: 1, id: 101, label: "dog", degree: 4 };
-    expect(decodeGraphMsg(c, [])).toEqual(c);
+    expect(decodeGraphMsg(c, [])).toEqual({ ...c, neighbours: [] }); // neighbours are optional
   });
 });
 
 describe("decodeGraphMsg: malformed messages name the problem", () => {
   it("unknown or missing type", () => {
     expect(err({ type: "coords", version: 1 })).toMatch(
-      /GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, reset, hover\)/,
+      /GraphExplorer: unknown kernel message type "coords" \(expected nodes, edges, reset, hover, labels\)/,
     );
     expect(err({ type: 3 })).toMatch(/field "type".*must be a string, got number 3/);
     expect(err("nodes")).toMatch(/must be an object, got "nodes"/);

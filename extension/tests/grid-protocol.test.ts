@@ -50,7 +50,7 @@ describe("decodeGridMsg: well-formed messages", () => {
     expect(decodeGridMsg({ type: "reset", version: 7 }, [])).toEqual({ type: "reset", version: 7 });
     const coords = [[0.1, 0.2, 0.3], null, null, null, null, null, null, null];
     const h = decodeGridMsg({ type: "hover", index: 4, id: 1004, label: "cat", entity: "concept", coords }, []);
-    expect(h).toEqual({ type: "hover", index: 4, id: 1004, label: "cat", entity: "concept", coords });
+    expect(h).toEqual({ type: "hover", index: 4, id: 1004, label: "cat", entity: "concept", coords, neighbours: [] });
   });
 });
 

@@ -28,6 +28,7 @@ def explore(
     depth: int = 1,
     *,
     focus: Any = None,
+    label_by: Optional[str] = "degree",
 ) -> Explore:
     """The grid explorer, the graph explorer and the CDNA panel in one layout. A selection in
     the grid (up to 5,000 tokens) redraws the graph around it; CDNA changes refresh both.
@@ -48,8 +49,11 @@ def explore(
         Hops of neighbours the graph adds around the grid's tokens.
     focus : str, int, array-like of int or QueryResult, optional
         Open focused on these tokens (``Explore.focus``).
+    label_by : str or None
+        Orders the labels drawn in both explorers (``"degree"``, ``"score"``, a numeric token
+        column, or None for no labels).
     """
-    return Explore(rt, ids=ids, space=space, color=color, depth=depth, focus=focus)
+    return Explore(rt, ids=ids, space=space, color=color, depth=depth, focus=focus, label_by=label_by)
 
 
 class Explore(w.VBox):  # type: ignore[misc]
@@ -64,12 +68,14 @@ class Explore(w.VBox):  # type: ignore[misc]
         depth: int = 1,
         *,
         focus: Any = None,
+        label_by: Optional[str] = "degree",
     ) -> None:
         if color == "auto":
             color = "community" if len(rt.connections) else "entity"
-        self.grid = GridExplorer(rt, space=space, ids=ids, color=color)
+        self.grid = GridExplorer(rt, space=space, ids=ids, color=color, label_by=label_by)
         first = self.grid.selected if ids is None else np.asarray(ids, dtype=np.uint32)
         seeds: Optional[Any] = first[:GRAPH_FOLLOWS] if len(first) else None
+        graph_label_by = "degree" if label_by == "score" else label_by  # the graph's seeds carry no scores
         # with no selection the graph shows every token, or a sample of GRAPH_FOLLOWS (and says so)
         self.graph = GraphExplorer(
             rt,
@@ -77,6 +83,7 @@ class Explore(w.VBox):  # type: ignore[misc]
             depth=depth if seeds is not None else 0,
             color="community" if color == "community" else "entity",
             max_nodes=None if seeds is not None else GRAPH_FOLLOWS,
+            label_by=graph_label_by,
         )
         self.panel = CDNAPanel(rt, explorers=[self.grid, self.graph])
         self._depth = depth

@@ -16,6 +16,7 @@ import numpy as np
 import traitlets
 
 from ..runtime import Runtime
+from ._neighbours import neighbour_table
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
@@ -69,7 +70,9 @@ class Explorer(anywidget.AnyWidget):
     def _messages(self) -> Iterator[Message]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _hover(self, index: int) -> dict[str, Any]:  # pragma: no cover - abstract
+    def _hover(self, index: int, neighbours: bool = True) -> dict[str, Any]:  # pragma: no cover - abstract
+        """The hover card of point ``index``; with ``neighbours``, the labels of its top
+        neighbours by connection strength too."""
         raise NotImplementedError
 
     def _rebuild(self) -> None:  # pragma: no cover - abstract
@@ -78,9 +81,21 @@ class Explorer(anywidget.AnyWidget):
     def _on_custom(self, content: dict[str, Any]) -> None:
         """Messages other than ready and hover (the graph explorer's expand)."""
 
+    def _label_messages(self) -> Iterator[Message]:
+        """The ``labels`` message of the global set (after the data, so the first frame is
+        not delayed by it)."""
+        return iter(())
+
+    def _viewport(self, content: dict[str, Any]) -> None:
+        """Answer a viewport request with the best labels inside the visible box."""
+
+    def _all_messages(self) -> Iterator[Message]:
+        yield from self._messages()
+        yield from self._label_messages()
+
     # -- messages --
     def _stream(self) -> None:
-        for content, buffers in self._messages():
+        for content, buffers in self._all_messages():
             self.send(content, buffers)
 
     def _on_browser_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -103,6 +118,9 @@ class Explorer(anywidget.AnyWidget):
             index = content.get("index")
             if isinstance(index, int) and 0 <= index < self._size():
                 self.send({"type": "hover", "index": index, **self._hover(index)})
+        elif kind == "viewport":
+            if content.get("version") == self.version:  # a request of an older version is moot
+                self._viewport(content)
         else:
             self._on_custom(content)
 
@@ -192,7 +210,7 @@ class Explorer(anywidget.AnyWidget):
         state = {k: _jsonable(v) for k, v in self.get_state().items() if not k.startswith("_")}
         messages = [
             {"content": c, "buffers": [base64.b64encode(bytes(b)).decode("ascii") for b in bufs]}
-            for c, bufs in self._messages()
+            for c, bufs in self._all_messages()
         ]
         hover = self._hover_table()
         bundle = base64.b64encode((STATIC / f"{self._kind}.js").read_bytes()).decode("ascii")
@@ -215,7 +233,11 @@ class Explorer(anywidget.AnyWidget):
         n = self._size()
         if n > 200_000:  # keep exported files small: no hover cards past this
             return {}
-        return {str(i): self._hover(i) for i in range(n)}
+        cards = [self._hover(i, neighbours=False) for i in range(n)]
+        near = neighbour_table(self._rt, np.array([c["id"] for c in cards], dtype=np.int64))
+        for c in cards:
+            c["neighbours"] = near.get(c["id"], [])
+        return {str(i): c for i, c in enumerate(cards)}
 
 
 _UNSEEN: weakref.WeakSet[Explorer] = weakref.WeakSet()

@@ -15,6 +15,16 @@ from ..errors import ValidationError
 from ..runtime import Runtime
 from ._base import MAX_MESSAGE, Message, buf, esm_bundle
 from ._focus import Focusable, communities_of, community_categories
+from ._labels import (
+    Labels,
+    check_label_by,
+    extra_columns,
+    priority,
+    request_id,
+    scores_of,
+    viewport_box,
+)
+from ._neighbours import top_neighbours
 
 #: the tested maximum; larger subgraphs are refused with a hint
 MAX_NODES = 50_000
@@ -30,6 +40,11 @@ class GraphExplorer(Focusable):
     ``width_by`` (``strength`` or ``confidence``). ``explorer.selected`` holds the ids clicked
     in the browser; double-click adds a node's neighbours. ``expand(ids)`` does the same from
     Python.
+
+    ``label_by`` orders the labels drawn (collisions are avoided, more appear when zooming
+    in): ``"degree"`` (the default), ``"score"`` (with ``query`` or a query result as
+    ``ids``), a numeric token column such as ``"weight"``, or None for no labels. Hover shows
+    a node's label and its top neighbours by connection strength.
 
     ``color``: node colour, ``"entity"`` (entity type) or ``"community"``
     (``rt.graph.last_communities``, computed with the defaults first if there are none; the
@@ -65,6 +80,7 @@ class GraphExplorer(Focusable):
         color: str = "entity",
         focus: Any = None,
         max_nodes: Optional[int] = None,
+        label_by: Optional[str] = "degree",
     ) -> None:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ValidationError(f"depth must be an integer >= 0, got {depth!r}")
@@ -73,14 +89,21 @@ class GraphExplorer(Focusable):
             raise ValidationError(f"max_nodes must be an integer in 1..{MAX_NODES:,}, got {max_nodes!r}")
         if width_by not in ("strength", "confidence"):
             raise ValidationError(f"width_by must be 'strength' or 'confidence', got {width_by!r}")
-        if isinstance(ids, QueryResult):  # a query's tokens, opened focused on them
-            ids, focus = ids.ids, ids if focus is None else focus
+        if isinstance(ids, QueryResult) and focus is None:  # a query's tokens, opened focused on them
+            focus = ids
         if color not in ("entity", "community"):
             raise ValidationError(f"color must be 'entity' or 'community', got {color!r}")
+        found = rt.query(query, k=k) if query is not None else None
+        if found is not None and focus is None:
+            focus = found
+        self._scores = scores_of(found if found is not None else ids)
+        self._label_by = check_label_by(label_by, self._scores is not None, extra_columns(rt, label_by))
+        self._label_set = Labels.empty()
+        if found is None and self._scores is not None:  # a query result as ids: its ids
+            ids = self._scores[0]
         super().__init__(rt, live=live, width_by=width_by, color=color)
-        if query is not None:
-            seeds = rt.query(query, k=k).ids
-            focus = seeds if focus is None else focus
+        if found is not None:
+            seeds = found.ids
         elif ids is None:
             seeds = rt.tokens.ids()
             depth = 0
@@ -152,6 +175,7 @@ class GraphExplorer(Focusable):
         top = max(int(degree.max()) if degree.size else 1, 1)
         self._size_code = np.clip(1 + np.sqrt(degree / top) * 254, 1, 255).astype(np.uint8)
         self._labels = self._rt._core.labels_of(np.ascontiguousarray(nodes, dtype=np.uint32)) if nodes.size else []
+        self._label_set = self._make_labels()
         legend = [{"name": g, "color": i % 12} for i, g in enumerate(groups)]
         if self.color == "community":
             of, sizes = communities_of(self._rt, nodes)
@@ -208,6 +232,7 @@ class GraphExplorer(Focusable):
     def _release(self) -> None:
         self._pos = np.empty((0, 2), np.float32)
         self._ends = np.empty((0, 2), np.uint32)
+        self._label_set = Labels.empty()
 
     def _messages(self) -> Iterator[Message]:
         v, n = self.version, int(self.n_nodes)
@@ -233,8 +258,49 @@ class GraphExplorer(Focusable):
                 ],
             )
 
-    def _hover(self, index: int) -> dict[str, Any]:
-        return {"id": int(self._nodes[index]), "label": self._labels[index] or "", "degree": int(self._degree[index])}
+    def _hover(self, index: int, neighbours: bool = True) -> dict[str, Any]:
+        tid = int(self._nodes[index])
+        near = top_neighbours(self._rt, tid) if neighbours and self._rt._core.has_token(tid) else []
+        return {"id": tid, "label": self._labels[index] or "", "degree": int(self._degree[index]), "neighbours": near}
+
+    # -- labels --
+    def _make_labels(self) -> Labels:
+        if self._label_by is None or not self._nodes.size:
+            return Labels.empty()
+        if self._label_by == "degree":  # the degree within the subgraph shown (node sizes)
+            key = self._degree.astype(np.float64)
+        else:
+            key = priority(self._rt, self._nodes, self._label_by, scores=self._scores)
+        return Labels.from_texts(self._labels, self._nodes, key)
+
+    @property
+    def label_by(self) -> Optional[str]:
+        """What orders the labels drawn (``"degree"``, ``"score"``, a numeric column, or None
+        for no labels); setting it sends the new labels to open views."""
+        return self._label_by
+
+    @label_by.setter
+    def label_by(self, value: Optional[str]) -> None:
+        self._label_by = check_label_by(value, self._scores is not None, extra_columns(self._rt, value))
+        self._label_set = self._make_labels()
+        self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
+        if self._label_by is None:  # no labels: drop the global set too
+            self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "global"))
+        for msg in self._label_messages():
+            self.send(*msg)
+
+    def _label_messages(self) -> Iterator[Message]:
+        if self._label_by is not None:
+            yield self._label_set.top(self.version)
+
+    def _viewport(self, content: dict[str, Any]) -> None:
+        """The best labels inside ``box`` [x0, y0, x1, y1] in layout coordinates."""
+        box = viewport_box(content)
+        if self._label_by is None or box is None or len(self._pos) != len(self._label_set.rank):
+            return
+        x, y = self._pos[:, 0], self._pos[:, 1]
+        mask = (x >= box[0]) & (x <= box[2]) & (y >= box[1]) & (y <= box[3])
+        self.send(*self._label_set.best_of(mask, self.version, request_id(content)))
 
     def _on_custom(self, content: dict[str, Any]) -> None:
         if content.get("type") == "expand":

@@ -17,6 +17,16 @@ from ..errors import NotFoundError, ValidationError
 from ..runtime import Runtime
 from ._base import Message, buf, esm_bundle, packbits, unpackbits
 from ._focus import MAX_FOCUS, Focusable, communities_of, community_categories
+from ._labels import (
+    Labels,
+    check_label_by,
+    extra_columns,
+    priority,
+    request_id,
+    scores_of,
+    viewport_box,
+)
+from ._neighbours import top_neighbours
 
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
@@ -39,6 +49,12 @@ class GridExplorer(Focusable):
     largest coloured, the legend gives their sizes), ``"weight"`` or
     any numeric column of ``rt.tokens.to_pandas()`` (e.g. ``"cognitive_z"``). ``live=True``
     refreshes after any cell that changed the runtime; ``refresh()`` does it by hand.
+
+    ``label_by``: which tokens' labels are drawn first where they would overlap: ``"degree"``
+    (graph degree, the default), ``"score"`` (when ``ids`` is a query result), a numeric column
+    (``"weight"``, ``"cognitive_x"``, ...), or None for no labels. The top 20,000 go to the
+    browser up front; zoomed in, the best ones inside the view are asked for when panning stops.
+    Hover shows a token's label and its top neighbours by connection strength.
 
     ``explorer.selected`` is the selection as token ids (set it to highlight tokens in the
     browser); ``explorer.selection_df()`` is it as a DataFrame.
@@ -82,10 +98,15 @@ class GridExplorer(Focusable):
         live: bool = False,
         seed: int = 0,
         focus: Any = None,
+        label_by: Optional[str] = "degree",
     ) -> None:
-        if isinstance(ids, QueryResult):  # a query's tokens, opened focused on them
-            ids, focus = ids.ids, ids if focus is None else focus
-        self._ids_arg = ids
+        if isinstance(ids, QueryResult) and focus is None:  # a query's tokens, opened focused on them
+            focus = ids
+        self._scores = scores_of(ids)
+        self._label_by = check_label_by(label_by, self._scores is not None, extra_columns(rt, label_by))
+        self._label_set = Labels.empty()
+        self._label_src: Optional[tuple[np.ndarray, ...]] = None
+        self._ids_arg = self._scores[0] if self._scores is not None else ids  # a query result: its ids
         self._seed = seed
         self._order = np.empty(0, np.uint32)
         self._q = np.empty((0, 8, 2), np.uint8)
@@ -144,9 +165,11 @@ class GridExplorer(Focusable):
 
     # -- data --
     def _columns(self) -> dict[str, Any]:
-        c = self._rt._core.token_columns(None, 0, True)  # labels as buffers: not needed here
-        for k in ("label_offsets", "label_data", "label_valid"):
-            c.pop(k, None)
+        """The core's token columns of the tokens shown; the label buffers (``label_offsets``,
+        ``label_data``, ``label_valid``) stay whole, ``row`` is each token's row in them."""
+        c = self._rt._core.token_columns(None, 0, True)
+        text = {k: c.pop(k) for k in ("label_offsets", "label_data", "label_valid")}
+        c["row"] = np.arange(len(c["id"]), dtype=np.int64)
         if self._ids_arg is not None:
             want = as_id_array(self._ids_arg)
             keep = np.isin(c["id"], want)
@@ -154,6 +177,7 @@ class GridExplorer(Focusable):
             if missing.size:
                 raise ValidationError(f"{missing.size} of the ids are not tokens, e.g. {int(missing[0])}")
             c = {k: v[keep] for k, v in c.items()}
+        c.update(text)
         return c
 
     def _rebuild(self) -> None:
@@ -207,6 +231,9 @@ class GridExplorer(Focusable):
             values = np.where(codes == MISSING, 0, codes).astype(np.uint8)  # NaN at the low end, as before
             self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
         self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
+        self._label_src = (c["label_offsets"], c["label_data"], c["label_valid"], c["row"][perm])
+        key = priority(self._rt, self._order, self._label_by, columns=c, rows=perm, scores=self._scores)
+        self._label_set = self._make_labels(key)
         self._values = values
         self._q3, bounds = _quantise(c["coords"], perm)
         self._q = np.ascontiguousarray(self._q3[:, :, :2])
@@ -249,6 +276,50 @@ class GridExplorer(Focusable):
     def _release(self) -> None:
         self._q = self._q3 = np.empty((0, 8, 3), np.uint8)
         self._values = None
+        self._label_set = Labels.empty()
+        self._label_src = None
+
+    # -- labels --
+    def _make_labels(self, key: np.ndarray) -> Labels:
+        if self._label_by is None or self._label_src is None:
+            return Labels.empty()
+        offsets, data, valid, rows = self._label_src
+        return Labels(offsets, data, valid, rows, self._order, key)
+
+    @property
+    def label_by(self) -> Optional[str]:
+        """What orders the labels drawn (``"degree"``, ``"score"``, a numeric column, or None
+        for no labels); setting it sends the new labels to open views."""
+        return self._label_by
+
+    @label_by.setter
+    def label_by(self, value: Optional[str]) -> None:
+        self._label_by = check_label_by(value, self._scores is not None, extra_columns(self._rt, value))
+        self._label_set = self._make_labels(priority(self._rt, self._order, self._label_by, scores=self._scores))
+        self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
+        if self._label_by is None:  # no labels: drop the global set too
+            self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "global"))
+        for msg in self._label_messages():
+            self.send(*msg)
+
+    def _label_messages(self) -> Iterator[Message]:
+        if self._label_by is not None:
+            yield self._label_set.top(self.version)
+
+    def _viewport(self, content: dict[str, Any]) -> None:
+        """The best labels inside a box of the main view: ``space`` (index), ``axes`` [a, b]
+        and ``box`` [x0, y0, x1, y1] in quantised units (0..255) of those axes."""
+        sp, axes, box = content.get("space"), content.get("axes"), viewport_box(content)
+        ok_axes = isinstance(axes, list) and len(axes) == 2 and all(isinstance(a, int) and 0 <= a <= 2 for a in axes)
+        if self._label_by is None or box is None or not ok_axes or not isinstance(sp, int) or not 0 <= sp < 8:
+            return
+        assert isinstance(axes, list)  # for mypy
+        q = self._q3[:, sp]
+        x, y = q[:, axes[0]], q[:, axes[1]]
+        x0, y0, x1, y1 = box
+        placed = (q[:, 0] != 255) | (q[:, 1] != 255)
+        mask = placed & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        self.send(*self._label_set.best_of(mask, self.version, request_id(content)))
 
     def _main_is_small_multiple(self) -> bool:
         return not self.view3d and list(self.axes) == [0, 1]
@@ -278,17 +349,18 @@ class GridExplorer(Focusable):
                 [buf(self._q3[r::s, sp][:, axes])],
             )
 
-    def _hover(self, index: int) -> dict[str, Any]:
+    def _hover(self, index: int, neighbours: bool = True) -> dict[str, Any]:
         tid = int(self._order[index])
         try:
             t = self._rt.tokens.get(tid)
         except NotFoundError:  # deleted since the last refresh
-            return {"id": tid, "label": "(deleted)", "entity": "", "coords": [None] * 8}
+            return {"id": tid, "label": "(deleted)", "entity": "", "coords": [None] * 8, "neighbours": []}
         return {
             "id": tid,
             "label": t.label or "",
             "entity": t.entity,
             "coords": [None if t.coords.get(s) is None else list(t.coords[s]) for s in self.spaces],  # type: ignore[arg-type]
+            "neighbours": top_neighbours(self._rt, tid) if neighbours else [],
         }
 
     # -- selection --
