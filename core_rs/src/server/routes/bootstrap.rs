@@ -279,6 +279,14 @@ pub async fn upload(
             ))
         }
     };
+    // If the connection goes away the handler is dropped mid-upload: the guard then ends
+    // the job, so that it does not stay `uploading` and block the next one.
+    let mut guard = UploadGuard {
+        app: app.clone(),
+        job: job.clone(),
+        origin: origin.clone(),
+        armed: true,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     let writer = tokio::task::spawn_blocking(move || write_chunks(file, rx));
     let mut stream = body.into_data_stream();
@@ -313,6 +321,7 @@ pub async fn upload(
     };
     drop(tx);
     let written = writer.await;
+    guard.armed = false;
     job.uploading.store(false, Ordering::SeqCst);
     if let Err((s, p)) = got {
         return Err(fail(&app, &job, &origin, s, p));
@@ -338,6 +347,25 @@ pub async fn upload(
     announce(&app, &job, &origin);
     start(app, job.clone(), path, origin);
     Ok((StatusCode::ACCEPTED, Json(job.out())))
+}
+
+/// Ends a job whose upload handler was dropped before it finished (the client went away).
+struct UploadGuard {
+    app: AppState,
+    job: Arc<Job>,
+    origin: String,
+    armed: bool,
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.job.uploading.store(false, Ordering::SeqCst);
+            self.job.cancel.store(true, Ordering::SeqCst);
+            let p = Problem::bad_request("the upload was interrupted before the file was complete");
+            fail(&self.app, &self.job, &self.origin, JobState::Cancelled, p);
+        }
+    }
 }
 
 /// Run the job on a blocking thread, and offer its progress as events while it runs.

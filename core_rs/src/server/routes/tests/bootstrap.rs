@@ -382,3 +382,33 @@ async fn past_the_commit_point_a_cancel_is_refused_and_the_job_finishes() {
     assert_eq!(j["state"], "done", "{j}");
     assert_eq!(st.store.bootstrap_info().unwrap().words, 40);
 }
+
+#[tokio::test]
+async fn a_client_that_goes_away_mid_upload_ends_its_job() {
+    let _one = SERIAL.lock().await;
+    let (app, st) = app();
+    let id = create(&app, &st, json!({"name": "gone.vec"})).await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let key = st.auth.ephemeral_admin_key();
+    let req = Request::put(format!("/api/v1/bootstrap/{id}/file"))
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let app2 = app.clone();
+    let upload = tokio::spawn(async move { send(&app2, req).await });
+    tx.send(Ok(vec_text(10, 6))).await.unwrap();
+    wait_for(&app, &st, &id, |j| j["received"].as_u64().unwrap() > 0).await;
+    // the connection is gone: the server drops the request's handler
+    upload.abort();
+    let j = wait_for(&app, &st, &id, finished).await;
+    assert_eq!(j["state"], "cancelled");
+    assert!(j["error"]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("interrupted"));
+    assert_eq!(leftover_files(&id), 0);
+    // the next job is not blocked
+    create(&app, &st, json!({})).await;
+}
