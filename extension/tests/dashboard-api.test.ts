@@ -20,7 +20,9 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("dashboard api", () => {
   it("sends JSON with If-Match and returns data and etag", async () => {
-    const calls = serve(() => new Response(JSON.stringify({ ok: 1 }), { status: 200, headers: { "Content-Type": "application/json", ETag: '"r7"' } }));
+    const calls = serve(
+      () => new Response(JSON.stringify({ ok: 1 }), { status: 200, headers: { "Content-Type": "application/json", ETag: '"r7"' } }),
+    );
     const r = await api<{ ok: number }>("PATCH", "/cdna", { body: { a: 1 }, ifMatch: '"r6"' });
     expect(r.data).toEqual({ ok: 1 });
     expect(r.etag).toBe('"r7"');
@@ -81,7 +83,9 @@ describe("dashboard api", () => {
   });
 
   it("reads binary bodies and sends raw bodies unchanged", async () => {
-    const calls = serve(() => new Response(new Uint8Array([1, 2, 3]), { status: 200, headers: { "Content-Type": "application/octet-stream" } }));
+    const calls = serve(
+      () => new Response(new Uint8Array([1, 2, 3]), { status: 200, headers: { "Content-Type": "application/octet-stream" } }),
+    );
     const buf = await apiBinary("/grid/chunk?i=0", { method: "POST", body: new Uint8Array([9]), headers: { "X-A": "1" } });
     expect([...new Uint8Array(buf)]).toEqual([1, 2, 3]);
     expect(calls[0].init.body).toBeInstanceOf(Uint8Array);

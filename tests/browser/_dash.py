@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
+import _lab as lab
 import numpy as np
 import pytest
 
-import _lab as lab
 import neurograph_lab as ng
 
 FAST = {role: (1e6, 1e6) for role in ("readonly", "user", "admin", "per_ip")}
@@ -48,7 +48,9 @@ def make_runtime(n: int = N_TOKENS, seed: int = 0) -> ng.Runtime:
     )
     half = n // 2
     rt.connections.create_many(ids[: half // 2], ids[half // 2 : half], kind="cause", strength=0.6)
-    rt.connections.create_many(ids[half : half + half // 2], ids[half + half // 2 : 2 * half], kind="cause", strength=0.4)
+    rt.connections.create_many(
+        ids[half : half + half // 2], ids[half + half // 2 : 2 * half], kind="cause", strength=0.4
+    )
     return rt
 
 

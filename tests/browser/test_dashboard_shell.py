@@ -12,8 +12,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-
 from _dash import TIMEOUT_MS, assert_clean, new_page, password_login, screenshot, wait_shell
+
+TOKENS_ARE = (
+    "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')"
+)
 
 
 def registered_pages(page: Any) -> list[str]:
@@ -36,7 +39,7 @@ def test_login_link_opens_the_overview_with_the_runtime_figures(dash_page, dash_
     assert "notebook" in page.inner_text("header .who")
     n = len(dash_server.rt.tokens)
     page.wait_for_function(
-        "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')",
+        TOKENS_ARE,
         arg=n,
         timeout=TIMEOUT_MS,
     )
@@ -68,9 +71,7 @@ def test_password_login_a_wrong_password_and_logout(browser, dash_server):
         status = page.evaluate("() => fetch('/api/v1/auth/session').then(r => r.json())")
         assert status == {"authenticated": False, "me": None}
         # the revoked cookie value does not work either
-        r = httpx.get(
-            dash_server.url + "/api/v1/auth/me", cookies={"ng_session": cookies["ng_session"]["value"]}
-        )
+        r = httpx.get(dash_server.url + "/api/v1/auth/me", cookies={"ng_session": cookies["ng_session"]["value"]})
         assert r.status_code == 401
         assert_clean(page)
     finally:
@@ -85,8 +86,9 @@ def test_every_registered_page_renders(dash_page, theme):
     lum = sum(int(x) for x in re.findall(r"\d+", bg)[:3]) / 3
     assert (lum > 128) == (theme == "light"), bg
     # the --jp-* variables the shared WebGL views read follow the theme
-    jp = page.evaluate("() => getComputedStyle(document.documentElement).getPropertyValue('--jp-layout-color0').trim()")
-    assert jp and jp == page.evaluate("() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()")
+    css = "v => getComputedStyle(document.documentElement).getPropertyValue(v).trim()"
+    jp = page.evaluate(css, "--jp-layout-color0")
+    assert jp and jp == page.evaluate(css, "--bg")
     ids = registered_pages(page)
     assert {"overview", "logs", "admin"} <= set(ids)
     for pid in ids:
@@ -136,12 +138,12 @@ def test_a_notebook_write_shows_on_the_overview_without_reload(dash_page, dash_s
     rt = dash_server.rt
     before = len(rt.tokens)
     page.wait_for_function(
-        "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')",
+        TOKENS_ARE,
         arg=before,
     )
     rt.tokens.create(cognitive=(0.1, 0.2, 0.3), label="from-the-notebook")
     page.wait_for_function(
-        "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')",
+        TOKENS_ARE,
         arg=before + 1,
         timeout=10_000,
     )
@@ -149,7 +151,7 @@ def test_a_notebook_write_shows_on_the_overview_without_reload(dash_page, dash_s
     # a batch from the notebook too
     rt.tokens.create_many(np.zeros((5, 8, 3), np.float32))
     page.wait_for_function(
-        "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')",
+        TOKENS_ARE,
         arg=before + 6,
         timeout=10_000,
     )
@@ -173,7 +175,7 @@ def test_the_page_survives_a_server_restart(dash_page, dash_server):
     page.wait_for_function("e => window.ngDashboard.live.epoch !== e", arg=epoch)
     page.wait_for_function("r => window.ngDashboard.live.resyncs > r", arg=resyncs)
     page.wait_for_function(
-        "n => document.querySelector(\"[data-metric='tokens'] .metric-value\").textContent === n.toLocaleString('en-US')",
+        TOKENS_ARE,
         arg=n,
     )
     assert page.evaluate("() => window.__no_reload") == 1

@@ -33,6 +33,8 @@ export function App(props: { theme: ThemeCtl; live: Live }) {
   const [dark, setDark] = useState(theme.current() === "dark");
   const [liveStatus, setLiveStatus] = useState<LiveStatus>(live.status);
   const hash = useHash();
+  // One Route object per hash: the page's ctx (and so the page) stays put across re-renders.
+  const route = useMemo(() => parseHash(hash), [hash]);
 
   const toast = useCallback((msg: string, kind: "info" | "error" = "info") => {
     const id = Date.now() + Math.random();
@@ -49,10 +51,18 @@ export function App(props: { theme: ThemeCtl; live: Live }) {
     const offAuth = onUnauthorized(() => setSession(null));
     const offTheme = theme.on((t) => setDark(t === "dark"));
     const offLive = live.onStatus(setLiveStatus);
+    // The socket keeps failing: if the session ended, show the login (a down server is not that).
+    const onFail = () =>
+      loadSession().then(
+        (s) => s === null && setSession(null),
+        () => undefined,
+      );
+    addEventListener("ng-live-failure", onFail);
     return () => {
       offAuth();
       offTheme();
       offLive();
+      removeEventListener("ng-live-failure", onFail);
     };
   }, [check, theme, live]);
 
@@ -75,7 +85,6 @@ export function App(props: { theme: ThemeCtl; live: Live }) {
   if (session === undefined) return <main class="center muted">Loading…</main>;
   if (session === null) return <LoginScreen onLogin={setSession} />;
 
-  const route = parseHash(hash);
   const page = resolvePage(pages, route.page, session.isAdmin);
   const doLogout = async () => {
     live.stop();

@@ -7,7 +7,8 @@ import { Live } from "./live";
 import { ThemeCtl } from "./theme";
 
 const theme = new ThemeCtl();
-const live = new Live();
+// Every third failed connection attempt: has the session ended? (The shell then shows login.)
+const live = new Live({ onFailure: (n) => n % 3 === 0 && dispatchEvent(new Event("ng-live-failure")) });
 const root = document.getElementById("app");
 if (root) render(<App theme={theme} live={live} />, root);
 // For tests and the console: the live connection (status, lastSeq, reconnect()).

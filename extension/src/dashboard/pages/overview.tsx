@@ -129,6 +129,8 @@ function Overview({ ctx }: { ctx: PageCtx }) {
   const [events, setEvents] = useState<GuardianEvent[]>([]);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
   const [version, setVersion] = useState(0);
+  // Tokens and connections from whichever came last: a status answer or a metrics tick.
+  const [counts, setCounts] = useState<{ tokens: number; connections: number } | null>(null);
   const rates = useRef(new Series(2));
   const sizes = useRef(new Series(2));
   const memory = useRef(new Series(1));
@@ -154,6 +156,7 @@ function Overview({ ctx }: { ctx: PageCtx }) {
         }
         if (!alive) return;
         setStatus(s.data);
+        setCounts({ tokens: s.data.tokens, connections: s.data.connections });
         setEvents(ev.data.slice().reverse());
         setAudit(au.slice().reverse());
         setError(null);
@@ -163,17 +166,20 @@ function Overview({ ctx }: { ctx: PageCtx }) {
         inflight = false;
         if (again && alive) {
           again = false;
-          schedule(0);
+          schedule(true);
         }
       }
     };
-    // Store events come in bursts: refetch at most every 250 ms.
-    const schedule = (ms = 250) => {
-      if (timer === null)
-        timer = setTimeout(() => {
-          timer = null;
-          load();
-        }, ms);
+    // Store events come in bursts: refetch at once, then at most every 250 ms.
+    let lastLoad = 0;
+    const schedule = (now = false) => {
+      if (timer !== null) return;
+      const wait = now ? 0 : Math.max(0, lastLoad + 250 - performance.now());
+      timer = setTimeout(() => {
+        timer = null;
+        lastLoad = performance.now();
+        load();
+      }, wait);
     };
     load();
     const off = ctx.live.subscribe(["tokens", "connections", "cdna", "metrics"], (ev: LiveEvent) => {
@@ -181,13 +187,14 @@ function Overview({ ctx }: { ctx: PageCtx }) {
         const d = ev.data as Record<string, number>;
         const t = Date.now() / 1000;
         setMetrics(d);
+        if (typeof d.tokens === "number" && typeof d.connections === "number") setCounts({ tokens: d.tokens, connections: d.connections });
         rates.current.push(t, [d.requests_per_s ?? null, d.events_per_s ?? null]);
         sizes.current.push(t, [d.tokens ?? null, d.connections ?? null]);
         memory.current.push(t, [d.memory_bytes ?? null]);
         setVersion((v) => v + 1);
         return;
       }
-      schedule(ev.type === "resync" ? 0 : 250);
+      schedule(ev.type === "resync");
     });
     return () => {
       alive = false;
@@ -196,8 +203,8 @@ function Overview({ ctx }: { ctx: PageCtx }) {
     };
   }, [ctx]);
 
-  const tokens = metrics.tokens ?? status?.tokens;
-  const connections = metrics.connections ?? status?.connections;
+  const tokens = counts?.tokens;
+  const connections = counts?.connections;
   const palette = [cssVar("--accent") || "#1976d2", cssVar("--accent2") || "#e65100"];
   return (
     <div class="overview">
