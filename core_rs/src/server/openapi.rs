@@ -7,7 +7,7 @@ use super::problem::Problem;
 use super::routes::{
     bootstrap, cdna, connections, events, graph, grid, semantic, system, tokens, ws,
 };
-use super::AppState;
+use super::{assets, AppState};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
@@ -46,6 +46,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         bootstrap::upload,
         events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
+        assets::index, assets::asset,
     ),
     components(schemas(Problem)),
     tags(

@@ -4,6 +4,7 @@
 mod bootstrap;
 mod cdna;
 mod connections;
+mod dashboard;
 mod queries;
 mod system;
 mod tokens;
