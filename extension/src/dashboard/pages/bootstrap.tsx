@@ -355,7 +355,7 @@ function Bootstrap({ ctx }: { ctx: PageCtx }) {
       {job && (
         <Card title={`Job ${job.name ?? job.id}`} wide>
           <div data-job={job.id} data-state={job.state} data-seen={seen.join(" ")}>
-            <progress data-progress value={bar.value} max={bar.max} aria-label="Bootstrap progress" style={{ width: "100%" }} />
+            <progress data-progress value={bar.value} max={bar.max} aria-label="Bootstrap progress" />
             <p data-progress-label aria-live="polite">
               {bar.label}
             </p>
