@@ -27,6 +27,7 @@ import { LodCache } from "./lod";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay, titleBox } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
+import { nextDrawBudget } from "./progressive";
 import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
 import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
@@ -36,6 +37,7 @@ import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas }
 const MAX_POINTS = 4_000_000; // past this: density view
 const LOD_BUDGET = 30_000; // points drawn in the main view while it moves (start; adapts to the frame time, lod.ts)
 const LOD_SEL_CAP = 20_000;
+const DRAW_BUDGET = 200_000; // points drawn per frame at first (then adapts: progressive.ts)
 
 /** Everything the view changes after it is set up. */
 interface GridState {
@@ -65,9 +67,12 @@ interface GridState {
   proj: { tag: string; xy: Float32Array };
   /** The main view moved less than 200 ms ago: draw the LOD sample. */
   active: boolean;
-  lastDataDraw: number;
   lastMoving: number;
-  timers: { save: number; active: number; data: number };
+  /** Points the renderer may draw per frame (adapts to the frame time), and the last frame
+   * that left points for later (progressive drawing). */
+  budget: number;
+  lastPending: number;
+  timers: { save: number; active: number };
 }
 
 class GridView {
@@ -110,9 +115,10 @@ class GridView {
       mainAxes: [0, 1],
       proj: { tag: "", xy: new Float32Array(0) },
       active: false,
-      lastDataDraw: 0,
       lastMoving: 0,
-      timers: { save: 0, active: 0, data: 0 },
+      budget: DRAW_BUDGET,
+      lastPending: 0,
+      timers: { save: 0, active: 0 },
     };
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
@@ -125,7 +131,6 @@ class GridView {
       this.st.renderer = null;
       window.clearTimeout(t.save);
       window.clearTimeout(t.active);
-      window.clearTimeout(t.data);
     });
     const draw = g.wrap(() => this.draw());
     this.loop = new FrameLoop(draw, d);
@@ -262,6 +267,8 @@ class GridView {
     }
     this.afterData();
     this.dataDirty();
+    // test and bench hook: a data message was placed (bench/bench_load_smooth.py times them)
+    this.el.dispatchEvent(new CustomEvent("neurograph-data", { detail: { type: m.type, loaded: store.loaded() } }));
   }
 
   private showCard(m: GridHoverMsg): void {
@@ -269,24 +276,10 @@ class GridView {
     if (m.index === hover && hover >= 0) fillCard(this.sh, m, this.spaces(), this.spaceIdx());
   }
 
-  /** Redraw for new data at most every 250 ms while loading (the first chunk draws at once). */
+  /** New chunks: drawn in the next frame, on top of what is drawn (the renderer draws only the
+   * new points, a bounded number per frame: progressive.ts), so a chunk never costs all n points. */
   private dataDirty(): void {
-    const st = this.st,
-      t = st.timers;
-    const now = performance.now();
-    const wait = 250 - (now - st.lastDataDraw);
-    if (wait <= 0 || this.store.loaded() >= this.store.n) {
-      window.clearTimeout(t.data);
-      t.data = 0;
-      st.lastDataDraw = now;
-      this.dirtyAll();
-    } else if (!t.data) {
-      t.data = window.setTimeout(() => {
-        t.data = 0;
-        st.lastDataDraw = performance.now();
-        this.dirtyAll();
-      }, wait);
-    }
+    this.dirtyAll();
   }
 
   private afterData(): void {
@@ -492,6 +485,9 @@ class GridView {
       views,
       colorIdx: store.colorIdx,
       colorVer: store.colorVer,
+      colorGen: store.colorGen,
+      colorChunks: store.colorChunks(),
+      budget: st.budget,
       lut: st.lut,
       lutVer: st.lutVer,
       sel: store.sel,
@@ -500,7 +496,16 @@ class GridView {
       dim: bgRgb,
       brand: parseRgb(st.theme.brand),
     };
-    if (views.length) r.draw(frame);
+    // progressive drawing: points left for later frames keep the views in the next frame's list
+    // (the renderer continues where it stopped); the frame interval tunes the budget
+    const pending = views.length > 0 && r.draw(frame);
+    if (pending) {
+      if (st.lastPending > 0 && t0 - st.lastPending < 500) st.budget = nextDrawBudget(st.budget, t0 - st.lastPending);
+      st.lastPending = t0;
+      st.dirtyMain = true;
+      st.dirtySmall = full;
+      this.loop.request();
+    } else st.lastPending = 0;
     const sp = this.spaces(),
       si = this.spaceIdx();
     const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
@@ -543,6 +548,7 @@ class GridView {
           loaded: store.loaded(),
           renderer: r.kind,
           points: views.length,
+          pending,
           labels: labels.placed.length,
         },
       }),
