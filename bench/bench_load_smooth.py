@@ -30,7 +30,6 @@ Needs ``pip install -e '.[bench,browser]'`` (jupyter-scatter, playwright) and /u
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -43,7 +42,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "browser"))
 
 import _lab as lab  # noqa: E402
 import labserver  # noqa: E402
-from _harness import Result, cpu_busy, git_state, machine_info, print_table  # noqa: E402
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, write_json  # noqa: E402
 from bench_widgets import SETUP, Screencast, start_cell  # noqa: E402
 
 # each display cell times its own kernel work (building the explorer / the scatter) in _exec
@@ -59,7 +58,7 @@ THEIRS = (
 # Installed in the page before the cell is sent: the heartbeat, the long-task observer and the
 # explorer's frame events (mounted, first points drawn, all loaded), all in performance.now() ms.
 PROBE = """() => {
-  const s = { t0: 0, raf: [], long: [], frames: [], stop: false, firstDrawn: 0, loadedAt: 0 };
+  const s = { t0: 0, raf: [], long: [], frames: [], stop: false, firstDrawn: 0, loadedAt: 0, mounted: 0 };
   window.__smooth = s;
   const beat = (t) => { s.raf.push(performance.now()); if (!s.stop) requestAnimationFrame(beat); };
   requestAnimationFrame(beat);
@@ -73,6 +72,7 @@ PROBE = """() => {
   s.onFrame = (e) => {
     const now = performance.now(), d = e.detail || {};
     if (!s.n) return;  // jupyter-scatter's display: frames of earlier explorers do not count
+    if (!s.mounted) s.mounted = now;  // the view's first frame (drawn when it mounts)
     if (!s.firstDrawn && d.loaded > 0 && d.points > 0) s.firstDrawn = now;
     if (!s.loadedAt && d.loaded >= s.n && d.pending !== true) s.loadedAt = now;  // all loaded and drawn
     s.frames.push([now, d.loaded || 0, d.ms || 0, d.points || 0]);
@@ -83,7 +83,7 @@ PROBE = """() => {
 STOP = """() => { const s = window.__smooth; s.stop = true; if (s.po) s.po.disconnect();
   document.removeEventListener("neurograph-frame", s.onFrame, true);
   return { t0: s.t0, raf: s.raf, long: s.long, frames: s.frames, firstDrawn: s.firstDrawn,
-           loadedAt: s.loadedAt, noLongtask: s.noLongtask || "" }; }"""
+           loadedAt: s.loadedAt, mounted: s.mounted, noLongtask: s.noLongtask || "" }; }"""
 
 
 def gaps(raf: list[float], start: float, end: float) -> list[tuple[float, float]]:
@@ -147,6 +147,7 @@ def display(page: Any, cast: Screencast, code: str, area: str, n: Optional[int])
         "long_total_ms": sum(d for _, d in long_tasks),
         "loaded_s": (rec["loadedAt"] - t0p) / 1000 if rec["loadedAt"] else first,
         "first_drawn_s": (rec["firstDrawn"] - t0p) / 1000 if rec["firstDrawn"] else None,
+        "mounted_s": (rec["mounted"] - t0p) / 1000 if rec["mounted"] else None,
         "frames": len(rec["frames"]),
         "cell": index,
         "exec": exec_s,
@@ -160,7 +161,11 @@ def summary(name: str, runs: list[dict[str, Any]]) -> None:
         fd = r["first_drawn_s"]
         print(
             f"  run {k + 1}: first points {r['first_points_s']:.2f} s"
-            + (f" (explorer drew them at {fd:.2f} s)" if fd is not None else "")
+            + (
+                f" (explorer drew them at {fd:.2f} s, its view mounted at {r['mounted_s']:.2f} s)"
+                if fd is not None
+                else ""
+            )
             + f", all loaded {r['loaded_s']:.2f} s, max frame gap {r['max_gap_ms']:.0f} ms"
             f" at {r['max_gap_at_ms']:.0f} ms, long tasks {len(r['long_tasks'])} ({r['long_total_ms']:.0f} ms)"
             + (f", cell ran {r['exec']:.2f} s in the kernel" if r.get("exec") is not None else "")
@@ -241,6 +246,22 @@ def main(argv: Optional[list[str]] = None) -> int:
         ),
         Result("  max frame gap (absolute)", worst_gap / 1e3, None, "s", 0.2, "absolute", absolute=True),
         Result(
+            "  first points after the view mounted",
+            min(r["first_points_s"] - r["mounted_s"] for r in ours if r["mounted_s"] is not None),
+            None,
+            "s",
+            None,
+            "the kernel built the explorer before (cell time)",
+        ),
+        Result(
+            "  kernel time of the display cell",
+            min(r["exec"] for r in ours),
+            min(r["exec"] for r in theirs) if theirs else None,
+            "s",
+            None,
+            "jupyter-scatter's cell" if theirs else "-",
+        ),
+        Result(
             "all points loaded",
             max(r["loaded_s"] for r in ours),
             None,
@@ -253,13 +274,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print_table(results)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"machine": info, "results": [r.__dict__ for r in results], "ours": ours, "theirs": theirs},
-                f,
-                indent=1,
-                default=str,
-            )
+        write_json(args.json, info, results, n=n, ours=ours, theirs=theirs)
     return 0
 
 

@@ -9,7 +9,7 @@ import { parseRgb, type Theme } from "./theme";
 
 export const MAIN_H = 520;
 /** Points a small multiple draws at most (whole chunks of the stream, at least the first). */
-export const SMALL_LIMIT = 131_072;
+export const SMALL_LIMIT = 65_536;
 const GAP = 6;
 
 export interface GridLayout {

@@ -37,7 +37,7 @@ import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas }
 const MAX_POINTS = 4_000_000; // past this: density view
 const LOD_BUDGET = 30_000; // points drawn in the main view while it moves (start; adapts to the frame time, lod.ts)
 const LOD_SEL_CAP = 20_000;
-const DRAW_BUDGET = 200_000; // points drawn per frame at first (then adapts: progressive.ts)
+const DRAW_BUDGET = 100_000; // points drawn per frame at first (then adapts to the frame time: progressive.ts)
 
 /** Everything the view changes after it is set up. */
 interface GridState {
@@ -81,6 +81,10 @@ class GridView {
   private readonly st: GridState;
   private readonly overlay: HTMLCanvasElement;
   private readonly loop: FrameLoop;
+  private readonly continueDrawing: () => void;
+  private overlayDue = true;
+  private lastLabels = 0;
+  private themeAttached = false;
   private readonly input: StageInput;
   private readonly bar: GridBar;
   private readonly search: SearchBox;
@@ -133,7 +137,16 @@ class GridView {
       window.clearTimeout(t.active);
     });
     const draw = g.wrap(() => this.draw());
-    this.loop = new FrameLoop(draw, d);
+    // every request redraws the overlay too, except the frames that only continue progressive
+    // drawing (`continueDrawing`): their overlay (titles, labels, rings) has not changed
+    const loop = new FrameLoop(draw, d);
+    const wake = loop.request.bind(loop);
+    this.continueDrawing = wake;
+    loop.request = () => {
+      this.overlayDue = true;
+      wake();
+    };
+    this.loop = loop;
     this.input = new StageInput(sh.stage, this.inputHost(), d, g.wrap);
     const resetZoom = () => {
       this.st.zoom = { ...IDENTITY_ZOOM };
@@ -451,6 +464,21 @@ class GridView {
   private draw(): void {
     const { st, store } = this;
     const t0 = performance.now();
+    // the theme read in the constructor may predate the element joining the page (the CSS
+    // variables are not inherited yet, so the fallbacks were taken): read it again once attached
+    if (!this.themeAttached && this.el.isConnected) {
+      this.themeAttached = true;
+      const t = readTheme(this.el);
+      if (JSON.stringify(t) !== JSON.stringify(st.theme)) {
+        st.theme = t;
+        this.sh.applyTheme(t);
+        this.applyLegend();
+        st.dirtyMain = st.dirtySmall = true;
+        this.overlayDue = true;
+      }
+    }
+    const overlay = this.overlayDue;
+    this.overlayDue = false;
     const r = this.ensureRenderer();
     const src = this.mainSource();
     const panned = this.focus.pan(st.zoom, st.layout.main, (i) => pointPos(this.viewDraw(0), i, store.n));
@@ -500,47 +528,50 @@ class GridView {
     // (the renderer continues where it stopped); the frame interval tunes the budget
     const pending = views.length > 0 && r.draw(frame);
     if (pending) {
-      if (st.lastPending > 0 && t0 - st.lastPending < 500) st.budget = nextDrawBudget(st.budget, t0 - st.lastPending);
+      if (st.lastPending > 0 && t0 - st.lastPending < 5000) st.budget = nextDrawBudget(st.budget, t0 - st.lastPending);
       st.lastPending = t0;
       st.dirtyMain = true;
       st.dirtySmall = full;
-      this.loop.request();
+      this.continueDrawing();
     } else st.lastPending = 0;
-    const sp = this.spaces(),
-      si = this.spaceIdx();
-    const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
-    const placed = this.model.get("placed");
-    const main = this.viewDraw(0);
-    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
-    // labels of the main view: from the full data (not the moving sample), bounded by the label set
-    const labels = this.labels.place(
-      st.theme,
-      st.layout.main,
-      st.zoom.k,
-      (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
-      [titleBox(st.layout.main, items[0].title, st.theme)],
-      { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
-    );
-    for (let i = 0; i < N_SPACES; i++) {
-      items.push({
-        rect: st.layout.small[i],
-        title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
-        hover: this.hoverPos(this.viewDraw(i + 1)),
-        note: emptyNote(placed, store.n, i, sp[i] ?? `space ${i}`),
-      });
+    if (overlay) {
+      const sp = this.spaces(),
+        si = this.spaceIdx();
+      const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
+      const placedCounts = this.model.get("placed");
+      const main = this.viewDraw(0);
+      const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
+      // labels of the main view: from the full data (not the moving sample), bounded by the label set
+      const labels = this.labels.place(
+        st.theme,
+        st.layout.main,
+        st.zoom.k,
+        (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
+        [titleBox(st.layout.main, items[0].title, st.theme)],
+        { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
+      );
+      this.lastLabels = labels.placed.length;
+      for (let i = 0; i < N_SPACES; i++) {
+        items.push({
+          rect: st.layout.small[i],
+          title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
+          hover: this.hoverPos(this.viewDraw(i + 1)),
+          note: emptyNote(placedCounts, store.n, i, sp[i] ?? `space ${i}`),
+        });
+      }
+      // the spaces drawn as "no token placed", for tests and assistive tools
+      this.el.dataset.emptySpaces = items
+        .slice(1)
+        .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
+        .join(",");
+      const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
+      const note = loading || emptyNote(placedCounts, store.n, si, sp[si] ?? "");
+      drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
+        this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
+      );
+      if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
+      this.drawFocus();
     }
-    // the spaces drawn as "no token placed", for tests and assistive tools
-    this.el.dataset.emptySpaces = items
-      .slice(1)
-      .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
-      .join(",");
-    const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
-    const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
-    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
-      this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
-    );
-    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
-    this.drawFocus();
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: {
@@ -549,7 +580,7 @@ class GridView {
           renderer: r.kind,
           points: views.length,
           pending,
-          labels: labels.placed.length,
+          labels: this.lastLabels,
         },
       }),
     );

@@ -48,12 +48,14 @@ export function chunksWithin(n: number, stride: number, chunks: number, limit: n
 }
 
 /**
- * Frame budget (points per frame) from the time the last frames took: software WebGL draws a few
- * hundred thousand points per frame before the page stutters, a GPU far more. Halves when frames
- * take over 60 ms, grows by half under 25 ms, within [min, max].
+ * Frame budget (points per frame) from the last one: `budget` points took `frameMs` from one
+ * frame to the next, so aim the next at `targetMs` (half the 200 ms a frame may take, leaving
+ * room for the page's own compositing) at that rate; growing at most 2x per frame, within
+ * [min, max]. Software WebGL under load draws a few hundred thousand points per second, a GPU
+ * many millions.
  */
-export function nextDrawBudget(budget: number, frameMs: number, min = 65_536, max = 8_000_000): number {
-  if (frameMs > 60) return Math.max(min, Math.round(budget / 2));
-  if (frameMs < 25) return Math.min(max, Math.round(budget * 1.5));
-  return budget;
+export function nextDrawBudget(budget: number, frameMs: number, targetMs = 100, min = 8_192, max = 8_000_000): number {
+  if (!(frameMs > 0)) return budget;
+  const want = (budget * targetMs) / frameMs;
+  return Math.round(Math.max(min, Math.min(max, 2 * budget, want)));
 }

@@ -80,11 +80,16 @@ describe("chunksWithin", () => {
 });
 
 describe("nextDrawBudget", () => {
-  it("halves on slow frames, grows on fast ones, stays within bounds", () => {
-    expect(nextDrawBudget(200_000, 100)).toBe(100_000);
-    expect(nextDrawBudget(200_000, 10)).toBe(300_000);
-    expect(nextDrawBudget(200_000, 40)).toBe(200_000);
-    expect(nextDrawBudget(70_000, 100)).toBe(65_536);
-    expect(nextDrawBudget(7_900_000, 5)).toBe(8_000_000);
+  it("aims the next frame at the target time at the measured rate", () => {
+    expect(nextDrawBudget(200_000, 400)).toBe(50_000); // 500 points/ms -> 100 ms
+    expect(nextDrawBudget(100_000, 100)).toBe(100_000);
+    expect(nextDrawBudget(100_000, 80)).toBe(125_000);
+  });
+
+  it("grows at most 2x per frame and stays within bounds", () => {
+    expect(nextDrawBudget(200_000, 10)).toBe(400_000);
+    expect(nextDrawBudget(10_000, 5_000)).toBe(8_192);
+    expect(nextDrawBudget(7_000_000, 5)).toBe(8_000_000);
+    expect(nextDrawBudget(50_000, 0)).toBe(50_000); // no measurement: unchanged
   });
 });

@@ -12,7 +12,7 @@ import _lab as lab
 import pytest
 
 # more than 2 chunks of the first frame's size (65,536): progressive drawing and the small
-# multiples' fixed sample (131,072 points) both come into play, at a size CI can afford
+# multiples' fixed sample (65,536 points) both come into play, at a size CI can afford
 N = 200_000
 
 SETUP = f"""import neurograph_lab as ng
