@@ -515,7 +515,8 @@ class GridView {
       colorVer: store.colorVer,
       colorGen: store.colorGen,
       colorChunks: store.colorChunks(),
-      budget: st.budget,
+      // a moving view (pan, spin) changes every frame: its LOD sample is drawn whole each time
+      budget: moving ? Number.POSITIVE_INFINITY : st.budget,
       lut: st.lut,
       lutVer: st.lutVer,
       sel: store.sel,
