@@ -25,7 +25,8 @@ FINISHED = ("done", "failed", "cancelled")
 def served() -> Iterator[tuple[ng.Runtime, ng.Server, httpx.Client]]:
     rt = ng.Runtime()
     srv = ng.serve(rt)
-    with httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers={"Authorization": f"Bearer {srv.api_key}"}) as c:
+    auth = {"Authorization": f"Bearer {srv.api_key}"}
+    with httpx.Client(base_url=srv.url + "/api/v1", timeout=60, headers=auth) as c:
         yield rt, srv, c
     _core._pause_next_bootstrap_job(None)
     srv.stop()

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from _dash import TIMEOUT_MS, DashServer, assert_clean, link_login, make_runtime, new_page, screenshot
+
 from neurograph_lab import _core
 from neurograph_lab.datasets import planted_embeddings, write_vec
 
