@@ -52,9 +52,10 @@ export function chunksWithin(n: number, stride: number, chunks: number, limit: n
  * frame to the next, so aim the next at `targetMs` (half the 200 ms a frame may take, leaving
  * room for the page's own compositing) at that rate; growing at most 2x per frame, within
  * [min, max]. Software WebGL under load draws a few hundred thousand points per second, a GPU
- * many millions.
+ * many millions. The floor matters: a frame also costs the page's own compositing, so on a
+ * saturated machine a small budget would measure an ever smaller rate and draw ever fewer points.
  */
-export function nextDrawBudget(budget: number, frameMs: number, targetMs = 100, min = 8_192, max = 8_000_000): number {
+export function nextDrawBudget(budget: number, frameMs: number, targetMs = 100, min = 32_768, max = 8_000_000): number {
   if (!(frameMs > 0)) return budget;
   const want = (budget * targetMs) / frameMs;
   return Math.round(Math.max(min, Math.min(max, 2 * budget, want)));

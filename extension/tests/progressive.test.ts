@@ -88,7 +88,7 @@ describe("nextDrawBudget", () => {
 
   it("grows at most 2x per frame and stays within bounds", () => {
     expect(nextDrawBudget(200_000, 10)).toBe(400_000);
-    expect(nextDrawBudget(10_000, 5_000)).toBe(8_192);
+    expect(nextDrawBudget(40_000, 5_000)).toBe(32_768);
     expect(nextDrawBudget(7_000_000, 5)).toBe(8_000_000);
     expect(nextDrawBudget(50_000, 0)).toBe(50_000); // no measurement: unchanged
   });
