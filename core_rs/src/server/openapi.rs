@@ -5,6 +5,7 @@
 
 use super::problem::Problem;
 use super::routes::{cdna, connections, events, graph, grid, semantic, system, tokens, ws};
+use super::routes::{views, views_graph};
 use super::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -42,11 +43,14 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         cdna::validate, cdna::history, cdna::rollback,
         events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
+        views::grid_meta, views::grid_coords, views::grid_main, views::grid_labels,
+        views::grid_hover, views::grid_ids, views_graph::graph_view, views_graph::graph_hover,
     ),
     components(schemas(Problem)),
     tags(
         (name = "tokens"), (name = "connections"), (name = "grid"), (name = "graph"),
         (name = "semantic"), (name = "cdna"), (name = "system"),
+        (name = "views"),
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,9 @@ pub mod grid;
 pub mod semantic;
 pub mod system;
 pub mod tokens;
+pub mod views;
+pub mod views_graph;
+pub mod views_wire;
 pub mod ws;
 
 #[cfg(test)]
@@ -38,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(ws::routes())
+        .merge(views::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())

@@ -6,6 +6,7 @@ mod connections;
 mod queries;
 mod system;
 mod tokens;
+mod views;
 
 use crate::server::{app_state, routes, AppState, Config};
 use crate::storage::RuntimeStorage;
