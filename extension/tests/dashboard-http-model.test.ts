@@ -283,3 +283,48 @@ describe("GraphHttpModel", () => {
     expect(m.get("selected")).toEqual([2]);
   });
 });
+
+describe("search and focus", () => {
+  it("grid: completions echo the request's seq; focus sets the focused trait with a new seq", async () => {
+    const { t } = gridServer(5, 1);
+    const calls: string[] = [];
+    const t2: Transport = {
+      binary: t.binary,
+      async json<T>(m: "GET" | "POST", path: string): Promise<T> {
+        calls.push(path);
+        if (path.startsWith("/views/complete")) return { items: [{ label: "apple", id: 3 }] } as T;
+        if (path.startsWith("/views/grid/focus"))
+          return { version: 1, ids: [3], indices: [2], near_ids: [], near: [], label: "apple" } as T;
+        return t.json<T>(m, path);
+      },
+    };
+    const m = new GridHttpModel(t2);
+    await m.load();
+    const got: unknown[] = [];
+    m.on("msg:custom", (c: unknown) => got.push(c));
+    m.send({ type: "complete", prefix: " Ap ", seq: 4, limit: 10 });
+    await until(() => got.length === 1);
+    expect(got[0]).toEqual({ type: "completions", seq: 4, prefix: "Ap", items: [{ label: "apple", id: 3 }] });
+    expect(calls).toContain("/views/complete?prefix=Ap&limit=10");
+    m.send({ type: "focus", id: 3 });
+    await until(() => Boolean((m.get("focused") as { seq?: number }).seq));
+    expect(m.get("focused")).toMatchObject({ seq: 1, version: 1, indices: [2], label: "apple" });
+    m.send({ type: "focus", id: null });
+    expect(m.get("focused")).toEqual({});
+  });
+
+  it("graph: focusing a token not shown expands to it and marks its neighbours", async () => {
+    const { t, posts } = graphServer();
+    const m = new GraphHttpModel(t, { token: 1 });
+    await m.load();
+    m.send({ type: "ready" });
+    m.send({ type: "focus", id: 2 });
+    await until(() => Boolean((m.get("focused") as { seq?: number }).seq));
+    expect(posts.length).toBe(1); // 2 is shown: no reload
+    expect(m.get("focused")).toMatchObject({ ids: [2], indices: [1], near: [0], near_ids: [1] });
+    m.send({ type: "focus", id: 3 });
+    await until(() => (m.get("focused") as { ids?: number[] }).ids?.[0] === 3);
+    expect(posts[1]).toMatchObject({ ids: [1, 2], expand: [3] });
+    expect(m.get("focused")).toMatchObject({ indices: [2], near: [1] });
+  });
+});

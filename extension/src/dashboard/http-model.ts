@@ -123,6 +123,26 @@ export abstract class TraitModel implements Model {
 
   protected abstract saved(names: string[]): void;
   protected abstract received(content: Record<string, unknown>): void;
+
+  protected focusSeq = 0;
+
+  /** Answer the search box's `complete` request from `GET /views/complete` (labels of every
+   * token; the grid shows them all). */
+  protected complete(t: Transport, c: Record<string, unknown>, live: () => boolean): void {
+    const prefix = typeof c.prefix === "string" ? c.prefix.trim().slice(0, 200) : "";
+    const seq = c.seq;
+    if (!Number.isInteger(seq)) return;
+    const limit = Math.max(1, Math.min(50, Number(c.limit) || 10));
+    if (!prefix) {
+      this.deliver({ content: { type: "completions", seq, prefix, items: [] }, buffers: [] });
+      return;
+    }
+    t.json<{ items: unknown[] }>("GET", `/views/complete?prefix=${encodeURIComponent(prefix)}&limit=${limit}`)
+      .then((r) => {
+        if (live()) this.deliver({ content: { type: "completions", seq, prefix, items: r.items }, buffers: [] });
+      })
+      .catch((e) => this.onError(e));
+  }
 }
 
 /** The grid's meta (`GET /views/grid`). */
@@ -177,6 +197,7 @@ export class GridHttpModel extends TraitModel {
     await this.load();
     if (this.get("version") === before) return false;
     if (this.ready) this.stream();
+    if (this.focusId !== null) this.focusOn(this.focusId, false);
     return true;
   }
 
@@ -281,7 +302,30 @@ export class GridHttpModel extends TraitModel {
       void this.run(gen, async () => {
         for (const m of decodeMsgs(await this.t.binary("GET", `/views/grid/labels?${q}`))) this.deliverIf(gen, m);
       });
+    } else if (c.type === "complete") {
+      this.complete(this.t, c, () => !this.closed);
+    } else if (c.type === "focus" && (c.id === null || Number.isInteger(c.id))) {
+      this.focusOn(c.id as number | null);
     }
+  }
+
+  private focusId: number | null = null;
+
+  /** Focus token `id` (null clears); `move` pans the view to it (a new `seq`), else (the same
+   * focus on new data) the indices follow without moving the view. */
+  private focusOn(id: number | null, move = true): void {
+    this.focusId = id;
+    if (id === null) {
+      this.put("focused", {});
+      return;
+    }
+    const v = this.version();
+    const gen = this.gen;
+    void this.run(gen, async () => {
+      const f = await this.t.json<Record<string, unknown>>("GET", `/views/grid/focus?version=${v}&id=${id}`);
+      if (gen !== this.gen || this.closed || this.focusId !== id) return;
+      this.put("focused", { ...f, seq: move ? ++this.focusSeq : this.focusSeq });
+    });
   }
 
   private spacesList(): string[] {
@@ -327,6 +371,7 @@ export class GraphHttpModel extends TraitModel {
   private pending: WireMsg[] = [];
   private nodeIds = new Uint32Array(0);
   private degree = new Uint32Array(0);
+  private ends: Uint32Array[] = [];
   private counter = 0;
   private closed = false;
   /** The `state` message of the last load (`reached`, `truncated`, ...). */
@@ -392,10 +437,8 @@ export class GraphHttpModel extends TraitModel {
     const edges = msgs.filter((m) => m.content.type === "edges");
     this.nodeIds = nodes ? new Uint32Array(nodes.buffers[1].slice().buffer) : new Uint32Array(0);
     this.degree = new Uint32Array(this.nodeIds.length);
-    for (const e of edges) {
-      const ends = new Uint32Array(e.buffers[0].slice().buffer);
-      for (const x of ends) if (x < this.degree.length) this.degree[x]++;
-    }
+    this.ends = edges.map((e) => new Uint32Array(e.buffers[0].slice().buffer));
+    for (const ends of this.ends) for (const x of ends) if (x < this.degree.length) this.degree[x]++;
     const keep = new Set(this.nodeIds);
     this.put("n_nodes", Number(state.content.n_nodes));
     this.put("n_edges", Number(state.content.n_edges));
@@ -403,9 +446,49 @@ export class GraphHttpModel extends TraitModel {
     const sel = (this.get("selected") as number[]).filter((i) => keep.has(i));
     if (sel.length !== (this.get("selected") as number[]).length) this.put("selected", sel);
     this.put("version", version);
+    this.refocus();
     const out = [{ content: { type: "reset", version }, buffers: [] }, ...msgs.filter((m) => m.content.type !== "state")];
     if (this.ready) for (const m of out) this.deliver(m);
     else this.pending = out;
+  }
+
+  private focusIds: number[] = [];
+
+  /** Focus token `id` (null clears): added with its neighbours when it is not shown. */
+  async focus(id: number | null): Promise<void> {
+    this.focusIds = id === null ? [] : [id];
+    if (id !== null && !this.nodeIds.includes(id)) await this.expand([id]);
+    this.refocus(true);
+  }
+
+  /** The `focused` trait for the current nodes: indices, and the nodes joined to them by an edge. */
+  private refocus(move = false): void {
+    if (!this.focusIds.length) {
+      if (move) this.put("focused", {});
+      return;
+    }
+    const at = new Map<number, number>();
+    this.nodeIds.forEach((t, i) => at.set(t, i));
+    const indices = this.focusIds.map((t) => at.get(t)).filter((i): i is number => i !== undefined);
+    const mine = new Set(indices);
+    const near = new Set<number>();
+    for (const ends of this.ends) {
+      for (let k = 0; k + 1 < ends.length; k += 2) {
+        if (mine.has(ends[k]) && !mine.has(ends[k + 1])) near.add(ends[k + 1]);
+        if (mine.has(ends[k + 1]) && !mine.has(ends[k])) near.add(ends[k]);
+      }
+    }
+    const nearIdx = [...near];
+    const prev = this.get("focused") as { seq?: number } | undefined;
+    this.put("focused", {
+      seq: move || !prev?.seq ? ++this.focusSeq : prev.seq,
+      version: this.get("version"),
+      ids: indices.map((i) => this.nodeIds[i]),
+      indices,
+      near_ids: nearIdx.map((i) => this.nodeIds[i]),
+      near: nearIdx,
+      label: "",
+    });
   }
 
   protected saved(names: string[]): void {
@@ -424,6 +507,10 @@ export class GraphHttpModel extends TraitModel {
     } else if (c.type === "expand" && Number.isInteger(c.index)) {
       const id = this.nodeIds[Number(c.index)];
       if (id !== undefined) this.expand([id]).catch((e) => this.onError(e));
+    } else if (c.type === "complete") {
+      this.complete(this.t, c, () => !this.closed);
+    } else if (c.type === "focus" && (c.id === null || Number.isInteger(c.id))) {
+      this.focus(c.id as number | null).catch((e) => this.onError(e));
     } else if (c.type === "hover" && Number.isInteger(c.index)) {
       const index = Number(c.index);
       const id = this.nodeIds[index];

@@ -14,6 +14,7 @@ pub mod system;
 pub mod tokens;
 pub mod views;
 pub mod views_graph;
+pub mod views_search;
 pub mod views_wire;
 pub mod ws;
 

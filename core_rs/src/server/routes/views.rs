@@ -45,6 +45,8 @@ pub struct GridBuild {
     pub legend: Value,
     pub stride: usize,
     pub labels: Labels,
+    /// (token id, display index), sorted by id.
+    by_id: Vec<(u32, u32)>,
 }
 
 /// The views' cache (held by [`AppState`]): the last grid built, and a lock so one build
@@ -53,6 +55,8 @@ pub struct GridBuild {
 pub struct ViewCache {
     grid: Mutex<Option<Arc<GridBuild>>>,
     building: Mutex<()>,
+    /// The search box's label index (views_search.rs).
+    pub(super) labels: Mutex<Option<Arc<super::views_search::LabelIndex>>>,
 }
 
 /// The data version the views show: changes whenever tokens or connections change.
@@ -132,7 +136,14 @@ fn build(store: &RuntimeStorage, version: u64) -> crate::Result<GridBuild> {
         .iter()
         .map(|&r| c.label(r as usize).map(str::to_string))
         .collect();
+    let mut by_id: Vec<(u32, u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, i as u32))
+        .collect();
+    by_id.sort_unstable();
     Ok(GridBuild {
+        by_id,
         version,
         labels: Labels::new(&ids, texts, &key),
         ids,
@@ -147,6 +158,14 @@ fn build(store: &RuntimeStorage, version: u64) -> crate::Result<GridBuild> {
 impl GridBuild {
     fn n(&self) -> usize {
         self.ids.len()
+    }
+
+    /// The display index of a token (None when it is not shown).
+    pub fn index_of(&self, id: u32) -> Option<u32> {
+        self.by_id
+            .binary_search_by_key(&id, |p| p.0)
+            .ok()
+            .map(|k| self.by_id[k].1)
     }
 
     /// The `coords` message of chunk `r`: per space, interleaved (x, y) of indices r, r+S, ...
@@ -517,4 +536,5 @@ pub fn routes() -> Router<AppState> {
         .route("/views/grid/hover", get(grid_hover))
         .route("/views/grid/ids", get(grid_ids))
         .merge(super::views_graph::routes())
+        .merge(super::views_search::routes())
 }

@@ -342,3 +342,61 @@ async fn graph_neighbourhood_layout_and_expand() {
     .await;
     assert_eq!(h.body["neighbours"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn completion_and_grid_focus() {
+    let (app, state) = app();
+    let t = make_tokens(&app, &state, 30).await;
+    let a = post(
+        &app,
+        &state,
+        "/api/v1/connections/batch",
+        json!({"a": [t[3]], "b": [t[4]], "kind": "associated_with"}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let c = get(&app, &state, "/api/v1/views/complete?prefix=T1&limit=2").await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    let items = c.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["label"] == "t1"));
+    let a = get(&app, &state, "/api/v1/views/complete?prefix=x&limit=51").await;
+    assert_eq!(a.problem(422)["field"], "limit");
+    let v = get(&app, &state, "/api/v1/views/grid").await.body["version"]
+        .as_u64()
+        .unwrap();
+    let (_, ids) = raw(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/ids?version={v}"),
+        None,
+    )
+    .await;
+    let ids = u32s(&ids);
+    let f = get(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/focus?version={v}&id={}", t[3]),
+    )
+    .await;
+    assert_eq!(f.status, StatusCode::OK, "{}", f.body);
+    let at = f.body["indices"][0].as_u64().unwrap() as usize;
+    assert_eq!(ids[at], t[3]);
+    assert_eq!(f.body["near_ids"], json!([t[4]]));
+    assert_eq!(ids[f.body["near"][0].as_u64().unwrap() as usize], t[4]);
+    assert_eq!(f.body["label"], "t3");
+    get(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/focus?version={v}&id=77777"),
+    )
+    .await
+    .problem(404);
+    get(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/focus?version={}&id={}", v + 1, t[0]),
+    )
+    .await
+    .problem(409);
+}
