@@ -468,7 +468,9 @@ export class GraphHttpModel extends TraitModel {
       return;
     }
     const at = new Map<number, number>();
-    this.nodeIds.forEach((t, i) => at.set(t, i));
+    this.nodeIds.forEach((t, i) => {
+      at.set(t, i);
+    });
     const indices = this.focusIds.map((t) => at.get(t)).filter((i): i is number => i !== undefined);
     const mine = new Set(indices);
     const near = new Set<number>();
