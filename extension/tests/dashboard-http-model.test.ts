@@ -33,6 +33,7 @@ class HttpError extends Error {
 function gridServer(n: number, stride: number) {
   const st = { version: 1, n, log: [] as string[] };
   const meta = (): GridMeta => ({
+    // (the colour is echoed from the request)
     n: st.n,
     version: st.version,
     spaces: ["physical", "sensory", "motor", "emotional", "cognitive", "social", "temporal", "abstract"],
@@ -50,7 +51,7 @@ function gridServer(n: number, stride: number) {
   const t: Transport = {
     async json<T>(_m: string, path: string): Promise<T> {
       st.log.push(path);
-      if (path === "/views/grid") return meta() as T;
+      if (path.startsWith("/views/grid?")) return { ...meta(), color: q(path).get("color") ?? "entity" } as T;
       if (path.startsWith("/views/grid/hover"))
         return {
           type: "hover",
@@ -187,13 +188,19 @@ describe("GridHttpModel", () => {
     expect(await m.selectedIds()).toEqual([1000, 1002, 1011]);
   });
 
-  it("keeps the colour on entity (the only mode served)", async () => {
-    const { t } = gridServer(2, 1);
+  it("a colour change fetches the meta of that colour and streams its version", async () => {
+    const { st, t } = gridServer(2, 1);
     const m = new GridHttpModel(t);
     await m.load();
+    m.send({ type: "ready" });
+    await until(() => st.log.some((p) => p.startsWith("/views/grid/labels")));
+    st.version = 33; // the server's version of the weight colouring
     m.set("color", "weight");
     m.save_changes();
-    expect(m.get("color")).toBe("entity");
+    await until(() => m.get("version") === 33);
+    expect(st.log).toContain("/views/grid?color=weight");
+    await until(() => st.log.includes("/views/grid/coords?version=33&chunk=0"));
+    expect(m.get("color")).toBe("weight");
   });
 });
 

@@ -177,7 +177,8 @@ export class GridHttpModel extends TraitModel {
 
   /** Fetch the meta (before mounting the view: it reads the traits when it starts). */
   async load(): Promise<void> {
-    const m = await this.t.json<GridMeta>("GET", "/views/grid");
+    const color = this.traits.has("color") ? String(this.get("color")) : "entity";
+    const m = await this.t.json<GridMeta>("GET", `/views/grid?color=${encodeURIComponent(color)}`);
     const first = !this.traits.has("version");
     const keep = !first && m.spaces.includes(String(this.get("space")));
     for (const [k, v] of Object.entries(m)) {
@@ -279,7 +280,7 @@ export class GridHttpModel extends TraitModel {
       const gen = this.gen; // the main view's chunks join the current stream
       void this.run(gen, () => this.streamMain(gen));
     }
-    if (names.includes("color") && this.get("color") !== "entity") this.put("color", "entity");
+    if (names.includes("color")) this.refresh().catch((e) => this.onError(e)); // a new display order
   }
 
   protected received(c: Record<string, unknown>): void {

@@ -13,6 +13,7 @@ pub mod semantic;
 pub mod system;
 pub mod tokens;
 pub mod views;
+pub mod views_color;
 pub mod views_graph;
 pub mod views_search;
 pub mod views_wire;

@@ -11,6 +11,7 @@
 //! gets 409 `stale-version` (the page then fetches the meta again).
 
 use super::extract::{blocking, space, Query};
+use super::views_color::{color_of, color_options, grid_version, numeric_values, COLOR_BITS};
 use super::views_wire::{id_hash, top_neighbours, u32_bytes, Labels, Msgs};
 use crate::server::auth::{Principal, Role};
 use crate::server::problem::{ApiResult, Problem};
@@ -43,6 +44,8 @@ pub struct GridBuild {
     pub bounds: Vec<Vec<[f64; 2]>>,
     pub placed: Vec<usize>,
     pub legend: Value,
+    /// Numeric colour values 0..255 in display order (numeric colour modes).
+    pub values: Option<Vec<u8>>,
     pub stride: usize,
     pub labels: Labels,
     /// (token id, display index), sorted by id.
@@ -53,7 +56,7 @@ pub struct GridBuild {
 /// runs at a time.
 #[derive(Default)]
 pub struct ViewCache {
-    grid: Mutex<Option<Arc<GridBuild>>>,
+    grid: Mutex<Vec<Arc<GridBuild>>>,
     building: Mutex<()>,
     /// The search box's label index (views_search.rs).
     pub(super) labels: Mutex<Option<Arc<super::views_search::LabelIndex>>>,
@@ -67,30 +70,51 @@ pub fn data_version(store: &RuntimeStorage) -> u64 {
 
 fn cached(cache: &ViewCache, version: u64) -> Option<Arc<GridBuild>> {
     let g = cache.grid.lock().unwrap_or_else(|e| e.into_inner());
-    g.as_ref().filter(|b| b.version == version).cloned()
+    g.iter().find(|b| b.version == version).cloned()
 }
 
-/// The grid of the store's current version (built now unless cached). Blocking.
-pub fn grid_of(store: &RuntimeStorage, cache: &ViewCache) -> crate::Result<Arc<GridBuild>> {
-    if let Some(b) = cached(cache, data_version(store)) {
+/// The grid of the store's current data in colour mode `color` (an index into
+/// [`color_options`]), built now unless cached. Blocking.
+pub fn grid_of(
+    store: &RuntimeStorage,
+    cache: &ViewCache,
+    color: usize,
+) -> crate::Result<Arc<GridBuild>> {
+    if color >= color_options().len() {
+        return Err(crate::NgError::invalid(
+            "version",
+            color,
+            "names no colour mode",
+        ));
+    }
+    if let Some(b) = cached(cache, grid_version(data_version(store), color)) {
         return Ok(b);
     }
     let _one = cache.building.lock().unwrap_or_else(|e| e.into_inner());
-    let v = data_version(store);
+    let v = grid_version(data_version(store), color);
     if let Some(b) = cached(cache, v) {
         return Ok(b);
     }
-    let b = Arc::new(build(store, v)?);
-    *cache.grid.lock().unwrap_or_else(|e| e.into_inner()) = Some(b.clone());
+    let b = Arc::new(build(store, v, color)?);
+    let mut g = cache.grid.lock().unwrap_or_else(|e| e.into_inner());
+    g.retain(|old| old.version >> COLOR_BITS == v >> COLOR_BITS); // other data versions are stale
+    if g.len() >= 3 {
+        g.remove(0);
+    }
+    g.push(b.clone());
     Ok(b)
 }
 
-fn build(store: &RuntimeStorage, version: u64) -> crate::Result<GridBuild> {
+fn build(store: &RuntimeStorage, version: u64, color: usize) -> crate::Result<GridBuild> {
     let c = store.token_columns(0, None);
     let n = c.id.len();
-    // group by entity type, each group shuffled by a hash of the id
+    // entity: grouped by entity type, each group shuffled by a hash of the id; numeric: shuffled
     let mut perm: Vec<u32> = (0..n as u32).collect();
-    perm.sort_by_key(|&i| (c.entity[i as usize], id_hash(c.id[i as usize])));
+    if color == 0 {
+        perm.sort_by_key(|&i| (c.entity[i as usize], id_hash(c.id[i as usize])));
+    } else {
+        perm.sort_by_key(|&i| id_hash(c.id[i as usize]));
+    }
     let mut counts = vec![0usize; ENTITY_TYPES.len()];
     for &e in &c.entity {
         if let Some(k) = counts.get_mut(e as usize) {
@@ -136,6 +160,16 @@ fn build(store: &RuntimeStorage, version: u64) -> crate::Result<GridBuild> {
         .iter()
         .map(|&r| c.label(r as usize).map(str::to_string))
         .collect();
+    let (legend, values) = if color == 0 {
+        (json!({"kind": "category", "items": items}), None)
+    } else {
+        let name = &color_options()[color];
+        let (v, lo, hi) = numeric_values(&c, name, &perm)?;
+        (
+            json!({"kind": "numeric", "label": name, "min": lo, "max": hi}),
+            Some(v),
+        )
+    };
     let mut by_id: Vec<(u32, u32)> = ids
         .iter()
         .enumerate()
@@ -150,7 +184,8 @@ fn build(store: &RuntimeStorage, version: u64) -> crate::Result<GridBuild> {
         q3: codes,
         bounds,
         placed,
-        legend: json!({"kind": "category", "items": items}),
+        legend,
+        values,
         stride: n.div_ceil(FIRST_FRAME).max(1),
     })
 }
@@ -166,6 +201,16 @@ impl GridBuild {
             .binary_search_by_key(&id, |p| p.0)
             .ok()
             .map(|k| self.by_id[k].1)
+    }
+
+    /// The `colors` message of chunk `r` (numeric colour modes).
+    pub fn colors(&self, r: usize) -> Option<(Value, Vec<Vec<u8>>)> {
+        let v = self.values.as_ref()?;
+        let (n, s) = (self.n(), self.stride);
+        Some((
+            json!({"type": "colors", "version": self.version, "chunk": r, "stride": s}),
+            vec![(r..n).step_by(s).map(|i| v[i]).collect()],
+        ))
     }
 
     /// The `coords` message of chunk `r`: per space, interleaved (x, y) of indices r, r+S, ...
@@ -260,9 +305,23 @@ pub struct ChunkQuery {
     pub index: Option<usize>,
 }
 
+/// The grid a request names: by `version` (its colour mode, and it must be the current data),
+/// or for the meta by colour mode.
 async fn current(app: &AppState, version: Option<u64>) -> ApiResult<Arc<GridBuild>> {
+    let color = version.map_or(0, color_of);
+    current_in(app, version, color).await
+}
+
+async fn current_in(
+    app: &AppState,
+    version: Option<u64>,
+    color: usize,
+) -> ApiResult<Arc<GridBuild>> {
+    if color >= color_options().len() {
+        return Err(stale(0));
+    }
     let (store, cache) = (app.store.clone(), app.views.clone());
-    let b = blocking(move || Ok(grid_of(&store, &cache)?)).await?;
+    let b = blocking(move || Ok(grid_of(&store, &cache, color)?)).await?;
     match version {
         Some(v) if v != b.version => Err(stale(b.version)),
         _ => Ok(b),
@@ -336,16 +395,36 @@ fn box_of(s: &str) -> ApiResult<[f64; 4]> {
     v.try_into().map_err(|_| bad())
 }
 
+/// `?color=`: the colour mode (default `entity`).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetaQuery {
+    /// `entity`, `weight`, `field_radius`, `field_strength`, `timestamp` or `<space>_<x|y|z>`.
+    pub color: Option<String>,
+}
+
 /// The grid's state: what the explorer's traitlets hold.
-#[utoipa::path(get, path = "/api/v1/views/grid", tag = "views",
+#[utoipa::path(get, path = "/api/v1/views/grid", tag = "views", params(MetaQuery),
     responses((status = 200, body = GridMetaOut)),
     security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn grid_meta(
     State(app): State<AppState>,
     who: Principal,
+    Query(q): Query<MetaQuery>,
 ) -> ApiResult<Json<GridMetaOut>> {
     who.require(Role::Readonly)?;
-    let b = current(&app, None).await?;
+    let options = color_options();
+    let name = q.color.unwrap_or_else(|| "entity".into());
+    let color = options.iter().position(|o| *o == name).ok_or_else(|| {
+        Problem::invalid(
+            "color",
+            format!(
+                "cannot colour by {name:?}; choose one of {}",
+                options.join(", ")
+            ),
+        )
+    })?;
+    let b = current_in(&app, None, color).await?;
     Ok(Json(GridMetaOut {
         n: b.n(),
         version: b.version,
@@ -353,8 +432,8 @@ pub async fn grid_meta(
         space: b.default_space().into(),
         axes: vec![0, 1],
         view3d: false,
-        color: "entity".into(),
-        color_options: vec!["entity".into()],
+        color: name,
+        color_options: options,
         legend: b.legend.clone(),
         bounds: b.bounds.clone(),
         stride: b.stride,
@@ -375,10 +454,16 @@ pub async fn grid_coords(
     who.require(Role::Readonly)?;
     let b = current(&app, Some(q.version)).await?;
     let r = chunk_of(&b, &q)?;
-    let mut m = Msgs::default();
-    let (c, bufs) = blocking(move || Ok(b.coords(r))).await?;
-    m.push(c, bufs);
-    Ok(m)
+    blocking(move || {
+        let mut m = Msgs::default();
+        let (c, bufs) = b.coords(r);
+        m.push(c, bufs);
+        if let Some((c, bufs)) = b.colors(r) {
+            m.push(c, bufs);
+        }
+        Ok(m)
+    })
+    .await
 }
 
 /// One strided `main` chunk: the main view's space and axes (2, or 3 for 3-D).

@@ -5,6 +5,7 @@
 
 use super::extract::{blocking, bounded, Query};
 use super::views::{data_version, grid_of, stale};
+use super::views_color::color_of;
 use crate::graph::Direction;
 use crate::server::auth::{Principal, Role};
 use crate::server::problem::{ApiResult, Problem};
@@ -138,7 +139,7 @@ pub async fn grid_focus(
     who.require(Role::Readonly)?;
     let (store, cache) = (app.store.clone(), app.views.clone());
     blocking(move || {
-        let b = grid_of(&store, &cache)?;
+        let b = grid_of(&store, &cache, color_of(q.version))?;
         if b.version != q.version {
             return Err(stale(b.version));
         }

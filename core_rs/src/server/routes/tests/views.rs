@@ -395,8 +395,55 @@ async fn completion_and_grid_focus() {
     get(
         &app,
         &state,
-        &format!("/api/v1/views/grid/focus?version={}&id={}", v + 1, t[0]),
+        &format!("/api/v1/views/grid/focus?version={}&id={}", v + 32, t[0]),
     )
     .await
     .problem(409);
+}
+
+#[tokio::test]
+async fn numeric_colour_modes_send_colours_chunks_in_their_own_order() {
+    let (app, state) = app();
+    make_tokens(&app, &state, 100).await;
+    let e = get(&app, &state, "/api/v1/views/grid").await.body;
+    let m = get(&app, &state, "/api/v1/views/grid?color=cognitive_x").await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.body);
+    let m = m.body;
+    assert_eq!(m["color"], "cognitive_x");
+    assert_eq!(m["legend"]["kind"], "numeric");
+    assert_eq!(m["legend"]["min"].as_f64(), Some(0.0));
+    assert!((m["legend"]["max"].as_f64().unwrap() - 0.99).abs() < 1e-6);
+    assert!(m["color_options"].as_array().unwrap().len() > 20);
+    let v = m["version"].as_u64().unwrap();
+    assert_ne!(v, e["version"].as_u64().unwrap());
+    let (_, body) = raw(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/coords?version={v}&chunk=0"),
+        None,
+    )
+    .await;
+    let got = msgs(&body);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].0["type"], "colors");
+    let values = &got[1].1[0];
+    assert_eq!(values.len(), 100);
+    // the colour of each point follows its x code (both from the same coordinate)
+    let xs: Vec<u8> = got[0].1[4].iter().step_by(2).copied().collect();
+    for (x, c) in xs.iter().zip(values) {
+        assert!((*x as i32 - *c as i32).abs() <= 1, "{x} {c}");
+    }
+    get(&app, &state, "/api/v1/views/grid?color=nope")
+        .await
+        .problem(422);
+    // the entity grid's chunks are still served (another version of the same data)
+    let ev = e["version"].as_u64().unwrap();
+    let (st, _) = raw(
+        &app,
+        &state,
+        &format!("/api/v1/views/grid/coords?version={ev}&chunk=0"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
 }
