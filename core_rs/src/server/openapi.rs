@@ -6,7 +6,7 @@
 use super::problem::Problem;
 use super::routes::{cdna, connections, events, graph, grid, semantic, system, tokens, ws};
 use super::routes::{views, views_graph, views_search};
-use super::AppState;
+use super::{assets, AppState};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
@@ -46,6 +46,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         views::grid_meta, views::grid_coords, views::grid_main, views::grid_labels,
         views::grid_hover, views::grid_ids, views_graph::graph_view, views_graph::graph_hover,
         views_search::complete, views_search::grid_focus,
+        assets::index, assets::asset,
     ),
     components(schemas(Problem)),
     tags(
