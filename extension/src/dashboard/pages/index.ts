@@ -4,6 +4,8 @@ import type { ApiOptions, ApiResponse } from "../api";
 import type { Live } from "../live";
 import type { Session } from "../session";
 import admin from "./admin";
+import graph from "./graph";
+import grid from "./grid";
 import logs from "./logs";
 import overview from "./overview";
 
@@ -34,7 +36,7 @@ export interface Page {
 /** Nav order; pages not listed go last. */
 export const ORDER = ["overview", "tokens", "graph", "grid", "cdna", "logs", "bootstrap", "admin"];
 
-const registered: Page[] = [overview, logs, admin];
+const registered: Page[] = [overview, logs, admin, grid, graph];
 
 const rank = (id: string): number => {
   const i = ORDER.indexOf(id);
