@@ -64,12 +64,16 @@ def open_page(browser: Any, views_server: DashServer) -> Iterator[Any]:
 
 def wait_grid_loaded(page: Any, n_min: int = 1) -> dict[str, str]:
     """Wait until the grid view has every point of the current version; its data-* hooks."""
-    page.wait_for_function(
-        """n => { const h = document.querySelector("[data-testid=grid-host]");
-                  return h && Number(h.dataset.n) >= n && h.dataset.loaded === h.dataset.n; }""",
-        arg=n_min,
-        timeout=TIMEOUT_MS,
-    )
+    try:
+        page.wait_for_function(
+            """n => { const h = document.querySelector("[data-testid=grid-host]");
+                      return h && Number(h.dataset.n) >= n && h.dataset.loaded === h.dataset.n; }""",
+            arg=n_min,
+            timeout=TIMEOUT_MS,
+        )
+    except Exception as e:  # say what the page had
+        marks = page.eval_on_selector("[data-testid=grid-host]", "h => ({...h.dataset})")
+        raise AssertionError(f"grid not loaded with >= {n_min} points: {marks}; log {page.ng_log}") from e
     return dict(page.eval_on_selector("[data-testid=grid-host]", "h => ({...h.dataset})"))
 
 

@@ -36,7 +36,7 @@ const EDGE_BYTES: usize = 10;
 
 /// Where the neighbourhood starts: exactly one of `token`, `label`, `text` (a semantic
 /// query), `ids` (the nodes shown; with `expand`, those grow by the expanded nodes'
-/// neighbours).
+/// neighbours; ids no longer tokens are dropped).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GraphViewIn {
@@ -110,10 +110,9 @@ fn seeds_of(store: &RuntimeStorage, q: &GraphViewIn, k: usize) -> ApiResult<Vec<
         s.extend(hits.ids);
         return Ok(s);
     }
-    let ids = q.ids.clone().unwrap_or_default();
-    if let Some(bad) = ids.iter().find(|i| !store.has_token(**i)) {
-        return Err(Problem::invalid("ids", format!("{bad} is not a token")));
-    }
+    // the nodes shown: those deleted since are dropped (as a refresh of GraphExplorer does)
+    let mut ids = q.ids.clone().unwrap_or_default();
+    ids.retain(|i| store.has_token(*i));
     Ok(ids)
 }
 
@@ -150,9 +149,8 @@ fn build(store: &RuntimeStorage, q: GraphViewIn) -> ApiResult<Msgs> {
         Some(grow) => {
             let (got, _) =
                 store.neighbourhood(grow, Some(1), Direction::Both, None, Some(MAX_NODES + 1))?;
-            let shown: std::collections::HashSet<u32> = seeds.iter().copied().collect();
-            let mut all = seeds.clone();
-            all.extend(got.into_iter().filter(|t| !shown.contains(t)));
+            let mut shown = std::collections::HashSet::new();
+            let all: Vec<u32> = seeds.iter().chain(&got).copied().filter(|t| shown.insert(*t)).collect();
             let n = all.len();
             (all, n)
         }
@@ -256,6 +254,7 @@ fn build(store: &RuntimeStorage, q: GraphViewIn) -> ApiResult<Msgs> {
 #[utoipa::path(post, path = "/api/v1/views/graph", tag = "views", request_body = GraphViewIn,
     responses((status = 200, description = "state, nodes, edges and labels messages", content_type = "application/x-ng-msgs"),
               (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 409, description = "A query without a bootstrap", body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])), extensions(("x-required-role" = json!("readonly"))))]
 pub async fn graph_view(
