@@ -97,6 +97,9 @@ fn seeds_of(store: &RuntimeStorage, q: &GraphViewIn, k: usize) -> ApiResult<Vec<
         return Ok(found);
     }
     if let Some(text) = &q.text {
+        if store.boot().is_none() {
+            return Err(crate::NgError::NoBootstrap.into()); // 409, as `/query`
+        }
         let words = text
             .split_whitespace()
             .map(|w| (w.to_string(), 1.0))
@@ -150,7 +153,12 @@ fn build(store: &RuntimeStorage, q: GraphViewIn) -> ApiResult<Msgs> {
             let (got, _) =
                 store.neighbourhood(grow, Some(1), Direction::Both, None, Some(MAX_NODES + 1))?;
             let mut shown = std::collections::HashSet::new();
-            let all: Vec<u32> = seeds.iter().chain(&got).copied().filter(|t| shown.insert(*t)).collect();
+            let all: Vec<u32> = seeds
+                .iter()
+                .chain(&got)
+                .copied()
+                .filter(|t| shown.insert(*t))
+                .collect();
             let n = all.len();
             (all, n)
         }

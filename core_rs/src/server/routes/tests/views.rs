@@ -335,14 +335,40 @@ async fn graph_neighbourhood_layout_and_expand() {
     .await;
     a.problem(422);
     // a node deleted since is dropped from the nodes shown
-    let a = call(&app, &state, Method::DELETE, &format!("/api/v1/tokens/{}", t[0]), None, &[]).await;
+    let a = call(
+        &app,
+        &state,
+        Method::DELETE,
+        &format!("/api/v1/tokens/{}", t[0]),
+        None,
+        &[],
+    )
+    .await;
     assert!(a.status.is_success(), "{}", a.body);
-    let (st, body) = raw(&app, &state, "/api/v1/views/graph", Some(json!({"ids": [t[0], t[1], t[2]], "expand": []}))).await;
+    let (st, body) = raw(
+        &app,
+        &state,
+        "/api/v1/views/graph",
+        Some(json!({"ids": [t[0], t[1], t[2]], "expand": []})),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(u32s(&msgs(&body)[1].1[1]), vec![t[1], t[2]]);
-    let (st, _) = raw(&app, &state, "/api/v1/views/graph", Some(json!({"ids": [t[1], t[1]], "expand": [t[1]]}))).await;
+    let (st, _) = raw(
+        &app,
+        &state,
+        "/api/v1/views/graph",
+        Some(json!({"ids": [t[1], t[1]], "expand": [t[1]]})),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "a node given twice counts once");
-    let a = post(&app, &state, "/api/v1/views/graph", json!({"text": "hello"})).await;
+    let a = post(
+        &app,
+        &state,
+        "/api/v1/views/graph",
+        json!({"text": "hello"}),
+    )
+    .await;
     a.problem(409);
     let h = get(
         &app,
