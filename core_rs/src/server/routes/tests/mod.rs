@@ -8,6 +8,7 @@ mod dashboard;
 mod queries;
 mod system;
 mod tokens;
+mod views;
 
 use crate::server::{app_state, routes, AppState, Config};
 use crate::storage::RuntimeStorage;
