@@ -4,7 +4,7 @@
 //! the problem+json errors any request can get (400, 401, 403, 413, 415, 422, 429, 500, 503).
 
 use super::problem::Problem;
-use super::routes::{cdna, connections, events, graph, grid, semantic, system, tokens, ws};
+use super::routes::{cdna, connections, events, graph, grid, semantic, system, table, tokens, ws};
 use super::AppState;
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -28,7 +28,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
     paths(
         tokens::get_token, tokens::list_tokens, tokens::count_tokens, tokens::find_label,
         tokens::create_token, tokens::create_tokens, tokens::update_token, tokens::delete_token,
-        tokens::delete_tokens,
+        tokens::delete_tokens, table::table_get, table::table_post, table::labels,
         connections::get_connection, connections::list_connections,
         connections::token_connections, connections::count_connections,
         connections::create_connection, connections::create_connections,

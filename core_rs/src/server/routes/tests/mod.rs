@@ -5,6 +5,7 @@ mod cdna;
 mod connections;
 mod queries;
 mod system;
+mod table;
 mod tokens;
 
 use crate::server::{app_state, routes, AppState, Config};
