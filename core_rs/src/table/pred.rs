@@ -1,8 +1,9 @@
 //! Type-check a filter's syntax tree against the token columns and evaluate it per token,
 //! with pandas' semantics: float columns compare in float32 (pandas casts the constant to
 //! the column's dtype), `in [...]` compares like `Series.isin` (in float64), a missing label
-//! makes a comparison or a string method *unknown* (pandas' `NA`), `and`/`or`/`not` follow
-//! three-valued (Kleene) logic, and a row whose condition ends unknown is left out.
+//! compares like NaN (false; `!=` true) while a string method on it is *unknown* (pandas'
+//! `NA`), `and`/`or`/`not` follow three-valued (Kleene) logic, and a row whose condition ends
+//! unknown is left out (checked against pandas 3.1 in tests/test_table_filter.py).
 
 use super::expr::{err, CmpOp, ExprError, Lit, Node, StrMethod};
 use super::{Column, Kind, Row};
@@ -53,7 +54,7 @@ pub enum Pred {
         mask: u32,
         negate: bool,
     },
-    /// The label against a string (unknown for a token without a label).
+    /// The label against a string (a token without a label: false, `!=` true).
     Label {
         op: CmpOp,
         v: String,
@@ -118,9 +119,10 @@ impl Pred {
             Pred::EntityIn { mask, negate } => {
                 Tri::of((mask & (1 << r.t.entity()) != 0) != *negate)
             }
+            // pandas `query` compares a missing label like NaN: false, but `!=` true.
             Pred::Label { op, v } => match r.label {
                 Some(l) => Tri::of(cmp(l, *op, v.as_str())),
-                None => Tri::Na,
+                None => Tri::of(*op == CmpOp::Ne),
             },
             Pred::LabelIn { set, negate } => {
                 Tri::of(r.label.is_some_and(|l| set.contains(l)) != *negate)
