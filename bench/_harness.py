@@ -8,11 +8,12 @@ Each benchmark is run as a script (``python bench/bench_x.py``), so this directo
 from __future__ import annotations
 
 import gc
+import json
 import os
 import platform
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -190,3 +191,16 @@ def machine_info() -> dict[str, Any]:
     if hasattr(os, "getloadavg"):
         info["loadavg_1m"] = round(os.getloadavg()[0], 2)
     return info
+
+
+def write_json(path: str, info: dict[str, Any], results: list[Result], **extra: Any) -> None:
+    """Write a run's results (each with its ratio and verdict), the machine facts and any
+    ``extra`` keys (``quick``, ``sizes``...) to ``path`` as JSON."""
+    payload = {
+        "machine": info,
+        **extra,
+        "results": [{**asdict(r), "ratio": r.ratio, "ok": r.ok} for r in results],
+    }
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, default=str)
+    print(f"results written to {path}")

@@ -28,13 +28,11 @@ Needs python-igraph (``pip install igraph``; the ``bench`` extra).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
-from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings, write_json
 
 import neurograph_lab as ng
 
@@ -211,15 +209,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"  {r.name} / ours: " + " ".join(f"{t:.3f}" for t in r.ours_runs))
         print(f"  {r.name} / {r.reference_name}: " + " ".join(f"{t:.3f}" for t in r.reference_runs))
     if args.json:
-        payload = {
-            "machine": info,
-            "quick": args.quick,
-            "sizes": {"nodes": n, "edges": EDGES_PER_NODE * n, "group": GROUP, "p_in": P_IN},
-            "results": [{**asdict(r), "ratio": r.ratio, "ok": r.ok} for r in results],
-        }
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
-        print(f"results written to {args.json}")
+        write_json(
+            args.json,
+            info,
+            results,
+            quick=args.quick,
+            sizes={"nodes": n, "edges": EDGES_PER_NODE * n, "group": GROUP, "p_in": P_IN},
+        )
     return 0
 
 

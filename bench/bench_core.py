@@ -41,11 +41,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
-from _harness import Result, machine_info, print_table, run_steps, timings
+from _harness import Result, machine_info, print_table, run_steps, timings, write_json
 
 import neurograph_lab as ng
 
@@ -321,14 +320,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
 
     if args.json:
-        payload = {
-            "machine": info,
-            "quick": args.quick,
-            "results": [{**asdict(r), "ratio": r.ratio, "ok": r.ok} for r in results],
-        }
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
-        print(f"results written to {args.json}")
+        write_json(args.json, info, results, quick=args.quick)
     return 0
 
 

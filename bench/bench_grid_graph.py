@@ -66,14 +66,12 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import time
-from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
-from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings, write_json
 
 import neurograph_lab as ng
 
@@ -724,15 +722,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"  {r.name} / {r.reference_name}: " + " ".join(f"{t * scale:.3f}" for t in r.reference_runs))
 
     if args.json:
-        payload = {
-            "machine": info,
-            "quick": args.quick,
-            "sizes": {"tokens": n, "queries": nq, "connections": CONNECTIONS_PER_TOKEN * n, "layout_nodes": n_layout},
-            "results": [{**asdict(r), "ratio": r.ratio, "ok": r.ok} for r in results],
-        }
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
-        print(f"results written to {args.json}")
+        write_json(
+            args.json,
+            info,
+            results,
+            quick=args.quick,
+            sizes={"tokens": n, "queries": nq, "connections": CONNECTIONS_PER_TOKEN * n, "layout_nodes": n_layout},
+        )
     return 0
 
 

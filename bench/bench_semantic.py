@@ -45,16 +45,14 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
-import json
 import os
 import sys
 import time
-from dataclasses import asdict
 from typing import Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
-from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, run_steps, timings, write_json
 
 import neurograph_lab as ng
 from neurograph_lab.datasets import write_vec
@@ -420,10 +418,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"  {r.name} / {r.reference_name}: " + " ".join(f"{t * 1e3:.1f}" for t in r.reference_runs))
 
     if args.json:
-        payload = {
-            "machine": info,
-            "quick": args.quick,
-            "sizes": {
+        write_json(
+            args.json,
+            info,
+            results,
+            quick=args.quick,
+            sizes={
                 "query_vocabulary": n_query,
                 "query_dim": dim_query,
                 "queries": nq,
@@ -431,11 +431,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 "file_dim": dim_file,
                 "weave_words": n_weave,
             },
-            "results": [{**asdict(r), "ratio": r.ratio, "ok": r.ok} for r in results],
-        }
-        with open(args.json, "w") as f:
-            json.dump(payload, f, indent=2)
-        print(f"results written to {args.json}")
+        )
     return 0
 
 

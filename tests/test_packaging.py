@@ -55,6 +55,8 @@ def test_sdist_contents(tmp_path):
         "neurograph_lab/py.typed",
         "neurograph_lab/__init__.py",
         "neurograph_lab/static/grid.js",
+        "neurograph_lab/static/dashboard/app.js",
+        "neurograph_lab/static/dashboard/index.html",
         "neurograph_lab/widgets/standalone.html",
     ]:
         assert any(n.endswith(suffix) for n in names), suffix

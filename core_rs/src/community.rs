@@ -89,22 +89,7 @@ pub fn detect(
     progress: Option<&Progress>,
 ) -> Result<Partition> {
     check_resolution(resolution)?;
-    for (i, &(u, v, w)) in edges.iter().enumerate() {
-        if u as usize >= n || v as usize >= n {
-            return Err(NgError::invalid(
-                format!("edges[{i}]"),
-                format!("({u}, {v})"),
-                format!("node index out of range: the graph has {n} nodes (0..{n})"),
-            ));
-        }
-        if !w.is_finite() {
-            return Err(NgError::invalid(
-                format!("edges[{i}].weight"),
-                w,
-                "edge weights must be finite",
-            ));
-        }
-    }
+    crate::edges::check_edges(n, edges, "the graph")?;
     let g = WGraph::from_edges(n, edges);
     detect_graph(&g, method, resolution, seed, progress)
 }

@@ -47,22 +47,7 @@ pub fn layout_progress(
     initial: Option<&[[f32; 2]]>,
     progress: Option<&Progress>,
 ) -> Result<Vec<[f32; 2]>> {
-    for (i, &(u, v, w)) in edges.iter().enumerate() {
-        if u as usize >= n || v as usize >= n {
-            return Err(NgError::invalid(
-                format!("edges[{i}]"),
-                format!("({u}, {v})"),
-                format!("node index out of range: the layout has {n} nodes (0..{n})"),
-            ));
-        }
-        if !w.is_finite() {
-            return Err(NgError::invalid(
-                format!("edges[{i}].weight"),
-                w,
-                "edge weights must be finite",
-            ));
-        }
-    }
+    crate::edges::check_edges(n, edges, "the layout")?;
     let (mut x, mut y) = match initial {
         Some(p) => start_from(n, p, seed)?,
         None => random_start(n, seed),

@@ -10,6 +10,7 @@ pub mod cdna;
 pub mod clock;
 pub mod community;
 pub mod connection;
+pub mod edges;
 pub mod error;
 pub mod graph;
 pub mod grid;

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _lab as lab  # noqa: E402
 import labserver  # noqa: E402
+from _dash import dash_page, dash_readonly_page, dash_server  # noqa: E402, F401  (dashboard fixtures)
 from labserver import CHROMIUM, _http_json  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))

@@ -9,6 +9,7 @@
 // nothing, and boxing it everywhere would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod clock;

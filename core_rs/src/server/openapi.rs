@@ -5,7 +5,7 @@
 
 use super::problem::Problem;
 use super::routes::{cdna, connections, events, graph, grid, semantic, system, table, tokens, ws};
-use super::AppState;
+use super::{assets, AppState};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, RefOr, ResponseBuilder};
@@ -42,6 +42,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         cdna::validate, cdna::history, cdna::rollback,
         events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
+        assets::index, assets::asset,
     ),
     components(schemas(Problem)),
     tags(

@@ -237,6 +237,19 @@ impl Auth {
         Ok((self.issue_pair(&p.name, p.role, None)?, p))
     }
 
+    /// Password login for a browser: the session JWT for the HttpOnly cookie (lives
+    /// `session_ttl`, no refresh token) and who it is for.
+    pub async fn cookie_login(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<(String, Principal), Problem> {
+        let p = self.verify_password(name, password).await?;
+        self.rehash_if_stale(name, password).await;
+        let jwt = self.sign_access(&p.name, p.role, self.session_ttl)?;
+        Ok((jwt, p))
+    }
+
     async fn rehash_if_stale(&self, name: &str, pw: &str) {
         let want = format!(
             "$m={},t={},p={}$",

@@ -292,11 +292,13 @@ pub fn routes() -> Router<AppState> {
     paths(
         super::auth::login, super::auth::refresh, super::auth::logout, super::auth::me,
         super::auth::ws_ticket, super::auth::password, super::auth::link, super::auth::login_page,
+        super::auth::session, super::auth::session_state,
         list_users, add_user, update_user, remove_user, list_keys, create_key, revoke_key, rotate_key,
         rotate_jwt, audit
     ),
     components(schemas(
         super::auth::LoginBody, super::auth::RefreshBody, super::auth::Me, super::auth::WsTicket,
+        super::auth::SessionState,
         super::auth::PasswordBody, super::auth::LinkBody, crate::server::auth::TokenPair,
         NewUser, UserPatch, NewKey, CreatedKey, AuditPage, AuditEntry, Kid, UserInfo, KeyInfo,
         Role, Problem

@@ -271,10 +271,91 @@ pub async fn login_page(
     Ok(r)
 }
 
+/// Whether the request is authenticated (never 401: a page asks this before showing its
+/// login screen, without a failed request in the browser's console).
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SessionState {
+    /// True when the credentials (cookie, header) are valid.
+    pub authenticated: bool,
+    /// The caller, when authenticated.
+    pub me: Option<Me>,
+}
+
+/// Who is logged in, if anyone (200 either way).
+#[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
+    responses((status = 200, body = SessionState)),
+    extensions(("x-required-role" = json!("public"))))]
+pub async fn session_state(
+    State(app): State<AppState>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let me = app
+        .auth
+        .authenticate(&method, &uri, &headers)
+        .ok()
+        .map(|p| Me {
+            name: p.name,
+            role: p.role,
+            key_id: p.key_id,
+        });
+    (
+        no_store(),
+        Json(SessionState {
+            authenticated: me.is_some(),
+            me,
+        }),
+    )
+        .into_response()
+}
+
+/// Log in with a name and password for a browser: the session is an HttpOnly cookie (as
+/// with a login link), not a token in the body. A browser must send its own `Origin`.
+#[utoipa::path(post, path = "/api/v1/auth/session", tag = "auth", request_body = LoginBody,
+    responses((status = 200, body = Me, description = "Set-Cookie carries the session"),
+              (status = 401, body = Problem, content_type = "application/problem+json"),
+              (status = 403, body = Problem, content_type = "application/problem+json"),
+              (status = 429, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-required-role" = json!("public"))))]
+pub async fn session(
+    State(app): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    headers: axum::http::HeaderMap,
+    b: Result<Json<LoginBody>, JsonRejection>,
+) -> ApiResult<Response> {
+    // A page of another site must not log this browser in (login CSRF).
+    if headers.contains_key(header::ORIGIN)
+        && !crate::server::security::origin_allowed(&headers, &app.config.allowed_origins)
+    {
+        return Err(Problem::forbidden(
+            "a browser login needs a matching Origin",
+        ));
+    }
+    let b = body(b)?;
+    app.limiter.check_login(ip_of(ip), &b.name)?;
+    if b.name.len() > 64 || b.password.len() > 1024 {
+        return Err(Problem::unauthorized("the name or the password is wrong"));
+    }
+    let (jwt, p) = app.auth.cookie_login(&b.name, &b.password).await?;
+    let me = Me {
+        name: p.name.clone(),
+        role: p.role,
+        key_id: None,
+    };
+    let mut r = (Extension(p), no_store(), Json(me)).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&jwt, app.auth.session_ttl()),
+    );
+    Ok(r)
+}
+
 /// Routes under `/api/v1`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login))
+        .route("/auth/session", get(session_state).post(session))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(system::routes())
         .merge(auth::root_routes())
+        .merge(super::assets::routes())
         .merge(super::openapi::routes())
         .nest("/api/v1", api)
         .fallback(|| async { Problem::not_found("no such route") })

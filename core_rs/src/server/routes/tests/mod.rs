@@ -3,6 +3,7 @@
 
 mod cdna;
 mod connections;
+mod dashboard;
 mod queries;
 mod system;
 mod table;
