@@ -66,9 +66,9 @@ def test_the_table_pages_sorts_and_filters_like_pandas(dash_page, dash_server):
 
     # Sort by label, descending (two clicks on the header).
     page.click("[data-sort='label']")
-    page.wait_for_selector("[aria-sort='ascending'] [data-sort='label']")
+    page.wait_for_selector("[data-dir='ascending'] [data-sort='label']")
     page.click("[data-sort='label']")
-    page.wait_for_selector("[aria-sort='descending'] [data-sort='label']")
+    page.wait_for_selector("[data-dir='descending'] [data-sort='label']")
     want = df.reset_index().sort_values(["label", "id"], ascending=False)["id"].tolist()
     page.wait_for_function(
         "first => document.querySelector('.tokens-list [data-id]')?.dataset.id === String(first)",
@@ -102,8 +102,8 @@ def test_label_search_opens_a_card_with_spaces_and_connections(dash_page, dash_s
     a, b = int(conns.iloc[0]["token_a"]), int(conns.iloc[0]["token_b"])
     label_a = rt.tokens[a].label
     page.fill("input[name=label-search]", label_a)
-    page.wait_for_selector(f".label-hits li:has-text('#{a}')")
-    page.click(f".label-hits li:has-text('#{a}')")
+    page.wait_for_selector(f".label-hits [data-hit='{a}']")
+    page.click(f".label-hits [data-hit='{a}']")
     page.wait_for_selector(f".token-card[aria-label^='Token {a}']")
     assert page.locator(".token-card [data-space]").count() == 8
     page.wait_for_selector(f".token-card [data-neighbor='{b}']")

@@ -6,6 +6,7 @@ import type { Session } from "../session";
 import admin from "./admin";
 import logs from "./logs";
 import overview from "./overview";
+import tokens from "./tokens";
 
 /** What a page gets from the shell. */
 export interface PageCtx {
@@ -34,7 +35,7 @@ export interface Page {
 /** Nav order; pages not listed go last. */
 export const ORDER = ["overview", "tokens", "graph", "grid", "cdna", "logs", "bootstrap", "admin"];
 
-const registered: Page[] = [overview, logs, admin];
+const registered: Page[] = [overview, logs, admin, tokens];
 
 const rank = (id: string): number => {
   const i = ORDER.indexOf(id);

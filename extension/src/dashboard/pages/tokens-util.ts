@@ -63,7 +63,10 @@ export function readSelection(storage: Pick<Storage, "getItem">): number[] | nul
 /** "x, y, z" -> [x, y, z]; "" -> null; anything else throws naming the space. */
 export function parseXyz(space: string, text: string): [number, number, number] | null {
   if (!text.trim()) return null;
-  const v = text.split(/[\s,]+/).filter(Boolean).map(Number);
+  const v = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
   if (v.length !== 3 || v.some((x) => !Number.isFinite(x))) throw new Error(`${space}: give three numbers, e.g. 0.1, 0.2, 0.3`);
   return [v[0], v[1], v[2]];
 }

@@ -8,7 +8,19 @@ import { ApiError } from "../api";
 import { ErrorBox, fmtInt, preactPage } from "../ui";
 import type { PageCtx } from "./index";
 import "./tokens.css";
-import { ENTITIES, fmtNum, fmtStamp, OVERSCAN, PAGE, parseXyz, prefixFilter, ROW_H, readSelection, SPACES, visibleRange } from "./tokens-util";
+import {
+  ENTITIES,
+  fmtNum,
+  fmtStamp,
+  OVERSCAN,
+  PAGE,
+  parseXyz,
+  prefixFilter,
+  ROW_H,
+  readSelection,
+  SPACES,
+  visibleRange,
+} from "./tokens-util";
 
 /** A token as the API answers it (`TokenOut`). */
 export interface Token {
@@ -103,6 +115,7 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
   const [version, setVersion] = useState(0);
   const listRef = useRef<HTMLDivElement>(null);
   const loadingMore = useRef(false);
+  const wantFocus = useRef(false);
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
 
@@ -185,9 +198,13 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
     if (!el) return;
     const measure = () => setScroll({ top: el.scrollTop, height: el.clientHeight || 600 });
     measure();
+    el.addEventListener("scroll", measure, { passive: true });
     const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(measure) : null;
     ro?.observe(el);
-    return () => ro?.disconnect();
+    return () => {
+      el.removeEventListener("scroll", measure);
+      ro?.disconnect();
+    };
   }, []);
 
   const sortBy = (key: string) => setQuery((q) => ({ ...q, sort: key, desc: q.sort === key ? !q.desc : false }));
@@ -197,34 +214,44 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
     setQuery((q) => ({ ...q, ids: null }));
   };
 
-  const onKey = (e: KeyboardEvent) => {
+  const onKey = (e: KeyboardEvent, from: number) => {
     const n = rows.length;
     if (!n) return;
-    let r = focusRow;
+    let r = from;
     if (e.key === "ArrowDown") r = Math.min(n - 1, r + 1);
     else if (e.key === "ArrowUp") r = Math.max(0, r - 1);
     else if (e.key === "PageDown") r = Math.min(n - 1, r + 10);
     else if (e.key === "PageUp") r = Math.max(0, r - 10);
     else if (e.key === "Home") r = 0;
     else if (e.key === "End") r = n - 1;
-    else if (e.key === "Enter") {
-      setOpen(rows[r].id);
-      e.preventDefault();
-      return;
-    } else return;
+    else return;
     e.preventDefault();
     setFocusRow(r);
+    wantFocus.current = true;
     const el = listRef.current;
     if (el) {
       const top = r * ROW_H;
       if (top < el.scrollTop) el.scrollTop = top;
       else if (top + ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_H - el.clientHeight;
+      setScroll({ top: el.scrollTop, height: el.clientHeight || 600 });
     }
   };
+
+  // Move the keyboard focus to the focused row once it is drawn.
+  useEffect(() => {
+    if (!wantFocus.current) return;
+    const b = listRef.current?.querySelector<HTMLElement>(`[data-row="${focusRow}"]`);
+    if (b) {
+      b.focus();
+      wantFocus.current = false;
+    }
+  });
 
   const [first, last] = visibleRange(scroll.top, scroll.height, rows.length);
   const fe = filterError(error);
   const total = rows.length + (next ? 1 : 0);
+  // The one row Tab reaches: the focused one when drawn, else the first drawn.
+  const rovingRow = focusRow >= first && focusRow < last ? focusRow : first;
 
   return (
     <div class="tokens-page">
@@ -262,11 +289,15 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
             </button>
           )}
         </form>
-        <LabelSearch ctx={ctx} onPick={(id) => setOpen(id)} onPrefix={(p) => {
-          const w = prefixFilter(p);
-          setDraft(w);
-          applyFilter(w);
-        }} />
+        <LabelSearch
+          ctx={ctx}
+          onPick={(id) => setOpen(id)}
+          onPrefix={(p) => {
+            const w = prefixFilter(p);
+            setDraft(w);
+            applyFilter(w);
+          }}
+        />
         <span class="tokens-count" data-count={count ?? ""}>
           {count === null ? "" : `${fmtInt(count)} token${count === 1 ? "" : "s"}`}
           {loading ? " …" : ""}
@@ -291,57 +322,51 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
         error !== null && <ErrorBox error={error} />
       )}
       <div class="tokens-body">
-        <div class="tokens-table" role="grid" aria-rowcount={count ?? -1} aria-colcount={COLUMNS.length}>
-          <div class="tokens-row tokens-head" role="row">
-            {COLUMNS.map((c) => (
-              <div
-                key={c.key}
-                role="columnheader"
-                class={c.num ? "num" : ""}
-                aria-sort={query.sort === c.key ? (query.desc ? "descending" : "ascending") : "none"}
-              >
-                <button type="button" class="sort" data-sort={c.key} onClick={() => sortBy(c.key)}>
-                  {c.title}
-                  {query.sort === c.key ? (query.desc ? " ▼" : " ▲") : ""}
-                </button>
-              </div>
-            ))}
+        <div class="tokens-table">
+          <div class="tokens-row tokens-head">
+            {COLUMNS.map((c) => {
+              const dir = query.sort === c.key ? (query.desc ? "descending" : "ascending") : "none";
+              return (
+                <div key={c.key} class={c.num ? "num" : ""} data-dir={dir}>
+                  <button
+                    type="button"
+                    class="sort"
+                    data-sort={c.key}
+                    aria-label={`sort by ${c.title}${dir === "ascending" ? ", now ascending" : dir === "descending" ? ", now descending" : ""}`}
+                    onClick={() => sortBy(c.key)}
+                  >
+                    {c.title}
+                    {dir === "ascending" ? " ▲" : dir === "descending" ? " ▼" : ""}
+                  </button>
+                </div>
+              );
+            })}
           </div>
-          {/* biome-ignore lint/a11y/noNoninteractiveTabindex: the grid takes the keyboard (arrows, Enter) */}
-          <div
-            class="tokens-list"
-            ref={listRef}
-            tabIndex={0}
-            role="rowgroup"
-            aria-label="tokens"
-            onScroll={(e) => {
-              const el = e.currentTarget as HTMLDivElement;
-              setScroll({ top: el.scrollTop, height: el.clientHeight || 600 });
-            }}
-            onKeyDown={onKey}
-          >
+          <div class="tokens-list" ref={listRef}>
             <div style={{ height: `${total * ROW_H}px`, position: "relative" }}>
               {rows.slice(first, last).map((t, i) => {
                 const r = first + i;
                 return (
-                  <div
+                  <button
+                    type="button"
                     key={t.id}
-                    role="row"
-                    aria-rowindex={r + 2}
                     data-id={t.id}
+                    data-row={r}
+                    tabIndex={r === rovingRow ? 0 : -1}
                     class={`tokens-row${r === focusRow ? " focused" : ""}${open === t.id ? " open" : ""}`}
                     style={{ top: `${r * ROW_H}px` }}
                     onClick={() => {
                       setFocusRow(r);
                       setOpen(t.id);
                     }}
+                    onKeyDown={(e) => onKey(e, r)}
                   >
                     {COLUMNS.map((c) => (
-                      <div key={c.key} role="gridcell" class={c.num ? "num" : ""}>
+                      <span key={c.key} class={c.num ? "num" : ""}>
                         {c.cell(t)}
-                      </div>
+                      </span>
                     ))}
-                  </div>
+                  </button>
                 );
               })}
               {next && (
@@ -362,7 +387,7 @@ function Tokens({ ctx }: { ctx: PageCtx }) {
             onOpen={(id) => setOpen(id)}
             onClose={() => {
               setOpen(null);
-              listRef.current?.focus();
+              wantFocus.current = true;
             }}
           />
         )}
@@ -402,9 +427,13 @@ function LabelSearch(props: { ctx: PageCtx; onPick: (id: number) => void; onPref
     const ac = new AbortController();
     const t = setTimeout(() => {
       props.ctx
-        .api<{ items: { id: number; label: string }[]; count: number }>("GET", `/tokens/labels?prefix=${encodeURIComponent(text)}&limit=12`, {
-          signal: ac.signal,
-        })
+        .api<{ items: { id: number; label: string }[]; count: number }>(
+          "GET",
+          `/tokens/labels?prefix=${encodeURIComponent(text)}&limit=12`,
+          {
+            signal: ac.signal,
+          },
+        )
         .then(
           (r) => {
             setHits(r.data.items);
@@ -435,8 +464,7 @@ function LabelSearch(props: { ctx: PageCtx; onPick: (id: number) => void; onPref
           name="label-search"
           placeholder="label starts with…"
           value={text}
-          role="combobox"
-          aria-expanded={hits.length > 0 ? "true" : "false"}
+          aria-autocomplete="list"
           aria-controls="label-hits"
           autocomplete="off"
           onInput={(e) => setText((e.target as HTMLInputElement).value)}
@@ -459,10 +487,12 @@ function LabelSearch(props: { ctx: PageCtx; onPick: (id: number) => void; onPref
         />
       </label>
       {hits.length > 0 && (
-        <ul class="label-hits" id="label-hits" role="listbox">
+        <ul class="label-hits" id="label-hits">
           {hits.map((h, i) => (
-            <li key={h.id} role="option" aria-selected={i === active ? "true" : "false"} class={i === active ? "active" : ""} onMouseDown={() => pick(i)}>
-              {h.label} <span class="muted">#{h.id}</span>
+            <li key={h.id} class={i === active ? "active" : ""}>
+              <button type="button" class="link" data-hit={h.id} aria-current={i === active ? "true" : undefined} onClick={() => pick(i)}>
+                {h.label} <span class="muted">#{h.id}</span>
+              </button>
             </li>
           ))}
           {count > hits.length && <li class="muted">{fmtInt(count - hits.length)} more (Enter filters the table)</li>}
@@ -541,7 +571,11 @@ function TokenCard(props: { ctx: PageCtx; id: number | "new"; version: number; o
       const weight = Number(draft.weight);
       if (!Number.isFinite(weight)) throw new Error("weight: give a number");
       if (id === "new") {
-        const body: Record<string, unknown> = { weight, entity: draft.entity, coords: Object.fromEntries(Object.entries(coords).filter(([, v]) => v)) };
+        const body: Record<string, unknown> = {
+          weight,
+          entity: draft.entity,
+          coords: Object.fromEntries(Object.entries(coords).filter(([, v]) => v)),
+        };
         if (draft.label) body.label = draft.label;
         const t = (await ctx.api<Token>("POST", "/tokens", { body })).data;
         ctx.toast(`Token ${t.id} created`);
@@ -595,15 +629,32 @@ function TokenCard(props: { ctx: PageCtx; id: number | "new"; version: number; o
           }}
         >
           <label>
-            label <input data-write name="label" value={draft.label} onInput={(e) => setDraft({ ...draft, label: (e.target as HTMLInputElement).value })} />
+            label{" "}
+            <input
+              data-write
+              name="label"
+              value={draft.label}
+              onInput={(e) => setDraft({ ...draft, label: (e.target as HTMLInputElement).value })}
+            />
           </label>
           <label>
             weight{" "}
-            <input data-write name="weight" inputMode="decimal" value={draft.weight} onInput={(e) => setDraft({ ...draft, weight: (e.target as HTMLInputElement).value })} />
+            <input
+              data-write
+              name="weight"
+              inputMode="decimal"
+              value={draft.weight}
+              onInput={(e) => setDraft({ ...draft, weight: (e.target as HTMLInputElement).value })}
+            />
           </label>
           <label>
             entity{" "}
-            <select data-write name="entity" value={draft.entity} onChange={(e) => setDraft({ ...draft, entity: (e.target as HTMLSelectElement).value })}>
+            <select
+              data-write
+              name="entity"
+              value={draft.entity}
+              onChange={(e) => setDraft({ ...draft, entity: (e.target as HTMLSelectElement).value })}
+            >
               {ENTITIES.map((x) => (
                 <option key={x} value={x}>
                   {x}
