@@ -29,7 +29,10 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("id order", {}),
     ("sorted by weight desc", {"sort": "weight", "desc": "true"}),
     ("sorted by label", {"sort": "label"}),
-    ("filtered (weight > 0.5 and label.str.startswith('w1'))", {"where": "weight > 0.5 and label.str.startswith('w1')"}),
+    (
+        "filtered (weight > 0.5 and label.str.startswith('w1'))",
+        {"where": "weight > 0.5 and label.str.startswith('w1')"},
+    ),
     ("filtered + sorted by cognitive_x", {"where": "entity == 'concept' or weight < 0.1", "sort": "cognitive_x"}),
 ]
 

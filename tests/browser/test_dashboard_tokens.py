@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-
 from _dash import TIMEOUT_MS, screenshot
 
 ROWS = ".tokens-list [data-id]"
@@ -107,7 +106,7 @@ def test_label_search_opens_a_card_with_spaces_and_connections(dash_page, dash_s
     page.wait_for_selector(f".token-card[aria-label^='Token {a}']")
     assert page.locator(".token-card [data-space]").count() == 8
     page.wait_for_selector(f".token-card [data-neighbor='{b}']")
-    screenshot(page, "tokens", theme)
+    screenshot(page, "tokens-card", theme)
     page.click(f".token-card [data-neighbor='{b}']")
     page.wait_for_selector(f".token-card[aria-label^='Token {b}']")
     page.wait_for_selector(f".token-card [data-neighbor='{a}']")

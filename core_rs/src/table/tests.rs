@@ -1,3 +1,4 @@
+use super::expr::{parse, MAX_EXPR_CHARS};
 use super::*;
 use crate::storage::tokens::{TokenBatch, TokenUpdate};
 
@@ -255,4 +256,41 @@ fn label_prefix_search_is_ordered_and_counted() {
         .count();
     assert_eq!(count, want);
     assert_eq!(rt.label_prefix("zzz", 5), (vec![], 0));
+}
+
+// ---- the expression reader (expr.rs) ----
+fn pos(text: &str) -> usize {
+    parse(text).unwrap_err().position
+}
+
+#[test]
+fn parses_the_pandas_subset() {
+    for ok in [
+        "weight > 0.5",
+        "weight > 0.5 and label == 'a'",
+        "(weight > .5) | ~(entity in ['concept', \"object\"])",
+        "0.1 < weight <= 0.9",
+        "label.str.startswith('ab') or label.str.contains('x', case=False, regex=False)",
+        "id not in [1, 2, 3] & `cognitive_x` >= -1e-3",
+        "label.isna() or not label.notna()",
+        "id == [1,2]",
+    ] {
+        parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}
+
+#[test]
+fn errors_name_the_position() {
+    assert_eq!(pos("weight > "), 9);
+    assert_eq!(pos("weight >> 1"), 8);
+    assert_eq!(pos("(weight > 1"), 11);
+    assert_eq!(pos("weight > 1)"), 10);
+    assert_eq!(pos("label == 'abc"), 9);
+    assert_eq!(pos("weight * 2 > 1"), 7);
+    assert_eq!(pos("weight = 1"), 7);
+    assert_eq!(pos(""), 0);
+    assert_eq!(pos("label.str.upper()"), 10);
+    assert_eq!(pos("é > 1 and"), 9);
+    assert!(parse(&"(".repeat(100)).is_err());
+    assert!(parse(&"x".repeat(MAX_EXPR_CHARS + 1)).is_err());
 }

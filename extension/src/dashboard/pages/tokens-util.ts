@@ -1,6 +1,36 @@
 // The tokens page's pure parts: names, formats, the virtualized window, the selection
 // hand-off from the grid page, coordinate parsing (tested in tests/dashboard-tokens.test.ts).
 
+/** A token as the API answers it (`TokenOut`). */
+export interface Token {
+  id: number;
+  weight: number;
+  entity: string;
+  label: string | null;
+  timestamp: number;
+  field_radius: number;
+  field_strength: number;
+  flags: string[];
+  user_flags: number;
+  domain: number;
+  coords: Record<string, [number, number, number]>;
+}
+
+export interface TablePage {
+  items: Token[];
+  next: string | null;
+  count: number;
+}
+
+export interface Connection {
+  id: number;
+  token_a: number;
+  token_b: number;
+  kind: string;
+  strength: number;
+  bidirectional: boolean;
+}
+
 export const SPACES = ["physical", "sensory", "motor", "emotional", "cognitive", "social", "temporal", "abstract"];
 export const ENTITIES = [
   "undefined",
