@@ -79,6 +79,7 @@ bench: dev
 	$(BIN)/python bench/bench_magics.py
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_widgets.py
+	$(BIN)/python bench/bench_load_smooth.py
 	$(BIN)/python bench/bench_store.py
 	$(BIN)/python bench/bench_neighbourhood.py
 	$(BIN)/python bench/bench_communities.py

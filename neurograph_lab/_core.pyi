@@ -281,6 +281,11 @@ def serve(
     heartbeat: Optional[float] = None,
     ephemeral_admin: bool = True,
 ) -> Server: ...
+def _pause_next_bootstrap_job(at: Union[int, str, None]) -> bool:
+    """Test hook: the bootstrap of the next upload job waits at ``at`` units of progress (or at
+    its commit point, ``at="commit"``) until cancelled or resumed; ``None`` clears the pause and
+    resumes a paused job (returns whether one was)."""
+
 def _pause_next_long_call(at: Union[int, str, None], hook: Optional[Callable[[], Any]] = None) -> None:
     """Test hook: the next long core call stops at ``at`` units of progress (or at its commit
     point, ``at="commit"``), calls ``hook()`` on the calling thread, then runs Python's signal

@@ -141,7 +141,7 @@ def test_viewport_requests_get_the_best_labels_inside_the_box(rt):
     content, index, rank, _ = decode(sent[0], g.n)
     assert content["scope"] == "view" and content["request"] == 5
     q = g._q3[:, 4]
-    inside = (q[:, 0] <= 128) & (q[:, 2] <= 100) & (g._label_set.rank != NO_RANK)
+    inside = (q[:, 0] <= 128) & (q[:, 2] <= 100) & (g._labels().rank != NO_RANK)
     assert 0 < content["count"] == int(inside.sum())
     assert set(index.tolist()) == set(np.flatnonzero(inside).tolist())
     # stale versions and malformed requests are ignored (nothing sent, no error)

@@ -75,3 +75,37 @@ export function toChunkMajor(src: Uint8Array, comps: number, n: number, stride: 
   }
   return out;
 }
+
+/**
+ * Chunks c0..c1-1 of display-order data in chunk-major order (the part of `toChunkMajor`'s
+ * output that starts at point `loadedCount(n, stride, c0)`): what a GPU buffer kept in
+ * chunk-major order needs when those chunks arrive, so an upload costs the new chunks only.
+ */
+export function chunkMajorRange(
+  src: Uint8Array,
+  comps: number,
+  n: number,
+  stride: number,
+  c0: number,
+  c1: number,
+  out: Uint8Array,
+): Uint8Array {
+  const a = Math.max(0, c0),
+    b = Math.min(stride, c1);
+  const len = (loadedCount(n, stride, b) - loadedCount(n, stride, a)) * comps;
+  const dst = out.length >= len ? out.subarray(0, len) : new Uint8Array(len);
+  let p = 0;
+  for (let r = a; r < b; r++) {
+    if (comps === 1) {
+      for (let i = r; i < n; i += stride) dst[p++] = src[i];
+    } else if (comps === 2) {
+      for (let i = r; i < n; i += stride, p += 2) {
+        dst[p] = src[2 * i];
+        dst[p + 1] = src[2 * i + 1];
+      }
+    } else {
+      for (let i = r; i < n; i += stride, p += comps) for (let c = 0; c < comps; c++) dst[p + c] = src[comps * i + c];
+    }
+  }
+  return dst;
+}

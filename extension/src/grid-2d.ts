@@ -30,7 +30,7 @@ export class Grid2D implements GridRenderer {
     this.img = null;
   }
 
-  draw(f: GridFrame): void {
+  draw(f: GridFrame): boolean {
     if (f.clear) {
       this.ctx.setTransform(1, 0, 0, 1, 0, 0);
       this.ctx.fillStyle = `rgb(${f.clear.join(",")})`;
@@ -38,7 +38,7 @@ export class Grid2D implements GridRenderer {
     }
     if (this.kind === "density") {
       for (const v of f.views) this.drawDensity(v, f);
-      return;
+      return false;
     }
     const W = this.canvas.width,
       H = this.canvas.height;
@@ -48,6 +48,7 @@ export class Grid2D implements GridRenderer {
       const r = this.devRect(v);
       this.ctx.putImageData(this.img, 0, 0, r.x, r.y, r.w, r.h);
     }
+    return false;
   }
 
   private devRect(v: ViewDraw) {

@@ -9,6 +9,8 @@ export interface ViewDraw {
   comps: number;
   stride: number;
   chunks: number; // loaded iff i % stride < chunks
+  gen?: number; // data generation: same gen = same data, chunks only added (`ver` = any change); default ver
+  limit?: number; // draw at most this many points (whole chunks, progressive.ts `chunksWithin`); default all
   affine: Affine; // q -> CSS px
   size: number; // point size, CSS px
   alpha: number;
@@ -28,6 +30,8 @@ export interface GridFrame {
   views: ViewDraw[]; // the views to (re)draw this frame
   colorIdx: Uint8Array;
   colorVer: number; // per-point LUT index
+  colorGen?: number; // colour generation: same gen = only chunks `colorChunks` and later changed
+  colorChunks?: number; // chunks whose colours are final (numeric colours arrive in chunks)
   lut: Uint8Array;
   lutVer: number; // 256 x RGBA
   sel: Uint8Array;
@@ -36,13 +40,15 @@ export interface GridFrame {
   dim: [number, number, number]; // colour that unselected points fade towards
   brand: [number, number, number];
   clear: [number, number, number] | null; // clear the whole canvas first (full redraw)
+  budget?: number; // at most this many points drawn this frame (WebGL: the rest in the next frames)
 }
 
 export interface GridRenderer {
   readonly kind: "webgl2" | "canvas2d" | "density";
   readonly canvas: HTMLCanvasElement;
   resize(width: number, height: number, dpr: number): void;
-  draw(f: GridFrame): void;
+  /** Draw the frame's views; true when some points are left for the next frames (see `budget`). */
+  draw(f: GridFrame): boolean;
   dispose(): void;
 }
 

@@ -1,8 +1,9 @@
 // WebGL2 point renderer for all 9 grid views on ONE canvas/context (viewport = whole canvas,
 // scissor = view rect). Coordinates stay uint8 on the GPU; colour is a uint8 LUT index.
-import { loadedCount, toChunkMajor } from "./chunks";
+import { chunkMajorRange, loadedCount, toChunkMajor } from "./chunks";
 import { clearRect, compile, loseContext, lutTexture, premulBlend, setLut, uniforms } from "./gl";
 import type { GridFrame, GridRenderer, ViewDraw } from "./grid-draw";
+import { chunksWithin, type DrawnState, planDraw } from "./progressive";
 
 // Vertex shader. aQ is the uint8 coordinate (z defaults to 0 for 2-comp buffers), mapped to CSS
 // px by the 2x3 affine (uM0, uM1, uB) and then to clip space. GPU buffers are in chunk-major
@@ -55,6 +56,10 @@ interface Buf {
   buf: WebGLBuffer;
   ver: number;
   len: number;
+  /** Generation and stride of the data held, and the chunks of it uploaded (a prefix). */
+  gen: number;
+  stride: number;
+  chunks: number;
 }
 
 export class GridGL implements GridRenderer {
@@ -65,7 +70,10 @@ export class GridGL implements GridRenderer {
   private lut: WebGLTexture;
   private lutVer = -1;
   private bufs = new Map<string, Buf>();
-  private scratch = new Uint8Array(0);
+  private scratch: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  /** What each view rectangle shows now (progressive drawing), and the canvas clear done last. */
+  private drawn = new Map<string, DrawnState>();
+  private clearSig = "";
   private w = 1;
   private h = 1;
   private dpr = 1;
@@ -88,34 +96,60 @@ export class GridGL implements GridRenderer {
     this.dpr = dpr;
   }
 
-  /** Upload `data` (display order) to buffer `key` in chunk-major order when its version changed. */
-  private buffer(key: string, data: Uint8Array, ver: number, comps: number, stride: number, n: number): WebGLBuffer {
+  /**
+   * Upload `data` (display order) to buffer `key` in chunk-major order when its version changed.
+   * Same `gen` and stride as held: only the chunks from the held prefix up to `chunks` are
+   * uploaded (data that grows by chunks costs the new chunks, not all n points again).
+   */
+  private buffer(
+    key: string,
+    data: Uint8Array,
+    ver: number,
+    comps: number,
+    stride: number,
+    n: number,
+    gen = ver,
+    chunks = stride,
+  ): WebGLBuffer {
     const gl = this.gl;
     let b = this.bufs.get(key);
     if (!b) {
       const buf = gl.createBuffer();
       if (!buf) throw new Error("createBuffer failed");
-      b = { buf, ver: -1, len: -1 };
+      b = { buf, ver: -1, len: -1, gen: -1, stride: 0, chunks: 0 };
       this.bufs.set(key, b);
     }
     gl.bindBuffer(gl.ARRAY_BUFFER, b.buf);
-    if (b.ver !== ver || b.len !== data.length) {
-      let up = data;
-      if (stride > 1) {
-        if (this.scratch.length < data.length) this.scratch = new Uint8Array(data.length);
-        up = toChunkMajor(data, comps, n, stride, this.scratch.subarray(0, data.length));
+    if (b.ver === ver && b.len === data.length) return b.buf;
+    if (b.gen === gen && b.len === data.length && b.stride === stride && stride > 1) {
+      if (chunks > b.chunks) {
+        const off = loadedCount(n, stride, b.chunks) * comps;
+        this.scratch = this.room(data.length);
+        const up = chunkMajorRange(data, comps, n, stride, b.chunks, chunks, this.scratch);
+        gl.bufferSubData(gl.ARRAY_BUFFER, off, up);
+        b.chunks = chunks;
       }
-      if (b.len === data.length) gl.bufferSubData(gl.ARRAY_BUFFER, 0, up);
-      else gl.bufferData(gl.ARRAY_BUFFER, up, gl.DYNAMIC_DRAW);
       b.ver = ver;
-      b.len = data.length;
+      return b.buf;
     }
+    let up = data;
+    if (stride > 1) {
+      this.scratch = this.room(data.length);
+      up = toChunkMajor(data, comps, n, stride, this.scratch.subarray(0, data.length));
+    }
+    if (b.len === data.length) gl.bufferSubData(gl.ARRAY_BUFFER, 0, up);
+    else gl.bufferData(gl.ARRAY_BUFFER, up, gl.DYNAMIC_DRAW);
+    Object.assign(b, { ver, len: data.length, gen, stride, chunks });
     return b.buf;
   }
 
-  draw(f: GridFrame): void {
+  private room(len: number): Uint8Array<ArrayBuffer> {
+    return this.scratch.length < len ? new Uint8Array(len) : this.scratch;
+  }
+
+  draw(f: GridFrame): boolean {
     const gl = this.gl;
-    if (gl.isContextLost()) return;
+    if (gl.isContextLost()) return false;
     const dpr = this.dpr;
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
     gl.useProgram(this.prog);
@@ -129,37 +163,83 @@ export class GridGL implements GridRenderer {
     gl.uniform1i(this.u.uLut, 0);
     gl.uniform2f(this.u.uCanvas, this.w, this.h);
     gl.uniform3f(this.u.uDim, f.dim[0] / 255, f.dim[1] / 255, f.dim[2] / 255);
-    if (f.clear) {
+    // the space between the views is cleared when the canvas or its colour changed; the views
+    // keep what earlier frames drew (progressive drawing, progressive.ts) until they change
+    const clearSig = f.clear ? `${this.canvas.width}x${this.canvas.height}|${f.clear.join()}` : this.clearSig;
+    if (f.clear && clearSig !== this.clearSig) {
       clearRect(gl, 0, 0, this.canvas.width, this.canvas.height, f.clear);
+      this.clearSig = clearSig;
+      this.drawn.clear();
     }
     premulBlend(gl);
-    for (const v of f.views) this.drawView(v, f, dpr);
+    let budget = f.budget ?? Number.POSITIVE_INFINITY;
+    let more = false;
+    for (const v of f.views) {
+      const left = this.drawView(v, f, dpr, budget);
+      budget = Math.max(0, budget - left.drawn);
+      more ||= left.more;
+    }
     gl.disable(gl.SCISSOR_TEST);
+    return more;
   }
 
-  private drawView(v: ViewDraw, f: GridFrame, dpr: number): void {
+  /** Draw what `v` still needs, at most `budget` points; the points drawn and whether any are left. */
+  private drawView(v: ViewDraw, f: GridFrame, dpr: number, budget: number): { drawn: number; more: boolean } {
     const gl = this.gl;
     const r = v.rect;
     const x = Math.round(r.x * dpr),
       w = Math.round(r.w * dpr),
       hh = Math.round(r.h * dpr);
     const y = this.canvas.height - Math.round(r.y * dpr) - hh; // GL origin is bottom-left
-    clearRect(gl, x, y, w, hh, v.bg);
     const n = Math.min(f.n, Math.floor(v.data.length / v.comps));
-    const count = loadedCount(n, v.stride, v.chunks);
-    if (count <= 0) return;
+    const own = v.colorIdx !== undefined;
+    // numeric colours arrive in chunks too: draw only points whose colour is there
+    const ready = own ? v.chunks : Math.min(v.chunks, f.colorChunks ?? v.chunks);
+    const shown = chunksWithin(n, v.stride, ready, v.limit ?? Number.POSITIVE_INFINITY);
+    const count = loadedCount(n, v.stride, shown);
+    const colorGen = own ? (v.colorVer ?? 0) : (f.colorGen ?? f.colorVer);
+    // everything that changes the pixels except more points of the same data; with a selection
+    // (two passes over the points) the count too: the passes cannot be appended to
+    const sig = [
+      x,
+      y,
+      w,
+      hh,
+      v.key,
+      v.gen ?? v.ver,
+      n,
+      v.stride,
+      v.comps,
+      Array.from(v.affine.m).join(),
+      v.affine.b.join(),
+      v.size,
+      v.alpha,
+      v.bg.join(),
+      colorGen,
+      f.lutVer,
+      f.hasSel ? `sel${v.selVer ?? f.selVer}|${count}` : "",
+      dpr,
+    ].join("|");
+    const at = `${x},${y}`; // what the rectangle shows (the main view's LOD sample and full data alternate)
+    const { plan, next } = planDraw(this.drawn.get(at), sig, count, f.hasSel ? count : budget);
+    this.drawn.set(at, next);
+    if (plan.clear) clearRect(gl, x, y, w, hh, v.bg);
+    const more = next.drawn < count;
+    if (plan.to <= plan.from) return { drawn: 0, more };
+    gl.enable(gl.SCISSOR_TEST);
+    gl.scissor(x, y, w, hh);
     // per-point attributes: colour index (loc 1) and selected flag (loc 2), shared by the
     // full-data views; the LOD sample brings its own compact copies
-    const own = v.colorIdx !== undefined;
     const c = v.colorIdx ?? f.colorIdx,
       sl = v.sel ?? f.sel;
-    this.buffer(own ? `${v.key}:color` : "color", c, v.colorVer ?? f.colorVer, 1, v.stride, c.length);
+    if (own) this.buffer(`${v.key}:color`, c, v.colorVer ?? 0, 1, v.stride, c.length);
+    else this.buffer("color", c, f.colorVer, 1, v.stride, c.length, f.colorGen ?? f.colorVer, f.colorChunks ?? v.stride);
     gl.enableVertexAttribArray(1);
     gl.vertexAttribPointer(1, 1, gl.UNSIGNED_BYTE, false, 0, 0);
     this.buffer(own ? `${v.key}:sel` : "sel", sl, v.selVer ?? f.selVer, 1, v.stride, sl.length);
     gl.enableVertexAttribArray(2);
     gl.vertexAttribPointer(2, 1, gl.UNSIGNED_BYTE, false, 0, 0);
-    this.buffer(v.key, v.data, v.ver, v.comps, v.stride, n);
+    this.buffer(v.key, v.data, v.ver, v.comps, v.stride, n, v.gen ?? v.ver, v.chunks);
     gl.enableVertexAttribArray(0);
     gl.vertexAttribPointer(0, v.comps, gl.UNSIGNED_BYTE, false, 0, 0);
     const m = v.affine.m;
@@ -169,15 +249,17 @@ export class GridGL implements GridRenderer {
     gl.uniform1f(this.u.uSize, Math.max(1, v.size * dpr));
     gl.uniform1f(this.u.uAlpha, v.alpha);
     gl.uniform1i(this.u.uRound, v.size * dpr >= 3 ? 1 : 0);
+    const span = plan.to - plan.from;
     if (!f.hasSel) {
       gl.uniform1i(this.u.uPass, 0);
-      gl.drawArrays(gl.POINTS, 0, count);
+      gl.drawArrays(gl.POINTS, plan.from, span);
     } else {
       gl.uniform1i(this.u.uPass, 1);
-      gl.drawArrays(gl.POINTS, 0, count);
+      gl.drawArrays(gl.POINTS, plan.from, span);
       gl.uniform1i(this.u.uPass, 2);
-      gl.drawArrays(gl.POINTS, 0, count);
+      gl.drawArrays(gl.POINTS, plan.from, span);
     }
+    return { drawn: span, more };
   }
 
   dispose(): void {

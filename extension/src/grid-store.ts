@@ -11,6 +11,10 @@ export class GridStore {
   stride = 1;
   spaces: Uint8Array[] = [];
   spaceVer = 0;
+  /** Generations: bumped when the data is replaced, not when chunks are added (GPU uploads). */
+  spaceGen = 0;
+  mainGen = 0;
+  colorGen = 0;
   coords = new ChunkTracker(1);
   main: Uint8Array = new Uint8Array(0);
   mainKey = "";
@@ -35,6 +39,7 @@ export class GridStore {
     for (let s = 0; s < N_SPACES; s++) this.spaces.push(new Uint8Array(2 * this.n));
     this.coords = new ChunkTracker(this.stride);
     this.spaceVer++;
+    this.spaceGen++;
     this.dropMain();
     this.numeric = new Uint8Array(this.n);
     this.colorsT = new ChunkTracker(this.stride);
@@ -52,6 +57,7 @@ export class GridStore {
     this.mainKey = "";
     this.mainT = new ChunkTracker(this.stride);
     this.mainVer++;
+    this.mainGen++;
   }
 
   private ensureStride(stride: number): void {
@@ -73,6 +79,7 @@ export class GridStore {
       this.mainKey = key;
       this.mainComps = comps;
       this.mainT = new ChunkTracker(stride);
+      this.mainGen++;
     }
     placeChunk(this.main, buf, r, stride, this.n, comps);
     this.mainT.mark(r);
@@ -106,6 +113,12 @@ export class GridStore {
     if (this.categorical) fillCategories(this.runs, this.n, this.colorIdx);
     else this.colorIdx.set(this.numeric.subarray(0, this.n));
     this.colorVer++;
+    this.colorGen++;
+  }
+
+  /** Chunks whose colours are final: all for categories (from the legend), else the `colors` prefix. */
+  colorChunks(): number {
+    return this.categorical ? this.stride : this.colorsT.prefix;
   }
 
   setSelectionMask(mask: Uint8Array): void {

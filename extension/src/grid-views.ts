@@ -1,11 +1,15 @@
 // What each GridExplorer view shows: the layout of the main view and the 8 small multiples, where
 // the main view's points come from, and the data + transform (`ViewDraw`) of every view. Pure.
+import { loadedCount } from "./chunks";
 import { pointStyle, type ViewDraw } from "./grid-draw";
 import { type GridStore, N_SPACES } from "./grid-store";
+import { chunksWithin } from "./progressive";
 import { affine2d, affine3d, IDENTITY_ZOOM, projectAll, type Range, type Rect, rotation, type Zoom } from "./scale";
 import { parseRgb, type Theme } from "./theme";
 
 export const MAIN_H = 520;
+/** Points a small multiple draws at most (whole chunks of the stream, at least the first). */
+export const SMALL_LIMIT = 65_536;
 const GAP = 6;
 
 export interface GridLayout {
@@ -33,6 +37,8 @@ export interface MainSource {
   ver: number;
   key: string;
   axes: number[];
+  /** Data generation (GPU uploads: same generation = chunks only added). */
+  gen: number;
   /** Space index. */
   s: number;
   three: boolean;
@@ -44,7 +50,9 @@ export interface MainSource {
 export function mainSource(store: GridStore, s: number, ax: number[], three: boolean, mainAxes: number[]): MainSource {
   if (!three && ax[0] === 0 && ax[1] === 1) {
     const chunks = store.coords.prefix;
-    return { data: store.spaces[s], comps: 2, chunks, ver: store.spaceVer, key: `s${s}`, axes: [0, 1], s, three, waiting: false };
+    const ver = store.spaceVer,
+      gen = store.spaceGen;
+    return { data: store.spaces[s], comps: 2, chunks, ver, gen, key: `s${s}`, axes: [0, 1], s, three, waiting: false };
   }
   const want = three ? `${s}|3d` : `${s}|${ax[0]},${ax[1]}`;
   const ok = store.mainKey === want;
@@ -53,6 +61,7 @@ export function mainSource(store: GridStore, s: number, ax: number[], three: boo
     comps: ok ? store.mainComps : 2,
     chunks: ok ? store.mainT.prefix : 0,
     ver: store.mainVer,
+    gen: store.mainGen,
     key: "main",
     axes: ok ? mainAxes : ax,
     s,
@@ -89,6 +98,7 @@ export function viewDraw(store: GridStore, view: number, p: ViewParams, src: Mai
       rect: main,
       key: src.key,
       ver: src.ver,
+      gen: src.gen,
       data: src.data,
       comps: src.comps,
       stride: store.stride,
@@ -100,11 +110,15 @@ export function viewDraw(store: GridStore, view: number, p: ViewParams, src: Mai
     };
   }
   const s = view - 1;
-  const ps = pointStyle(store.n, true);
+  // the small multiples draw a fixed sample: whole chunks up to SMALL_LIMIT points (chunk-major
+  // order makes that a uniform sample), so their cost stays bounded however many tokens load
+  const ps = pointStyle(Math.min(store.n, smallShown(store.n, store.stride)), true);
   return {
     rect: small[s],
     key: `s${s}`,
     ver: store.spaceVer,
+    gen: store.spaceGen,
+    limit: SMALL_LIMIT,
     data: store.spaces[s],
     comps: 2,
     stride: store.stride,
@@ -114,6 +128,11 @@ export function viewDraw(store: GridStore, view: number, p: ViewParams, src: Mai
     alpha: ps.alpha,
     bg: parseRgb(p.theme.bg1),
   };
+}
+
+/** Points a small multiple shows once all are loaded (see SMALL_LIMIT). */
+export function smallShown(n: number, stride: number): number {
+  return loadedCount(n, stride, chunksWithin(n, stride, stride, SMALL_LIMIT));
 }
 
 /** Screen positions of a view's points, reusing `cache` when view, data and transform are the same. */

@@ -27,6 +27,7 @@ import { LodCache } from "./lod";
 import { type Disposer, FrameLoop, type Model, num, setTrait, str } from "./model";
 import { drawOverlay, titleBox } from "./overlay";
 import { categoricalLut, viridisLut } from "./palette";
+import { nextDrawBudget } from "./progressive";
 import { IDENTITY_ZOOM, inRect, type Range, type Zoom, zoomAt } from "./scale";
 import { decodeCompletions, drawFocus, FocusTracker, parseFocus, SearchBox } from "./search";
 import { nearestPoint, packMask, selectBox, selectLasso, toBytes } from "./selection";
@@ -36,6 +37,7 @@ import { type Guard, h, mountView, placeCard, progress, type Shell, sizeCanvas }
 const MAX_POINTS = 4_000_000; // past this: density view
 const LOD_BUDGET = 30_000; // points drawn in the main view while it moves (start; adapts to the frame time, lod.ts)
 const LOD_SEL_CAP = 20_000;
+const DRAW_BUDGET = 100_000; // points drawn per frame at first (then adapts to the frame time: progressive.ts)
 
 /** Everything the view changes after it is set up. */
 interface GridState {
@@ -65,9 +67,12 @@ interface GridState {
   proj: { tag: string; xy: Float32Array };
   /** The main view moved less than 200 ms ago: draw the LOD sample. */
   active: boolean;
-  lastDataDraw: number;
   lastMoving: number;
-  timers: { save: number; active: number; data: number };
+  /** Points the renderer may draw per frame (adapts to the frame time), and the last frame
+   * that left points for later (progressive drawing). */
+  budget: number;
+  lastPending: number;
+  timers: { save: number; active: number };
 }
 
 class GridView {
@@ -76,6 +81,10 @@ class GridView {
   private readonly st: GridState;
   private readonly overlay: HTMLCanvasElement;
   private readonly loop: FrameLoop;
+  private readonly continueDrawing: () => void;
+  private overlayDue = true;
+  private lastLabels = 0;
+  private themeAttached = false;
   private readonly input: StageInput;
   private readonly bar: GridBar;
   private readonly search: SearchBox;
@@ -110,9 +119,10 @@ class GridView {
       mainAxes: [0, 1],
       proj: { tag: "", xy: new Float32Array(0) },
       active: false,
-      lastDataDraw: 0,
       lastMoving: 0,
-      timers: { save: 0, active: 0, data: 0 },
+      budget: DRAW_BUDGET,
+      lastPending: 0,
+      timers: { save: 0, active: 0 },
     };
     this.overlay = h("canvas");
     this.overlay.style.zIndex = "1";
@@ -125,10 +135,18 @@ class GridView {
       this.st.renderer = null;
       window.clearTimeout(t.save);
       window.clearTimeout(t.active);
-      window.clearTimeout(t.data);
     });
     const draw = g.wrap(() => this.draw());
-    this.loop = new FrameLoop(draw, d);
+    // every request redraws the overlay too, except the frames that only continue progressive
+    // drawing (`continueDrawing`): their overlay (titles, labels, rings) has not changed
+    const loop = new FrameLoop(draw, d);
+    const wake = loop.request.bind(loop);
+    this.continueDrawing = wake;
+    loop.request = () => {
+      this.overlayDue = true;
+      wake();
+    };
+    this.loop = loop;
     this.input = new StageInput(sh.stage, this.inputHost(), d, g.wrap);
     const resetZoom = () => {
       this.st.zoom = { ...IDENTITY_ZOOM };
@@ -262,6 +280,8 @@ class GridView {
     }
     this.afterData();
     this.dataDirty();
+    // test and bench hook: a data message was placed (bench/bench_load_smooth.py times them)
+    this.el.dispatchEvent(new CustomEvent("neurograph-data", { detail: { type: m.type, loaded: store.loaded() } }));
   }
 
   private showCard(m: GridHoverMsg): void {
@@ -269,24 +289,10 @@ class GridView {
     if (m.index === hover && hover >= 0) fillCard(this.sh, m, this.spaces(), this.spaceIdx());
   }
 
-  /** Redraw for new data at most every 250 ms while loading (the first chunk draws at once). */
+  /** New chunks: drawn in the next frame, on top of what is drawn (the renderer draws only the
+   * new points, a bounded number per frame: progressive.ts), so a chunk never costs all n points. */
   private dataDirty(): void {
-    const st = this.st,
-      t = st.timers;
-    const now = performance.now();
-    const wait = 250 - (now - st.lastDataDraw);
-    if (wait <= 0 || this.store.loaded() >= this.store.n) {
-      window.clearTimeout(t.data);
-      t.data = 0;
-      st.lastDataDraw = now;
-      this.dirtyAll();
-    } else if (!t.data) {
-      t.data = window.setTimeout(() => {
-        t.data = 0;
-        st.lastDataDraw = performance.now();
-        this.dirtyAll();
-      }, wait);
-    }
+    this.dirtyAll();
   }
 
   private afterData(): void {
@@ -458,6 +464,21 @@ class GridView {
   private draw(): void {
     const { st, store } = this;
     const t0 = performance.now();
+    // the theme read in the constructor may predate the element joining the page (the CSS
+    // variables are not inherited yet, so the fallbacks were taken): read it again once attached
+    if (!this.themeAttached && this.el.isConnected) {
+      this.themeAttached = true;
+      const t = readTheme(this.el);
+      if (JSON.stringify(t) !== JSON.stringify(st.theme)) {
+        st.theme = t;
+        this.sh.applyTheme(t);
+        this.applyLegend();
+        st.dirtyMain = st.dirtySmall = true;
+        this.overlayDue = true;
+      }
+    }
+    const overlay = this.overlayDue;
+    this.overlayDue = false;
     const r = this.ensureRenderer();
     const src = this.mainSource();
     const panned = this.focus.pan(st.zoom, st.layout.main, (i) => pointPos(this.viewDraw(0), i, store.n));
@@ -492,6 +513,10 @@ class GridView {
       views,
       colorIdx: store.colorIdx,
       colorVer: store.colorVer,
+      colorGen: store.colorGen,
+      colorChunks: store.colorChunks(),
+      // a moving view (pan, spin) changes every frame: its LOD sample is drawn whole each time
+      budget: moving ? Number.POSITIVE_INFINITY : st.budget,
       lut: st.lut,
       lutVer: st.lutVer,
       sel: store.sel,
@@ -500,42 +525,54 @@ class GridView {
       dim: bgRgb,
       brand: parseRgb(st.theme.brand),
     };
-    if (views.length) r.draw(frame);
-    const sp = this.spaces(),
-      si = this.spaceIdx();
-    const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
-    const placed = this.model.get("placed");
-    const main = this.viewDraw(0);
-    const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
-    // labels of the main view: from the full data (not the moving sample), bounded by the label set
-    const labels = this.labels.place(
-      st.theme,
-      st.layout.main,
-      st.zoom.k,
-      (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
-      [titleBox(st.layout.main, items[0].title, st.theme)],
-      { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
-    );
-    for (let i = 0; i < N_SPACES; i++) {
-      items.push({
-        rect: st.layout.small[i],
-        title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
-        hover: this.hoverPos(this.viewDraw(i + 1)),
-        note: emptyNote(placed, store.n, i, sp[i] ?? `space ${i}`),
-      });
+    // progressive drawing: points left for later frames keep the views in the next frame's list
+    // (the renderer continues where it stopped); the frame interval tunes the budget
+    const pending = views.length > 0 && r.draw(frame);
+    if (pending) {
+      if (st.lastPending > 0 && t0 - st.lastPending < 5000) st.budget = nextDrawBudget(st.budget, t0 - st.lastPending);
+      st.lastPending = t0;
+      st.dirtyMain = true;
+      st.dirtySmall = full;
+      this.continueDrawing();
+    } else st.lastPending = 0;
+    if (overlay) {
+      const sp = this.spaces(),
+        si = this.spaceIdx();
+      const ax = src.three ? "3-D" : `axes ${axesOf(this.model).join(", ")}`;
+      const placedCounts = this.model.get("placed");
+      const main = this.viewDraw(0);
+      const items = [{ rect: st.layout.main, title: `${sp[si] ?? ""} · ${ax}`, hover: this.hoverPos(main), note: "" }];
+      // labels of the main view: from the full data (not the moving sample), bounded by the label set
+      const labels = this.labels.place(
+        st.theme,
+        st.layout.main,
+        st.zoom.k,
+        (idx, x, y) => projectQuantised(main, store.n, idx, x, y),
+        [titleBox(st.layout.main, items[0].title, st.theme)],
+        { linear: `${main.key}|${main.ver}|${main.chunks}|${main.affine.m.join()}`, moving },
+      );
+      this.lastLabels = labels.placed.length;
+      for (let i = 0; i < N_SPACES; i++) {
+        items.push({
+          rect: st.layout.small[i],
+          title: (i === si ? "▸ " : "") + (sp[i] ?? `space ${i}`),
+          hover: this.hoverPos(this.viewDraw(i + 1)),
+          note: emptyNote(placedCounts, store.n, i, sp[i] ?? `space ${i}`),
+        });
+      }
+      // the spaces drawn as "no token placed", for tests and assistive tools
+      this.el.dataset.emptySpaces = items
+        .slice(1)
+        .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
+        .join(",");
+      const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
+      const note = loading || emptyNote(placedCounts, store.n, si, sp[si] ?? "");
+      drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
+        this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
+      );
+      if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
+      this.drawFocus();
     }
-    // the spaces drawn as "no token placed", for tests and assistive tools
-    this.el.dataset.emptySpaces = items
-      .slice(1)
-      .flatMap((it, i) => (it.note ? [sp[i] ?? `space ${i}`] : []))
-      .join(",");
-    const loading = store.n > 0 && src.chunks === 0 ? (src.waiting ? "waiting for the main view's data…" : "loading…") : "";
-    const note = loading || emptyNote(placed, store.n, si, sp[si] ?? "");
-    drawOverlay(this.overlay, st.dpr, st.theme, items, this.input.shape, note, (ctx) =>
-      this.labels.draw(ctx, st.theme, st.dpr, labels, moving),
-    );
-    if (this.labels.pending) this.loop.request(); // labels whose sprites are not made yet
-    this.drawFocus();
     this.el.dispatchEvent(
       new CustomEvent("neurograph-frame", {
         detail: {
@@ -543,7 +580,8 @@ class GridView {
           loaded: store.loaded(),
           renderer: r.kind,
           points: views.length,
-          labels: labels.placed.length,
+          pending,
+          labels: this.lastLabels,
         },
       }),
     );

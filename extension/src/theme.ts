@@ -18,7 +18,28 @@ export interface Theme {
 function cssColorRgb(c: string): [number, number, number] {
   const m = c.match(/rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/);
   if (m) return [Number(m[1]), Number(m[2]), Number(m[3])];
-  return hexToRgb(c.trim());
+  const t = c.trim();
+  if (/^#[0-9a-f]{3,8}$/i.test(t)) return hexToRgb(t);
+  const named = normalColor(t); // a colour name ("white": JupyterLab Light's --jp-layout-color0), hsl(), ...
+  return named && named !== t ? cssColorRgb(named) : hexToRgb(t);
+}
+
+let probe: CanvasRenderingContext2D | null | undefined;
+
+/** Any CSS colour as the browser writes it back ("#rrggbb" or "rgba(...)"); "" without a DOM. */
+function normalColor(c: string): string {
+  if (probe === undefined) {
+    try {
+      probe = typeof document !== "undefined" ? document.createElement("canvas").getContext("2d") : null;
+    } catch {
+      probe = null;
+    }
+  }
+  if (!probe || !c) return "";
+  probe.fillStyle = "#000000";
+  probe.fillStyle = c;
+  const out = String(probe.fillStyle);
+  return out === "#000000" && !/^(black|#000|#000000)$/i.test(c) ? "" : out;
 }
 
 export function luminance(c: string): number {

@@ -103,7 +103,7 @@ describe("dashboard live", () => {
     const h = harness();
     const got: LiveEvent[] = [];
     h.live.subscribe(["tokens"], (e) => got.push(e));
-    h.last().frame({ type: "hello", epoch: 5, seq: 3 });
+    h.last().frame({ type: "hello", epoch: "e5", seq: 3 });
     h.last().frame({ type: "token.created", channel: "tokens", seq: 4 });
     h.last().frame({ type: "heartbeat", seq: 9 });
     h.last().close();
@@ -113,7 +113,7 @@ describe("dashboard live", () => {
     expect(h.sockets.length).toBe(1);
     h.advance(1);
     expect(h.sockets.length).toBe(2);
-    h.last().frame({ type: "hello", epoch: 5, seq: 12 });
+    h.last().frame({ type: "hello", epoch: "e5", seq: 12 });
     expect(h.last().sent).toEqual([{ op: "subscribe", channels: ["tokens"], after: 9 }]);
     h.last().frame({ type: "token.created", channel: "tokens", seq: 9 }); // already seen: dropped
     h.last().frame({ type: "token.created", channel: "tokens", seq: 10 });
@@ -129,11 +129,11 @@ describe("dashboard live", () => {
     const b: LiveEvent[] = [];
     h.live.subscribe(["tokens"], (e) => a.push(e));
     h.live.subscribe(["cdna"], (e) => b.push(e));
-    h.last().frame({ type: "hello", epoch: 1, seq: 50 });
+    h.last().frame({ type: "hello", epoch: "b09a69f8f2dc7612", seq: 50 });
     expect(a).toEqual([]);
     h.last().close();
     h.advance(100);
-    h.last().frame({ type: "hello", epoch: 2, seq: 0 });
+    h.last().frame({ type: "hello", epoch: "0c1d2e3f40516273", seq: 0 });
     expect(a.map((e) => e.type)).toEqual(["resync"]);
     expect(b.map((e) => e.type)).toEqual(["resync"]);
     expect(h.last().sent).toEqual([{ op: "subscribe", channels: ["cdna", "tokens"], after: 0 }]);

@@ -104,7 +104,8 @@ class GridExplorer(Focusable):
             focus = ids
         self._scores = scores_of(ids)
         self._label_by = check_label_by(label_by, self._scores is not None, extra_columns(rt, label_by))
-        self._label_set = Labels.empty()
+        self._label_set: Optional[Labels] = Labels.empty()
+        self._label_key: Optional[np.ndarray] = None
         self._label_src: Optional[tuple[np.ndarray, ...]] = None
         self._ids_arg = self._scores[0] if self._scores is not None else ids  # a query result: its ids
         self._seed = seed
@@ -232,8 +233,11 @@ class GridExplorer(Focusable):
             self.legend = {"kind": "numeric", "label": color, "min": lo, "max": hi}
         self._order = np.ascontiguousarray(c["id"][perm], dtype=np.uint32)
         self._label_src = (c["label_offsets"], c["label_data"], c["label_valid"], c["row"][perm])
-        key = priority(self._rt, self._order, self._label_by, columns=c, rows=perm, scores=self._scores)
-        self._label_set = self._make_labels(key)
+        # the labels are made when first needed (after the coordinates are sent, so they do not
+        # delay the first frame); a priority read from the columns held now is taken now
+        deferred = self._label_by in (None, "degree", "score")
+        self._label_key = None if deferred else priority(self._rt, self._order, self._label_by, columns=c, rows=perm)
+        self._label_set = None
         self._values = values
         self._q3, bounds = _quantise(c["coords"], perm)
         self._q = np.ascontiguousarray(self._q3[:, :, :2])
@@ -277,9 +281,20 @@ class GridExplorer(Focusable):
         self._q = self._q3 = np.empty((0, 8, 3), np.uint8)
         self._values = None
         self._label_set = Labels.empty()
+        self._label_key = None
         self._label_src = None
 
     # -- labels --
+    def _labels(self) -> Labels:
+        """The label set, made on first use after a rebuild."""
+        if self._label_set is None:
+            key = self._label_key
+            if key is None:
+                key = priority(self._rt, self._order, self._label_by, scores=self._scores)
+            self._label_set = self._make_labels(key)
+            self._label_key = None
+        return self._label_set
+
     def _make_labels(self, key: np.ndarray) -> Labels:
         if self._label_by is None or self._label_src is None:
             return Labels.empty()
@@ -295,16 +310,18 @@ class GridExplorer(Focusable):
     @label_by.setter
     def label_by(self, value: Optional[str]) -> None:
         self._label_by = check_label_by(value, self._scores is not None, extra_columns(self._rt, value))
-        self._label_set = self._make_labels(priority(self._rt, self._order, self._label_by, scores=self._scores))
-        self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
+        labels = self._label_set = self._make_labels(
+            priority(self._rt, self._order, self._label_by, scores=self._scores)
+        )
+        self.send(*labels.message(np.empty(0, np.uint32), self.version, "view"))  # drop the old view set
         if self._label_by is None:  # no labels: drop the global set too
-            self.send(*self._label_set.message(np.empty(0, np.uint32), self.version, "global"))
+            self.send(*labels.message(np.empty(0, np.uint32), self.version, "global"))
         for msg in self._label_messages():
             self.send(*msg)
 
     def _label_messages(self) -> Iterator[Message]:
         if self._label_by is not None:
-            yield self._label_set.top(self.version)
+            yield self._labels().top(self.version)
 
     def _viewport(self, content: dict[str, Any]) -> None:
         """The best labels inside a box of the main view: ``space`` (index), ``axes`` [a, b]
@@ -319,7 +336,7 @@ class GridExplorer(Focusable):
         x0, y0, x1, y1 = box
         placed = (q[:, 0] != 255) | (q[:, 1] != 255)
         mask = placed & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-        self.send(*self._label_set.best_of(mask, self.version, request_id(content)))
+        self.send(*self._labels().best_of(mask, self.version, request_id(content)))
 
     def _main_is_small_multiple(self) -> bool:
         return not self.view3d and list(self.axes) == [0, 1]

@@ -196,3 +196,22 @@ def test_assets_are_public_cached_and_the_api_is_not(dash_server):
     assert httpx.get(dash_server.url + "/assets/nope.js").status_code == 404
     assert httpx.get(dash_server.url + "/assets/../Cargo.toml").status_code == 404
     assert httpx.get(dash_server.url + "/api/v1/status").status_code == 401
+
+
+def test_keyboard_navigation_and_phone_width(dash_page):
+    page = dash_page("light", width=390, height=800)
+    for _ in range(30):  # Tab through the header to the Logs link, then Enter
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement && document.activeElement.dataset.pageLink") == "logs":
+            break
+    else:
+        raise AssertionError("the Logs link cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-page='logs']")
+    for pid in registered_pages(page):
+        page.evaluate("id => { location.hash = '#/' + id; }", pid)
+        page.wait_for_selector(f"[data-page='{pid}']")
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{pid} is {overflow}px wider than a phone screen"
+        screenshot(page, f"{pid}-phone", "light")

@@ -429,3 +429,30 @@ pub fn serve(
         admin_key,
     })
 }
+
+/// Test hook: the bootstrap of the next upload job (`/api/v1/bootstrap`) waits at `at` units
+/// of progress (or at its commit point, `at="commit"`) until cancelled or resumed;
+/// `at=None` clears the pause and lets a paused job go on. Returns whether a paused job was
+/// resumed.
+#[pyfunction]
+#[pyo3(name = "_pause_next_bootstrap_job")]
+pub fn pause_next_bootstrap_job(at: &Bound<'_, PyAny>) -> PyResult<bool> {
+    use crate::progress::Pause;
+    use crate::server::jobs::run::{resume_paused, PAUSE_NEXT};
+    if at.is_none() {
+        *PAUSE_NEXT.lock() = None;
+        return Ok(resume_paused());
+    }
+    let at = if let Ok(n) = at.extract::<u64>() {
+        Pause::Units(n)
+    } else if at.extract::<String>().is_ok_and(|s| s == "commit") {
+        Pause::Commit
+    } else {
+        return Err(PyValueError::new_err(format!(
+            "at must be a number of units >= 0, \"commit\" or None, got {}",
+            at.repr()?
+        )));
+    };
+    *PAUSE_NEXT.lock() = Some(at);
+    Ok(false)
+}

@@ -6,6 +6,10 @@
 //! always the committed one. Responses carry a strong ETag (`If-None-Match` answers 304),
 //! `Cache-Control: no-cache` (revalidate, so a new build is picked up at once) and, for the
 //! page, a Content-Security-Policy that allows only this origin's scripts.
+//!
+//! Front-end development: with the environment variable `NG_DASHBOARD_DIR` set to a directory
+//! (e.g. `neurograph_lab/static/dashboard`), the same three files are read from there on each
+//! request instead, so `node build.mjs` shows up on reload without rebuilding the server.
 
 use crate::server::problem::Problem;
 use crate::server::AppState;
@@ -52,14 +56,38 @@ fn fnv64(bytes: &[u8]) -> u64 {
     })
 }
 
+fn etag_of(bytes: &[u8]) -> String {
+    format!("\"{:016x}-{:x}\"", fnv64(bytes), bytes.len())
+}
+
+/// The development override (`NG_DASHBOARD_DIR`): the file's bytes from that directory.
+fn from_dev_dir(name: &str) -> Option<Vec<u8>> {
+    let dir = std::env::var_os("NG_DASHBOARD_DIR")?;
+    std::fs::read(std::path::Path::new(&dir).join(name)).ok()
+}
+
 impl Asset {
     fn etag(&self) -> &str {
-        self.etag
-            .get_or_init(|| format!("\"{:016x}-{:x}\"", fnv64(self.bytes), self.bytes.len()))
+        self.etag.get_or_init(|| etag_of(self.bytes))
     }
 
     fn respond(&self, headers: &HeaderMap, extra: Option<HeaderValue>) -> Response {
-        let etag = self.etag();
+        match from_dev_dir(self.name) {
+            Some(bytes) => {
+                let etag = etag_of(&bytes);
+                self.answer(bytes.into(), &etag, headers, extra)
+            }
+            None => self.answer(self.bytes.into(), self.etag(), headers, extra),
+        }
+    }
+
+    fn answer(
+        &self,
+        body: axum::body::Body,
+        etag: &str,
+        headers: &HeaderMap,
+        extra: Option<HeaderValue>,
+    ) -> Response {
         let fresh = headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
@@ -69,7 +97,7 @@ impl Asset {
         } else {
             (
                 [(header::CONTENT_TYPE, HeaderValue::from_static(self.mime))],
-                self.bytes,
+                body,
             )
                 .into_response()
         };

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod durable;
 pub mod events;
 pub mod http_metrics;
+pub mod jobs;
 pub mod limit;
 pub mod openapi;
 pub mod problem;
@@ -52,6 +53,8 @@ pub struct Config {
     /// Largest request body in bytes (batch routes have their own, larger limit).
     pub max_body: usize,
     pub max_batch_body: usize,
+    /// Largest embeddings file `PUT /api/v1/bootstrap/{job}/file` takes (streamed to disk).
+    pub max_upload: u64,
     /// tokio worker threads.
     pub workers: usize,
     /// Requests per second and burst, per principal by role and per anonymous IP.
@@ -122,6 +125,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             max_body: 2 << 20,
             max_batch_body: 64 << 20,
+            max_upload: 4 << 30,
             workers: 2,
             rate_limits: RateLimits::default(),
             busy_wait: std::time::Duration::from_millis(100),

@@ -4,7 +4,9 @@
 //! the problem+json errors any request can get (400, 401, 403, 413, 415, 422, 429, 500, 503).
 
 use super::problem::Problem;
-use super::routes::{cdna, connections, events, graph, grid, semantic, system, table, tokens, ws};
+use super::routes::{
+    bootstrap, cdna, connections, events, graph, grid, semantic, system, table, tokens, ws,
+};
 use super::{assets, AppState};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -40,6 +42,8 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         cdna::get_cdna, cdna::patch_cdna, cdna::get_scales, cdna::put_scales,
         cdna::get_profile, cdna::put_profile, cdna::get_flags, cdna::put_flags,
         cdna::validate, cdna::history, cdna::rollback,
+        bootstrap::create, bootstrap::list, bootstrap::get_job, bootstrap::cancel,
+        bootstrap::upload,
         events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
         assets::index, assets::asset,
@@ -47,7 +51,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
     components(schemas(Problem)),
     tags(
         (name = "tokens"), (name = "connections"), (name = "grid"), (name = "graph"),
-        (name = "semantic"), (name = "cdna"), (name = "system"),
+        (name = "semantic"), (name = "cdna"), (name = "bootstrap"), (name = "system"),
     )
 )]
 pub struct ApiDoc;

@@ -60,7 +60,8 @@ export class Live {
   status: LiveStatus = "closed";
   /** Last event seq seen (or passed over by a heartbeat) in `epoch`. */
   lastSeq: number | null = null;
-  epoch: number | null = null;
+  /** The server's instance id (`hello.epoch`): it changes when the server restarts. */
+  epoch: string | number | null = null;
   /** Resync notices given to subscribers so far (tests and diagnostics). */
   resyncs = 0;
 
@@ -214,7 +215,7 @@ export class Live {
   }
 
   private onHello(msg: LiveEvent): void {
-    const epoch = typeof msg.epoch === "number" ? msg.epoch : null;
+    const epoch = typeof msg.epoch === "number" || typeof msg.epoch === "string" ? msg.epoch : null;
     const seq = typeof msg.seq === "number" ? msg.seq : 0;
     if (typeof msg.heartbeat_s === "number" && msg.heartbeat_s > 0) this.heartbeatMs = msg.heartbeat_s * 1000;
     const resumable = this.lastSeq !== null && epoch !== null && epoch === this.epoch && this.lastSeq <= seq;
@@ -266,7 +267,7 @@ export class Live {
   /** Bring the server's subscription in line with what the pages want. */
   private sync(): void {
     const s = this.sock;
-    if (!s || s.readyState !== OPEN || this.status !== "open" || this.epoch === null) return;
+    if (!s || s.readyState !== OPEN || this.status !== "open") return;
     const want = this.wanted();
     const add = [...want].filter((c) => !this.subscribed.has(c)).sort();
     const drop = [...this.subscribed].filter((c) => !want.has(c)).sort();

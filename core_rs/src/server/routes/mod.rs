@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bootstrap;
 pub mod cdna;
 pub mod connections;
 pub mod events;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(ws::routes())
+        .merge(bootstrap::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())

@@ -4,6 +4,8 @@ import type { ApiOptions, ApiResponse } from "../api";
 import type { Live } from "../live";
 import type { Session } from "../session";
 import admin from "./admin";
+import bootstrap from "./bootstrap";
+import cdna from "./cdna";
 import logs from "./logs";
 import overview from "./overview";
 import tokens from "./tokens";
@@ -35,7 +37,7 @@ export interface Page {
 /** Nav order; pages not listed go last. */
 export const ORDER = ["overview", "tokens", "graph", "grid", "cdna", "logs", "bootstrap", "admin"];
 
-const registered: Page[] = [overview, logs, admin, tokens];
+const registered: Page[] = [overview, logs, admin, cdna, bootstrap, tokens];
 
 const rank = (id: string): number => {
   const i = ORDER.indexOf(id);

@@ -98,7 +98,16 @@ function Chart(props: {
       height: 160,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // Always the last WINDOW_S seconds, also before the first samples arrive.
+      scales: {
+        x: {
+          time: true,
+          range: (_u, _min, max) => {
+            const hi = Number.isFinite(max) && max > 1e9 ? max : Date.now() / 1000;
+            return [hi - WINDOW_S, hi];
+          },
+        },
+      },
       axes: [axis, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (fmt ? fmt(v) : fmtRate(v))) }],
       series: [{}, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 1.5, points: { show: false } }))],
     };

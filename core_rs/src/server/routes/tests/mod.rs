@@ -1,6 +1,7 @@
 //! Route tests: requests through the whole router (every layer) with `oneshot`, as the
 //! ephemeral admin; one test also runs the real server on 127.0.0.1.
 
+mod bootstrap;
 mod cdna;
 mod connections;
 mod dashboard;

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Every route of the API: (method, path template).
-const ROUTES: [(&str, &str); 66] = [
+const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tokens/{id}"),
     ("patch", "/api/v1/tokens/{id}"),
     ("delete", "/api/v1/tokens/{id}"),
@@ -74,6 +74,11 @@ const ROUTES: [(&str, &str); 66] = [
     ("post", "/api/v1/api-keys/{id}/rotate"),
     ("post", "/api/v1/jwt-keys/rotate"),
     ("get", "/api/v1/audit"),
+    ("post", "/api/v1/bootstrap"),
+    ("get", "/api/v1/bootstrap"),
+    ("get", "/api/v1/bootstrap/{job}"),
+    ("delete", "/api/v1/bootstrap/{job}"),
+    ("put", "/api/v1/bootstrap/{job}/file"),
     ("get", "/api/v1/tokens/{id}"),
 ];
 
@@ -149,7 +154,8 @@ async fn openapi_lists_every_route_with_its_role_and_problems() {
         let uri = path
             .replace("{id}", "1")
             .replace("{label}", "x")
-            .replace("{name}", "x");
+            .replace("{name}", "x")
+            .replace("{job}", "x");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let a = call(&app, &st, m, &uri, None, &[]).await;
         assert!(
@@ -423,7 +429,10 @@ async fn each_route_enforces_the_role_its_document_names() {
             continue;
         }
         let needed = Role::parse(needed).unwrap();
-        let uri = path.replace("{id}", "1").replace("{label}", "x");
+        let uri = path
+            .replace("{id}", "1")
+            .replace("{label}", "x")
+            .replace("{job}", "x");
         for role in [Role::Readonly, Role::User, Role::Admin] {
             let a = as_role(&app, role, method, &uri).await;
             if role < needed {
