@@ -103,7 +103,7 @@ def test_label_search_opens_a_card_with_spaces_and_connections(dash_page, dash_s
     page.fill("input[name=label-search]", label_a)
     page.wait_for_selector(f".label-hits [data-hit='{a}']")
     page.click(f".label-hits [data-hit='{a}']")
-    page.wait_for_selector(f".token-card[aria-label^='Token {a}']")
+    page.wait_for_selector(f".token-card[aria-label^='Token {a}'] [data-space='abstract']")
     assert page.locator(".token-card [data-space]").count() == 8
     page.wait_for_selector(f".token-card [data-neighbor='{b}']")
     screenshot(page, "tokens-card", theme)
