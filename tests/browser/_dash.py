@@ -31,7 +31,8 @@ import pytest
 
 import neurograph_lab as ng
 
-FAST = {role: (1e6, 1e6) for role in ("readonly", "user", "admin", "per_ip")}
+FAST: dict[str, Any] = {role: (1e6, 1e6) for role in ("readonly", "user", "admin", "per_ip")}
+FAST["login_per_minute"] = 100_000  # every test page logs in afresh
 # Generous: a cold page with a first WebSocket round trip on a busy 2-core machine.
 TIMEOUT_MS = 30_000
 N_TOKENS = 300

@@ -157,6 +157,8 @@ pub struct AppState {
     pub http: Arc<http_metrics::HttpMetrics>,
     /// Present when the server journals writes (standalone mode).
     pub journal: Option<Arc<crate::journal::Journal>>,
+    /// The dashboard views' cache (the grid of the current data version).
+    pub views: Arc<routes::views::ViewCache>,
 }
 
 /// A running server; dropping it stops it.
@@ -232,6 +234,7 @@ pub fn app_state(store: Arc<RuntimeStorage>, config: Config) -> Result<AppState,
         )),
         http: Arc::default(),
         journal,
+        views: Arc::default(),
         config: Arc::new(config),
     })
 }

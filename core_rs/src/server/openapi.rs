@@ -7,6 +7,7 @@ use super::problem::Problem;
 use super::routes::{
     bootstrap, cdna, connections, events, graph, grid, semantic, system, table, tokens, ws,
 };
+use super::routes::{views, views_graph, views_search};
 use super::{assets, AppState};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -46,12 +47,16 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
         bootstrap::upload,
         events::events, ws::upgrade,
         system::health, system::ready, system::status, system::metrics,
+        views::grid_meta, views::grid_coords, views::grid_main, views::grid_labels,
+        views::grid_hover, views::grid_ids, views_graph::graph_view, views_graph::graph_hover,
+        views_search::complete, views_search::grid_focus,
         assets::index, assets::asset,
     ),
     components(schemas(Problem)),
     tags(
         (name = "tokens"), (name = "connections"), (name = "grid"), (name = "graph"),
         (name = "semantic"), (name = "cdna"), (name = "bootstrap"), (name = "system"),
+        (name = "views"),
     )
 )]
 pub struct ApiDoc;

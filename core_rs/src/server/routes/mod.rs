@@ -14,6 +14,11 @@ pub mod semantic;
 pub mod system;
 pub mod table;
 pub mod tokens;
+pub mod views;
+pub mod views_color;
+pub mod views_graph;
+pub mod views_search;
+pub mod views_wire;
 pub mod ws;
 
 #[cfg(test)]
@@ -41,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(ws::routes())
+        .merge(views::routes())
         .merge(bootstrap::routes())
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()

@@ -6,6 +6,8 @@ import type { Session } from "../session";
 import admin from "./admin";
 import bootstrap from "./bootstrap";
 import cdna from "./cdna";
+import graph from "./graph";
+import grid from "./grid";
 import logs from "./logs";
 import overview from "./overview";
 import tokens from "./tokens";
@@ -37,7 +39,7 @@ export interface Page {
 /** Nav order; pages not listed go last. */
 export const ORDER = ["overview", "tokens", "graph", "grid", "cdna", "logs", "bootstrap", "admin"];
 
-const registered: Page[] = [overview, logs, admin, cdna, bootstrap, tokens];
+const registered: Page[] = [overview, logs, admin, cdna, bootstrap, grid, graph, tokens];
 
 const rank = (id: string): number => {
   const i = ORDER.indexOf(id);

@@ -149,26 +149,33 @@ function Overview({ ctx }: { ctx: PageCtx }) {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let inflight = false;
     let again = false;
+    // Store events counted locally (token.created +count ...) since the page opened.
+    let bumps = 0;
     const load = async () => {
       if (inflight) {
         again = true;
         return;
       }
       inflight = true;
-      try {
-        const [s, ev] = await Promise.all([ctx.api<Status>("GET", "/status"), ctx.api<GuardianEvent[]>("GET", "/events?last=20")]);
-        let au: AuditEntry[] = [];
-        if (ctx.session.isAdmin) {
-          const head = await ctx.api<{ last_seq: number }>("GET", "/audit?limit=1");
-          const after = Math.max(0, head.data.last_seq - 20);
-          au = (await ctx.api<{ entries: AuditEntry[] }>("GET", `/audit?after=${after}&limit=20`)).data.entries;
-        }
+      const g = bumps;
+      // Each part shows as soon as it arrives (the figures first: they are what one looks at).
+      const status = ctx.api<Status>("GET", "/status").then((s) => {
         if (!alive) return;
         setStatus(s.data);
-        setCounts({ tokens: s.data.tokens, connections: s.data.connections });
-        setEvents(ev.data.slice().reverse());
-        setAudit(au.slice().reverse());
-        setError(null);
+        // An event counted locally after this request left is newer than its answer.
+        if (g === bumps) setCounts({ tokens: s.data.tokens, connections: s.data.connections });
+      });
+      const recent = ctx.api<GuardianEvent[]>("GET", "/events?last=20").then((ev) => alive && setEvents(ev.data.slice().reverse()));
+      const audited = ctx.session.isAdmin
+        ? ctx.api<{ last_seq: number }>("GET", "/audit?limit=1").then(async (head) => {
+            const after = Math.max(0, head.data.last_seq - 20);
+            const page = await ctx.api<{ entries: AuditEntry[] }>("GET", `/audit?after=${after}&limit=20`);
+            if (alive) setAudit(page.data.entries.slice().reverse());
+          })
+        : Promise.resolve();
+      try {
+        await Promise.all([status, recent, audited]);
+        if (alive) setError(null);
       } catch (e) {
         if (alive) setError(e);
       } finally {
@@ -191,7 +198,7 @@ function Overview({ ctx }: { ctx: PageCtx }) {
       }, wait);
     };
     load();
-    const off = ctx.live.subscribe(["tokens", "connections", "cdna", "metrics"], (ev: LiveEvent) => {
+    const off = ctx.live.subscribe(["tokens", "connections", "cdna", "metrics", "events"], (ev: LiveEvent) => {
       if (ev.type === "metrics" && ev.data) {
         const d = ev.data as Record<string, number>;
         const t = Date.now() / 1000;
@@ -202,6 +209,15 @@ function Overview({ ctx }: { ctx: PageCtx }) {
         memory.current.push(t, [d.memory_bytes ?? null]);
         setVersion((v) => v + 1);
         return;
+      }
+      const n = typeof ev.data?.count === "number" ? ev.data.count : 0;
+      const dt = ev.type === "token.created" ? n : ev.type === "token.deleted" ? -n : 0;
+      const removed = ev.type === "token.deleted" && typeof ev.data?.connections === "number" ? ev.data.connections : 0;
+      const dc = ev.type === "connection.created" ? n : ev.type === "connection.deleted" ? -n : -removed;
+      if (dt || dc) {
+        // Paint the new figures now; the refetch below confirms them.
+        bumps++;
+        setCounts((c) => c && { tokens: c.tokens + dt, connections: c.connections + dc });
       }
       schedule(ev.type === "resync");
     });

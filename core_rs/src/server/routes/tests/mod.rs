@@ -9,6 +9,7 @@ mod queries;
 mod system;
 mod table;
 mod tokens;
+mod views;
 
 use crate::server::{app_state, routes, AppState, Config};
 use crate::storage::RuntimeStorage;
