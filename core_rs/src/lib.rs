@@ -30,6 +30,7 @@ pub mod server;
 pub mod snapshot;
 pub mod space;
 pub mod storage;
+pub mod table;
 pub mod token;
 
 #[cfg(feature = "python")]

@@ -5,7 +5,7 @@
 
 use super::problem::Problem;
 use super::routes::{
-    bootstrap, cdna, connections, events, graph, grid, semantic, system, tokens, ws,
+    bootstrap, cdna, connections, events, graph, grid, semantic, system, table, tokens, ws,
 };
 use super::routes::{views, views_graph, views_search};
 use super::{assets, AppState};
@@ -31,7 +31,7 @@ pub const SPEC_PATH: &str = "/api/v1/openapi.json";
     paths(
         tokens::get_token, tokens::list_tokens, tokens::count_tokens, tokens::find_label,
         tokens::create_token, tokens::create_tokens, tokens::update_token, tokens::delete_token,
-        tokens::delete_tokens,
+        tokens::delete_tokens, table::table_get, table::table_post, table::labels,
         connections::get_connection, connections::list_connections,
         connections::token_connections, connections::count_connections,
         connections::create_connection, connections::create_connections,

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod grid;
 pub mod semantic;
 pub mod system;
+pub mod table;
 pub mod tokens;
 pub mod views;
 pub mod views_color;
@@ -35,6 +36,7 @@ use axum::Router;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(tokens::routes())
+        .merge(table::routes())
         .merge(connections::routes())
         .merge(grid::routes())
         .merge(graph::routes())
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body));
     let batch = Router::new()
         .merge(tokens::batch_routes())
+        .merge(table::batch_routes())
         .merge(connections::batch_routes())
         .merge(grid::batch_routes())
         .merge(graph::batch_routes())

@@ -10,6 +10,7 @@ import graph from "./graph";
 import grid from "./grid";
 import logs from "./logs";
 import overview from "./overview";
+import tokens from "./tokens";
 
 /** What a page gets from the shell. */
 export interface PageCtx {
@@ -38,7 +39,7 @@ export interface Page {
 /** Nav order; pages not listed go last. */
 export const ORDER = ["overview", "tokens", "graph", "grid", "cdna", "logs", "bootstrap", "admin"];
 
-const registered: Page[] = [overview, logs, admin, cdna, bootstrap, grid, graph];
+const registered: Page[] = [overview, logs, admin, cdna, bootstrap, grid, graph, tokens];
 
 const rank = (id: string): number => {
   const i = ORDER.indexOf(id);

@@ -198,7 +198,7 @@ function Overview({ ctx }: { ctx: PageCtx }) {
       }, wait);
     };
     load();
-    const off = ctx.live.subscribe(["tokens", "connections", "cdna", "metrics"], (ev: LiveEvent) => {
+    const off = ctx.live.subscribe(["tokens", "connections", "cdna", "metrics", "events"], (ev: LiveEvent) => {
       if (ev.type === "metrics" && ev.data) {
         const d = ev.data as Record<string, number>;
         const t = Date.now() / 1000;

@@ -7,6 +7,7 @@ mod connections;
 mod dashboard;
 mod queries;
 mod system;
+mod table;
 mod tokens;
 mod views;
 
