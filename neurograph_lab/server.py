@@ -331,18 +331,22 @@ class Server:
         return f"<neurograph_lab Server {self.url} ({state})>"
 
     def _repr_html_(self) -> str:
+        """The facts, a one-time link that opens the dashboard logged in, and the API docs.
+
+        Each rendering makes a fresh login link (it works once and expires after a few
+        minutes), so a saved notebook holds no usable credential for long."""
         rows = self._rows()
-        note = ""
-        if self.running:
-            note = "API under /api/v1 (docs at /docs); srv.login_url opens it in a browser; srv.api_key for scripts"
-        table = kv_table("NeuroGraph server", rows, note)
         if not self.running:
-            return table
-        link = (
-            f"<a href='{esc(self.url)}/docs' target='_blank' rel='noopener' "
-            f"style='color:var(--jp-content-link-color,#1a73e8)'>{esc(self.url)}/docs</a>"
-        )
-        return table.replace(esc(self.url), link, 1)
+            return kv_table("NeuroGraph server", rows, "")
+        style = "style='color:var(--jp-content-link-color,#1a73e8)'"
+        login = self.login_url
+        rows.insert(1, ("dashboard", "@@dashboard-link@@"))
+        rows.insert(2, ("API docs", "@@docs-link@@"))
+        note = "the dashboard link logs in once (srv.login_url makes another); srv.api_key for scripts"
+        table = kv_table("NeuroGraph server", rows, note)
+        dash = f"<a href='{esc(login)}' target='_blank' rel='noopener' {style}>open the dashboard</a> (one-time link)"
+        docs = f"<a href='{esc(self.url)}/docs' target='_blank' rel='noopener' {style}>{esc(self.url)}/docs</a>"
+        return table.replace(esc("@@dashboard-link@@"), dash, 1).replace(esc("@@docs-link@@"), docs, 1)
 
 
 def serve(

@@ -147,6 +147,16 @@ def test_reprs_show_the_link_and_never_the_key():
         assert srv.url in text and "running" in text
         assert f"href='{srv.url}/docs'" in html and "1 tokens" in html and "running" in html
         assert srv.api_key not in text + html
+        # the dashboard link logs a browser in once, then lands on the dashboard at /
+        link = html.split("<a href='")[1].split("'")[0].replace("&amp;", "&")
+        assert link.startswith(f"{srv.url}/login?token=")
+        with httpx.Client(follow_redirects=True) as browser:
+            page = browser.get(link)
+            assert page.status_code == 200 and str(page.url) == f"{srv.url}/"
+            assert "text/html" in page.headers["content-type"]
+            assert browser.get(f"{srv.url}/api/v1/auth/me").json()["role"] == "admin"
+        assert httpx.get(link, follow_redirects=False).status_code >= 400  # spent
+        assert srv._repr_html_() != html  # each rendering makes a new link
     assert "stopped" in repr(srv) and "stopped" in srv._repr_html_()
 
 
