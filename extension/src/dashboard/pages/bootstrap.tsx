@@ -355,7 +355,14 @@ function Bootstrap({ ctx }: { ctx: PageCtx }) {
       {job && (
         <Card title={`Job ${job.name ?? job.id}`} wide>
           <div data-job={job.id} data-state={job.state} data-seen={seen.join(" ")}>
-            <progress data-progress value={bar.value} max={bar.max} aria-label="Bootstrap progress" />
+            {/* per mille of a fixed max: a max that changes between renders would clamp the old
+                value, and Preact then keeps a stale value attribute */}
+            <progress
+              data-progress
+              value={Math.round((1000 * Math.min(bar.value, bar.max)) / bar.max)}
+              max={1000}
+              aria-label="Bootstrap progress"
+            />
             <p data-progress-label aria-live="polite">
               {bar.label}
             </p>
