@@ -1,4 +1,4 @@
-"""The web dashboard in headless Chromium against a real ``ng.serve`` (issue 14's speed list).
+"""The web dashboard in headless Chromium against a real ``ng.serve``: how soon it paints, how big it is, how fast it follows the notebook.
 
 Measured:
 

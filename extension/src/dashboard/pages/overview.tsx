@@ -7,6 +7,16 @@ import type { LiveEvent } from "../live";
 import { Card, ErrorBox, fmtBytes, fmtInt, fmtRate, fmtTime, Metric, preactPage } from "../ui";
 import type { PageCtx } from "./index";
 
+/** The y axis' width: its longest tick label plus the ticks and gap, so "16.8 MB" is not clipped. */
+function labelWidth(u: uPlot, values: string[] | null, axisIdx: number): number {
+  const axis = u.axes[axisIdx];
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  if (!longest) return 56;
+  u.ctx.font = axis.font?.[0] ?? u.ctx.font;
+  const px = u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
+  return Math.max(40, Math.ceil(px + (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4));
+}
+
 interface Status {
   tokens: number;
   connections: number;
@@ -108,7 +118,7 @@ function Chart(props: {
           },
         },
       },
-      axes: [axis, { ...axis, size: 56, values: (_u, vals) => vals.map((v) => (fmt ? fmt(v) : fmtRate(v))) }],
+      axes: [axis, { ...axis, size: labelWidth, values: (_u, vals) => vals.map((v) => (fmt ? fmt(v) : fmtRate(v))) }],
       series: [{}, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 1.5, points: { show: false } }))],
     };
     const u = new uPlot(opts, series.data(), el);
