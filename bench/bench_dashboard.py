@@ -1,4 +1,5 @@
-"""The web dashboard in headless Chromium against a real ``ng.serve``: how soon it paints, how big it is, how fast it follows the notebook.
+"""The web dashboard in headless Chromium against a real ``ng.serve``: how soon it paints, how
+big it is, how fast it follows the notebook.
 
 Measured:
 
