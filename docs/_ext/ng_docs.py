@@ -8,6 +8,8 @@ Directives
 ``ng-explore-steps``
     The ``%%ng_explore`` steps from the language's step table (``_STEP_HANDLERS``): the syntax
     and description each step's handler carries.
+``ng-cli``
+    The ``neurograph-lab`` command line from its argparse parser.
 ``ng-openapi``
     The REST API from the server's OpenAPI 3.1 document (``_core.openapi_json()``, the same
     document ``/api/v1/openapi.json`` serves): paths, methods, parameters, request bodies,
@@ -28,6 +30,7 @@ The checks are plain functions too (``tests/test_docs.py`` calls them).
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import re
@@ -68,7 +71,8 @@ def public_modules() -> list[Any]:
     return mods
 
 
-def view_classes() -> list[type]:
+@functools.lru_cache(maxsize=1)
+def view_classes() -> tuple[type, ...]:
     """The classes of the runtime's views (``rt.tokens``, ``rt.grid`` ...), found on a real runtime."""
     import neurograph_lab as ng
 
@@ -81,7 +85,7 @@ def view_classes() -> list[type]:
         cls = type(value)
         if _ours(cls) and cls not in found and not isinstance(value, (int, float, str)):
             found.append(cls)
-    return found
+    return tuple(found)
 
 
 def public_objects() -> Iterator[tuple[str, Any]]:
@@ -296,6 +300,11 @@ def _argument_rows(parser: argparse.ArgumentParser) -> list[list[nodes.Node | st
         else:
             default = str(action.default)
         help_text = action.help or ""
+        if "%(" in help_text:  # argparse's own expansion: %(default)s ...
+            try:
+                help_text = help_text % {**vars(action), "prog": parser.prog}
+            except (KeyError, TypeError, ValueError):
+                pass
         if action.choices:
             help_text += f" (one of: {', '.join(str(c) for c in action.choices)})"
         required = "required" if (not action.option_strings and action.nargs not in ("?", "*")) else ""
@@ -333,6 +342,33 @@ class MagicsDirective(SphinxDirective):
             if rows:
                 section += _table(["argument", "meaning", "default"], rows, [3, 8, 2])
             out.append(section)
+        return out
+
+
+class CliDirective(SphinxDirective):
+    """``ng-cli``: the ``neurograph-lab`` command line, from its argparse parser."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from neurograph_lab.cli import build_parser
+
+        make = _SectionMaker(self)
+        parser = build_parser()
+        out: list[nodes.Node] = []
+        usage = re.sub(r"^usage:\s*", "", parser.format_usage().strip())
+        out.append(nodes.literal_block(usage, usage, language="text"))
+        out.extend(_docstring_nodes(parser.description or ""))
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for name, sub in action.choices.items():
+                section = make(f"{parser.prog} {name}", f"cli-{name}")
+                sub_usage = re.sub(r"^usage:\s*", "", sub.format_usage().strip())
+                section += nodes.literal_block(sub_usage, sub_usage, language="text")
+                section += _docstring_nodes(sub.description or "")
+                section += _table(["argument", "meaning", "default"], _argument_rows(sub), [3, 8, 2])
+                out.append(section)
         return out
 
 
@@ -696,12 +732,23 @@ def _check_offline(app: Sphinx, exception: BaseException | None) -> None:
         logger.warning("%s loads from another host (the site must work offline): %s", page, tag, type="ng")
 
 
+def _view_signature(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str, str | None] | None:
+    """A view is reached as ``rt.tokens`` ..., never constructed: its class shows no signature."""
+    if what == "class" and obj in view_classes():
+        return "", return_annotation
+    return None
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ng-magics", MagicsDirective)
     app.add_directive("ng-explore-steps", ExploreStepsDirective)
     app.add_directive("ng-openapi", OpenApiDirective)
+    app.add_directive("ng-cli", CliDirective)
     app.connect("builder-inited", _check_docstrings)
     app.connect("env-check-consistency", _check_reference)
+    app.connect("autodoc-process-signature", _view_signature)
     app.connect("html-page-context", _plotly_on_page)
     app.connect("build-finished", _copy_plotly)
     app.connect("build-finished", _check_offline)
