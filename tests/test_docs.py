@@ -116,9 +116,11 @@ def test_pages_loading_from_another_host_are_caught(ng_docs, tmp_path):
 
 
 def test_reference_coverage_names_what_is_missing(ng_docs):
-    everything = [f"neurograph_lab.{n}" for n in ng.__all__] + [
-        f"neurograph_lab.runtime.{c.__qualname__}" for c in ng_docs.view_classes()
-    ]
+    everything = (
+        [f"neurograph_lab.{n}" for n in ng.__all__]
+        + [f"neurograph_lab.runtime.{c.__qualname__}" for c in ng_docs.view_classes()]
+        + [f"{c.__module__}.{c.__qualname__}" for c in ng_docs.reachable_classes()]
+    )
     assert ng_docs.undocumented_in_reference(everything) == []
     assert ng_docs.undocumented_in_reference(everything[1:]) == [everything[0]]
 
@@ -140,3 +142,9 @@ def test_magic_usage_is_one_plain_line(ng_docs):
     assert usage.startswith("%ng_neighbors ")
     assert "::" not in usage and "usage:" not in usage
     assert "--space SPACE" in usage and usage.rstrip().endswith("token")
+
+
+def test_property_docstrings_read_as_descriptions(ng_docs, monkeypatch):
+    assert ng_docs.misread_property_docstrings() == []
+    monkeypatch.setattr(ng.Server.url.fget, "__doc__", "Base URL: where the server answers.")
+    assert ng_docs.misread_property_docstrings() == ["neurograph_lab.Server.url"]
