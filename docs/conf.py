@@ -89,10 +89,10 @@ nb_merge_streams = True
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
-# autodoc: numpy-style docstrings through napoleon, hints in the description
-autodoc_typehints = "description"
+# autodoc: numpy-style docstrings through napoleon; type hints in the signatures
+autodoc_typehints = "signature"
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_default_options = {"members": True}
 autodoc_preserve_defaults = True
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True

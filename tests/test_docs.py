@@ -116,8 +116,35 @@ def test_pages_loading_from_another_host_are_caught(ng_docs, tmp_path):
 
 
 def test_reference_coverage_names_what_is_missing(ng_docs):
-    everything = [f"neurograph_lab.{n}" for n in ng.__all__] + [
-        f"neurograph_lab.runtime.{c.__qualname__}" for c in ng_docs.view_classes()
-    ]
+    everything = (
+        [f"neurograph_lab.{n}" for n in ng.__all__]
+        + [f"neurograph_lab.runtime.{c.__qualname__}" for c in ng_docs.view_classes()]
+        + [f"{c.__module__}.{c.__qualname__}" for c in ng_docs.reachable_classes()]
+    )
     assert ng_docs.undocumented_in_reference(everything) == []
     assert ng_docs.undocumented_in_reference(everything[1:]) == [everything[0]]
+
+
+def test_cli_rows_expand_argparse_defaults(ng_docs):
+    from neurograph_lab.cli import build_parser
+
+    parser = build_parser()
+    serve = next(a for a in parser._actions if a.choices and "serve" in a.choices).choices["serve"]
+    rows = {r[0].astext().split()[0]: r for r in ng_docs._argument_rows(serve)}
+    assert "--print-key" in rows and "SNAPSHOT" in rows
+    assert rows["--port"][1] == "port to listen on; 0 picks a free one (default: 8765)"
+    assert rows["--port"][2].astext() == "8765"
+    assert rows["SNAPSHOT"][2] == "required"
+
+
+def test_magic_usage_is_one_plain_line(ng_docs):
+    usage = ng_docs.magic_usage(NeuroGraphMagics.ng_neighbors.parser)
+    assert usage.startswith("%ng_neighbors ")
+    assert "::" not in usage and "usage:" not in usage
+    assert "--space SPACE" in usage and usage.rstrip().endswith("token")
+
+
+def test_property_docstrings_read_as_descriptions(ng_docs, monkeypatch):
+    assert ng_docs.misread_property_docstrings() == []
+    monkeypatch.setattr(ng.Server.url.fget, "__doc__", "Base URL: where the server answers.")
+    assert ng_docs.misread_property_docstrings() == ["neurograph_lab.Server.url"]

@@ -8,6 +8,8 @@ Directives
 ``ng-explore-steps``
     The ``%%ng_explore`` steps from the language's step table (``_STEP_HANDLERS``): the syntax
     and description each step's handler carries.
+``ng-cli``
+    The ``neurograph-lab`` command line from its argparse parser.
 ``ng-openapi``
     The REST API from the server's OpenAPI 3.1 document (``_core.openapi_json()``, the same
     document ``/api/v1/openapi.json`` serves): paths, methods, parameters, request bodies,
@@ -17,8 +19,10 @@ Checks (warnings, so ``sphinx-build -W`` fails the build)
 ---------------------------------------------------------
 - ``missing_docstrings()``: a public function, class, method or property, a view's public
   method, a ``%ng_*`` magic or an explore step without a docstring.
-- after reading: every name of ``neurograph_lab.__all__`` and every view class appears in the
-  Python API reference.
+- ``misread_property_docstrings()``: a property whose first line napoleon would read as its
+  type (``Words: more words``).
+- after reading: every name of ``neurograph_lab.__all__``, every view class and every class a
+  user reaches through an attribute appears in the Python API reference.
 - after writing: no HTML page loads a script or stylesheet from another host (the site works
   offline, as the lab does).
 
@@ -28,6 +32,7 @@ The checks are plain functions too (``tests/test_docs.py`` calls them).
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import json
 import re
@@ -68,7 +73,8 @@ def public_modules() -> list[Any]:
     return mods
 
 
-def view_classes() -> list[type]:
+@functools.lru_cache(maxsize=1)
+def view_classes() -> tuple[type, ...]:
     """The classes of the runtime's views (``rt.tokens``, ``rt.grid`` ...), found on a real runtime."""
     import neurograph_lab as ng
 
@@ -81,7 +87,16 @@ def view_classes() -> list[type]:
         cls = type(value)
         if _ours(cls) and cls not in found and not isinstance(value, (int, float, str)):
             found.append(cls)
-    return found
+    return tuple(found)
+
+
+def reachable_classes() -> tuple[type, ...]:
+    """Classes a user reaches through an attribute rather than by name (``srv.users``,
+    ``api.tokens``, what ``%%ng_explore`` returns): documented and checked like public ones."""
+    from neurograph_lab import client, server
+    from neurograph_lab._explore_lang import ExploreResult
+
+    return (server.Users, server.Keys, client.RemoteTokens, client.RemoteCDNA, ExploreResult)
 
 
 def public_objects() -> Iterator[tuple[str, Any]]:
@@ -110,7 +125,7 @@ def public_objects() -> Iterator[tuple[str, Any]]:
             ]
         for name in names:
             yield from emit(f"{mod.__name__}.{name}", getattr(mod, name))
-    for cls in view_classes():
+    for cls in (*view_classes(), *reachable_classes()):
         yield from emit(f"{cls.__module__}.{cls.__qualname__}", cls)
 
 
@@ -149,13 +164,38 @@ def missing_docstrings() -> list[str]:
                     doc = member.__doc__
                 if not (doc or "").strip():
                     missing.append(f"{qual}.{name}")
-    for name, func in magic_functions(NeuroGraphMagics):
-        if not (func.parser.description or "").strip():
-            missing.append(f"%{name}")
+    for kind in ("line", "cell"):
+        for name, method in NeuroGraphMagics.magics[kind].items():  # type: ignore[attr-defined]
+            func = getattr(NeuroGraphMagics, method)
+            parser = getattr(func, "parser", None)
+            doc = parser.description if parser is not None else func.__doc__
+            if not (doc or "").strip():
+                missing.append(f"%{name}")
     for step, handler in _STEP_HANDLERS.items():
         if not step_doc(step, handler)[1]:
             missing.append(f"%%ng_explore step {step!r}")
     return missing
+
+
+def misread_property_docstrings() -> list[str]:
+    """Properties whose docstring napoleon would misread: a first line ``Words: more words``
+    is taken as ``type: description``, so "Words" would show as the property's type."""
+    from sphinx.ext.napoleon import Config
+    from sphinx.ext.napoleon.docstring import NumpyDocstring
+
+    config = Config(napoleon_use_ivar=True)
+    found: list[str] = []
+    for qual, obj in public_objects():
+        if not inspect.isclass(obj):
+            continue
+        for name, member in _members(obj):
+            if not isinstance(member, property) or member.fget is None:
+                continue
+            doc = inspect.getdoc(member.fget) or ""
+            lines = NumpyDocstring(doc, config, what="property", name=f"{qual}.{name}").lines()
+            if any(line.startswith(":type:") for line in lines):
+                found.append(f"{qual}.{name}")
+    return sorted(set(found))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,6 +336,11 @@ def _argument_rows(parser: argparse.ArgumentParser) -> list[list[nodes.Node | st
         else:
             default = str(action.default)
         help_text = action.help or ""
+        if "%(" in help_text:  # argparse's own expansion: %(default)s ...
+            try:
+                help_text = help_text % {**vars(action), "prog": parser.prog}
+            except (KeyError, TypeError, ValueError):
+                pass
         if action.choices:
             help_text += f" (one of: {', '.join(str(c) for c in action.choices)})"
         required = "required" if (not action.option_strings and action.nargs not in ("?", "*")) else ""
@@ -333,6 +378,33 @@ class MagicsDirective(SphinxDirective):
             if rows:
                 section += _table(["argument", "meaning", "default"], rows, [3, 8, 2])
             out.append(section)
+        return out
+
+
+class CliDirective(SphinxDirective):
+    """``ng-cli``: the ``neurograph-lab`` command line, from its argparse parser."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from neurograph_lab.cli import build_parser
+
+        make = _SectionMaker(self)
+        parser = build_parser()
+        out: list[nodes.Node] = []
+        usage = re.sub(r"^usage:\s*", "", parser.format_usage().strip())
+        out.append(nodes.literal_block(usage, usage, language="text"))
+        out.extend(_docstring_nodes(parser.description or ""))
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for name, sub in action.choices.items():
+                section = make(f"{parser.prog} {name}", f"cli-{name}")
+                sub_usage = re.sub(r"^usage:\s*", "", sub.format_usage().strip())
+                section += nodes.literal_block(sub_usage, sub_usage, language="text")
+                section += _docstring_nodes(sub.description or "")
+                section += _table(["argument", "meaning", "default"], _argument_rows(sub), [3, 8, 2])
+                out.append(section)
         return out
 
 
@@ -651,6 +723,13 @@ def _copy_plotly(app: Sphinx, exception: BaseException | None) -> None:
 def _check_docstrings(app: Sphinx) -> None:
     for qual in missing_docstrings():
         logger.warning("no docstring: %s", qual, type="ng", subtype="docstring")
+    for qual in misread_property_docstrings():
+        logger.warning(
+            "the first line of %s reads as 'type: description' (rephrase without ': ')",
+            qual,
+            type="ng",
+            subtype="docstring",
+        )
 
 
 def undocumented_in_reference(documented: Iterable[str]) -> list[str]:
@@ -663,6 +742,9 @@ def undocumented_in_reference(documented: Iterable[str]) -> list[str]:
     for cls in view_classes():
         names = {f"{cls.__module__}.{cls.__qualname__}", f"{PACKAGE}.runtime.{cls.__qualname__}"}
         if not names & have:
+            missing.append(f"{cls.__module__}.{cls.__qualname__}")
+    for cls in reachable_classes():
+        if f"{cls.__module__}.{cls.__qualname__}" not in have:
             missing.append(f"{cls.__module__}.{cls.__qualname__}")
     return missing
 
@@ -696,12 +778,47 @@ def _check_offline(app: Sphinx, exception: BaseException | None) -> None:
         logger.warning("%s loads from another host (the site must work offline): %s", page, tag, type="ng")
 
 
+def _class_signature(
+    app: Sphinx, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
+) -> tuple[str, str | None] | None:
+    """A view is reached as ``rt.tokens`` ..., never constructed: its class shows no signature.
+    A widget shows its ``__init__``'s signature, not traitlets' ``__new__(*args, **kwargs)``."""
+    if what != "class" or not inspect.isclass(obj) or not _ours(obj):
+        return None
+    if obj in view_classes():
+        return "", return_annotation
+    if signature and signature.startswith("(*args") and _ours(obj.__init__):
+        from sphinx.util.inspect import signature as sphinx_signature
+        from sphinx.util.inspect import stringify_signature
+
+        sig = sphinx_signature(obj.__init__, bound_method=True)
+        return stringify_signature(sig, show_return_annotation=False), return_annotation
+    return None
+
+
+def _skip_foreign_members(app: Sphinx, what: str, name: str, obj: Any, skip: bool, options: Any) -> bool | None:
+    """Members a class inherits from a library (ipywidgets' ``add_class``, traitlets'
+    ``observe`` ...) are that library's to document, not ours."""
+    if what != "class":
+        return None
+    target = obj.fget if isinstance(obj, property) else getattr(obj, "__func__", obj)
+    module = getattr(target, "__module__", None)
+    if (inspect.isfunction(target) or inspect.ismethod(target) or isinstance(obj, property)) and module:
+        return True if not module.startswith(PACKAGE) else None
+    if type(obj).__module__.startswith("traitlets"):
+        return True
+    return None
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ng-magics", MagicsDirective)
     app.add_directive("ng-explore-steps", ExploreStepsDirective)
     app.add_directive("ng-openapi", OpenApiDirective)
+    app.add_directive("ng-cli", CliDirective)
     app.connect("builder-inited", _check_docstrings)
     app.connect("env-check-consistency", _check_reference)
+    app.connect("autodoc-process-signature", _class_signature)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("html-page-context", _plotly_on_page)
     app.connect("build-finished", _copy_plotly)
     app.connect("build-finished", _check_offline)
