@@ -733,19 +733,20 @@ def _check_docstrings(app: Sphinx) -> None:
 
 
 def undocumented_in_reference(documented: Iterable[str]) -> list[str]:
-    """Names of ``neurograph_lab.__all__`` (and the view classes) that no reference page
-    documents, given the fully qualified names the Python domain holds."""
+    """Public names no reference page documents, given the fully qualified names the Python
+    domain holds: ``neurograph_lab.__all__``, the public modules' names, the view classes and
+    the classes reached through attributes (an object counts under any name it is known by)."""
     import neurograph_lab as ng
 
     have = set(documented)
     missing = [f"{PACKAGE}.{n}" for n in ng.__all__ if f"{PACKAGE}.{n}" not in have]
-    for cls in view_classes():
-        names = {f"{cls.__module__}.{cls.__qualname__}", f"{PACKAGE}.runtime.{cls.__qualname__}"}
-        if not names & have:
-            missing.append(f"{cls.__module__}.{cls.__qualname__}")
-    for cls in reachable_classes():
-        if f"{cls.__module__}.{cls.__qualname__}" not in have:
-            missing.append(f"{cls.__module__}.{cls.__qualname__}")
+    views = view_classes()
+    for qual, obj in public_objects():
+        names = {qual, f"{obj.__module__}.{obj.__qualname__}"}
+        if obj in views:
+            names.add(f"{PACKAGE}.runtime.{obj.__qualname__}")
+        if not names & have and qual not in missing:
+            missing.append(qual)
     return missing
 
 
