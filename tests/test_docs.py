@@ -151,3 +151,14 @@ def test_property_docstrings_read_as_descriptions(ng_docs, monkeypatch):
     assert ng_docs.misread_property_docstrings() == []
     monkeypatch.setattr(ng.Server.url.fget, "__doc__", "Base URL: where the server answers.")
     assert ng_docs.misread_property_docstrings() == ["neurograph_lab.Server.url"]
+
+
+def test_parameters_entries_name_real_parameters(ng_docs, monkeypatch):
+    assert ng_docs.unknown_parameters() == []
+    doc = plots.space_scatter.__doc__ or ""
+    assert "Parameters\n" in doc
+    head = "Parameters\n    ----------\n"
+    bad = doc.replace(head, head + "    colour : str\n        Typo.\n", 1)
+    assert bad != doc
+    monkeypatch.setattr(plots.space_scatter, "__doc__", bad)
+    assert ng_docs.unknown_parameters() == ["neurograph_lab.plots.space_scatter: colour"]
