@@ -98,6 +98,6 @@ lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=$(LAB_DIR) $(ROOT_FLAG)
 
-## clean: remove the virtualenv and the Rust build
+## clean: remove the virtualenv, the Rust build and the built documentation
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target docs/_build docs/_generated
