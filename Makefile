@@ -6,7 +6,7 @@ PORT   ?= 8888
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser lint stubtest format bench lab clean
+.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser docs lint stubtest format bench lab clean
 
 ## help: list the targets
 help:
@@ -18,10 +18,10 @@ $(BIN)/python:
 
 ## dev: build the Rust extension (release) and install the package editable with its tools
 dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser]"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser,docs]"
 
 ## test: everything CI runs: the checks first, then every test suite
-test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser
+test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser docs
 
 ## test-rust: the core's unit and property tests (no Python needed)
 test-rust:
@@ -51,12 +51,18 @@ test-browser:
 test-notebooks:
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials -p no:randomly
 
+## docs: the documentation site into docs/_build/html (Sphinx; any warning fails, so does a
+## missing docstring or a page that needs a CDN); the references are generated from the code
+docs: dev
+	rm -rf docs/_build/html docs/_generated
+	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
+
 ## lint: rustfmt, clippy (warnings are errors), ruff lint and format, mypy (strict, pandas-stubs)
 lint: dev
 	cargo fmt --manifest-path core_rs/Cargo.toml --check
 	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python,server --quiet -- -D warnings
-	$(BIN)/ruff check neurograph_lab tests bench
-	$(BIN)/ruff format --check neurograph_lab tests bench
+	$(BIN)/ruff check neurograph_lab tests bench docs
+	$(BIN)/ruff format --check neurograph_lab tests bench docs
 	$(BIN)/mypy neurograph_lab
 
 ## stubtest: neurograph_lab/_core.pyi against the compiled module (run outside the source tree)
@@ -68,7 +74,7 @@ stubtest: dev
 
 format:
 	cargo fmt --manifest-path core_rs/Cargo.toml
-	$(BIN)/ruff format neurograph_lab tests bench
+	$(BIN)/ruff format neurograph_lab tests bench docs
 
 ## bench: the benchmarks against their reference tools (installs scipy, rustworkx, ...)
 bench: dev

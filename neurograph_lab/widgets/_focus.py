@@ -124,6 +124,8 @@ class Focusable(Explorer):
         return self._index
 
     def refresh(self) -> None:
+        """Re-read the runtime and redraw (open views get the new data at once); a focus is
+        kept."""
         self._index = None
         super().refresh()
         self._refocus()
