@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8888
+# the folder `make lab` opens: tutorials/ (or notebooks/: `make lab LAB_DIR=notebooks`)
+LAB_DIR ?= tutorials
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -18,7 +20,7 @@ $(BIN)/python:
 
 ## dev: build the Rust extension (release) and install the package editable with its tools
 dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser,docs]"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[test,lab,dev,arrow,browser,docs,notebooks]"
 
 ## test: everything CI runs: the checks first, then every test suite
 test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser docs
@@ -47,9 +49,10 @@ test-js:
 test-browser:
 	$(BIN)/python -m pytest tests/browser -p no:randomly
 
-## test-notebooks: execute the tutorials with nbval and compare every output
+## test-notebooks: execute the tutorials and notebooks/ with nbval and compare every output
+## (cells marked NBVAL_IGNORE_OUTPUT, such as timings and figures, run but are not compared)
 test-notebooks:
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials -p no:randomly
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials notebooks -p no:randomly
 
 ## docs: the documentation site into docs/_build/html (Sphinx; any warning fails, so does a
 ## missing docstring or a page that needs a CDN); the references are generated from the code
@@ -92,10 +95,10 @@ bench: dev
 	$(BIN)/python bench/bench_neighbourhood.py
 	$(BIN)/python bench/bench_communities.py
 
-## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed)
+## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed; LAB_DIR=notebooks for the use cases)
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=tutorials $(ROOT_FLAG)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=$(LAB_DIR) $(ROOT_FLAG)
 
 ## clean: remove the virtualenv and the Rust build
 clean:

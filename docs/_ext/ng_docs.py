@@ -19,8 +19,11 @@ Checks (warnings, so ``sphinx-build -W`` fails the build)
 ---------------------------------------------------------
 - ``missing_docstrings()``: a public function, class, method or property, a view's public
   method, a ``%ng_*`` magic or an explore step without a docstring.
-- after reading: every name of ``neurograph_lab.__all__`` and every view class appears in the
-  Python API reference.
+- ``misread_property_docstrings()``: a property whose first line napoleon would read as its
+  type (``Words: more words``).
+- ``unknown_parameters()``: a ``Parameters`` entry that names no parameter of the function.
+- after reading: every name of ``neurograph_lab.__all__``, every view class and every class a
+  user reaches through an attribute appears in the Python API reference.
 - after writing: no HTML page loads a script or stylesheet from another host (the site works
   offline, as the lab does).
 
@@ -88,6 +91,15 @@ def view_classes() -> tuple[type, ...]:
     return tuple(found)
 
 
+def reachable_classes() -> tuple[type, ...]:
+    """Classes a user reaches through an attribute rather than by name (``srv.users``,
+    ``api.tokens``, what ``%%ng_explore`` returns): documented and checked like public ones."""
+    from neurograph_lab import client, server
+    from neurograph_lab._explore_lang import ExploreResult
+
+    return (server.Users, server.Keys, client.RemoteTokens, client.RemoteCDNA, ExploreResult)
+
+
 def public_objects() -> Iterator[tuple[str, Any]]:
     """(qualified name, object) of every public function and class whose docstring is required:
     ``neurograph_lab.__all__``, each public module's ``__all__`` (or its public functions and
@@ -114,7 +126,7 @@ def public_objects() -> Iterator[tuple[str, Any]]:
             ]
         for name in names:
             yield from emit(f"{mod.__name__}.{name}", getattr(mod, name))
-    for cls in view_classes():
+    for cls in (*view_classes(), *reachable_classes()):
         yield from emit(f"{cls.__module__}.{cls.__qualname__}", cls)
 
 
@@ -153,13 +165,79 @@ def missing_docstrings() -> list[str]:
                     doc = member.__doc__
                 if not (doc or "").strip():
                     missing.append(f"{qual}.{name}")
-    for name, func in magic_functions(NeuroGraphMagics):
-        if not (func.parser.description or "").strip():
-            missing.append(f"%{name}")
+    for kind in ("line", "cell"):
+        for name, method in NeuroGraphMagics.magics[kind].items():  # type: ignore[attr-defined]
+            func = getattr(NeuroGraphMagics, method)
+            parser = getattr(func, "parser", None)
+            doc = parser.description if parser is not None else func.__doc__
+            if not (doc or "").strip():
+                missing.append(f"%{name}")
     for step, handler in _STEP_HANDLERS.items():
         if not step_doc(step, handler)[1]:
             missing.append(f"%%ng_explore step {step!r}")
     return missing
+
+
+def _documented_callables() -> Iterator[tuple[str, Any]]:
+    """(qualified name, function or class) of public functions, classes and methods."""
+    for qual, obj in public_objects():
+        yield qual, obj
+        if inspect.isclass(obj):
+            for name, member in _members(obj):
+                if inspect.isfunction(member):
+                    yield f"{qual}.{name}", member
+
+
+def unknown_parameters() -> list[str]:
+    """``name: parameter`` for each entry of a NumPy ``Parameters`` section that names no
+    parameter of the function (of ``__init__`` for a class): a typo, a stale name, or prose
+    napoleon would read as a parameter."""
+    found: list[str] = []
+    for qual, obj in _documented_callables():
+        doc = inspect.getdoc(obj) or ""
+        if "Parameters\n---" not in doc:
+            continue
+        try:
+            params = set(inspect.signature(obj.__init__ if inspect.isclass(obj) else obj).parameters)
+        except (TypeError, ValueError):
+            continue
+        lines = doc.splitlines()
+        section = ""
+        for i, line in enumerate(lines):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if line.strip() and re.fullmatch(r"-{3,}", nxt.strip()):
+                section = line.strip()
+                continue
+            if section not in ("Parameters", "Other Parameters") or not line or line.startswith(" "):
+                continue
+            if re.fullmatch(r"-{3,}", line.strip()):
+                continue
+            for name in line.split(" : ")[0].split(","):
+                name = name.strip().lstrip("*")
+                if name and name not in params:
+                    found.append(f"{qual}: {name}")
+    return found
+
+
+def misread_property_docstrings() -> list[str]:
+    """Properties whose docstring napoleon would misread: a first line ``Words: more words``
+    is taken as ``type: description``, so "Words" would show as the property's type."""
+    from sphinx.ext.napoleon import Config
+    from sphinx.ext.napoleon.docstring import NumpyDocstring
+
+    config = Config(napoleon_use_ivar=True)
+    found: list[str] = []
+    for qual, obj in public_objects():
+        if not inspect.isclass(obj):
+            continue
+        for name, member in _members(obj):
+            if not isinstance(member, property) or member.fget is None:
+                continue
+            doc = inspect.getdoc(member.fget) or ""
+            lines = NumpyDocstring(doc, config, what="property", name=f"{qual}.{name}").lines()
+            if any(line.startswith(":type:") for line in lines):
+                found.append(f"{qual}.{name}")
+    return sorted(set(found))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -687,19 +765,32 @@ def _copy_plotly(app: Sphinx, exception: BaseException | None) -> None:
 def _check_docstrings(app: Sphinx) -> None:
     for qual in missing_docstrings():
         logger.warning("no docstring: %s", qual, type="ng", subtype="docstring")
+    for entry in unknown_parameters():
+        logger.warning("a Parameters entry names no parameter of %s", entry, type="ng", subtype="docstring")
+    for qual in misread_property_docstrings():
+        logger.warning(
+            "the first line of %s reads as 'type: description' (rephrase without ': ')",
+            qual,
+            type="ng",
+            subtype="docstring",
+        )
 
 
 def undocumented_in_reference(documented: Iterable[str]) -> list[str]:
-    """Names of ``neurograph_lab.__all__`` (and the view classes) that no reference page
-    documents, given the fully qualified names the Python domain holds."""
+    """Public names no reference page documents, given the fully qualified names the Python
+    domain holds: ``neurograph_lab.__all__``, the public modules' names, the view classes and
+    the classes reached through attributes (an object counts under any name it is known by)."""
     import neurograph_lab as ng
 
     have = set(documented)
     missing = [f"{PACKAGE}.{n}" for n in ng.__all__ if f"{PACKAGE}.{n}" not in have]
-    for cls in view_classes():
-        names = {f"{cls.__module__}.{cls.__qualname__}", f"{PACKAGE}.runtime.{cls.__qualname__}"}
-        if not names & have:
-            missing.append(f"{cls.__module__}.{cls.__qualname__}")
+    views = view_classes()
+    for qual, obj in public_objects():
+        names = {qual, f"{obj.__module__}.{obj.__qualname__}"}
+        if obj in views:
+            names.add(f"{PACKAGE}.runtime.{obj.__qualname__}")
+        if not names & have and qual not in missing:
+            missing.append(qual)
     return missing
 
 
@@ -732,12 +823,35 @@ def _check_offline(app: Sphinx, exception: BaseException | None) -> None:
         logger.warning("%s loads from another host (the site must work offline): %s", page, tag, type="ng")
 
 
-def _view_signature(
+def _class_signature(
     app: Sphinx, what: str, name: str, obj: Any, options: Any, signature: str | None, return_annotation: str | None
 ) -> tuple[str, str | None] | None:
-    """A view is reached as ``rt.tokens`` ..., never constructed: its class shows no signature."""
-    if what == "class" and obj in view_classes():
+    """A view is reached as ``rt.tokens`` ..., never constructed: its class shows no signature.
+    A widget shows its ``__init__``'s signature, not traitlets' ``__new__(*args, **kwargs)``."""
+    if what != "class" or not inspect.isclass(obj) or not _ours(obj):
+        return None
+    if obj in view_classes():
         return "", return_annotation
+    if signature and signature.startswith("(*args") and _ours(obj.__init__):
+        from sphinx.util.inspect import signature as sphinx_signature
+        from sphinx.util.inspect import stringify_signature
+
+        sig = sphinx_signature(obj.__init__, bound_method=True)
+        return stringify_signature(sig, show_return_annotation=False), return_annotation
+    return None
+
+
+def _skip_foreign_members(app: Sphinx, what: str, name: str, obj: Any, skip: bool, options: Any) -> bool | None:
+    """Members a class inherits from a library (ipywidgets' ``add_class``, traitlets'
+    ``observe`` ...) are that library's to document, not ours."""
+    if what != "class":
+        return None
+    target = obj.fget if isinstance(obj, property) else getattr(obj, "__func__", obj)
+    module = getattr(target, "__module__", None)
+    if (inspect.isfunction(target) or inspect.ismethod(target) or isinstance(obj, property)) and module:
+        return True if not module.startswith(PACKAGE) else None
+    if type(obj).__module__.startswith("traitlets"):
+        return True
     return None
 
 
@@ -748,7 +862,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("ng-cli", CliDirective)
     app.connect("builder-inited", _check_docstrings)
     app.connect("env-check-consistency", _check_reference)
-    app.connect("autodoc-process-signature", _view_signature)
+    app.connect("autodoc-process-signature", _class_signature)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("html-page-context", _plotly_on_page)
     app.connect("build-finished", _copy_plotly)
     app.connect("build-finished", _check_offline)

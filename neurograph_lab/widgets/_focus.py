@@ -215,7 +215,7 @@ class Focusable(Explorer):
 
     @property
     def highlighted(self) -> np.ndarray:
-        """Ids of the tokens the focus highlights: the focused ones, then their neighbourhood."""
+        """Ids of the tokens the focus highlights (the focused ones, then their neighbourhood)."""
         f = self.focused or {}
         return np.asarray(list(f.get("ids", [])) + list(f.get("near_ids", [])), dtype=np.uint32)
 
