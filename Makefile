@@ -29,9 +29,11 @@ test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks te
 test-rust:
 	cargo test --manifest-path core_rs/Cargo.toml --features server --quiet
 
-## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1)
+## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1), with
+## line coverage of neurograph_lab (subprocesses included); fails under 85%
 test-python:
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(BIN)/python -m pytest tests --ignore=tests/browser \
+		--cov=neurograph_lab --cov-report=term-missing:skip-covered --cov-fail-under=85
 
 ## test-doc: every `>>>` example in the package's docstrings
 test-doc:
@@ -98,6 +100,6 @@ lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=$(LAB_DIR) $(ROOT_FLAG)
 
-## clean: remove the virtualenv and the Rust build
+## clean: remove the virtualenv, the Rust build and the built documentation
 clean:
-	rm -rf $(VENV) target
+	rm -rf $(VENV) target docs/_build docs/_generated

@@ -21,6 +21,7 @@ Checks (warnings, so ``sphinx-build -W`` fails the build)
   method, a ``%ng_*`` magic or an explore step without a docstring.
 - ``misread_property_docstrings()``: a property whose first line napoleon would read as its
   type (``Words: more words``).
+- ``unknown_parameters()``: a ``Parameters`` entry that names no parameter of the function.
 - after reading: every name of ``neurograph_lab.__all__``, every view class and every class a
   user reaches through an attribute appears in the Python API reference.
 - after writing: no HTML page loads a script or stylesheet from another host (the site works
@@ -175,6 +176,47 @@ def missing_docstrings() -> list[str]:
         if not step_doc(step, handler)[1]:
             missing.append(f"%%ng_explore step {step!r}")
     return missing
+
+
+def _documented_callables() -> Iterator[tuple[str, Any]]:
+    """(qualified name, function or class) of public functions, classes and methods."""
+    for qual, obj in public_objects():
+        yield qual, obj
+        if inspect.isclass(obj):
+            for name, member in _members(obj):
+                if inspect.isfunction(member):
+                    yield f"{qual}.{name}", member
+
+
+def unknown_parameters() -> list[str]:
+    """``name: parameter`` for each entry of a NumPy ``Parameters`` section that names no
+    parameter of the function (of ``__init__`` for a class): a typo, a stale name, or prose
+    napoleon would read as a parameter."""
+    found: list[str] = []
+    for qual, obj in _documented_callables():
+        doc = inspect.getdoc(obj) or ""
+        if "Parameters\n---" not in doc:
+            continue
+        try:
+            params = set(inspect.signature(obj.__init__ if inspect.isclass(obj) else obj).parameters)
+        except (TypeError, ValueError):
+            continue
+        lines = doc.splitlines()
+        section = ""
+        for i, line in enumerate(lines):
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if line.strip() and re.fullmatch(r"-{3,}", nxt.strip()):
+                section = line.strip()
+                continue
+            if section not in ("Parameters", "Other Parameters") or not line or line.startswith(" "):
+                continue
+            if re.fullmatch(r"-{3,}", line.strip()):
+                continue
+            for name in line.split(" : ")[0].split(","):
+                name = name.strip().lstrip("*")
+                if name and name not in params:
+                    found.append(f"{qual}: {name}")
+    return found
 
 
 def misread_property_docstrings() -> list[str]:
@@ -723,6 +765,8 @@ def _copy_plotly(app: Sphinx, exception: BaseException | None) -> None:
 def _check_docstrings(app: Sphinx) -> None:
     for qual in missing_docstrings():
         logger.warning("no docstring: %s", qual, type="ng", subtype="docstring")
+    for entry in unknown_parameters():
+        logger.warning("a Parameters entry names no parameter of %s", entry, type="ng", subtype="docstring")
     for qual in misread_property_docstrings():
         logger.warning(
             "the first line of %s reads as 'type: description' (rephrase without ': ')",
@@ -733,19 +777,20 @@ def _check_docstrings(app: Sphinx) -> None:
 
 
 def undocumented_in_reference(documented: Iterable[str]) -> list[str]:
-    """Names of ``neurograph_lab.__all__`` (and the view classes) that no reference page
-    documents, given the fully qualified names the Python domain holds."""
+    """Public names no reference page documents, given the fully qualified names the Python
+    domain holds: ``neurograph_lab.__all__``, the public modules' names, the view classes and
+    the classes reached through attributes (an object counts under any name it is known by)."""
     import neurograph_lab as ng
 
     have = set(documented)
     missing = [f"{PACKAGE}.{n}" for n in ng.__all__ if f"{PACKAGE}.{n}" not in have]
-    for cls in view_classes():
-        names = {f"{cls.__module__}.{cls.__qualname__}", f"{PACKAGE}.runtime.{cls.__qualname__}"}
-        if not names & have:
-            missing.append(f"{cls.__module__}.{cls.__qualname__}")
-    for cls in reachable_classes():
-        if f"{cls.__module__}.{cls.__qualname__}" not in have:
-            missing.append(f"{cls.__module__}.{cls.__qualname__}")
+    views = view_classes()
+    for qual, obj in public_objects():
+        names = {qual, f"{obj.__module__}.{obj.__qualname__}"}
+        if obj in views:
+            names.add(f"{PACKAGE}.runtime.{obj.__qualname__}")
+        if not names & have and qual not in missing:
+            missing.append(qual)
     return missing
 
 
