@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8888
+# the folder `make lab` opens: tutorials/ (or notebooks/: `make lab LAB_DIR=notebooks`)
+LAB_DIR ?= tutorials
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser lint stubtest format bench lab clean wheel test-wheel
+.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser docs lint stubtest format bench lab clean wheel test-wheel
 
 ## help: list the targets
 help:
@@ -32,7 +34,7 @@ $(BIN)/python:
 ## dev: build the Rust extension (release) and install the package editable with its tools
 dev: $(BIN)/python
 	$(PIP) "$(MATURIN)" "$(ZIGLANG)"
-	$(PEP517_ENV) $(PIP) --no-build-isolation -e ".[test,lab,dev,arrow,browser]"
+	$(PEP517_ENV) $(PIP) --no-build-isolation -e ".[test,lab,dev,arrow,browser,docs,notebooks]"
 
 ## wheel: the release wheel (abi3: CPython 3.10+, manylinux_2_28 x86_64) and the sdist, into dist/
 wheel: dev
@@ -46,15 +48,17 @@ test-wheel: wheel
 	$(BIN)/python -m pytest tests/test_packaging.py -p no:randomly
 
 ## test: everything CI runs: the checks first, then every test suite
-test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser test-wheel
+test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks test-browser docs test-wheel
 
 ## test-rust: the core's unit and property tests (no Python needed)
 test-rust:
 	cargo test --manifest-path core_rs/Cargo.toml --features server --quiet
 
-## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1)
+## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1), with
+## line coverage of neurograph_lab (subprocesses included); fails under 85%
 test-python:
-	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/test_packaging.py
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/test_packaging.py \
+		--cov=neurograph_lab --cov-report=term-missing:skip-covered --cov-fail-under=85
 
 ## test-doc: every `>>>` example in the package's docstrings
 test-doc:
@@ -70,17 +74,24 @@ test-js:
 test-browser:
 	$(BIN)/python -m pytest tests/browser -p no:randomly
 
-## test-notebooks: execute the tutorials with nbval and compare every output
+## test-notebooks: execute the tutorials and notebooks/ with nbval and compare every output
+## (cells marked NBVAL_IGNORE_OUTPUT, such as timings and figures, run but are not compared)
 test-notebooks:
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials -p no:randomly
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tutorials/sanitize.cfg tutorials notebooks -p no:randomly
+
+## docs: the documentation site into docs/_build/html (Sphinx; any warning fails, so does a
+## missing docstring or a page that needs a CDN); the references are generated from the code
+docs: dev
+	rm -rf docs/_build/html docs/_generated
+	$(BIN)/python -m sphinx -W --keep-going -b html -q docs docs/_build/html
 
 ## lint: rustfmt, clippy (warnings are errors), ruff lint and format, mypy (strict, pandas-stubs),
 ## actionlint on the GitHub workflows
 lint: dev
 	cargo fmt --manifest-path core_rs/Cargo.toml --check
 	cargo clippy --manifest-path core_rs/Cargo.toml --all-targets --features python,server --quiet -- -D warnings
-	$(BIN)/ruff check neurograph_lab tests bench
-	$(BIN)/ruff format --check neurograph_lab tests bench
+	$(BIN)/ruff check neurograph_lab tests bench docs
+	$(BIN)/ruff format --check neurograph_lab tests bench docs
 	$(BIN)/mypy neurograph_lab
 	$(BIN)/actionlint
 
@@ -93,7 +104,7 @@ stubtest: dev
 
 format:
 	cargo fmt --manifest-path core_rs/Cargo.toml
-	$(BIN)/ruff format neurograph_lab tests bench
+	$(BIN)/ruff format neurograph_lab tests bench docs
 
 ## bench: the benchmarks against their reference tools (installs scipy, rustworkx, ...)
 bench: dev
@@ -111,11 +122,11 @@ bench: dev
 	$(BIN)/python bench/bench_neighbourhood.py
 	$(BIN)/python bench/bench_communities.py
 
-## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed)
+## lab: JupyterLab on the tutorials (127.0.0.1, a token is printed; LAB_DIR=notebooks for the use cases)
 lab: dev
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=tutorials $(ROOT_FLAG)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=$(LAB_DIR) $(ROOT_FLAG)
 
-## clean: remove the virtualenv and the Rust build
+## clean: remove the virtualenv, the Rust build and the built documentation
 clean:
-	rm -rf $(VENV) target dist
+	rm -rf $(VENV) target dist docs/_build docs/_generated

@@ -46,7 +46,7 @@ class CDNAView:
 
     @property
     def profile(self) -> str:
-        """The active profile: default, explorer, analyst or creative (settable)."""
+        """The active profile, one of default, explorer, analyst or creative (settable)."""
         return self._rt.get_cdna_profile()
 
     @profile.setter

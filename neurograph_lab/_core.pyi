@@ -281,6 +281,10 @@ def serve(
     heartbeat: Optional[float] = None,
     ephemeral_admin: bool = True,
 ) -> Server: ...
+def openapi_json() -> str:
+    """The server's OpenAPI 3.1 document as JSON text: the one ``/api/v1/openapi.json`` serves,
+    without starting a server."""
+
 def _pause_next_bootstrap_job(at: Union[int, str, None]) -> bool:
     """Test hook: the bootstrap of the next upload job waits at ``at`` units of progress (or at
     its commit point, ``at="commit"``) until cancelled or resumed; ``None`` clears the pause and

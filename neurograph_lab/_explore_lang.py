@@ -229,6 +229,11 @@ class _Run:
         return self.sel
 
     def query(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``query "text" [k=10]``
+
+        Start a selection: the k words nearest to a text query by cosine in the embedding space (``rt.query``;
+        needs a bootstrap). The text may be an analogy such as ``"king - man + woman"``.
+        """
         if not rest or not rest[0].quoted and "=" in rest[0].text:
             ctx.fail(verb.col + len(verb.text) + 1, "query needs a text", 'e.g. query "king - man + woman" k=10')
         opts = _options(rest[1:], {"k": _positive_int}, ctx)
@@ -244,6 +249,11 @@ class _Run:
         return self.space, tail
 
     def near(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``near <label|id> [k=10] [in <space>]``
+
+        Start a selection: the token's k nearest neighbours (``rt.grid.neighbors``) in a space, by default the
+        cell's ``--space``.
+        """
         if not rest:
             ctx.fail(verb.col + len(verb.text) + 1, "near needs a token (label or id)")
         sp, tail = self._space_suffix(ctx, rest[1:])
@@ -251,6 +261,10 @@ class _Run:
         self.sel = self.rt.grid.neighbors(self.token(ctx, rest[0]), k=opts.get("k", 10), space=sp).ids
 
     def within(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``within <label|id|x,y,z> radius=R [in <space>]``
+
+        Start a selection: every token within the scaled distance R of a token or a point (``rt.grid.range``).
+        """
         if not rest:
             ctx.fail(verb.col + len(verb.text) + 1, "within needs a token (label or id)")
         sp, tail = self._space_suffix(ctx, rest[1:])
@@ -268,6 +282,11 @@ class _Run:
         self.sel = self.rt.grid.range(target, opts["radius"], space=sp).ids
 
     def path(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``path <a> -> <b>``
+
+        Start a selection: the tokens of the cheapest path between two tokens along connections
+        (``rt.graph.shortest_path``); no path is an error.
+        """
         arrow = [i for i, w in enumerate(rest) if w.text == "->"]
         if len(rest) != 3 or arrow != [1]:
             ctx.fail(verb.col + len(verb.text) + 1, "path needs '<a> -> <b>'", "e.g. path rain -> flood")
@@ -277,6 +296,11 @@ class _Run:
         self.sel = p.ids
 
     def expand(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``expand [depth=1] [kinds=cause,temporal]``
+
+        Grow the selection by following connections out of it (``rt.graph.neighbourhood``), optionally only of
+        some kinds or groups.
+        """
         cur = self.need(ctx, verb.col)
         opts = _options(rest, {"depth": _positive_int, "kinds": lambda v: v.split(",")}, ctx)
         try:  # the core's one neighbourhood rule: out-edges, and bidirectional ones back
@@ -288,6 +312,11 @@ class _Run:
         self.sel = hood.index.to_numpy(dtype=np.uint32)
 
     def filter(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``filter <pandas expression>``
+
+        Keep the selected tokens whose row matches a pandas expression over the selection's table (``weight``,
+        ``entity``, ``label``, ``cognitive_x`` ...; ``and`` / ``or`` / ``not``).
+        """
         cur = self.need(ctx, verb.col)
         expr = ctx.line[rest[0].col :] if rest else ""
         if not expr:
@@ -315,17 +344,31 @@ class _Run:
         ctx.fail(rest[0].col, f"{rest[0].text!r} is not an earlier result", "bind one with 'as <name>'")
 
     def union(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``union <name>``
+
+        Add the tokens of an earlier result bound with ``as <name>`` to the selection (order kept, no
+        duplicates).
+        """
         cur = self.need(ctx, verb.col)
         have = set(cur.tolist())
         extra = [int(i) for i in self._earlier(ctx, verb, rest) if int(i) not in have]
         self.sel = np.concatenate([cur, np.asarray(extra, dtype=np.uint32)])
 
     def intersect(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``intersect <name>``
+
+        Keep only the selected tokens that are also in an earlier result bound with ``as <name>``.
+        """
         cur = self.need(ctx, verb.col)
         keep = set(int(i) for i in self._earlier(ctx, verb, rest))
         self.sel = np.asarray([i for i in cur.tolist() if i in keep], dtype=np.uint32)
 
     def communities(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``communities [leiden|louvain] [resolution=1.0] [seed=0]``
+
+        Detect communities over all connections (``rt.graph.communities``): the table gains a ``community``
+        column and ``show`` colours by it; the selection is unchanged.
+        """
         method = "leiden"
         if rest and "=" not in rest[0].text and rest[0].text != "resolution":
             if rest[0].text not in ("leiden", "louvain"):
@@ -347,6 +390,11 @@ class _Run:
         self.color = "community"
 
     def show(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``show table|plot|grid|graph``
+
+        Display the selection: a table (the default at the end), a plotly scatter, the GridExplorer or the
+        GraphExplorer widget.
+        """
         self.need(ctx, verb.col)
         what = rest[0].text if rest else "table"
         if what not in ("table", "plot", "grid", "graph"):
@@ -354,6 +402,11 @@ class _Run:
         self.view = what
 
     def bind(self, ctx: _Ctx, verb: _Word, rest: list[_Word]) -> None:
+        """``as <name>``
+
+        Bind the selection so far in the user namespace as an ``ExploreResult`` (for ``union`` and
+        ``intersect``, or later cells).
+        """
         cur = self.need(ctx, verb.col)
         if len(rest) != 1 or not rest[0].text.isidentifier():
             ctx.fail(verb.col + 3, "as needs a variable name")

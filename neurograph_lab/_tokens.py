@@ -87,6 +87,8 @@ class TokenView:
     ) -> np.ndarray:
         """Create tokens from an ``(N, 8, 3)`` array of coordinates; returns ``uint32`` ids.
 
+        If any row is bad, nothing is created and the error names the row.
+
         Parameters
         ----------
         coords : array-like, shape (N, 8, 3)
@@ -104,8 +106,6 @@ class TokenView:
             values too large for float32, such as 1e300 given as float64).
         undefined : {"nan"}, optional
             With ``"nan"``, an all-NaN ``(x, y, z)`` means "not placed in this space".
-
-        If any row is bad, nothing is created and the error names the row.
         """
         arr = np.asarray(coords)
         if arr.dtype.kind not in "fiu":

@@ -335,10 +335,12 @@ class PathResult:
 
     @property
     def found(self) -> bool:
+        """Whether a path exists (an empty path means the tokens are not connected)."""
         return len(self.ids) > 0
 
     @property
     def labels(self) -> list[Optional[str]]:
+        """Label of each token on the path (None where it has none)."""
         if self._labels is None:
             self._labels = self._rt.labels_of(np.ascontiguousarray(self.ids, dtype=np.uint32))
         return self._labels

@@ -82,6 +82,7 @@ class NeuroGraphMagics(Magics):
 
     @property
     def rt(self) -> Runtime:
+        """The Runtime the magics act on (``ng_rt`` unless ``%ng_use`` named another)."""
         rt = self.ns.get(self.rt_name)
         if not isinstance(rt, Runtime):
             raise UsageError(f"{self.rt_name} is not a neurograph_lab Runtime; use %ng_use VAR to pick one")

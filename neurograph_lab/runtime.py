@@ -61,7 +61,7 @@ class Runtime(LegacyMixin):
 
     @property
     def tokens(self) -> TokenView:
-        """Tokens: create, read, change, delete and export them (``TokenView``)."""
+        """The tokens, to create, read, change, delete and export (``TokenView``)."""
         return TokenView(self._core)
 
     @property
@@ -86,7 +86,7 @@ class Runtime(LegacyMixin):
 
     @property
     def intuition(self) -> _semantic.IntuitionView:
-        """The IntuitionEngine: proposals from experience (``IntuitionView``)."""
+        """The IntuitionEngine, which proposes connections from experience (``IntuitionView``)."""
         return _semantic.IntuitionView(self._core)
 
     def bootstrap(

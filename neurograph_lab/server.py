@@ -276,7 +276,7 @@ class Server:
 
     @property
     def login_url(self) -> str:
-        """A fresh one-time login link for a browser: opening it exchanges it for a session
+        """A fresh one-time login link for a browser; opening it exchanges it for a session
         cookie (HttpOnly, SameSite=Strict). Each access makes a new link; a link works once
         and expires after a few minutes."""
         return self.url + self._core.login_path()

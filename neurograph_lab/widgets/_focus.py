@@ -124,6 +124,8 @@ class Focusable(Explorer):
         return self._index
 
     def refresh(self) -> None:
+        """Re-read the runtime and redraw (open views get the new data at once); a focus is
+        kept."""
         self._index = None
         super().refresh()
         self._refocus()
@@ -213,7 +215,7 @@ class Focusable(Explorer):
 
     @property
     def highlighted(self) -> np.ndarray:
-        """Ids of the tokens the focus highlights: the focused ones, then their neighbourhood."""
+        """Ids of the tokens the focus highlights (the focused ones, then their neighbourhood)."""
         f = self.focused or {}
         return np.asarray(list(f.get("ids", [])) + list(f.get("near_ids", [])), dtype=np.uint32)
 

@@ -28,6 +28,8 @@ from ._labels import (
 )
 from ._neighbours import top_neighbours
 
+__all__ = ["GridExplorer"]
+
 #: points in the first chunk (the first frame); the rest follow in chunks of the same size
 FIRST_FRAME = 65_536
 PALETTE_SIZE = 12

@@ -38,6 +38,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<server::PyServer>()?;
         m.add_function(wrap_pyfunction!(server::serve, m)?)?;
         m.add_function(wrap_pyfunction!(server::pause_next_bootstrap_job, m)?)?;
+        m.add_function(wrap_pyfunction!(server::openapi_json, m)?)?;
     }
     m.add_function(wrap_pyfunction!(util::pause_next_long_call, m)?)?;
     m.add_function(wrap_pyfunction!(grid::quantize_u8, m)?)?;

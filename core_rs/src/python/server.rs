@@ -456,3 +456,12 @@ pub fn pause_next_bootstrap_job(at: &Bound<'_, PyAny>) -> PyResult<bool> {
     *PAUSE_NEXT.lock() = Some(at);
     Ok(false)
 }
+
+/// The server's OpenAPI 3.1 document as JSON text: the one `/api/v1/openapi.json` serves,
+/// without starting a server (the documentation build renders it).
+#[pyfunction]
+pub fn openapi_json() -> PyResult<String> {
+    crate::server::openapi::document()
+        .to_pretty_json()
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+}
