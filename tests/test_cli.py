@@ -120,6 +120,15 @@ def test_a_snapshot_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
+def test_a_port_out_of_range_is_refused_before_serving(tmp_path: Path) -> None:
+    snap = tmp_path / "lab.ngs"
+    ng.Runtime().save(snap)
+    r = run("serve", str(snap), "--port", "70000", env={"NG_ADMIN_PASSWORD": PASSWORD})
+    assert r.returncode == 1
+    assert "--port must be 0..65535, got 70000" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "lab.ngs.state").exists()
+
+
 def test_a_directory_is_not_a_snapshot(tmp_path: Path) -> None:
     r = run("serve", str(tmp_path), "--port", "0")
     assert r.returncode == 1

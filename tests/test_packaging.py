@@ -108,6 +108,8 @@ def test_version_is_single_sourced(dist):
     assert re.search(rf"^Version: {re.escape(VERSION)}$", metadata, flags=re.M)
     assert re.search(r"^Requires-Python: >=3\.10$", metadata, flags=re.M)
     assert neurograph_lab.__version__ == VERSION
+    # the installed extension is the abi3 build (an older per-version build would shadow it)
+    assert neurograph_lab._core.__file__.endswith(".abi3.so"), neurograph_lab._core.__file__
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert "## [Unreleased]" in changelog or f"## [{VERSION}]" in changelog
 
@@ -240,6 +242,54 @@ def test_wheel_runs_tutorial_01_in_a_fresh_venv_without_toolchain(dist, tmp_path
 
     cli = subprocess.run([str(env_dir / "bin" / "neurograph-lab"), "--help"], env=env, capture_output=True, text=True)
     assert cli.returncode == 0 and "serve" in cli.stdout, cli.stdout + cli.stderr
+
+
+def _other_cpythons() -> list[Path]:
+    """The oldest CPython 3.10+ on this machine other than the running one (the abi3 floor is the
+    likeliest to break; the release workflow also smoke-tests the newest).
+
+    Looked for on PATH (``python3.N``) and among pyenv's versions.
+    """
+    found: dict[int, Path] = {}
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    for minor in range(10, 20):
+        if minor == sys.version_info.minor:
+            continue
+        candidates = [shutil.which(f"python3.{minor}"), *sorted(pyenv.glob(f"3.{minor}.*/bin/python3.{minor}"))]
+        for candidate in filter(None, candidates):
+            # a pyenv shim on PATH may name a version that is not selected: ask the interpreter
+            asked = subprocess.run(
+                [str(candidate), "-c", "import sys; print(sys.version_info[1])"], capture_output=True, text=True
+            )
+            if asked.returncode == 0 and asked.stdout.strip() == str(minor):
+                found.setdefault(minor, Path(candidate))
+                break
+    return [found[min(found)]] if found else []
+
+
+_ABI3_SMOKE = """
+import sys, numpy as np, neurograph_lab as ng
+rt = ng.Runtime()
+ids = rt.tokens.create_many(np.random.default_rng(0).uniform(-1, 1, (300, 8, 3)))
+hits = rt.grid.neighbors(int(ids[0]), k=5, space="cognitive")
+assert len(hits) == 5 and len(rt.tokens.to_pandas()) == 300
+print(sys.version_info[:2], ng._core.__file__)
+"""
+
+
+@pytest.mark.parametrize("python", _other_cpythons() or [None], ids=lambda p: p.name if p else "none")
+def test_the_same_wheel_runs_on_other_cpython_versions(dist, tmp_path, python):
+    """abi3: the one wheel built against CPython 3.10's stable ABI imports and works on 3.10+."""
+    if python is None:
+        pytest.skip("no CPython 3.10+ other than the running one on this machine")
+    env_dir = tmp_path / "venv"
+    subprocess.run([str(python), "-m", "venv", str(env_dir)], check=True)
+    env_python = str(env_dir / "bin" / "python")
+    pip = [env_python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, str(dist / WHEEL_NAME)], check=True, cwd=tmp_path)
+    run = subprocess.run([env_python, "-c", _ABI3_SMOKE], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith("_core.abi3.so"), run.stdout
 
 
 def test_wheel_builds_from_the_sdist(dist, tmp_path):
