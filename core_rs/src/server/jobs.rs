@@ -401,17 +401,18 @@ pub struct TempFile {
 impl TempFile {
     /// Create an empty file for job `id` in the system's temporary directory.
     pub fn create(id: &str) -> std::io::Result<(TempFile, std::fs::File)> {
+        #[cfg(unix)]
         use std::os::unix::fs::OpenOptionsExt;
         let nonce = u64::from_le_bytes(super::auth::random_bytes::<8>());
         let path = std::env::temp_dir().join(format!(
             "ng-bootstrap-{}-{id}-{nonce:016x}.upload",
             std::process::id()
         ));
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let f = opts.open(&path)?;
         Ok((TempFile { path }, f))
     }
 

@@ -3,6 +3,7 @@
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Write};
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +31,7 @@ impl StateDir {
                 let base = std::env::temp_dir();
                 for _ in 0..16 {
                     let p = base.join(format!("ng-server-{}", super::random_hex(8)));
-                    match DirBuilder::new().mode(0o700).create(&p) {
+                    match private_dir_builder().create(&p) {
                         Ok(()) => {
                             return Ok(StateDir {
                                 path: p,
@@ -87,12 +88,25 @@ impl Drop for StateDir {
     }
 }
 
+/// A directory builder that creates with mode 0700 on Unix (elsewhere the platform's default
+/// access control applies).
+fn private_dir_builder() -> DirBuilder {
+    #[allow(unused_mut)]
+    let mut builder = DirBuilder::new();
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder
+}
+
 /// Create `p` (and parents) with mode 0700 and make sure `p` itself is 0700.
 pub fn create_private_dir(p: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(p)?;
-    let perms = fs::metadata(p)?.permissions();
-    if perms.mode() & 0o777 != 0o700 {
-        fs::set_permissions(p, fs::Permissions::from_mode(0o700))?;
+    private_dir_builder().recursive(true).create(p)?;
+    #[cfg(unix)]
+    {
+        let perms = fs::metadata(p)?.permissions();
+        if perms.mode() & 0o777 != 0o700 {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o700))?;
+        }
     }
     Ok(())
 }
@@ -101,11 +115,11 @@ pub fn create_private_dir(p: &Path) -> io::Result<()> {
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", super::random_hex(4)));
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
