@@ -2,7 +2,7 @@
 
 The reference pages are generated at build time from the code itself: the magics from their
 argparse parsers, the ``%%ng_explore`` steps from the language's step table, the REST API from
-the server's OpenAPI document and the Python API from the docstrings (``_ext/ng_docs.py``). The
+the server's OpenAPI document and the Python API from the docstrings (``_ext/ng_docs/``). The
 tutorials (and the notebooks in ``notebooks/``) are rendered from their stored outputs, the
 ones nbval checks, never executed here.
 """

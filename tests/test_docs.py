@@ -1,4 +1,4 @@
-"""The documentation's generated references and checks (docs/_ext/ng_docs.py): the docstring
+"""The documentation's generated references and checks (docs/_ext/ng_docs/): the docstring
 check finds nothing missing and does find a removed docstring, every magic option and every
 ``%%ng_explore`` step reaches the reference, the REST reference reads the same OpenAPI document
 the server serves, and a page that loads a script from another host is caught."""
@@ -22,13 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def ng_docs():
-    spec = importlib.util.spec_from_file_location("ng_docs", ROOT / "docs" / "_ext" / "ng_docs.py")
+    package = ROOT / "docs" / "_ext" / "ng_docs"
+    spec = importlib.util.spec_from_file_location(
+        "ng_docs", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["ng_docs"] = module
     spec.loader.exec_module(module)
     yield module
-    sys.modules.pop("ng_docs", None)
+    for name in [n for n in sys.modules if n == "ng_docs" or n.startswith("ng_docs.")]:
+        del sys.modules[name]
 
 
 def test_every_public_object_has_a_docstring(ng_docs):
