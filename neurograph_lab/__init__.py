@@ -83,6 +83,12 @@ def __getattr__(name: str) -> Any:
         from . import client  # lazy: httpx loads on first use
 
         return getattr(client, name)
+    if name in ("distributed", "kernels"):
+        # submodules reached as attributes (ng.distributed.sweep) without importing them with
+        # the package; importlib because `from . import x` would come back here
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
 
 

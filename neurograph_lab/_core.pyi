@@ -29,6 +29,7 @@ class Runtime:
     # Array arguments (npt.ArrayLike) take any layout (C or Fortran order, strided), byte
     # order and read-only flag, and any dtype that converts without loss of meaning.
     def __init__(self) -> None: ...
+    def __reduce__(self) -> None: ...
     # bulk tokens
     def create_tokens(
         self,
@@ -315,3 +316,55 @@ def load_embedding_text(
     skip_errors: bool = False,
     progress: Optional[Any] = None,
 ) -> tuple[list[str], npt.NDArray[np.float32], int]: ...
+
+# --- block kernels (neurograph_lab.kernels) ---
+_Hits = tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]
+
+def _kernel_pool_size(threads: Optional[int] = None) -> int: ...
+def normalize_rows(x: npt.ArrayLike, threads: Optional[int] = None) -> npt.NDArray[np.float32]: ...
+def topk_block(
+    q: npt.ArrayLike,
+    q_ids: npt.ArrayLike,
+    x: npt.ArrayLike,
+    x_ids: npt.ArrayLike,
+    k: int,
+    exclude_same_id: bool = True,
+    threads: Optional[int] = None,
+) -> _Hits: ...
+def topk_self(x: npt.ArrayLike, x_ids: npt.ArrayLike, k: int, threads: Optional[int] = None) -> _Hits: ...
+def topk_pair(
+    a: npt.ArrayLike,
+    a_ids: npt.ArrayLike,
+    b: npt.ArrayLike,
+    b_ids: npt.ArrayLike,
+    k: int,
+    threads: Optional[int] = None,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32], npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
+def topk_merge(
+    parts: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]], k: int, threads: Optional[int] = None
+) -> _Hits: ...
+def gram_partial(
+    x: npt.ArrayLike, shift: Optional[npt.ArrayLike] = None, threads: Optional[int] = None
+) -> tuple[int, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def pca_fit(
+    partials: Sequence[tuple[int, npt.ArrayLike, npt.ArrayLike]],
+    n_components: int,
+    shift: Optional[npt.ArrayLike] = None,
+) -> dict[str, Any]: ...
+def pca_project(
+    x: npt.ArrayLike,
+    model: dict[str, Any],
+    spaces: Optional[Sequence[Union[str, int]]] = None,
+    threads: Optional[int] = None,
+) -> npt.NDArray[np.float32]: ...
+def word_hash(words: Sequence[str], seed: int = 0) -> npt.NDArray[np.uint32]: ...
+def resolve_ids(wanted: npt.ArrayLike) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint64]]: ...
+def union_find_partial(
+    src: npt.ArrayLike, dst: npt.ArrayLike
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+def union_find_merge(
+    parts: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+def weave_edges(
+    ids: npt.ArrayLike, neighbours: npt.ArrayLike, scores: npt.ArrayLike, cdna: Optional[bytes] = None
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float32], int]: ...

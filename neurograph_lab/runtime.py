@@ -30,6 +30,16 @@ __all__ = ["Runtime", "SPACES", "ENTITY_TYPES", "CONNECTION_KINDS", "CONNECTION_
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+#: why a runtime is not pickled (and what to do instead): a copy made behind the user's back
+#: would take changes made on a worker to nowhere
+NOT_PICKLABLE = (
+    "an ng.Runtime cannot be pickled or sent to another process (a Dask or Ray worker): it lives "
+    "in this process. Send rt.to_bytes() and rebuild with ng.Runtime.from_bytes(data) (an "
+    "independent copy), run CDNA variants with ng.distributed.sweep(fn, grid, runtime=rt, "
+    "client=client), or give distributed jobs numpy arrays (rt.bootstrap_vocabulary(), "
+    "rt.connections.to_pandas())"
+)
+
 
 class Runtime(LegacyMixin):
     """A NeuroGraph runtime: tokens in 8 semantic spaces, typed connections, and the CDNA
@@ -207,6 +217,35 @@ class Runtime(LegacyMixin):
         rt = cls()
         rt._core.load_from(os.fspath(path))
         return rt
+
+    def to_bytes(self) -> bytes:
+        """The runtime as snapshot bytes (what ``save`` writes): the way to send a whole
+        runtime to another process, e.g. a Dask worker (``ng.distributed.sweep`` does). The
+        copy is independent: changes made to it do not come back."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:
+            path = os.path.join(d, "runtime.ngs")
+            self._core.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Runtime:
+        """A new runtime from ``to_bytes()`` output (``SnapshotError`` if they are not a
+        snapshot)."""
+        import tempfile
+
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"from_bytes takes the bytes of rt.to_bytes(), got {type(data).__name__}")
+        with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:
+            path = os.path.join(d, "runtime.ngs")
+            with open(path, "wb") as f:
+                f.write(data)
+            return cls.load(path)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(NOT_PICKLABLE)
 
     def __repr__(self) -> str:
         return repr(self.status())

@@ -32,6 +32,7 @@ pub mod space;
 pub mod storage;
 pub mod table;
 pub mod token;
+pub mod unionfind;
 
 #[cfg(feature = "python")]
 mod python;

@@ -9,6 +9,7 @@ mod embeddings;
 mod errors;
 mod graph;
 mod grid;
+mod kernels;
 mod runtime;
 mod semantic;
 #[cfg(feature = "server")]
@@ -47,6 +48,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(embeddings::parse_embedding_header, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::parse_word2vec_bin, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::load_embedding_text, m)?)?;
+    kernels::register(m)?;
     m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
     m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;

@@ -1,0 +1,139 @@
+"""Distributed weaving on a Dask LocalCluster against the single-process weave (study 6.8 G1-G3).
+
+Data: N x D float32 (default 60,000 x 128; ``--quick``: 12,000 x 64), seeded normal around 64
+centres, L2-normalised once outside the timings; k = 10; row blocks of ``--block-rows``
+(default 15,001: the blocks do not divide N).
+
+ours: ``neurograph_lab.distributed.weave`` on a ``LocalCluster(n_workers=W, threads_per_worker=1,
+processes=True, env={"RAYON_NUM_THREADS": "1"})`` (W = 2): each block woven with itself and
+each pair of blocks once (``kernels.topk_self`` / ``topk_pair``), parts merged per block
+(``topk_merge``), results gathered. The blocks are scattered to the workers before the
+timing (the data lives on the cluster in a real job).
+reference: the single-process weave, ``kernels.topk_self`` over all N rows with 1 thread (the
+symmetric path ``rt.bootstrap`` weaves with), in this process.
+
+Reported:
+- G1 exactness: the neighbour rows and scores of both are compared bitwise (must be equal);
+- G3 CPU: total CPU seconds of the distributed run (every worker process's CPU time, from
+  ``client.run(resource.getrusage)`` before and after, plus this process's, which runs the
+  scheduler and the client) over the reference's CPU seconds; target <= 1.15;
+- wall times, and the parallel efficiency = reference wall / (W x distributed wall)
+  (1.0 = a perfect W-fold speed-up). On a shared machine the wall figures are noise; CPU is
+  the reliable figure.
+
+Usage::
+
+    python bench/bench_distributed.py [--quick] [--workers 2] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from typing import Any
+
+import numpy as np
+from _harness import Result, cpu_busy, git_state, machine_info, print_table, write_json
+
+from neurograph_lab import distributed as D
+from neurograph_lab import kernels as K
+
+
+def rusage_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def data(n: int, dim: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(64, dim))
+    x = centres[rng.integers(0, 64, n)] + 0.7 * rng.normal(size=(n, dim))
+    return K.normalize_rows(x.astype(np.float32))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--block-rows", type=int, default=None)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    from dask.distributed import Client, LocalCluster
+
+    n, dim = (12_000, 64) if args.quick else (60_000, 128)
+    block_rows = args.block_rows or (3_001 if args.quick else 15_001)
+    k = 10
+    info = machine_info()
+    info["cpu_busy_before"] = round(cpu_busy(), 3)
+    info["git"] = git_state()
+    x = data(n, dim)
+    rows = np.arange(n, dtype=np.uint64)
+
+    # reference: one process, one thread
+    c0, t0 = rusage_cpu(), time.perf_counter()
+    ref_ids, ref_scores = K.topk_self(x, rows, k, threads=1)
+    ref_wall, ref_cpu = time.perf_counter() - t0, rusage_cpu() - c0
+    print(f"  ... single-process weave {n:,} x {dim}: {ref_wall:.2f} s wall, {ref_cpu:.2f} s CPU", flush=True)
+
+    cluster = LocalCluster(
+        n_workers=args.workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"RAYON_NUM_THREADS": "1"},
+    )
+    client = Client(cluster)
+    try:
+        cuts = list(range(0, n, block_rows))
+        blocks = client.scatter([([], np.ascontiguousarray(x[s : s + block_rows])) for s in cuts])
+        client.wait_for_workers(args.workers)
+        before: dict[str, Any] = client.run(rusage_cpu)
+        c0, t0 = rusage_cpu(), time.perf_counter()
+        ids, scores = D.weave(client, blocks, cuts, k, threads=1, progress=False)
+        wall = time.perf_counter() - t0
+        client_cpu = rusage_cpu() - c0
+        after: dict[str, Any] = client.run(rusage_cpu)
+        worker_cpu = sum(after[w] - before[w] for w in after)
+    finally:
+        client.close()
+        cluster.close()
+    same = bool(np.array_equal(ids, ref_ids) and np.array_equal(scores, ref_scores))
+    total_cpu = worker_cpu + client_cpu
+    efficiency = ref_wall / (args.workers * wall)
+    tasks = len(cuts) * (len(cuts) + 1) // 2 + len(cuts)
+    print(
+        f"  ... distributed weave on {args.workers} workers, {len(cuts)} blocks, {tasks} tasks: {wall:.2f} s wall, "
+        f"{worker_cpu:.2f} s worker CPU + {client_cpu:.2f} s client/scheduler CPU; identical: {same}",
+        flush=True,
+    )
+    results = [
+        Result(
+            f"weave CPU, {args.workers} workers ({n:,} x {dim}, k={k})",
+            total_cpu,
+            ref_cpu,
+            "s",
+            1.15,
+            "single-process weave CPU (1 thread)",
+            extra={"identical": same, "worker_cpu": worker_cpu, "client_cpu": client_cpu},
+        ),
+        Result(
+            f"weave wall, {args.workers} workers",
+            wall,
+            ref_wall,
+            "s",
+            None,
+            "single-process weave wall (1 thread)",
+            extra={"parallel_efficiency": efficiency},
+        ),
+    ]
+    print_table(results)
+    print(f"identical neighbours and scores: {same}; parallel efficiency: {efficiency:.2f}")
+    if args.json:
+        write_json(args.json, info, results, quick=args.quick, sizes={"n": n, "dim": dim, "block_rows": block_rows})
+    if not same:
+        raise SystemExit("the distributed weave differs from the single-process weave")
+
+
+if __name__ == "__main__":
+    main()
