@@ -11,6 +11,7 @@ In IPython or Jupyter, ``%load_ext neurograph_lab`` binds a runtime as ``ng_rt``
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import _core
@@ -86,8 +87,6 @@ def __getattr__(name: str) -> Any:
     if name in ("distributed", "kernels"):
         # submodules reached as attributes (ng.distributed.sweep) without importing them with
         # the package; importlib because `from . import x` would come back here
-        import importlib
-
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
 

@@ -29,7 +29,7 @@ class Runtime:
     # Array arguments (npt.ArrayLike) take any layout (C or Fortran order, strided), byte
     # order and read-only flag, and any dtype that converts without loss of meaning.
     def __init__(self) -> None: ...
-    def __reduce__(self) -> None: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...  # raises TypeError: a runtime is not sent
     # bulk tokens
     def create_tokens(
         self,

@@ -9,6 +9,7 @@ arguments, check shapes and dtypes, and turn columns into DataFrames.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -222,8 +223,6 @@ class Runtime(LegacyMixin):
         """The runtime as snapshot bytes (what ``save`` writes): the way to send a whole
         runtime to another process, e.g. a Dask worker (``ng.distributed.sweep`` does). The
         copy is independent: changes made to it do not come back."""
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:
             path = os.path.join(d, "runtime.ngs")
             self._core.save(path)
@@ -234,8 +233,6 @@ class Runtime(LegacyMixin):
     def from_bytes(cls, data: bytes) -> Runtime:
         """A new runtime from ``to_bytes()`` output (``SnapshotError`` if they are not a
         snapshot)."""
-        import tempfile
-
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"from_bytes takes the bytes of rt.to_bytes(), got {type(data).__name__}")
         with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:

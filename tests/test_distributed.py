@@ -87,9 +87,7 @@ def test_bootstrap_of_an_array_equals_the_single_process_bootstrap(client: Clien
     assert boot.report.words == 3001 and boot.report.spaces == ["abstract", "cognitive"]
 
 
-def test_bootstrap_of_a_text_file_in_blocks_equals_the_single_process_bootstrap(
-    client: Client, tmp_path: Path
-) -> None:
+def test_bootstrap_of_a_text_file_in_blocks_equals_the_single_process_bootstrap(client: Client, tmp_path: Path) -> None:
     words, x = vectors(2500, 20, seed=3)
     path = tmp_path / "vectors.vec"
     with open(path, "w") as f:

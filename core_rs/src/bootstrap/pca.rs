@@ -143,7 +143,11 @@ pub fn pca_from_moments(parts: &[Moments], shift: Option<&[f32]>, m: usize) -> R
         ));
     }
     let delta: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
-    let mean: Vec<f64> = delta.iter().zip(shift).map(|(d, &c)| c as f64 + d).collect();
+    let mean: Vec<f64> = delta
+        .iter()
+        .zip(shift)
+        .map(|(d, &c)| c as f64 + d)
+        .collect();
     let cov = finish_covariance(gram, n, dim, &delta);
     from_covariance(&cov, dim, m, &mean)
 }

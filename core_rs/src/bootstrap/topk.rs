@@ -496,7 +496,10 @@ fn topk_cross_with(
         .into_iter()
         .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
         .collect();
-    Ok((sorted_rows(&own, sb, na, ka)?, sorted_rows(&shared, sb, nb, kb)?))
+    Ok((
+        sorted_rows(&own, sb, na, ka)?,
+        sorted_rows(&shared, sb, nb, kb)?,
+    ))
 }
 
 /// Refuse a bootstrap whose weaving of `k` neighbours for each of `n` words would not fit in
@@ -872,7 +875,10 @@ mod tests {
                 hits.push((own.1[r * own.2 + t], own.0[r * own.2 + t] + base_own));
             }
             for t in 0..cross.2 {
-                hits.push((cross.1[r * cross.2 + t], cross.0[r * cross.2 + t] + base_cross));
+                hits.push((
+                    cross.1[r * cross.2 + t],
+                    cross.0[r * cross.2 + t] + base_cross,
+                ));
             }
             hits.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap().then(x.1.cmp(&y.1)));
             let got: Vec<u32> = hits.iter().take(k).map(|h| h.1).collect();

@@ -8,8 +8,8 @@ use super::args::{array1, array_arg, elems, opt_array_arg, opt_size_arg, size_ar
 use super::errors::ValidationError;
 use super::util::run;
 use crate::bootstrap::{
-    moments, normalize_rows as normalize, pca_from_moments, resolve_ids as resolve,
-    topk_cosine, topk_cross, wanted_ids, Moments, Pca, TopK,
+    moments, normalize_rows as normalize, pca_from_moments, resolve_ids as resolve, topk_cosine,
+    topk_cross, wanted_ids, Moments, Pca, TopK,
 };
 use crate::error::{NgError, Result};
 use numpy::{IntoPyArray, Ix1, Ix2, PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
@@ -20,6 +20,13 @@ use rayon::prelude::*;
 type Matrix<'py, T> = Bound<'py, PyArray2<T>>;
 type Vector<'py, T> = Bound<'py, PyArray1<T>>;
 type Hits<'py> = (Matrix<'py, u64>, Matrix<'py, f32>);
+type PairHits<'py> = (
+    Matrix<'py, u64>,
+    Matrix<'py, f32>,
+    Matrix<'py, u64>,
+    Matrix<'py, f32>,
+);
+type Edges<'py> = (Vector<'py, u32>, Vector<'py, u32>, Vector<'py, f32>, usize);
 
 /// The id that pads a row with fewer hits than the result is wide (its score is -inf).
 pub const NO_ID: u64 = u64::MAX;
@@ -95,7 +102,12 @@ fn increasing(ids: &[u64], name: &str) -> PyResult<()> {
     Ok(())
 }
 
-fn matrix<T: numpy::Element>(py: Python<'_>, v: Vec<T>, rows: usize, cols: usize) -> PyResult<Matrix<'_, T>> {
+fn matrix<T: numpy::Element>(
+    py: Python<'_>,
+    v: Vec<T>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Matrix<'_, T>> {
     v.into_pyarray(py).reshape([rows, cols])
 }
 
@@ -106,8 +118,20 @@ fn global<'py>(py: Python<'py>, t: TopK, rows: usize, ids: &[u64]) -> PyResult<H
     Ok((matrix(py, g, rows, k)?, matrix(py, scores, rows, k)?))
 }
 
-/// L2-normalise the rows of a (n, dim) float32 block: a normalised copy (zero rows stay zero),
-/// bitwise what the bootstrap does to its embeddings.
+/// L2-normalise the rows of a block: a normalised copy (zero rows stay zero), bitwise what
+/// the bootstrap does to its embeddings.
+///
+/// Parameters
+/// ----------
+/// x : array_like
+///     ``(n, dim)`` float32 rows.
+/// threads : int, optional
+///     Threads of the call's pool (None: the process-wide pool).
+///
+/// Returns
+/// -------
+/// numpy.ndarray
+///     ``(n, dim)`` float32, each row of unit length.
 #[pyfunction]
 #[pyo3(signature = (x, threads=None))]
 pub fn normalize_rows<'py>(
@@ -126,7 +150,26 @@ pub fn normalize_rows<'py>(
 }
 
 /// Top-k of a query block against a corpus block by inner product (cosine for normalised
-/// rows): (ids (q, k) uint64, scores (q, k) float32), best first, ties by ascending id.
+/// rows), best first, ties by ascending id.
+///
+/// Parameters
+/// ----------
+/// q, x : array_like
+///     ``(nq, dim)`` queries and ``(nx, dim)`` corpus rows, float32.
+/// q_ids, x_ids : array_like
+///     uint64 global ids of the rows (``x_ids`` distinct, in any order).
+/// k : int
+///     Hits per query; the result is ``min(k, nx)`` wide.
+/// exclude_same_id : bool
+///     Leave out the corpus row whose id is the query's own.
+/// threads : int, optional
+///     Threads of the call's pool (None: the process-wide pool).
+///
+/// Returns
+/// -------
+/// (ids, scores) : (numpy.ndarray, numpy.ndarray)
+///     ``(nq, k)`` uint64 ids and float32 scores; a row with fewer hits is padded with
+///     ``NO_ID`` and -inf.
 #[pyfunction]
 #[pyo3(signature = (q, q_ids, x, x_ids, k, exclude_same_id=true, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -146,14 +189,20 @@ pub fn topk_block<'py>(
     if nq > 0 {
         same_dim("q", dq, d)?;
     }
-    let (q_ids, x_ids) = (array1::<u64>(q_ids, "q_ids")?, array1::<u64>(x_ids, "x_ids")?);
+    let (q_ids, x_ids) = (
+        array1::<u64>(q_ids, "q_ids")?,
+        array1::<u64>(x_ids, "x_ids")?,
+    );
     let (qi, xi) = (elems(&q_ids)?, elems(&x_ids)?);
     ids_for(qi, nq, "q_ids")?;
     ids_for(xi, nx, "x_ids")?;
     let (qs, xs) = (elems(&q)?, elems(&x)?);
     let width = k.min(nx);
     if width == 0 || nq == 0 || d == 0 {
-        return Ok((matrix(py, vec![], nq, width)?, matrix(py, vec![], nq, width)?));
+        return Ok((
+            matrix(py, vec![], nq, width)?,
+            matrix(py, vec![], nq, width)?,
+        ));
     }
     let (ids, scores) = with_threads(py, threads, || {
         // the tie rule is by id: rows in id order (a copy only when they are not already)
@@ -167,17 +216,28 @@ pub fn topk_block<'py>(
                 return Err(NgError::invalid(
                     "x_ids",
                     xi[w[0]],
-                    format!("appears twice (rows {} and {})", w[0].min(w[1]), w[0].max(w[1])),
+                    format!(
+                        "appears twice (rows {} and {})",
+                        w[0].min(w[1]),
+                        w[0].max(w[1])
+                    ),
                 ));
             }
             let mut v = Vec::with_capacity(nx * d);
             for &r in &order {
                 v.extend_from_slice(&xs[r * d..(r + 1) * d]);
             }
-            (v.into(), order.iter().map(|&r| xi[r]).collect::<Vec<_>>().into())
+            (
+                v.into(),
+                order.iter().map(|&r| xi[r]).collect::<Vec<_>>().into(),
+            )
         };
         // a query's own id, when excluded, is at most one of its k + 1 best
-        let want = if exclude_same_id { k.saturating_add(1) } else { k };
+        let want = if exclude_same_id {
+            k.saturating_add(1)
+        } else {
+            k
+        };
         let (idx, sc, got) = topk_cosine(&xs_sorted, nx, d, qs, nq, want, false)?;
         let mut ids = vec![NO_ID; nq * width];
         let mut scores = vec![f32::NEG_INFINITY; nq * width];
@@ -199,9 +259,23 @@ pub fn topk_block<'py>(
     Ok((matrix(py, ids, nq, width)?, matrix(py, scores, nq, width)?))
 }
 
-/// Weave one block with itself, each pair scored once and a row never its own neighbour:
-/// (ids (n, k) uint64, scores (n, k) float32) with k capped at n - 1. `x_ids` are the rows'
-/// global numbers, strictly increasing.
+/// Weave one block with itself: each pair scored once, a row never its own neighbour.
+///
+/// Parameters
+/// ----------
+/// x : array_like
+///     ``(n, dim)`` float32 normalised rows.
+/// x_ids : array_like
+///     uint64 global row numbers, strictly increasing.
+/// k : int
+///     Neighbours per row (capped at n - 1).
+/// threads : int, optional
+///     Threads of the call's pool.
+///
+/// Returns
+/// -------
+/// (ids, scores) : (numpy.ndarray, numpy.ndarray)
+///     ``(n, k)`` uint64 neighbour ids and float32 scores, best first, ties by id.
 #[pyfunction]
 #[pyo3(signature = (x, x_ids, k, threads=None))]
 pub fn topk_self<'py>(
@@ -226,9 +300,25 @@ pub fn topk_self<'py>(
     global(py, t, n, xi)
 }
 
-/// Weave two disjoint blocks, each pair scored once: (ids_a, scores_a) are the top k rows of
-/// `b` for each row of `a`, (ids_b, scores_b) the top k rows of `a` for each row of `b`. The
-/// scores are bitwise those of the single-process weave. Ids strictly increasing per block.
+/// Weave two disjoint blocks, each pair scored once (one GEMM feeds both directions); the
+/// scores are bitwise those of the single-process weave.
+///
+/// Parameters
+/// ----------
+/// a, b : array_like
+///     ``(na, dim)`` and ``(nb, dim)`` float32 normalised rows.
+/// a_ids, b_ids : array_like
+///     uint64 global row numbers of each block, strictly increasing.
+/// k : int
+///     Neighbours per row (capped at the other block's size).
+/// threads : int, optional
+///     Threads of the call's pool.
+///
+/// Returns
+/// -------
+/// (ids_a, scores_a, ids_b, scores_b) : tuple of numpy.ndarray
+///     For each row of ``a`` its top rows of ``b`` (``(na, k)``), and for each row of ``b``
+///     its top rows of ``a`` (``(nb, k)``).
 #[pyfunction]
 #[pyo3(signature = (a, a_ids, b, b_ids, k, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -240,12 +330,19 @@ pub fn topk_pair<'py>(
     b_ids: &Bound<'py, PyAny>,
     k: &Bound<'py, PyAny>,
     threads: Option<&Bound<'py, PyAny>>,
-) -> PyResult<(Matrix<'py, u64>, Matrix<'py, f32>, Matrix<'py, u64>, Matrix<'py, f32>)> {
+) -> PyResult<PairHits<'py>> {
     let k = size_arg(k, "k")?;
     let (a, na, da) = block(a, "a")?;
     let (b, nb, d) = block(b, "b")?;
-    same_dim("a", da, d)?;
-    let (a_ids, b_ids) = (array1::<u64>(a_ids, "a_ids")?, array1::<u64>(b_ids, "b_ids")?);
+    if da != d {
+        return Err(ValidationError::new_err(format!(
+            "a has {da} columns and b {d}: both blocks need the same dimension"
+        )));
+    }
+    let (a_ids, b_ids) = (
+        array1::<u64>(a_ids, "a_ids")?,
+        array1::<u64>(b_ids, "b_ids")?,
+    );
     let (ai, bi) = (elems(&a_ids)?, elems(&b_ids)?);
     ids_for(ai, na, "a_ids")?;
     ids_for(bi, nb, "b_ids")?;
@@ -267,10 +364,23 @@ pub fn topk_pair<'py>(
     Ok((ia, sa, ib, sb))
 }
 
-/// Merge top-k parts of the same query rows (each a pair (ids (q, w) uint64, scores (q, w)
-/// float32), from disjoint candidates) into the top k: (ids (q, k'), scores (q, k')) with k'
-/// = min(k, sum of widths), by (score descending, id ascending). Padding ids (2^64 - 1) are
-/// skipped, and pad rows that have fewer hits.
+/// Merge top-k parts of the same query rows (from disjoint candidates) into the top k, by
+/// (score descending, id ascending).
+///
+/// Parameters
+/// ----------
+/// parts : list of (ids, scores)
+///     ``(q, w)`` uint64 ids and float32 scores per part (widths may differ); ``NO_ID``
+///     entries are padding and skipped.
+/// k : int
+///     Hits per row.
+/// threads : int, optional
+///     Threads of the call's pool.
+///
+/// Returns
+/// -------
+/// (ids, scores) : (numpy.ndarray, numpy.ndarray)
+///     ``(q, min(k, sum of widths))``, padded with ``NO_ID`` and -inf where a row has fewer.
 #[pyfunction]
 #[pyo3(signature = (parts, k, threads=None))]
 pub fn topk_merge<'py>(
@@ -315,9 +425,7 @@ pub fn topk_merge<'py>(
                 .for_each(|(r, (io, so))| {
                     let mut hits: Vec<(f32, u64)> = slices
                         .iter()
-                        .flat_map(|(i, s, w)| {
-                            (r * w..(r + 1) * w).map(move |e| (s[e], i[e]))
-                        })
+                        .flat_map(|(i, s, w)| (r * w..(r + 1) * w).map(move |e| (s[e], i[e])))
                         .filter(|h| h.1 != NO_ID)
                         .collect();
                     hits.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -332,8 +440,23 @@ pub fn topk_merge<'py>(
     Ok((matrix(py, ids, q, width)?, matrix(py, scores, q, width)?))
 }
 
-/// PCA statistics of a block, to be summed over blocks: (n, column sums (dim,) float64,
-/// X^T X (dim, dim) float64) of the rows minus `shift` (zeros when None).
+/// PCA statistics of a block, to be summed over blocks (:func:`pca_fit`).
+///
+/// Parameters
+/// ----------
+/// x : array_like
+///     ``(n, dim)`` float32 rows (finite).
+/// shift : array_like, optional
+///     ``(dim,)`` float32 subtracted from every row first (zeros when None); the mean from a
+///     first pass of column sums keeps the products accurate.
+/// threads : int, optional
+///     Threads of the call's pool.
+///
+/// Returns
+/// -------
+/// (n, sums, products) : (int, numpy.ndarray, numpy.ndarray)
+///     Row count, ``(dim,)`` float64 column sums and ``(dim, dim)`` float64 X^T X of the
+///     shifted rows.
 #[pyfunction]
 #[pyo3(signature = (x, shift=None, threads=None))]
 pub fn gram_partial<'py>(
@@ -350,8 +473,23 @@ pub fn gram_partial<'py>(
     Ok((m.n, m.sum.into_pyarray(py), matrix(py, m.gram, d, d)?))
 }
 
-/// A PCA model from summed block statistics: a dict of plain arrays (mean, components (m,
-/// dim), explained_variance, explained_ratio, total_variance).
+/// A PCA model from the statistics of every block: the same eigendecomposition, axis order and
+/// signs as the single-process bootstrap (equal up to rounding).
+///
+/// Parameters
+/// ----------
+/// partials : list of (n, sums, products)
+///     What :func:`gram_partial` returned for each block (all with the same ``shift``).
+/// n_components : int
+///     Axes to keep (3 per space placed).
+/// shift : array_like, optional
+///     The ``shift`` the partials were computed with.
+///
+/// Returns
+/// -------
+/// dict
+///     Plain arrays: ``mean`` (dim,), ``components`` (m, dim), ``explained_variance``,
+///     ``explained_ratio`` (m,), ``total_variance``.
 #[pyfunction]
 #[pyo3(signature = (partials, n_components, shift=None))]
 pub fn pca_fit<'py>(
@@ -384,8 +522,14 @@ pub fn model_dict<'py>(py: Python<'py>, p: &Pca) -> PyResult<Bound<'py, PyDict>>
     let m = p.n_axes();
     d.set_item("mean", p.mean.clone().into_pyarray(py))?;
     d.set_item("components", matrix(py, p.components.clone(), m, p.dim)?)?;
-    d.set_item("explained_variance", p.explained_variance.clone().into_pyarray(py))?;
-    d.set_item("explained_ratio", p.explained_ratio.clone().into_pyarray(py))?;
+    d.set_item(
+        "explained_variance",
+        p.explained_variance.clone().into_pyarray(py),
+    )?;
+    d.set_item(
+        "explained_ratio",
+        p.explained_ratio.clone().into_pyarray(py),
+    )?;
     d.set_item("total_variance", p.total_variance)?;
     Ok(d)
 }
@@ -423,9 +567,24 @@ fn model_arg(model: &Bound<'_, PyDict>) -> PyResult<Pca> {
     })
 }
 
-/// Project a block onto a model's axes: (n, m) float32, or with `spaces` the token coordinates
-/// (n, 8, 3) float32 the bootstrap gives (space j of the list gets axes 3j..3j+3; NaN in the
-/// other spaces).
+/// Project a block onto a model's axes, or place it in spaces as the bootstrap does.
+///
+/// Parameters
+/// ----------
+/// x : array_like
+///     ``(n, dim)`` float32 normalised rows.
+/// model : dict
+///     A :func:`pca_fit` model.
+/// spaces : list, optional
+///     Spaces (names or numbers); space j of the list gets axes 3j..3j+3.
+/// threads : int, optional
+///     Threads of the call's pool.
+///
+/// Returns
+/// -------
+/// numpy.ndarray
+///     ``(n, m)`` float32 projections, or with ``spaces`` the ``(n, 8, 3)`` token coordinates
+///     (NaN in the spaces not placed).
 #[pyfunction]
 #[pyo3(signature = (x, model, spaces=None, threads=None))]
 pub fn pca_project<'py>(
@@ -455,17 +614,41 @@ pub fn pca_project<'py>(
     }
 }
 
-/// The token id each word wants (seeded MurmurHash3 folded to 24 bits), uint32: the
-/// per-block half of the bootstrap's ids; [`resolve_ids`] settles collisions globally.
+/// The token id each word wants (seeded MurmurHash3 folded to 24 bits): the per-block half of
+/// the bootstrap's ids; :func:`resolve_ids` settles collisions globally.
+///
+/// Parameters
+/// ----------
+/// words : list of str
+/// seed : int
+///
+/// Returns
+/// -------
+/// numpy.ndarray
+///     uint32 wanted ids, 1 .. 2^24 - 1.
 #[pyfunction]
 #[pyo3(signature = (words, seed=0))]
-pub fn word_hash<'py>(py: Python<'py>, words: Vec<String>, seed: u32) -> PyResult<Vector<'py, u32>> {
+pub fn word_hash<'py>(
+    py: Python<'py>,
+    words: Vec<String>,
+    seed: u32,
+) -> PyResult<Vector<'py, u32>> {
     let w = run(py, || Ok(wanted_ids(&words, seed)))?;
     Ok(w.into_pyarray(py))
 }
 
-/// Settle wanted ids (in word order, all blocks concatenated) into distinct token ids as the
-/// bootstrap does: (ids uint32, rows that moved uint64).
+/// Settle wanted ids into distinct token ids as the bootstrap does (linear probing in word
+/// order).
+///
+/// Parameters
+/// ----------
+/// wanted : array_like
+///     uint32 wanted ids of every word, all blocks concatenated in word order.
+///
+/// Returns
+/// -------
+/// (ids, moved) : (numpy.ndarray, numpy.ndarray)
+///     uint32 token ids, and the uint64 rows whose id had to move.
 #[pyfunction]
 pub fn resolve_ids<'py>(
     py: Python<'py>,
@@ -478,8 +661,18 @@ pub fn resolve_ids<'py>(
     Ok((ids.into_pyarray(py), moved.into_pyarray(py)))
 }
 
-/// Connected components of one partition of edges: (vertex, root) uint64 for every vertex
-/// the edges touch, ascending, the root being the smallest vertex of its component.
+/// Connected components of one partition of edges (union-find).
+///
+/// Parameters
+/// ----------
+/// src, dst : array_like
+///     uint64 end points of the edges (direction is ignored).
+///
+/// Returns
+/// -------
+/// (vertex, root) : (numpy.ndarray, numpy.ndarray)
+///     Every vertex the edges touch, ascending, and its component's root (its smallest
+///     vertex), uint64.
 #[pyfunction]
 pub fn union_find_partial<'py>(
     py: Python<'py>,
@@ -492,8 +685,17 @@ pub fn union_find_partial<'py>(
     Ok((v.into_pyarray(py), r.into_pyarray(py)))
 }
 
-/// Merge the (vertex, root) results of several partitions into the components of all their
-/// edges: (vertex, root) as [`union_find_partial`] gives.
+/// Merge the forests of several edge partitions into the components of all their edges.
+///
+/// Parameters
+/// ----------
+/// parts : list of (vertex, root)
+///     What :func:`union_find_partial` returned per partition.
+///
+/// Returns
+/// -------
+/// (vertex, root) : (numpy.ndarray, numpy.ndarray)
+///     As :func:`union_find_partial` gives for all the edges together.
 #[pyfunction]
 pub fn union_find_merge<'py>(
     py: Python<'py>,
@@ -519,10 +721,23 @@ pub fn union_find_merge<'py>(
     Ok((v.into_pyarray(py), r.into_pyarray(py)))
 }
 
-/// Woven edges within the CDNA's degree limits, as the bootstrap keeps them: rows i -> their
-/// neighbour rows (n, k) with similarities, token `ids` per row; strongest first, ties by
-/// position. Returns (a, b, strength, dropped). `cdna`: the 384-byte record (default CDNA
-/// when None).
+/// The weave's connections within the CDNA's degree limits, kept as the bootstrap keeps them
+/// (strongest first, ties by position).
+///
+/// Parameters
+/// ----------
+/// ids : array_like
+///     uint32 token id of each row.
+/// neighbours, scores : array_like
+///     ``(n, k)`` uint64 neighbour rows and float32 similarities (the merged weave).
+/// cdna : bytes, optional
+///     The 384-byte CDNA record (``rt.cdna.to_bytes()``); the default CDNA when None.
+///
+/// Returns
+/// -------
+/// (a, b, strength, dropped) : tuple
+///     uint32 sources and targets, float32 strengths, and the count of edges dropped for
+///     degree.
 #[pyfunction]
 #[pyo3(signature = (ids, neighbours, scores, cdna=None))]
 pub fn weave_edges<'py>(
@@ -531,7 +746,7 @@ pub fn weave_edges<'py>(
     neighbours: &Bound<'py, PyAny>,
     scores: &Bound<'py, PyAny>,
     cdna: Option<&Bound<'py, PyBytes>>,
-) -> PyResult<(Vector<'py, u32>, Vector<'py, u32>, Vector<'py, f32>, usize)> {
+) -> PyResult<Edges<'py>> {
     let cdna = match cdna {
         Some(b) => crate::Cdna::from_bytes(b.as_bytes())
             .map_err(|e| ValidationError::new_err(format!("cdna: {e}")))?,
@@ -564,7 +779,12 @@ pub fn weave_edges<'py>(
             ids, &idx, scs, k, &cdna,
         ))
     })?;
-    Ok((a.into_pyarray(py), b.into_pyarray(py), s.into_pyarray(py), dropped))
+    Ok((
+        a.into_pyarray(py),
+        b.into_pyarray(py),
+        s.into_pyarray(py),
+        dropped,
+    ))
 }
 
 /// Register the kernels in the `_core` module.

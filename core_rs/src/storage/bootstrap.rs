@@ -227,7 +227,10 @@ pub fn place(model: &Pca, data: &[f32], n: usize, spaces: &[usize]) -> Result<Ve
         return Err(NgError::invalid(
             "spaces",
             spaces.len(),
-            format!("a model of {m} axes places words in at most {} spaces", m / 3),
+            format!(
+                "a model of {m} axes places words in at most {} spaces",
+                m / 3
+            ),
         ));
     }
     let mut coords = vec![f32::NAN; n * NUM_SPACES * NUM_AXES];
