@@ -338,6 +338,8 @@ def topk_pair(
     b: npt.ArrayLike,
     b_ids: npt.ArrayLike,
     k: int,
+    a_floor: Optional[npt.ArrayLike] = None,
+    b_floor: Optional[npt.ArrayLike] = None,
     threads: Optional[int] = None,
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32], npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
 def topk_merge(

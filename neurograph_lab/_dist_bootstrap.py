@@ -120,11 +120,19 @@ def _self_task(block: Block, first: int, k: int, threads: int) -> Any:
     return K.topk_self(x, np.arange(first, first + len(x), dtype=np.uint64), k, threads=threads)
 
 
-def _pair_task(a: Block, a0: int, b: Block, b0: int, k: int, threads: int) -> Any:
+def _floor(own: Any, k: int) -> Optional[np.ndarray]:
+    """Per row, the k-th score of the row's own block (None when the block holds fewer)."""
+    scores = own[1]
+    return np.ascontiguousarray(scores[:, k - 1]) if scores.shape[1] == k else None
+
+
+def _pair_task(a: Block, a0: int, b: Block, b0: int, k: int, threads: int, own_a: Any, own_b: Any) -> Any:
     xa, xb = a[1], b[1]
     ra = np.arange(a0, a0 + len(xa), dtype=np.uint64)
     rb = np.arange(b0, b0 + len(xb), dtype=np.uint64)
-    return K.topk_pair(xa, ra, xb, rb, k, threads=threads)
+    # a candidate below a row's own-block k-th score cannot make its merged top k: skip it
+    fa, fb = _floor(own_a, k), _floor(own_b, k)
+    return K.topk_pair(xa, ra, xb, rb, k, a_floor=fa, b_floor=fb, threads=threads)
 
 
 def _merge_task(k: int, own: Any, pairs: list[tuple[Any, int]], threads: int) -> Any:
@@ -141,9 +149,10 @@ def weave(
     threads: int = 1,
     progress: Optional[bool] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact kNN weave of row blocks already on the cluster: each block with itself and each
-    pair of blocks once (:func:`neurograph_lab.kernels.topk_self`, ``topk_pair``), then each
-    block's parts merged (``topk_merge``). Bitwise the single-process weave.
+    """Exact kNN weave of row blocks already on the cluster: each block with itself, then each
+    pair of blocks once (:func:`neurograph_lab.kernels.topk_self`, ``topk_pair``, skipping the
+    candidates below a row's own-block k-th score), then each block's parts merged
+    (``topk_merge``). Bitwise the single-process weave.
 
     Parameters
     ----------
@@ -167,7 +176,9 @@ def weave(
     nb = len(blocks)
     selfs = [client.submit(_self_task, blocks[i], first[i], k, threads, pure=False) for i in range(nb)]
     pairs = {
-        (i, j): client.submit(_pair_task, blocks[i], first[i], blocks[j], first[j], k, threads, pure=False)
+        (i, j): client.submit(
+            _pair_task, blocks[i], first[i], blocks[j], first[j], k, threads, selfs[i], selfs[j], pure=False
+        )
         for i in range(nb)
         for j in range(i + 1, nb)
     }

@@ -106,29 +106,43 @@ def test_topk_block_bad_arguments_name_the_problem(rng):
         K.topk_block(x, ids, x.ravel(), ids, 2)
 
 
-def weave_by_blocks(x, k, cuts):
-    """The distributed weave: each block with itself, each pair of blocks once, merged."""
+def weave_by_blocks(x, k, cuts, floors=True):
+    """The distributed weave: each block with itself, each pair of blocks once (skipping, with
+    floors, what scores below a row's own-block k-th score), merged."""
     bounds = list(zip([0] + cuts, cuts + [len(x)]))
-    parts = {i: [] for i in range(len(bounds))}
+    rows = [np.arange(a0, a1, dtype=np.uint64) for a0, a1 in bounds]
+    own = [K.topk_self(x[a0:a1], r, k) for (a0, a1), r in zip(bounds, rows)]
+    floor = [o[1][:, k - 1].copy() if floors and o[1].shape[1] == k else None for o in own]
+    parts = {i: [own[i]] for i in range(len(bounds))}
     for i, (a0, a1) in enumerate(bounds):
-        ra = np.arange(a0, a1, dtype=np.uint64)
-        parts[i].append(K.topk_self(x[a0:a1], ra, k))
         for j in range(i + 1, len(bounds)):
             b0, b1 = bounds[j]
-            ia, sa, ib, sb = K.topk_pair(x[a0:a1], ra, x[b0:b1], np.arange(b0, b1, dtype=np.uint64), k)
+            ia, sa, ib, sb = K.topk_pair(x[a0:a1], rows[i], x[b0:b1], rows[j], k, a_floor=floor[i], b_floor=floor[j])
             parts[i].append((ia, sa))
             parts[j].append((ib, sb))
     merged = [K.topk_merge(parts[i], k) for i in range(len(bounds))]
     return np.concatenate([m[0] for m in merged]), np.concatenate([m[1] for m in merged])
 
 
-def test_block_weave_equals_brute_force_on_ties(rng):
+@pytest.mark.parametrize("floors", [True, False])
+def test_block_weave_equals_brute_force_on_ties(rng, floors):
     x = ints(rng, 130, 4)
     ids = np.arange(130, dtype=np.uint64)
-    got_i, got_s = weave_by_blocks(x, 6, [17, 60, 61])
+    got_i, got_s = weave_by_blocks(x, 6, [17, 60, 61], floors)
     want_i, want_s = brute_topk(x, ids, x, ids, 6, True)
     np.testing.assert_array_equal(got_i, want_i)
     np.testing.assert_array_equal(got_s, want_s)
+
+
+def test_topk_pair_floors_skip_candidates_and_pad(rng):
+    x = ints(rng, 40, 3)
+    a, b = np.arange(20, dtype=np.uint64), np.arange(20, 40, dtype=np.uint64)
+    ia, sa, ib, sb = K.topk_pair(x[:20], a, x[20:], b, 5, a_floor=np.full(20, 99, np.float32))
+    assert (ia == NO_ID).all() and np.isneginf(sa).all()
+    full = K.topk_pair(x[:20], a, x[20:], b, 5)
+    np.testing.assert_array_equal(ib, full[2])  # no floor on b's side
+    with pytest.raises(ng.ValidationError, match="floors"):
+        K.topk_pair(x[:20], a, x[20:], b, 5, a_floor=np.zeros(3, np.float32))
 
 
 def test_block_weave_is_bitwise_the_single_process_weave(rng):

@@ -40,6 +40,8 @@ struct Heaps {
     s: Vec<f32>,
     id: Vec<u32>,
     len: Vec<usize>,
+    /// Per query, the score a candidate must reach to be offered (-inf: any).
+    floor: Vec<f32>,
 }
 
 impl Heaps {
@@ -49,14 +51,24 @@ impl Heaps {
             s: vec![f32::NEG_INFINITY; queries * k],
             id: vec![0; queries * k],
             len: vec![0; queries],
+            floor: vec![f32::NEG_INFINITY; queries],
         }
     }
 
-    /// Threshold for query `q`: a candidate below it cannot enter (-inf while not full).
+    /// Heaps whose queries only take candidates scoring at least `floor` (per query).
+    fn with_floor(queries: usize, k: usize, floor: Option<&[f32]>) -> Self {
+        let mut h = Heaps::new(queries, k);
+        if let Some(f) = floor {
+            h.floor.copy_from_slice(&f[..queries]);
+        }
+        h
+    }
+
+    /// Threshold for query `q`: a candidate below it cannot enter (the floor while not full).
     #[inline]
     fn threshold(&self, q: usize) -> f32 {
         if self.len[q] < self.k {
-            f32::NEG_INFINITY
+            self.floor[q]
         } else {
             self.s[q * self.k]
         }
@@ -139,6 +151,9 @@ impl Heaps {
             idx[t] = i;
             scores[t] = s;
         }
+        // a row with a floor may hold fewer than k hits
+        idx[n..k].fill(u32::MAX);
+        scores[n..k].fill(f32::NEG_INFINITY);
     }
 }
 
@@ -422,6 +437,12 @@ fn segments(nqb: usize, ndb: usize) -> usize {
 /// ascending); indices are local to the other set). The tiles are those of the single-process
 /// weave (`sb` square), so every score is bitwise what [`topk_cosine`] computes for the pair.
 /// Returns (a's result, b's result); k is capped at the other set's size.
+///
+/// `floors` (one score per row of `a`, one per row of `b`) skip what cannot matter: a
+/// candidate scoring below its row's floor is not kept, so a row may get fewer than k hits
+/// (the rest of its result is padded with index u32::MAX and -inf). The k-th score of a row's
+/// own block is such a floor: k better candidates are already known. Ties at the floor are
+/// kept, so merging with the block's own top k stays exact.
 pub fn topk_cross(
     a: &[f32],
     na: usize,
@@ -429,10 +450,12 @@ pub fn topk_cross(
     nb: usize,
     dim: usize,
     k: usize,
+    floors: Option<(&[f32], &[f32])>,
 ) -> Result<(TopK, TopK)> {
-    topk_cross_with(a, na, b, nb, dim, k, BLOCKING.sb)
+    topk_cross_with(a, na, b, nb, dim, k, BLOCKING.sb, floors)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn topk_cross_with(
     a: &[f32],
     na: usize,
@@ -441,7 +464,18 @@ fn topk_cross_with(
     dim: usize,
     k: usize,
     sb: usize,
+    floors: Option<(&[f32], &[f32])>,
 ) -> Result<(TopK, TopK)> {
+    if let Some((fa, fb)) = floors {
+        if fa.len() != na || fb.len() != nb {
+            return Err(NgError::invalid(
+                "floors",
+                format!("{} and {} values", fa.len(), fb.len()),
+                format!("expected one per row: {na} and {nb}"),
+            ));
+        }
+    }
+    let (fa, fb) = (floors.map(|f| f.0), floors.map(|f| f.1));
     if dim == 0 {
         return Err(NgError::invalid("dim", dim, "must be at least 1"));
     }
@@ -464,14 +498,17 @@ fn topk_cross_with(
     let blocks = |n: usize| n.div_ceil(sb);
     let len = |n: usize, blk: usize| sb.min(n - blk * sb);
     let shared: Vec<Mutex<Heaps>> = (0..blocks(nb))
-        .map(|bj| Mutex::new(Heaps::new(len(nb, bj), kb)))
+        .map(|bj| {
+            let (j0, jl) = (bj * sb, len(nb, bj));
+            Mutex::new(Heaps::with_floor(jl, kb, fb.map(|f| &f[j0..j0 + jl])))
+        })
         .collect();
     let own: Vec<Heaps> = (0..blocks(na))
         .into_par_iter()
         .with_max_len(1)
         .map(|bi| {
             let (i0, il) = (bi * sb, len(na, bi));
-            let mut h = Heaps::new(il, ka);
+            let mut h = Heaps::with_floor(il, ka, fa.map(|f| &f[i0..i0 + il]));
             let mut tile = vec![0f32; il * sb.min(nb)];
             if ka == 0 || kb == 0 {
                 return h;
@@ -861,7 +898,7 @@ mod tests {
         let data = ints(n * dim, 9);
         let want = brute(&data, n, dim, &data, n, k, true);
         let (a, b) = data.split_at(cut * dim);
-        let (ta, tb) = topk_cross_with(a, cut, b, n - cut, dim, k, 7).unwrap();
+        let (ta, tb) = topk_cross_with(a, cut, b, n - cut, dim, k, 7, None).unwrap();
         let own_a = topk_with(a, cut, dim, a, cut, k, true, TINY, None).unwrap();
         let own_b = topk_with(b, n - cut, dim, b, n - cut, k, true, TINY, None).unwrap();
         for row in 0..n {
@@ -884,10 +921,46 @@ mod tests {
             let got: Vec<u32> = hits.iter().take(k).map(|h| h.1).collect();
             assert_eq!(got, want.0[row * k..(row + 1) * k].to_vec(), "row {row}");
         }
-        assert!(topk_cross(a, cut, b, n - cut, 0, k).is_err());
-        assert!(topk_cross(a, cut, b, n - cut, dim, 0).is_err());
-        assert!(topk_cross(a, cut + 1, b, n - cut, dim, k).is_err());
-        let (e, f) = topk_cross(&[], 0, b, n - cut, dim, k).unwrap();
+        // floors from each block's own k-th score skip candidates and change nothing
+        let floor = |own: &TopK, rows: usize| -> Vec<f32> {
+            (0..rows)
+                .map(|r| {
+                    if own.2 == k {
+                        own.1[r * k + k - 1]
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+                .collect()
+        };
+        let (fa, fb) = (floor(&own_a, cut), floor(&own_b, n - cut));
+        let (ga, gb) = topk_cross_with(a, cut, b, n - cut, dim, k, 7, Some((&fa, &fb))).unwrap();
+        for (got, full, own, base_own, base_cross, rows) in [
+            (&ga, &ta, &own_a, 0u32, cut as u32, cut),
+            (&gb, &tb, &own_b, cut as u32, 0u32, n - cut),
+        ] {
+            for r in 0..rows {
+                let merged = |c: &TopK| {
+                    let mut hits: Vec<(f32, u32)> = (0..own.2)
+                        .map(|t| (own.1[r * own.2 + t], own.0[r * own.2 + t] + base_own))
+                        .chain(
+                            (0..c.2)
+                                .filter(|t| c.0[r * c.2 + t] != u32::MAX)
+                                .map(|t| (c.1[r * c.2 + t], c.0[r * c.2 + t] + base_cross)),
+                        )
+                        .collect();
+                    hits.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap().then(x.1.cmp(&y.1)));
+                    hits.truncate(k);
+                    hits
+                };
+                assert_eq!(merged(got), merged(full), "row {r}");
+            }
+        }
+        assert!(topk_cross(a, cut, b, n - cut, dim, k, Some((&fa[1..], &fb))).is_err());
+        assert!(topk_cross(a, cut, b, n - cut, 0, k, None).is_err());
+        assert!(topk_cross(a, cut, b, n - cut, dim, 0, None).is_err());
+        assert!(topk_cross(a, cut + 1, b, n - cut, dim, k, None).is_err());
+        let (e, f) = topk_cross(&[], 0, b, n - cut, dim, k, None).unwrap();
         assert_eq!((e.2, f.2, f.0.len()), (k, 0, 0));
     }
 

@@ -114,7 +114,16 @@ fn matrix<T: numpy::Element>(
 /// A top-k over local indices as global ids.
 fn global<'py>(py: Python<'py>, t: TopK, rows: usize, ids: &[u64]) -> PyResult<Hits<'py>> {
     let (idx, scores, k) = t;
-    let g: Vec<u64> = idx.iter().map(|&i| ids[i as usize]).collect();
+    let g: Vec<u64> = idx
+        .iter()
+        .map(|&i| {
+            if i == u32::MAX {
+                NO_ID
+            } else {
+                ids[i as usize]
+            }
+        })
+        .collect();
     Ok((matrix(py, g, rows, k)?, matrix(py, scores, rows, k)?))
 }
 
@@ -311,6 +320,10 @@ pub fn topk_self<'py>(
 ///     uint64 global row numbers of each block, strictly increasing.
 /// k : int
 ///     Neighbours per row (capped at the other block's size).
+/// a_floor, b_floor : array_like, optional
+///     float32 per row: the score a candidate must reach to be kept (the k-th score of the
+///     row's own block, from :func:`topk_self`, skips what cannot make the merged top k;
+///     ties at the floor are kept). Rows left with fewer hits are padded with ``NO_ID``.
 /// threads : int, optional
 ///     Threads of the call's pool.
 ///
@@ -320,7 +333,7 @@ pub fn topk_self<'py>(
 ///     For each row of ``a`` its top rows of ``b`` (``(na, k)``), and for each row of ``b``
 ///     its top rows of ``a`` (``(nb, k)``).
 #[pyfunction]
-#[pyo3(signature = (a, a_ids, b, b_ids, k, threads=None))]
+#[pyo3(signature = (a, a_ids, b, b_ids, k, a_floor=None, b_floor=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn topk_pair<'py>(
     py: Python<'py>,
@@ -329,6 +342,8 @@ pub fn topk_pair<'py>(
     b: &Bound<'py, PyAny>,
     b_ids: &Bound<'py, PyAny>,
     k: &Bound<'py, PyAny>,
+    a_floor: Option<&Bound<'py, PyAny>>,
+    b_floor: Option<&Bound<'py, PyAny>>,
     threads: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<PairHits<'py>> {
     let k = size_arg(k, "k")?;
@@ -358,7 +373,18 @@ pub fn topk_pair<'py>(
             matrix(py, vec![], nb, wb)?,
         ));
     }
-    let (ta, tb) = with_threads(py, threads, || topk_cross(xa, na, xb, nb, d, k))?;
+    let fa = opt_array_arg::<f32, Ix1>(a_floor, "a_floor")?;
+    let fb = opt_array_arg::<f32, Ix1>(b_floor, "b_floor")?;
+    let zeros_a = vec![f32::NEG_INFINITY; na];
+    let zeros_b = vec![f32::NEG_INFINITY; nb];
+    let floors = match (fa.as_ref(), fb.as_ref()) {
+        (None, None) => None,
+        (a, b) => Some((
+            a.map(elems).transpose()?.unwrap_or(&zeros_a),
+            b.map(elems).transpose()?.unwrap_or(&zeros_b),
+        )),
+    };
+    let (ta, tb) = with_threads(py, threads, || topk_cross(xa, na, xb, nb, d, k, floors))?;
     let (ia, sa) = global(py, ta, na, bi)?;
     let (ib, sb) = global(py, tb, nb, ai)?;
     Ok((ia, sa, ib, sb))
