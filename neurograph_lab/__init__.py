@@ -18,7 +18,7 @@ from . import _core
 from ._communities import Communities
 from ._semantic import BootstrapReport, load_embeddings
 from ._values import Connection, PathResult, QueryResult, Status, Token
-from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
+from .errors import DatasetError, NeuroGraphError, NotFoundError, SnapshotError, ValidationError
 from .runtime import (
     CDNA_PROFILES,
     CONNECTION_GROUPS,
@@ -52,6 +52,7 @@ __all__ = [
     "ValidationError",
     "NotFoundError",
     "SnapshotError",
+    "DatasetError",
     "SPACES",
     "SPACE_SCALES",
     "ENTITY_TYPES",

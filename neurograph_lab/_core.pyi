@@ -19,6 +19,7 @@ TOKEN_SIZE: int
 CONNECTION_SIZE: int
 CDNA_SIZE: int
 SNAPSHOT_FORMAT_VERSION: int
+DATASET_FORMAT_VERSION: int
 __version__: str
 
 _Space = Union[str, int]
@@ -241,6 +242,9 @@ class Runtime:
     def status_dict(self) -> dict[str, Any]: ...
     def save(self, path: _Path) -> Any: ...
     def load_from(self, path: _Path) -> None: ...
+    # Parquet datasets
+    def to_parquet(self, dir: _Path, partitions: int = 16, overwrite: bool = False) -> dict[str, Any]: ...
+    def load_parquet(self, dir: _Path) -> None: ...
 
 @final
 class Server:
@@ -370,3 +374,21 @@ def union_find_merge(
 def weave_edges(
     ids: npt.ArrayLike, neighbours: npt.ArrayLike, scores: npt.ArrayLike, cdna: Optional[bytes] = None
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float32], int]: ...
+
+# Parquet dataset parts (neurograph_lab.kernels)
+def dataset_tempdir(dir: _Path) -> str: ...
+def write_tokens_part(dir: _Path, part: int, columns: Mapping[str, Any]) -> dict[str, Any]: ...
+def write_connections_part(dir: _Path, part: int, columns: Mapping[str, Any]) -> dict[str, Any]: ...
+def write_vectors_part(
+    dir: _Path, part: int, words: Sequence[str], token_ids: npt.ArrayLike, vectors: npt.ArrayLike
+) -> dict[str, Any]: ...
+def finish_dataset(
+    tmpdir: _Path,
+    dir: _Path,
+    *,
+    cdna: Optional[bytes] = None,
+    bootstrap: Optional[Mapping[str, Any]] = None,
+    next_token_id: Optional[int] = None,
+    next_connection_id: Optional[int] = None,
+    overwrite: bool = False,
+) -> dict[str, Any]: ...

@@ -21,6 +21,8 @@ should be L2-normalised (:func:`normalize_rows`): scores are inner products, i.e
 >>> top_ids, top_scores = K.topk_block(x[:5], ids[:5], x, ids, k=3)
 >>> top_ids.shape, bool((top_ids != ids[:5, None]).all())
 ((5, 3), True)
+
+The Parquet part writers (``write_tokens_part`` ...) write a dataset from workers; ``ng.Runtime.from_parquet`` opens it.
 """
 
 from __future__ import annotations
@@ -65,4 +67,34 @@ _COMPUTE = [
 ]
 # --- end of compute kernels -------------------------------------------------------------
 
-__all__ = list(_COMPUTE)
+
+__all__: list[str] = list(_COMPUTE)
+
+# ---------------------------------------------------------------------------------------------
+# Parquet dataset parts (docs/dataset-format.md). Write the parts of a dataset from workers
+# into a temporary directory, then install it with ``finish_dataset``:
+#
+#     tmp = K.dataset_tempdir("lab/")
+#     K.write_tokens_part(tmp, 0, {"id": ids, "coords": coords})      # on any worker
+#     K.finish_dataset(tmp, "lab/")                                    # on the client
+#
+# ``ng.Runtime.from_parquet("lab/")`` opens the result.
+# ---------------------------------------------------------------------------------------------
+from ._core import (  # noqa: E402
+    DATASET_FORMAT_VERSION,
+    dataset_tempdir,
+    finish_dataset,
+    write_connections_part,
+    write_tokens_part,
+    write_vectors_part,
+)
+
+__all__ += [
+    "DATASET_FORMAT_VERSION",
+    "dataset_tempdir",
+    "write_tokens_part",
+    "write_connections_part",
+    "write_vectors_part",
+    "finish_dataset",
+]
+# ---- end of the Parquet dataset block ------------------------------------------------------

@@ -10,6 +10,8 @@ pub mod cdna;
 pub mod clock;
 pub mod community;
 pub mod connection;
+#[cfg(feature = "parquet")]
+pub mod dataset;
 pub mod edges;
 pub mod error;
 pub mod graph;
