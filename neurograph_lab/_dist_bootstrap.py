@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from typing import Any, Optional
 
 import numpy as np
@@ -16,6 +17,7 @@ from ._args import int_arg, space_name
 from ._dask import Client, Future, as_client, row_blocks, wait_all
 from ._semantic import SKIP_HINT, BootstrapReport, auto_spaces
 from .errors import ValidationError
+from .runtime import Runtime
 
 #: rows per block when the input is an array (a weave tile pair of 20k x 20k x 300 is ~1 core-s)
 BLOCK_ROWS = 20_000
@@ -120,6 +122,21 @@ def _self_task(block: Block, first: int, k: int, threads: int) -> Any:
     return K.topk_self(x, np.arange(first, first + len(x), dtype=np.uint64), k, threads=threads)
 
 
+#: entity type code of the bootstrap's word tokens ("concept")
+CONCEPT = 5
+
+
+def _write_block_task(tmp: str, part: int, block: Block, ids: np.ndarray, coords: np.ndarray) -> int:
+    """Write one block's tokens and vectors as dataset part ``part`` (on the worker that holds
+    the block): the tokens the bootstrap makes (label = word, concept, weight 1)."""
+    words, x = block
+    K.write_tokens_part(
+        tmp, part, {"id": ids, "coords": coords, "label": words, "entity": np.full(len(ids), CONCEPT, np.uint8)}
+    )
+    K.write_vectors_part(tmp, part, words, ids, x)
+    return len(ids)
+
+
 def _floor(own: Any, k: int) -> Optional[np.ndarray]:
     """Per row, the k-th score of the row's own block (None when the block holds fewer)."""
     scores = own[1]
@@ -222,6 +239,8 @@ class DistributedBootstrap:
         The PCA model (:func:`neurograph_lab.kernels.pca_fit`).
     report : BootstrapReport
         Words, dimension, spaces, explained variance, connections, drops, collisions.
+    path : str or None
+        The Parquet dataset written with ``out=`` (:meth:`open` opens it).
     """
 
     def __init__(
@@ -235,6 +254,15 @@ class DistributedBootstrap:
     ) -> None:
         self.words, self.ids, self.coords, self.edges = words, ids, coords, edges
         self.model, self.report = model, report
+        #: the dataset directory written (``out=``), or None
+        self.path: Optional[str] = None
+
+    def open(self) -> Any:
+        """The dataset written with ``out=`` as a runtime (``ng.Runtime.from_parquet``): the
+        runtime ``rt.bootstrap`` would have built, queries included."""
+        if self.path is None:
+            raise ValidationError("this bootstrap wrote no dataset: pass out='dir' to write one, then open it")
+        return Runtime.from_parquet(self.path)
 
     def __repr__(self) -> str:
         return "Distributed " + repr(self.report)
@@ -273,6 +301,8 @@ def bootstrap(
     block_rows: int = BLOCK_ROWS,
     blocksize: int = BLOCK_BYTES,
     threads: int = 1,
+    out: Any = None,
+    overwrite: bool = False,
     progress: Optional[bool] = None,
 ) -> DistributedBootstrap:
     """``rt.bootstrap`` on a cluster: parse, PCA from summed block statistics, hashed ids,
@@ -301,6 +331,14 @@ def bootstrap(
         Block sizes (rows of an array; bytes of text).
     threads : int
         Threads per task.
+    out : str or path, optional
+        Write the result as a Parquet dataset there (``ng.Runtime.from_parquet(out)`` or
+        ``.open()`` gives the runtime): each worker writes the tokens and vectors of the blocks
+        it holds (the workers and this process need a shared filesystem), this process the
+        connections; the dataset appears complete (a temporary directory renamed) or not at
+        all, whatever fails.
+    overwrite : bool
+        Replace an existing dataset at ``out``.
     progress : bool, optional
         Bars over each stage's tasks (None: after a second).
 
@@ -429,6 +467,8 @@ def bootstrap(
             a, b, s, dropped = K.weave_edges(ids, rows, scores)
             edges = pd.DataFrame({"token_a": a, "token_b": b, "strength": s})
         coords = np.concatenate(wait_all(client, places, "placing", progress))
+        if out is not None:
+            _write_dataset(client, out, overwrite, blocks, ids, sizes, places, edges, seed, dim, names, model, progress)
         all_words = [
             w for part in client.gather([client.submit(lambda b: b[0], b, pure=False) for b in blocks]) for w in part
         ]
@@ -447,4 +487,60 @@ def bootstrap(
         skipped,
         names,
     )
-    return DistributedBootstrap(all_words, ids, coords, edges, model, report)
+    result = DistributedBootstrap(all_words, ids, coords, edges, model, report)
+    if out is not None:
+        result.path = os.fspath(out)
+    return result
+
+
+def _write_dataset(
+    client: Client,
+    out: Any,
+    overwrite: bool,
+    blocks: list[Future],
+    ids: np.ndarray,
+    sizes: list[int],
+    places: list[Future],
+    edges: pd.DataFrame,
+    seed: int,
+    dim: int,
+    spaces: list[str],
+    model: dict[str, Any],
+    progress: Optional[bool],
+) -> None:
+    """The bootstrap as a dataset at ``out``: token and vector parts written by the workers
+    (one per block), connection parts here, then installed atomically; on any failure the
+    temporary directory is removed and ``out`` is untouched."""
+    tmp = K.dataset_tempdir(os.fspath(out))
+    try:
+        cuts = np.concatenate([[0], np.cumsum(sizes)])
+        writes = [
+            client.submit(_write_block_task, tmp, i, b, ids[cuts[i] : cuts[i + 1]], c, pure=False)
+            for i, (b, c) in enumerate(zip(blocks, places))
+        ]
+        wait_all(client, writes, "writing", progress)
+        n = len(edges)
+        parts = max(1, len(blocks))
+        bounds = np.linspace(0, n, parts + 1).astype(np.int64)
+        for j in range(parts):
+            a, b = bounds[j], bounds[j + 1]
+            K.write_connections_part(
+                tmp,
+                j,
+                {
+                    "id": np.arange(a + 1, b + 1, dtype=np.uint32),
+                    "token_a": edges["token_a"].to_numpy()[a:b],
+                    "token_b": edges["token_b"].to_numpy()[a:b],
+                    "strength": edges["strength"].to_numpy()[a:b],
+                },
+            )
+        boot = {
+            "seed": seed,
+            "dim": dim,
+            "spaces": [(name, 3 * j) for j, name in enumerate(spaces)],
+            "pca": model,
+        }
+        K.finish_dataset(tmp, os.fspath(out), bootstrap=boot, overwrite=overwrite)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

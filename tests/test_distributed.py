@@ -240,3 +240,42 @@ def test_bad_arguments_are_refused_before_any_task(client: Client) -> None:
 def test_importing_neurograph_lab_does_not_import_dask() -> None:
     code = "import sys, neurograph_lab; assert 'dask' not in sys.modules and 'distributed' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bootstrap_writes_a_dataset_that_opens_as_the_single_process_runtime(client: Client, tmp_path: Path) -> None:
+    words, x = vectors(2200, 18, seed=9)
+    rt = ng.Runtime()
+    rt.bootstrap(x, words, space=["abstract", "cognitive"], k=5)
+    out = tmp_path / "lab"
+    boot = D.bootstrap(x, client, words, space=["abstract", "cognitive"], k=5, block_rows=601, out=out)
+    assert boot.path == str(out) and (out / "meta.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab"]  # no temporary directory left
+    back = boot.open()
+    assert back.bootstrap_vocabulary()[0] == rt.bootstrap_vocabulary()[0]
+    np.testing.assert_array_equal(back.bootstrap_vocabulary()[1], rt.bootstrap_vocabulary()[1])
+    assert edge_set(back.connections.to_pandas()) == edge_set(rt.connections.to_pandas())
+    # every connection field but the creation time, ids included
+    pd.testing.assert_frame_equal(
+        back.connections.to_pandas().drop(columns="created_at"), rt.connections.to_pandas().drop(columns="created_at")
+    )
+    mine, theirs = back.tokens.to_pandas(), rt.tokens.to_pandas()
+    pd.testing.assert_index_equal(mine.index, theirs.index)
+    for c in ["label", "entity", "weight", "field_radius", "field_strength"]:
+        pd.testing.assert_series_equal(mine[c], theirs[c])
+    for space in ["abstract", "cognitive"]:  # placed by the summed PCA: equal up to rounding
+        np.testing.assert_allclose(back.tokens.coords(space), rt.tokens.coords(space), atol=3 / ng.SPACE_SCALES[space])
+    q = np.random.default_rng(2).normal(size=(7, 18)).astype(np.float32)
+    for a, b in zip(back.query_many(q, k=6), rt.query_many(q, k=6)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(
+        back.bootstrap_info()["explained_variance_ratio"], rt.bootstrap_info()["explained_variance_ratio"], rtol=1e-4
+    )
+    # the directory is not replaced unless asked, and a failed job leaves nothing behind
+    with pytest.raises(ng.NeuroGraphError):
+        D.bootstrap(x, client, words, k=5, block_rows=601, out=out)
+    D.bootstrap(x, client, words, k=5, block_rows=601, out=out, overwrite=True)
+    bad = x.copy()
+    bad[1500, 0] = np.inf
+    with pytest.raises(ng.ValidationError):
+        D.bootstrap(bad, client, words, k=5, block_rows=601, out=tmp_path / "never")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab"]
