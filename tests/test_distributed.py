@@ -279,3 +279,34 @@ def test_bootstrap_writes_a_dataset_that_opens_as_the_single_process_runtime(cli
     with pytest.raises(ng.ValidationError):
         D.bootstrap(bad, client, words, k=5, block_rows=601, out=tmp_path / "never")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lab"]
+
+
+class KillOnWrite(distributed.WorkerPlugin):
+    """A worker plugin that kills its worker process as a dataset part write starts: a worker
+    dying in the middle of the job's last stage."""
+
+    name = "kill-on-write"
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        if finish == "executing" and str(key).startswith("_write_block_task"):
+            import os
+
+            os._exit(1)
+
+
+def test_a_worker_killed_while_writing_leaves_no_dataset(tmp_path: Path) -> None:
+    import dask
+
+    words, x = vectors(1500, 8, seed=4)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env={"RAYON_NUM_THREADS": "1"}
+        )
+    with cluster, Client(cluster) as c:
+        c.register_plugin(KillOnWrite())
+        with pytest.raises(distributed.KilledWorker):
+            D.bootstrap(x, c, words, k=4, block_rows=400, out=tmp_path / "lab")
+        assert list(tmp_path.iterdir()) == []  # neither the dataset nor a temporary directory
+        c.unregister_worker_plugin("kill-on-write")
+        boot = D.bootstrap(x, c, words, k=4, block_rows=400, out=tmp_path / "lab")
+        assert len(boot.open().tokens) == 1500
