@@ -310,3 +310,32 @@ def test_a_worker_killed_while_writing_leaves_no_dataset(tmp_path: Path) -> None
         c.unregister_worker_plugin("kill-on-write")
         boot = D.bootstrap(x, c, words, k=4, block_rows=400, out=tmp_path / "lab")
         assert len(boot.open().tokens) == 1500
+
+
+def slow(rt: ng.Runtime) -> dict[str, Any]:
+    import time
+
+    time.sleep(5)
+    return {"tokens": len(rt.tokens)}
+
+
+def test_ctrl_c_cancels_the_jobs_futures(client: Client, filled: Any) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    rt, _ = filled
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            D.sweep(slow, [{"max_out_degree": m} for m in (10, 20, 30, 40)], runtime=rt, client=client)
+    finally:
+        timer.cancel()
+    # the scheduler forgets every task of the job at once (the running ones finish unseen)
+    deadline = time.monotonic() + 3
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(client.processing().values())
+    assert not client.futures
