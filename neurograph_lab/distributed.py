@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import platform
 from typing import Any, Callable, Mapping, Optional
@@ -216,6 +217,26 @@ def _uf_task(edges: tuple[np.ndarray, np.ndarray]) -> Any:
     return K.union_find_partial(edges[0], edges[1])
 
 
+def _uf_file_task(path: str) -> Any:
+    """Union-find of the edges of one connections part file of a dataset (read on the worker)."""
+    import pyarrow.parquet as pq  # lazy: pyarrow (the arrow extra) reads the part file
+
+    t = pq.read_table(path, columns=["token_a", "token_b"])
+    src = t.column("token_a").to_numpy().astype(np.uint64)
+    dst = t.column("token_b").to_numpy().astype(np.uint64)
+    return K.union_find_partial(src, dst)
+
+
+def _dataset_parts(path: str, table: str) -> list[str]:
+    """The part files of a table of a dataset, in order, from its ``meta.json``."""
+    meta_path = os.path.join(path, "meta.json")
+    if not os.path.isfile(meta_path):
+        raise FileNotFoundError(f"{path}: not a dataset directory (no meta.json)")
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    return [os.path.join(path, p["file"]) for p in meta["parts"][table]]
+
+
 def components(
     source: Any,
     *,
@@ -229,8 +250,11 @@ def components(
 
     Parameters
     ----------
-    source : Runtime or (src, dst)
-        A runtime (its tokens and connections), or two arrays of edge end points (token ids).
+    source : Runtime, dataset directory or (src, dst)
+        A runtime (its tokens and connections); a Parquet dataset (``rt.to_parquet``,
+        ``bootstrap(out=...)``), whose connection parts the workers read one per task (they
+        need the directory on a shared filesystem, and pyarrow); or two arrays of edge end
+        points (token ids).
     client : dask.distributed.Client
     ids : array_like, optional
         With edge arrays: every vertex, in the order labels are numbered (default: the
@@ -249,6 +273,19 @@ def components(
     client = as_client(client)
     partitions = int_arg(partitions, "partitions", lo=1)
     order: Optional[np.ndarray]
+    if isinstance(source, (str, os.PathLike)):
+        import pyarrow.parquet as pq  # lazy: pyarrow (the arrow extra) reads the token ids
+
+        path = os.path.abspath(os.fspath(source))
+        files = _dataset_parts(path, "connections")
+        token_parts = _dataset_parts(path, "tokens")
+        order = np.concatenate(
+            [np.zeros(0, np.uint64)]
+            + [pq.read_table(f, columns=["id"]).column("id").to_numpy().astype(np.uint64) for f in token_parts]
+        )
+        futures = [client.submit(_uf_file_task, f, pure=False) for f in files]
+        forests = wait_all(client, futures, f"components of {os.path.basename(path)}", progress)
+        return _labels(forests, order)
     if isinstance(source, Runtime):
         cols = source._core.connection_columns(None)
         src = np.asarray(cols["token_a"], dtype=np.uint64)
@@ -266,6 +303,12 @@ def components(
     parts = [(src[a:b], dst[a:b]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
     futures = [client.submit(_uf_task, p, pure=False) for p in client.scatter(parts)]
     forests = wait_all(client, futures, f"components of {len(src):,} edges", progress)
+    return _labels(forests, order)
+
+
+def _labels(forests: list[Any], order: Optional[np.ndarray]) -> pd.Series:
+    """Merge the partitions' forests and label every vertex of ``order`` (default: the vertices
+    touched, ascending) by first appearance of its component, as the runtime does."""
     vertex, root = K.union_find_merge(forests) if forests else (np.zeros(0, np.uint64),) * 2
     if order is None:
         order = vertex

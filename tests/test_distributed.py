@@ -339,3 +339,18 @@ def test_ctrl_c_cancels_the_jobs_futures(client: Client, filled: Any) -> None:
         time.sleep(0.05)
     assert not any(client.processing().values())
     assert not [k for k in client.futures if str(k).startswith("_sweep_task")]
+
+
+def test_components_of_a_dataset_read_by_the_workers(client: Client, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rt = ng.Runtime()
+    ids = rt.tokens.create_many(rng.uniform(-1, 1, (2000, 8, 3)).astype(np.float32))
+    a, b = rng.integers(0, 2000, 1500), rng.integers(0, 2000, 1500)
+    keep = a != b
+    rt.connections.create_many(ids[a[keep]], ids[b[keep]], kind="cause")
+    rt.tokens.delete(ids[:50])  # store order is no longer id order
+    rt.to_parquet(tmp_path / "lab", partitions=3)
+    got = D.components(str(tmp_path / "lab"), client=client)
+    pd.testing.assert_series_equal(got, rt.graph.components(), check_dtype=False, check_index_type=False)
+    with pytest.raises(FileNotFoundError, match="no meta.json"):
+        D.components(str(tmp_path), client=client)
