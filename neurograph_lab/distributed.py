@@ -155,8 +155,10 @@ def query_many(
 
     Parameters
     ----------
-    rt : Runtime
-        A bootstrapped runtime (its vectors are sent to the workers once, in blocks).
+    rt : Runtime or dataset directory
+        A bootstrapped runtime (its vectors are sent to the workers once, in blocks), or a
+        Parquet dataset holding a bootstrap, whose vectors parts the workers read, one per task
+        (a shared filesystem and pyarrow needed).
     queries : array_like
         ``(Q, dim)`` query vectors (normalised here, as ``rt.query_many`` does).
     k : int
@@ -175,7 +177,9 @@ def query_many(
         ``(Q, k)`` uint32 token ids and float32 cosine scores.
     """
     client = as_client(client)
-    rt = _runtime(rt, "distributed.query_many")
+    dataset = isinstance(rt, (str, os.PathLike))
+    if not dataset:
+        rt = _runtime(rt, "distributed.query_many")
     k = int_arg(k, "k", lo=0)
     block_rows = int_arg(block_rows, "block_rows", lo=1)
     if isinstance(queries, (str, list, tuple)):
@@ -188,14 +192,13 @@ def query_many(
         raise ValidationError(f"a query matrix must be 2-D (queries x dims), got shape {mat.shape}")
     if not np.isfinite(mat).all():
         raise ValidationError("query vectors must be finite (the matrix holds NaN or inf)")
+    if dataset:
+        return _query_dataset(client, os.path.abspath(os.fspath(rt)), mat, k, threads, progress)
     vectors = rt._core.bootstrap_vectors()
     _, token_ids = rt.bootstrap_vocabulary()
     if mat.shape[1] != vectors.shape[1]:
         raise ValidationError(f"queries have {mat.shape[1]} dims, the vocabulary {vectors.shape[1]}")
-    zero = np.flatnonzero(np.sqrt((mat.astype(np.float64) ** 2).sum(axis=1)) <= 1e-12)
-    if len(zero):
-        raise ValidationError(f"query {int(zero[0])} is a zero vector: it has no direction to rank words by")
-    q = K.normalize_rows(mat)
+    q = _normalised_queries(mat)
     width = min(k, len(vectors))
     if width == 0 or len(q) == 0:
         return np.zeros((len(q), width), np.uint32), np.zeros((len(q), width), np.float32)
@@ -208,6 +211,64 @@ def query_many(
     parts = wait_all(client, futures, f"querying {len(q):,} x {len(vectors):,}", progress)
     rows, scores = K.topk_merge(parts, width)
     return token_ids[rows.astype(np.intp)], scores
+
+
+def _normalised_queries(mat: np.ndarray) -> np.ndarray:
+    zero = np.flatnonzero(np.sqrt((mat.astype(np.float64) ** 2).sum(axis=1)) <= 1e-12)
+    if len(zero):
+        raise ValidationError(f"query {int(zero[0])} is a zero vector: it has no direction to rank words by")
+    return K.normalize_rows(mat)
+
+
+def _topk_file_task(path: str, first: int, q: np.ndarray, k: int, threads: int) -> Any:
+    """Top-k of the queries against one vectors part of a dataset (read on the worker):
+    (global rows, scores, token ids of those rows)."""
+    import pyarrow.parquet as pq  # lazy: pyarrow (the arrow extra) reads the part file
+
+    t = pq.read_table(path, columns=["token_id", "vector"])
+    tokens = t.column("token_id").to_numpy()
+    col = t.column("vector").combine_chunks()
+    dim = col.type.list_size
+    x = np.ascontiguousarray(col.flatten().to_numpy().reshape(len(tokens), dim), dtype=np.float32)
+    if q.shape[1] != dim:
+        raise ValidationError(f"queries have {q.shape[1]} dims, the vocabulary {dim}")
+    rows = np.arange(first, first + len(tokens), dtype=np.uint64)
+    ids, scores = K.topk_block(q, np.zeros(len(q), np.uint64), x, rows, k, exclude_same_id=False, threads=threads)
+    hit = ids != K.NO_ID
+    tok = np.zeros(ids.shape, np.uint32)
+    tok[hit] = tokens[(ids[hit] - np.uint64(first)).astype(np.intp)]
+    return ids, scores, tok
+
+
+def _query_dataset(
+    client: Client, path: str, mat: np.ndarray, k: int, threads: int, progress: Optional[bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``query_many`` over the vectors parts of a dataset, one task per part."""
+    files = _dataset_parts(path, "vectors")
+    with open(os.path.join(path, "meta.json"), encoding="utf-8") as f:
+        rows = [int(p["rows"]) for p in json.load(f)["parts"]["vectors"]]
+    if not sum(rows):
+        raise ValidationError(f"{path}: the dataset holds no bootstrap vocabulary to query")
+    q = _normalised_queries(mat)
+    width = min(k, sum(rows))
+    if width == 0 or len(q) == 0:
+        return np.zeros((len(q), width), np.uint32), np.zeros((len(q), width), np.float32)
+    first = np.concatenate([[0], np.cumsum(rows)[:-1]])
+    [qf] = client.scatter([q], broadcast=True)
+    futures = [
+        client.submit(_topk_file_task, f, int(a), qf, width, threads, pure=False)
+        for f, a, n in zip(files, first, rows)
+        if n
+    ]
+    parts = wait_all(client, futures, f"querying {len(q):,} x {sum(rows):,}", progress)
+    got, scores = K.topk_merge([(p[0], p[1]) for p in parts], width)
+    # the token id of each global row hit, from the parts that hit it
+    known_rows = np.concatenate([p[0].ravel() for p in parts])
+    known_ids = np.concatenate([p[2].ravel() for p in parts])
+    order = np.argsort(known_rows, kind="stable")
+    known_rows, known_ids = known_rows[order], known_ids[order]
+    pos = np.searchsorted(known_rows, got.ravel())
+    return known_ids[pos].reshape(got.shape).astype(np.uint32), scores
 
 
 # --- components -----------------------------------------------------------------------

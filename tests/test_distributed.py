@@ -265,7 +265,11 @@ def test_bootstrap_writes_a_dataset_that_opens_as_the_single_process_runtime(cli
     for space in ["abstract", "cognitive"]:  # placed by the summed PCA: equal up to rounding
         np.testing.assert_allclose(back.tokens.coords(space), rt.tokens.coords(space), atol=3 / ng.SPACE_SCALES[space])
     q = np.random.default_rng(2).normal(size=(7, 18)).astype(np.float32)
-    for a, b in zip(back.query_many(q, k=6), rt.query_many(q, k=6)):
+    want = rt.query_many(q, k=6)
+    for a, b in zip(back.query_many(q, k=6), want):
+        np.testing.assert_array_equal(a, b)
+    # query_many straight from the dataset: the workers read the vectors parts
+    for a, b in zip(D.query_many(str(out), q, 6, client=client), want):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(
         back.bootstrap_info()["explained_variance_ratio"], rt.bootstrap_info()["explained_variance_ratio"], rtol=1e-4
