@@ -358,3 +358,15 @@ def test_components_of_a_dataset_read_by_the_workers(client: Client, tmp_path: P
     pd.testing.assert_series_equal(got, rt.graph.components(), check_dtype=False, check_index_type=False)
     with pytest.raises(FileNotFoundError, match="no meta.json"):
         D.components(str(tmp_path), client=client)
+
+
+def test_check_names_workers_that_run_another_build(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # this process claims another version of the core; the workers report their real one
+    import types
+
+    real = D._build_info()
+    monkeypatch.setattr(D, "_core", types.SimpleNamespace(__file__=ng._core.__file__, __version__="0.0.0-other"))
+    with pytest.raises(ng.NeuroGraphError, match=r"another neurograph_lab build than this process \(0.0.0-other") as e:
+        D.check(client)
+    assert f"({real['version']}, core {real['core_sha256']})" in str(e.value)
+    assert "install the same wheel on every worker" in str(e.value)
