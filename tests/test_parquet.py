@@ -205,9 +205,7 @@ def test_duckdb_reads_the_dataset(tmp_path: Path) -> None:
     assert n == len(con["id"]) and total == int(con["evidence_count"].sum())
     assert kinds == len(np.unique(con["kind"]))
     tglob = str(tmp_path / "lab" / "tokens" / "*.parquet")
-    placed, labelled = duckdb.sql(
-        f"SELECT count(cognitive_x), count(label) FROM read_parquet('{tglob}')"
-    ).fetchall()[0]
+    placed, labelled = duckdb.sql(f"SELECT count(cognitive_x), count(label) FROM read_parquet('{tglob}')").fetchall()[0]
     assert placed == int(np.isfinite(tok["coords"][:, 4, 0]).sum())
     assert labelled == sum(x is not None for x in tok["label"])
 
@@ -280,6 +278,12 @@ def test_truncated_or_corrupted_parts_are_refused_by_name(dataset: tuple[ng.Runt
     good = part.read_bytes()
     part.write_bytes(good[: len(good) // 2])
     refused(d, r"connections/part-00001\.parquet.*truncated")
+    # a refused read changes nothing in a runtime it was to replace
+    keep = ng.Runtime()
+    keep.tokens.create(cognitive=(0.5, 0.5, 0.5), label="kept")
+    with pytest.raises(ng.DatasetError):
+        keep._core.load_parquet(str(d))
+    assert len(keep.tokens) == 1 and keep.tokens.find("kept").size == 1
     flipped = bytearray(good)
     flipped[len(good) // 3] ^= 0x10
     part.write_bytes(bytes(flipped))
@@ -399,7 +403,9 @@ def test_part_writers_refuse_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ng.ValidationError, match="row 1"):
         K.write_tokens_part(tmp, 0, {"id": ids, "coords": bad})
     with pytest.raises(ng.ValidationError, match="confidence"):
-        K.write_connections_part(tmp, 0, {"id": ids, "token_a": ids, "token_b": ids, "confidence": np.array([0.5, 2.0])})
+        K.write_connections_part(
+            tmp, 0, {"id": ids, "token_a": ids, "token_b": ids, "confidence": np.array([0.5, 2.0])}
+        )
     K.write_tokens_part(tmp, 1, {"id": ids, "coords": coords})
     with pytest.raises(ng.DatasetError, match="part-00000"):
         K.finish_dataset(tmp, tmp_path / "lab")
@@ -430,7 +436,9 @@ def test_vectors_and_bootstrap_model_from_parts(tmp_path: Path) -> None:
     K.write_vectors_part(tmp, 0, words[:30], ids[:30], vectors[:30])
     K.write_vectors_part(tmp, 1, words[30:], ids[30:], vectors[30:])
     spaces = [(s["space"], s["first_axis"]) for s in meta["bootstrap"]["spaces"]]
-    K.finish_dataset(tmp, tmp_path / "lab", bootstrap={"seed": meta["bootstrap"]["seed"], "spaces": spaces, "pca": model})
+    K.finish_dataset(
+        tmp, tmp_path / "lab", bootstrap={"seed": meta["bootstrap"]["seed"], "spaces": spaces, "pca": model}
+    )
     back = ng.Runtime.from_parquet(tmp_path / "lab")
     assert back.bootstrap_info() == rt.bootstrap_info()
     w2, i2 = back.bootstrap_vocabulary()

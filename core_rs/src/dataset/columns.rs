@@ -3,7 +3,9 @@
 //! hold, so a written batch converts back to the same bytes and a foreign one is refused.
 
 use crate::connection::{Connection, KINDS};
-use crate::space::{decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES};
+use crate::space::{
+    decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES,
+};
 use crate::token::{Token, ENTITY_TYPES, MAX_LOCAL_ID};
 use arrow_array::types::{Int8Type, UInt8Type};
 use arrow_array::{
@@ -188,7 +190,10 @@ pub fn connections_batch(recs: &[Connection]) -> std::result::Result<RecordBatch
         col(UInt32Array::from(recs.iter().map(f).collect::<Vec<_>>()))
     };
     let unit = |f: fn(&Connection) -> u8| f32s(recs.iter().map(|c| f(c) as f32 / 255.0).collect());
-    if let Some(c) = recs.iter().find(|c| c.mutability as usize >= MUTABILITY.len()) {
+    if let Some(c) = recs
+        .iter()
+        .find(|c| c.mutability as usize >= MUTABILITY.len())
+    {
         return Err(format!(
             "connection {} has mutability code {}",
             c.id, c.mutability
@@ -395,7 +400,9 @@ pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
         ));
     }
     for (g, w) in got.fields().iter().zip(want.fields()) {
-        if g.name() != w.name() || g.data_type() != w.data_type() || g.is_nullable() != w.is_nullable()
+        if g.name() != w.name()
+            || g.data_type() != w.data_type()
+            || g.is_nullable() != w.is_nullable()
         {
             return Some(format!(
                 "column {:?} is {}{}, expected {:?} {}{}",
@@ -437,7 +444,10 @@ pub fn tokens_from_batch(
             ));
         }
         if domain[row] > 15 {
-            return Err(format!("row {row}: domain {} is outside 0..=15", domain[row]));
+            return Err(format!(
+                "row {row}: domain {} is outside 0..=15",
+                domain[row]
+            ));
         }
         t.id = id | (entity[row] as u32) << 24 | (domain[row] as u32) << 28;
         t.weight = weight[row];
@@ -568,7 +578,11 @@ mod tests {
     fn every_fixed_point_value_comes_back_from_its_float() {
         for s in 0..NUM_SPACES {
             for raw in i16::MIN..=i16::MAX {
-                assert_eq!(coord_raw(s, decode(s, raw)), Some(raw), "space {s} raw {raw}");
+                assert_eq!(
+                    coord_raw(s, decode(s, raw)),
+                    Some(raw),
+                    "space {s} raw {raw}"
+                );
             }
         }
         assert_eq!(coord_raw(4, 0.00005), None);

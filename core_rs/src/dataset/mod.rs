@@ -192,7 +192,10 @@ pub fn open(dir: &Path) -> Result<meta::Meta> {
     let m = meta::parse(&text).map_err(|e| err(&mpath, e))?;
     for (t, listed) in files::TABLES.iter().zip(&m.parts) {
         let on_disk = files::list_parts(dir, t)?.unwrap_or_default();
-        if let Some(extra) = on_disk.iter().find(|f| !listed.iter().any(|p| &p.file == *f)) {
+        if let Some(extra) = on_disk
+            .iter()
+            .find(|f| !listed.iter().any(|p| &p.file == *f))
+        {
             return Err(err(
                 &dir.join(extra),
                 "is not listed in meta.json (a part of another write?)",
@@ -222,7 +225,14 @@ fn pieces<'a, T>(mut v: &'a mut [T], lens: &[u64]) -> Vec<&'a mut [T]> {
 /// Read the dataset at `dir` completely and check it as a snapshot load does; nothing is
 /// returned unless every check passed.
 pub fn load(dir: &Path) -> Result<State> {
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("NG_DATASET_TIMING").is_some() {
+            eprintln!("{what}: {:.3}", t0.elapsed().as_secs_f64());
+        }
+    };
     let m = open(dir)?;
+    lap("open");
     let mut state = State::default();
     let (nt, nc) = (m.rows(0) as usize, m.rows(1) as usize);
     let mut records: Vec<Token> = crate::limits::zeroed(nt, "the tokens")?;
@@ -241,10 +251,17 @@ pub fn load(dir: &Path) -> Result<State> {
                 .zip(pieces(&mut records, &tlens))
                 .zip(pieces(&mut defined, &tlens))
                 .map(|((info, recs), defs)| {
-                    let b = files::read_part(dir, info, &tok_schema)?;
                     let mut labels = Vec::new();
-                    columns::tokens_from_batch(&b, recs, defs, &mut labels)
-                        .map_err(|e| err(&dir.join(&info.file), e))?;
+                    files::read_part(dir, info, &tok_schema, |b, at| {
+                        let r = at..at + b.num_rows();
+                        columns::tokens_from_batch(
+                            b,
+                            &mut recs[r.clone()],
+                            &mut defs[r],
+                            &mut labels,
+                        )
+                        .map_err(|e| format!("rows from {at}: {e}"))
+                    })?;
                     Ok(labels)
                 })
                 .collect();
@@ -259,14 +276,16 @@ pub fn load(dir: &Path) -> Result<State> {
                 .par_iter()
                 .zip(pieces(&mut conns, &clens))
                 .try_for_each(|(info, recs)| {
-                    let b = files::read_part(dir, info, &con_schema)?;
-                    columns::connections_from_batch(&b, recs)
-                        .map_err(|e| err(&dir.join(&info.file), e))
+                    files::read_part(dir, info, &con_schema, |b, at| {
+                        columns::connections_from_batch(b, &mut recs[at..at + b.num_rows()])
+                            .map_err(|e| format!("rows from {at}: {e}"))
+                    })
                 })
         },
     );
     let labels = labels?;
     conn_result?;
+    lap("parts");
     let bad = |what: &str, e: String| err(&dir.join(what), e);
     state.tokens.records = records;
     state.tokens.defined = defined;
@@ -276,14 +295,20 @@ pub fn load(dir: &Path) -> Result<State> {
         .tokens
         .rebuild_index()
         .map_err(|e| bad("tokens", format!("token table is inconsistent: {e}")))?;
-    state.tokens.labels.reserve(labels.len());
-    for (id, l) in labels {
-        state.tokens.labels.insert(id, l);
-    }
+    lap("token index");
     state.connections.records = conns;
     crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
+    lap("check connections");
     state.connections.next_id = m.next_connection.max(1);
-    state.connections.rebuild_index();
+    let (token_labels, connections) = (&mut state.tokens.labels, &mut state.connections);
+    rayon::join(
+        || {
+            token_labels.reserve(labels.len());
+            token_labels.extend(labels);
+        },
+        || connections.rebuild_index(),
+    );
+    lap("labels and connection index");
     let (cdna, history) =
         crate::snapshot::parse_cdna(&m.cdna).map_err(|e| bad(META, format!("cdna: {e}")))?;
     state.cdna = cdna;
@@ -297,15 +322,25 @@ pub fn load(dir: &Path) -> Result<State> {
 
 fn load_boot(dir: &Path, m: &meta::Meta, bm: &meta::BootMeta, state: &State) -> Result<BootState> {
     let schema = columns::vector_schema(bm.dim);
-    let batches: Vec<Result<arrow_array::RecordBatch>> = m.parts[2]
+    type Rows = (Vec<String>, Vec<u32>, Vec<f32>);
+    let per: Vec<Result<Rows>> = m.parts[2]
         .par_iter()
-        .map(|info| files::read_part(dir, info, &schema))
+        .map(|info| {
+            let mut rows: Rows = Default::default();
+            files::read_part(dir, info, &schema, |b, _| {
+                columns::vectors_from_batch(b, &mut rows.0, &mut rows.1, &mut rows.2)
+            })?;
+            Ok(rows)
+        })
         .collect();
     let n = bm.words as usize;
-    let (mut words, mut ids, mut vectors) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
-    for (b, info) in batches.into_iter().zip(&m.parts[2]) {
-        columns::vectors_from_batch(&b?, &mut words, &mut ids, &mut vectors)
-            .map_err(|e| err(&dir.join(&info.file), e))?;
+    let (mut words, mut ids, mut vectors) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+    for r in per {
+        let (w, i, v) = r?;
+        words.extend(w);
+        ids.extend(i);
+        vectors.extend(v);
     }
     let bad = |e: String| err(&dir.join("vectors"), e);
     if meta::vocabulary_hash(&words, &ids) != bm.vocabulary_sha256 {
@@ -333,7 +368,13 @@ fn load_boot(dir: &Path, m: &meta::Meta, bm: &meta::BootMeta, state: &State) -> 
     }
     let pca = crate::bootstrap::Pca::from_bytes(&bm.pca).map_err(|e| err(&dir.join(META), e))?;
     Ok(BootState::new(
-        words, ids, bm.dim, vectors, pca, bm.spaces.clone(), bm.seed,
+        words,
+        ids,
+        bm.dim,
+        vectors,
+        pca,
+        bm.spaces.clone(),
+        bm.seed,
     ))
 }
 
