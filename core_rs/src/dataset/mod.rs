@@ -225,14 +225,7 @@ fn pieces<'a, T>(mut v: &'a mut [T], lens: &[u64]) -> Vec<&'a mut [T]> {
 /// Read the dataset at `dir` completely and check it as a snapshot load does; nothing is
 /// returned unless every check passed.
 pub fn load(dir: &Path) -> Result<State> {
-    let t0 = std::time::Instant::now();
-    let lap = |what: &str| {
-        if std::env::var_os("NG_DATASET_TIMING").is_some() {
-            eprintln!("{what}: {:.3}", t0.elapsed().as_secs_f64());
-        }
-    };
     let m = open(dir)?;
-    lap("open");
     let mut state = State::default();
     let (nt, nc) = (m.rows(0) as usize, m.rows(1) as usize);
     let mut records: Vec<Token> = crate::limits::zeroed(nt, "the tokens")?;
@@ -285,30 +278,32 @@ pub fn load(dir: &Path) -> Result<State> {
     );
     let labels = labels?;
     conn_result?;
-    lap("parts");
     let bad = |what: &str, e: String| err(&dir.join(what), e);
     state.tokens.records = records;
     state.tokens.defined = defined;
-    crate::snapshot::check::tokens(&state).map_err(|e| bad("tokens", e))?;
     state.tokens.next_id = m.next_token.max(1);
-    state
-        .tokens
-        .rebuild_index()
-        .map_err(|e| bad("tokens", format!("token table is inconsistent: {e}")))?;
-    lap("token index");
     state.connections.records = conns;
-    crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
-    lap("check connections");
     state.connections.next_id = m.next_connection.max(1);
-    let (token_labels, connections) = (&mut state.tokens.labels, &mut state.connections);
-    rayon::join(
-        || {
-            token_labels.reserve(labels.len());
-            token_labels.extend(labels);
-        },
-        || connections.rebuild_index(),
-    );
-    lap("labels and connection index");
+    // the token checks and index, and the connection index, side by side; then the
+    // connections are checked against the tokens
+    let checked = {
+        let (state_ref, connections) = (&mut state.tokens, &mut state.connections);
+        let (t, ()) = rayon::join(
+            || -> std::result::Result<(), String> {
+                crate::snapshot::check::token_records(&state_ref.records)?;
+                state_ref
+                    .rebuild_index()
+                    .map_err(|e| format!("token table is inconsistent: {e}"))?;
+                state_ref.labels.reserve(labels.len());
+                state_ref.labels.extend(labels);
+                Ok(())
+            },
+            || connections.rebuild_index(),
+        );
+        t
+    };
+    checked.map_err(|e| bad("tokens", e))?;
+    crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
     let (cdna, history) =
         crate::snapshot::parse_cdna(&m.cdna).map_err(|e| bad(META, format!("cdna: {e}")))?;
     state.cdna = cdna;

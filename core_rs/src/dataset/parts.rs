@@ -85,8 +85,11 @@ fn now() -> u32 {
     crate::clock::now_secs() as u32
 }
 
+/// Records, defined masks and labels (by local id) of a token part.
+pub type TokenRecords = (Vec<Token>, Vec<u8>, HashMap<u32, String>);
+
 /// The records of a token part.
-pub fn token_records(p: &TokenPart<'_>) -> Result<(Vec<Token>, Vec<u8>, HashMap<u32, String>)> {
+pub fn token_records(p: &TokenPart<'_>) -> Result<TokenRecords> {
     let n = p.id.len();
     if p.coords.len() != n * NUM_SPACES * NUM_AXES {
         return Err(NgError::invalid(
@@ -122,8 +125,8 @@ pub fn token_records(p: &TokenPart<'_>) -> Result<(Vec<Token>, Vec<u8>, HashMap<
                 if xyz.iter().all(|v| v.is_nan()) {
                     continue;
                 }
-                for a in 0..NUM_AXES {
-                    t.coords[s][a] = encode(s, a, xyz[a], false).map_err(|e| e.at_row(row()))?;
+                for (a, v) in xyz.iter().enumerate() {
+                    t.coords[s][a] = encode(s, a, *v, false).map_err(|e| e.at_row(row()))?;
                 }
                 *m |= 1 << s;
             }
