@@ -278,6 +278,12 @@ def test_truncated_or_corrupted_parts_are_refused_by_name(dataset: tuple[ng.Runt
     good = part.read_bytes()
     part.write_bytes(good[: len(good) // 2])
     refused(d, r"connections/part-00001\.parquet.*truncated")
+    # a refused read changes nothing in a runtime it was to replace
+    keep = ng.Runtime()
+    keep.tokens.create(cognitive=(0.5, 0.5, 0.5), label="kept")
+    with pytest.raises(ng.DatasetError):
+        keep._core.load_parquet(str(d))
+    assert len(keep.tokens) == 1 and keep.tokens.find("kept").size == 1
     flipped = bytearray(good)
     flipped[len(good) // 3] ^= 0x10
     part.write_bytes(bytes(flipped))

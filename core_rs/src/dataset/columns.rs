@@ -3,7 +3,9 @@
 //! hold, so a written batch converts back to the same bytes and a foreign one is refused.
 
 use crate::connection::{Connection, KINDS};
-use crate::space::{decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES};
+use crate::space::{
+    decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES,
+};
 use crate::token::{Token, ENTITY_TYPES, MAX_LOCAL_ID};
 use arrow_array::types::{Int8Type, UInt8Type};
 use arrow_array::{
@@ -110,12 +112,6 @@ fn f32s(v: Vec<f32>) -> ArrayRef {
     Arc::new(Float32Array::from(v))
 }
 
-fn stamps(v: impl Iterator<Item = u32>) -> ArrayRef {
-    Arc::new(TimestampMillisecondArray::from(
-        v.map(|s| s as i64 * 1000).collect::<Vec<i64>>(),
-    ))
-}
-
 fn names(list: &[&str]) -> ArrayRef {
     Arc::new(StringArray::from(list.to_vec()))
 }
@@ -137,44 +133,60 @@ pub fn tokens_batch(
             .map(|t| labels.get(&t.local_id()).map(String::as_str))
             .collect()
     };
-    let entity = DictionaryArray::<Int8Type>::try_new(
-        Int8Array::from(recs.iter().map(|t| t.entity() as i8).collect::<Vec<_>>()),
-        names(&ENTITY_TYPES),
-    )
-    .map_err(|e| e.to_string())?;
+    let n = recs.len();
+    let (mut id, mut entity, mut domain) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut weight, mut radius, mut strength) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut stamp, mut flags) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut coords: Vec<Vec<f32>> = (0..NUM_SPACES * NUM_AXES)
+        .map(|_| Vec::with_capacity(n))
+        .collect();
+    // valid[s][row]: false where the token is not placed in space s and holds its zeros
+    let mut valid: Vec<Vec<bool>> = (0..NUM_SPACES).map(|_| Vec::with_capacity(n)).collect();
+    for (t, m) in recs.iter().zip(defined) {
+        id.push(t.local_id());
+        entity.push(t.entity() as i8);
+        domain.push(t.domain());
+        weight.push(t.weight);
+        radius.push(t.field_radius_f());
+        strength.push(t.field_strength_f());
+        stamp.push(t.timestamp as i64 * 1000);
+        flags.push(t.flags);
+        for s in 0..NUM_SPACES {
+            valid[s].push(m & (1 << s) != 0 || t.coords[s] != [0; 3]);
+            for a in 0..NUM_AXES {
+                coords[s * NUM_AXES + a].push(decode(s, t.coords[s][a]));
+            }
+        }
+    }
+    let entity =
+        DictionaryArray::<Int8Type>::try_new(Int8Array::from(entity), names(&ENTITY_TYPES))
+            .map_err(|e| e.to_string())?;
     let mut cols: Vec<ArrayRef> = vec![
-        col(UInt32Array::from(
-            recs.iter().map(Token::local_id).collect::<Vec<_>>(),
-        )),
+        col(UInt32Array::from(id)),
         Arc::new(label),
         Arc::new(entity),
-        col(UInt8Array::from(
-            recs.iter().map(Token::domain).collect::<Vec<_>>(),
-        )),
-        f32s(recs.iter().map(|t| t.weight).collect()),
-        f32s(recs.iter().map(Token::field_radius_f).collect()),
-        f32s(recs.iter().map(Token::field_strength_f).collect()),
-        stamps(recs.iter().map(|t| t.timestamp)),
-        col(UInt16Array::from(
-            recs.iter().map(|t| t.flags).collect::<Vec<_>>(),
-        )),
+        col(UInt8Array::from(domain)),
+        f32s(weight),
+        f32s(radius),
+        f32s(strength),
+        Arc::new(TimestampMillisecondArray::from(stamp)),
+        col(UInt16Array::from(flags)),
         col(UInt8Array::from(defined.to_vec())),
     ];
-    for s in 0..NUM_SPACES {
-        // null where the token is not placed in the space (and holds the zeros it then has)
-        let absent: Vec<bool> = recs
-            .iter()
-            .zip(defined)
-            .map(|(t, m)| m & (1 << s) == 0 && t.coords[s] == [0; 3])
-            .collect();
-        let nulls = absent
-            .iter()
-            .any(|a| *a)
-            .then(|| NullBuffer::from(absent.iter().map(|a| !a).collect::<Vec<bool>>()));
+    for (s, v) in valid.into_iter().enumerate() {
+        let nulls = v.iter().any(|x| !x).then(|| NullBuffer::from(v));
         for a in 0..NUM_AXES {
-            let v: Vec<f32> = recs.iter().map(|t| decode(s, t.coords[s][a])).collect();
+            let c = std::mem::take(&mut coords[s * NUM_AXES + a]);
             cols.push(Arc::new(Float32Array::new(
-                ScalarBuffer::from(v),
+                ScalarBuffer::from(c),
                 nulls.clone(),
             )));
         }
@@ -184,52 +196,94 @@ pub fn tokens_batch(
 
 /// Connection rows as a record batch.
 pub fn connections_batch(recs: &[Connection]) -> std::result::Result<RecordBatch, String> {
-    let u32s = |f: fn(&Connection) -> u32| -> ArrayRef {
-        col(UInt32Array::from(recs.iter().map(f).collect::<Vec<_>>()))
-    };
-    let unit = |f: fn(&Connection) -> u8| f32s(recs.iter().map(|c| f(c) as f32 / 255.0).collect());
-    if let Some(c) = recs.iter().find(|c| c.mutability as usize >= MUTABILITY.len()) {
+    if let Some(c) = recs
+        .iter()
+        .find(|c| c.mutability as usize >= MUTABILITY.len())
+    {
         return Err(format!(
             "connection {} has mutability code {}",
             c.id, c.mutability
         ));
     }
-    let kind = DictionaryArray::<UInt8Type>::try_new(
-        UInt8Array::from(recs.iter().map(|c| c.kind).collect::<Vec<_>>()),
-        names(&KINDS),
-    )
-    .map_err(|e| e.to_string())?;
-    let mutability = DictionaryArray::<Int8Type>::try_new(
-        Int8Array::from(recs.iter().map(|c| c.mutability as i8).collect::<Vec<_>>()),
-        names(&MUTABILITY),
-    )
-    .map_err(|e| e.to_string())?;
+    // One pass over the records (they are 64 bytes apart: a pass per column would read the
+    // whole part once per column).
+    let n = recs.len();
+    let (mut id, mut ta, mut tb) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut kind, mut mutab, mut levels, mut flags) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut strength, mut rigidity, mut dist, mut conf, mut lr, mut dr) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut evidence, mut count, mut source) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut created, mut last_act, mut last_upd) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for c in recs {
+        id.push(c.id);
+        ta.push(c.token_a);
+        tb.push(c.token_b);
+        kind.push(c.kind);
+        mutab.push(c.mutability as i8);
+        levels.push(c.active_levels);
+        flags.push(c.flags);
+        strength.push(c.pull_strength);
+        rigidity.push(c.rigidity as f32 / 255.0);
+        dist.push(c.preferred_distance);
+        conf.push(c.confidence as f32 / 255.0);
+        lr.push(c.learning_rate as f32 / 255.0);
+        dr.push(c.decay_rate as f32 / 255.0);
+        evidence.push(c.evidence_count);
+        count.push(c.activation_count);
+        source.push(c.source_id);
+        created.push(c.created_at as i64 * 1000);
+        last_act.push(c.last_activation as i64 * 1000);
+        last_upd.push(c.last_update as i64 * 1000);
+    }
+    let kind = DictionaryArray::<UInt8Type>::try_new(UInt8Array::from(kind), names(&KINDS))
+        .map_err(|e| e.to_string())?;
+    let mutability =
+        DictionaryArray::<Int8Type>::try_new(Int8Array::from(mutab), names(&MUTABILITY))
+            .map_err(|e| e.to_string())?;
+    let ms = |v: Vec<i64>| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(v)) };
     let cols: Vec<ArrayRef> = vec![
-        u32s(|c| c.id),
-        u32s(|c| c.token_a),
-        u32s(|c| c.token_b),
+        col(UInt32Array::from(id)),
+        col(UInt32Array::from(ta)),
+        col(UInt32Array::from(tb)),
         Arc::new(kind),
-        f32s(recs.iter().map(|c| c.pull_strength).collect()),
-        unit(|c| c.rigidity),
-        f32s(recs.iter().map(|c| c.preferred_distance).collect()),
-        unit(|c| c.confidence),
-        col(UInt16Array::from(
-            recs.iter().map(|c| c.evidence_count).collect::<Vec<_>>(),
-        )),
+        f32s(strength),
+        f32s(rigidity),
+        f32s(dist),
+        f32s(conf),
+        col(UInt16Array::from(evidence)),
         Arc::new(mutability),
-        unit(|c| c.learning_rate),
-        unit(|c| c.decay_rate),
-        col(UInt8Array::from(
-            recs.iter().map(|c| c.active_levels).collect::<Vec<_>>(),
-        )),
-        col(UInt8Array::from(
-            recs.iter().map(|c| c.flags).collect::<Vec<_>>(),
-        )),
-        u32s(|c| c.activation_count),
-        stamps(recs.iter().map(|c| c.created_at)),
-        stamps(recs.iter().map(|c| c.last_activation)),
-        stamps(recs.iter().map(|c| c.last_update)),
-        u32s(|c| c.source_id),
+        f32s(lr),
+        f32s(dr),
+        col(UInt8Array::from(levels)),
+        col(UInt8Array::from(flags)),
+        col(UInt32Array::from(count)),
+        ms(created),
+        ms(last_act),
+        ms(last_upd),
+        col(UInt32Array::from(source)),
     ];
     batch(connection_schema(), cols)
 }
@@ -261,7 +315,7 @@ pub fn vectors_batch(
 // ---- reading ----
 
 /// A column of a batch whose schema was checked, as its concrete type.
-fn get<'a, T: 'static>(b: &'a RecordBatch, i: usize) -> std::result::Result<&'a T, String> {
+fn get<T: 'static>(b: &RecordBatch, i: usize) -> std::result::Result<&T, String> {
     let c = b.column(i);
     let name = b.schema().field(i).name().clone();
     if c.null_count() > 0 && !b.schema().field(i).is_nullable() {
@@ -372,7 +426,7 @@ fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, S
 /// The fixed-point value of one coordinate, exactly (`decode(raw) == v`).
 pub fn coord_raw(space: usize, v: f32) -> Option<i16> {
     let r = v * SPACE_SCALES[space];
-    if !(r.abs() <= 32768.0) {
+    if r.is_nan() || r.abs() > 32768.0 {
         return None;
     }
     let raw = round_even(r);
@@ -395,7 +449,9 @@ pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
         ));
     }
     for (g, w) in got.fields().iter().zip(want.fields()) {
-        if g.name() != w.name() || g.data_type() != w.data_type() || g.is_nullable() != w.is_nullable()
+        if g.name() != w.name()
+            || g.data_type() != w.data_type()
+            || g.is_nullable() != w.is_nullable()
         {
             return Some(format!(
                 "column {:?} is {}{}, expected {:?} {}{}",
@@ -437,7 +493,10 @@ pub fn tokens_from_batch(
             ));
         }
         if domain[row] > 15 {
-            return Err(format!("row {row}: domain {} is outside 0..=15", domain[row]));
+            return Err(format!(
+                "row {row}: domain {} is outside 0..=15",
+                domain[row]
+            ));
         }
         t.id = id | (entity[row] as u32) << 24 | (domain[row] as u32) << 28;
         t.weight = weight[row];
@@ -448,7 +507,7 @@ pub fn tokens_from_batch(
     }
     defined.copy_from_slice(defs);
     for s in 0..NUM_SPACES {
-        for a in 0..NUM_AXES {
+        for (a, axis) in AXIS_NAMES.iter().enumerate() {
             let i = 10 + s * NUM_AXES + a;
             let c = get::<Float32Array>(b, i)?;
             let vals = c.values();
@@ -456,8 +515,8 @@ pub fn tokens_from_batch(
                 if c.is_null(row) {
                     if defs[row] & (1 << s) != 0 {
                         return Err(format!(
-                            "row {row}: {}_{} is null but the token is placed in {} (defined)",
-                            SPACE_NAMES[s], AXIS_NAMES[a], SPACE_NAMES[s]
+                            "row {row}: {}_{axis} is null but the token is placed in {} (defined)",
+                            SPACE_NAMES[s], SPACE_NAMES[s]
                         ));
                     }
                     t.coords[s][a] = 0;
@@ -568,7 +627,11 @@ mod tests {
     fn every_fixed_point_value_comes_back_from_its_float() {
         for s in 0..NUM_SPACES {
             for raw in i16::MIN..=i16::MAX {
-                assert_eq!(coord_raw(s, decode(s, raw)), Some(raw), "space {s} raw {raw}");
+                assert_eq!(
+                    coord_raw(s, decode(s, raw)),
+                    Some(raw),
+                    "space {s} raw {raw}"
+                );
             }
         }
         assert_eq!(coord_raw(4, 0.00005), None);

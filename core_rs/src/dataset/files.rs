@@ -41,18 +41,50 @@ pub struct PartInfo {
     pub crc32: u32,
 }
 
+/// Columns written without dictionary encoding: ids and continuous values, nearly all
+/// distinct, where a dictionary costs time and space (the others repeat and get one).
+pub fn plain_columns() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "id",
+        "token_a",
+        "token_b",
+        "weight",
+        "strength",
+        "preferred_distance",
+        "token_id",
+        "vector.list.item",
+        "vector.item",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for s in crate::space::SPACE_NAMES {
+        for a in crate::space::AXIS_NAMES {
+            v.push(format!("{s}_{a}"));
+        }
+    }
+    v
+}
+
 fn props() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")))
-        .build()
+    static P: std::sync::OnceLock<WriterProperties> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut b = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")));
+        for c in plain_columns() {
+            b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(c), false);
+        }
+        b.build()
+    })
+    .clone()
 }
 
 /// The Parquet bytes of one batch.
 pub fn encode(batch: &RecordBatch) -> std::result::Result<Vec<u8>, String> {
     let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 2 + 4096);
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props()))
-        .map_err(|e| e.to_string())?;
+    let mut w =
+        ArrowWriter::try_new(&mut buf, batch.schema(), Some(props())).map_err(|e| e.to_string())?;
     w.write(batch).map_err(|e| e.to_string())?;
     w.close().map_err(|e| e.to_string())?;
     Ok(buf)
@@ -78,7 +110,9 @@ pub fn write_part(dir: &Path, name: &str, batch: &RecordBatch) -> Result<PartInf
     let bytes = encode(batch).map_err(|e| err(&path, format!("could not encode: {e}")))?;
     let folder = path.parent().unwrap_or(dir);
     fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
-    let file_name = path.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let file_name = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let tmp = folder.join(format!(".{file_name}.tmp-{}", unique()));
     let write = || -> std::io::Result<()> {
         let mut f = File::create(&tmp)?;
@@ -98,45 +132,86 @@ pub fn write_part(dir: &Path, name: &str, batch: &RecordBatch) -> Result<PartInf
     })
 }
 
-/// Read one part whose size and CRC-32 `meta.json` gives, check them and its schema, and
-/// return its single batch (all rows).
+/// Rows per record batch when reading: small enough that the decoded columns are reused
+/// memory (no fresh zeroed pages per part), large enough to amortise the per-batch work.
+pub const READ_BATCH: usize = 65_536;
+
+/// Read one part whose size and CRC-32 `meta.json` gives: check them (streaming over the
+/// file), its schema and row count, then hand its rows to `each(batch, first_row)` in batches
+/// of [`READ_BATCH`] rows. Errors from `each` are given the file's name.
 pub fn read_part(
     root: &Path,
     info: &PartInfo,
     schema: &arrow_schema::Schema,
-) -> Result<RecordBatch> {
+    mut each: impl FnMut(&RecordBatch, usize) -> std::result::Result<(), String>,
+) -> Result<()> {
+    use std::io::Read;
     let path = root.join(&info.file);
-    let buf = match fs::read(&path) {
-        Ok(b) => b,
+    let mut f = match File::open(&path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(err(&path, "part file is missing (incomplete dataset)"))
         }
         Err(e) => return Err(io(&path, e)),
     };
-    if buf.len() as u64 != info.bytes {
+    let size = f.metadata().map_err(|e| io(&path, e))?.len();
+    if size != info.bytes {
         return Err(err(
             &path,
             format!(
-                "file is {} bytes, meta.json says {} (truncated or replaced)",
-                buf.len(),
+                "file is {size} bytes, meta.json says {} (truncated or replaced)",
                 info.bytes
             ),
         ));
     }
-    if crc32fast::hash(&buf) != info.crc32 {
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    drop(buf);
+    if h.finalize() != info.crc32 {
         return Err(err(
             &path,
             "CRC-32 differs from meta.json: the file is corrupted",
         ));
     }
-    let batch = decode(bytes::Bytes::from(buf), schema).map_err(|e| err(&path, e))?;
-    if batch.num_rows() as u64 != info.rows {
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| err(&path, format!("not a readable Parquet file: {e}")))?;
+    if let Some(d) = super::columns::schema_difference(b.schema(), schema) {
+        return Err(err(&path, format!("wrong schema: {d}")));
+    }
+    let rows = b.metadata().file_metadata().num_rows().max(0) as u64;
+    if rows != info.rows {
         return Err(err(
             &path,
-            format!("holds {} rows, meta.json says {}", batch.num_rows(), info.rows),
+            format!("holds {rows} rows, meta.json says {}", info.rows),
         ));
     }
-    Ok(batch)
+    let reader = b
+        .with_batch_size(READ_BATCH)
+        .build()
+        .map_err(|e| err(&path, e.to_string()))?;
+    let mut at = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| err(&path, format!("could not decode: {e}")))?;
+        if at + batch.num_rows() > rows as usize {
+            return Err(err(&path, "holds more rows than its footer says"));
+        }
+        each(&batch, at).map_err(|e| err(&path, e))?;
+        at += batch.num_rows();
+    }
+    if at as u64 != rows {
+        return Err(err(
+            &path,
+            format!("decoded {at} rows, its footer says {rows}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Parse Parquet bytes into one batch with exactly `schema`.
@@ -336,7 +411,10 @@ pub fn list_parts(root: &Path, table: &str) -> Result<Option<Vec<String>>> {
     found.sort();
     for (i, (n, _)) in found.iter().enumerate() {
         if *n != i {
-            return Err(err(&d.join(format!("part-{i:05}.parquet")), "part file is missing: parts are numbered from 0 without gaps"));
+            return Err(err(
+                &d.join(format!("part-{i:05}.parquet")),
+                "part file is missing: parts are numbered from 0 without gaps",
+            ));
         }
     }
     Ok(Some(found.into_iter().map(|(_, f)| f).collect()))

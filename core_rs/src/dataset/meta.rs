@@ -49,7 +49,7 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let v = |c: u8| (c as char).to_digit(16);
@@ -79,7 +79,9 @@ pub fn to_json(m: &Meta) -> String {
         .map(|(t, ps)| {
             let list: Vec<Value> = ps
                 .iter()
-                .map(|p| json!({"file": p.file, "rows": p.rows, "bytes": p.bytes, "crc32": p.crc32}))
+                .map(
+                    |p| json!({"file": p.file, "rows": p.rows, "bytes": p.bytes, "crc32": p.crc32}),
+                )
                 .collect();
             (t.to_string(), Value::Array(list))
         })
@@ -154,7 +156,9 @@ pub fn parse(text_: &str) -> Result<Meta, String> {
     let v: Value =
         serde_json::from_str(text_).map_err(|e| format!("meta.json is not valid JSON: {e}"))?;
     if field(&v, "format").ok().and_then(Value::as_str) != Some(FORMAT) {
-        return Err(format!("meta.json: \"format\" is not {FORMAT:?}: not a neurograph_lab dataset"));
+        return Err(format!(
+            "meta.json: \"format\" is not {FORMAT:?}: not a neurograph_lab dataset"
+        ));
     }
     let version = uint(&v, "format_version", u64::MAX)?;
     if version != FORMAT_VERSION {
@@ -236,7 +240,8 @@ pub fn parse(text_: &str) -> Result<Meta, String> {
             spaces.push((sp, axis as usize));
         }
         let pca = bytes_of(b, "pca_bytes_hex")?;
-        let model = crate::bootstrap::Pca::from_bytes(&pca).map_err(|e| format!("meta.json: {e}"))?;
+        let model =
+            crate::bootstrap::Pca::from_bytes(&pca).map_err(|e| format!("meta.json: {e}"))?;
         if model.dim != dim {
             return Err(format!(
                 "meta.json: the PCA model is {}-dimensional, bootstrap.dim is {dim}",

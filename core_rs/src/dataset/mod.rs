@@ -192,7 +192,10 @@ pub fn open(dir: &Path) -> Result<meta::Meta> {
     let m = meta::parse(&text).map_err(|e| err(&mpath, e))?;
     for (t, listed) in files::TABLES.iter().zip(&m.parts) {
         let on_disk = files::list_parts(dir, t)?.unwrap_or_default();
-        if let Some(extra) = on_disk.iter().find(|f| !listed.iter().any(|p| &p.file == *f)) {
+        if let Some(extra) = on_disk
+            .iter()
+            .find(|f| !listed.iter().any(|p| &p.file == *f))
+        {
             return Err(err(
                 &dir.join(extra),
                 "is not listed in meta.json (a part of another write?)",
@@ -241,10 +244,17 @@ pub fn load(dir: &Path) -> Result<State> {
                 .zip(pieces(&mut records, &tlens))
                 .zip(pieces(&mut defined, &tlens))
                 .map(|((info, recs), defs)| {
-                    let b = files::read_part(dir, info, &tok_schema)?;
                     let mut labels = Vec::new();
-                    columns::tokens_from_batch(&b, recs, defs, &mut labels)
-                        .map_err(|e| err(&dir.join(&info.file), e))?;
+                    files::read_part(dir, info, &tok_schema, |b, at| {
+                        let r = at..at + b.num_rows();
+                        columns::tokens_from_batch(
+                            b,
+                            &mut recs[r.clone()],
+                            &mut defs[r],
+                            &mut labels,
+                        )
+                        .map_err(|e| format!("rows from {at}: {e}"))
+                    })?;
                     Ok(labels)
                 })
                 .collect();
@@ -259,9 +269,10 @@ pub fn load(dir: &Path) -> Result<State> {
                 .par_iter()
                 .zip(pieces(&mut conns, &clens))
                 .try_for_each(|(info, recs)| {
-                    let b = files::read_part(dir, info, &con_schema)?;
-                    columns::connections_from_batch(&b, recs)
-                        .map_err(|e| err(&dir.join(&info.file), e))
+                    files::read_part(dir, info, &con_schema, |b, at| {
+                        columns::connections_from_batch(b, &mut recs[at..at + b.num_rows()])
+                            .map_err(|e| format!("rows from {at}: {e}"))
+                    })
                 })
         },
     );
@@ -270,20 +281,29 @@ pub fn load(dir: &Path) -> Result<State> {
     let bad = |what: &str, e: String| err(&dir.join(what), e);
     state.tokens.records = records;
     state.tokens.defined = defined;
-    crate::snapshot::check::tokens(&state).map_err(|e| bad("tokens", e))?;
     state.tokens.next_id = m.next_token.max(1);
-    state
-        .tokens
-        .rebuild_index()
-        .map_err(|e| bad("tokens", format!("token table is inconsistent: {e}")))?;
-    state.tokens.labels.reserve(labels.len());
-    for (id, l) in labels {
-        state.tokens.labels.insert(id, l);
-    }
     state.connections.records = conns;
-    crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
     state.connections.next_id = m.next_connection.max(1);
-    state.connections.rebuild_index();
+    // the token checks and index, and the connection index, side by side; then the
+    // connections are checked against the tokens
+    let checked = {
+        let (state_ref, connections) = (&mut state.tokens, &mut state.connections);
+        let (t, ()) = rayon::join(
+            || -> std::result::Result<(), String> {
+                crate::snapshot::check::token_records(&state_ref.records)?;
+                state_ref
+                    .rebuild_index()
+                    .map_err(|e| format!("token table is inconsistent: {e}"))?;
+                state_ref.labels.reserve(labels.len());
+                state_ref.labels.extend(labels);
+                Ok(())
+            },
+            || connections.rebuild_index(),
+        );
+        t
+    };
+    checked.map_err(|e| bad("tokens", e))?;
+    crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
     let (cdna, history) =
         crate::snapshot::parse_cdna(&m.cdna).map_err(|e| bad(META, format!("cdna: {e}")))?;
     state.cdna = cdna;
@@ -297,15 +317,25 @@ pub fn load(dir: &Path) -> Result<State> {
 
 fn load_boot(dir: &Path, m: &meta::Meta, bm: &meta::BootMeta, state: &State) -> Result<BootState> {
     let schema = columns::vector_schema(bm.dim);
-    let batches: Vec<Result<arrow_array::RecordBatch>> = m.parts[2]
+    type Rows = (Vec<String>, Vec<u32>, Vec<f32>);
+    let per: Vec<Result<Rows>> = m.parts[2]
         .par_iter()
-        .map(|info| files::read_part(dir, info, &schema))
+        .map(|info| {
+            let mut rows: Rows = Default::default();
+            files::read_part(dir, info, &schema, |b, _| {
+                columns::vectors_from_batch(b, &mut rows.0, &mut rows.1, &mut rows.2)
+            })?;
+            Ok(rows)
+        })
         .collect();
     let n = bm.words as usize;
-    let (mut words, mut ids, mut vectors) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
-    for (b, info) in batches.into_iter().zip(&m.parts[2]) {
-        columns::vectors_from_batch(&b?, &mut words, &mut ids, &mut vectors)
-            .map_err(|e| err(&dir.join(&info.file), e))?;
+    let (mut words, mut ids, mut vectors) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+    for r in per {
+        let (w, i, v) = r?;
+        words.extend(w);
+        ids.extend(i);
+        vectors.extend(v);
     }
     let bad = |e: String| err(&dir.join("vectors"), e);
     if meta::vocabulary_hash(&words, &ids) != bm.vocabulary_sha256 {
@@ -333,7 +363,13 @@ fn load_boot(dir: &Path, m: &meta::Meta, bm: &meta::BootMeta, state: &State) -> 
     }
     let pca = crate::bootstrap::Pca::from_bytes(&bm.pca).map_err(|e| err(&dir.join(META), e))?;
     Ok(BootState::new(
-        words, ids, bm.dim, vectors, pca, bm.spaces.clone(), bm.seed,
+        words,
+        ids,
+        bm.dim,
+        vectors,
+        pca,
+        bm.spaces.clone(),
+        bm.seed,
     ))
 }
 

@@ -85,8 +85,11 @@ fn now() -> u32 {
     crate::clock::now_secs() as u32
 }
 
+/// Records, defined masks and labels (by local id) of a token part.
+pub type TokenRecords = (Vec<Token>, Vec<u8>, HashMap<u32, String>);
+
 /// The records of a token part.
-pub fn token_records(p: &TokenPart<'_>) -> Result<(Vec<Token>, Vec<u8>, HashMap<u32, String>)> {
+pub fn token_records(p: &TokenPart<'_>) -> Result<TokenRecords> {
     let n = p.id.len();
     if p.coords.len() != n * NUM_SPACES * NUM_AXES {
         return Err(NgError::invalid(
@@ -122,8 +125,8 @@ pub fn token_records(p: &TokenPart<'_>) -> Result<(Vec<Token>, Vec<u8>, HashMap<
                 if xyz.iter().all(|v| v.is_nan()) {
                     continue;
                 }
-                for a in 0..NUM_AXES {
-                    t.coords[s][a] = encode(s, a, xyz[a], false).map_err(|e| e.at_row(row()))?;
+                for (a, v) in xyz.iter().enumerate() {
+                    t.coords[s][a] = encode(s, a, *v, false).map_err(|e| e.at_row(row()))?;
                 }
                 *m |= 1 << s;
             }
@@ -173,8 +176,23 @@ pub fn connection_records(p: &ConnectionPart<'_>) -> Result<Vec<Connection>> {
     macro_rules! lens {
         ($($f:ident),*) => { $( check_len(p.$f, n, stringify!($f))?; )* };
     }
-    lens!(kind, strength, rigidity, preferred_distance, confidence, evidence_count, mutability);
-    lens!(learning_rate, decay_rate, active_levels, flags, activation_count, created_at);
+    lens!(
+        kind,
+        strength,
+        rigidity,
+        preferred_distance,
+        confidence,
+        evidence_count,
+        mutability
+    );
+    lens!(
+        learning_rate,
+        decay_rate,
+        active_levels,
+        flags,
+        activation_count,
+        created_at
+    );
     lens!(last_activation, last_update, source_id);
     let stamp = now();
     let decay = Cdna::default().decay_rate;
@@ -184,7 +202,11 @@ pub fn connection_records(p: &ConnectionPart<'_>) -> Result<Vec<Connection>> {
             let fail = |e: NgError| e.at_row(i);
             let id = p.id[i];
             if id == 0 || id > crate::storage::connections::MAX_CONNECTION_ID {
-                return Err(fail(NgError::invalid("id", id, "connection ids start at 1")));
+                return Err(fail(NgError::invalid(
+                    "id",
+                    id,
+                    "connection ids start at 1",
+                )));
             }
             let kind = at(p.kind, i, ASSOCIATED_WITH);
             if kind as usize >= KINDS.len() {
@@ -192,15 +214,27 @@ pub fn connection_records(p: &ConnectionPart<'_>) -> Result<Vec<Connection>> {
             }
             let mutability = at(p.mutability, i, mutability_of_kind(kind) as u8);
             if mutability as usize >= MUTABILITY.len() {
-                return Err(fail(NgError::invalid("mutability", mutability, "must be 0, 1 or 2")));
+                return Err(fail(NgError::invalid(
+                    "mutability",
+                    mutability,
+                    "must be 0, 1 or 2",
+                )));
             }
             let strength = at(p.strength, i, 0.5);
             let dist = at(p.preferred_distance, i, 1.0);
             if !strength.is_finite() {
-                return Err(fail(NgError::invalid("strength", strength, "must be finite")));
+                return Err(fail(NgError::invalid(
+                    "strength",
+                    strength,
+                    "must be finite",
+                )));
             }
             if !(dist.is_finite() && dist >= 0.0) {
-                return Err(fail(NgError::invalid("preferred_distance", dist, "must be finite and >= 0")));
+                return Err(fail(NgError::invalid(
+                    "preferred_distance",
+                    dist,
+                    "must be finite and >= 0",
+                )));
             }
             let created = at(p.created_at, i, stamp);
             Ok(Connection {
@@ -234,7 +268,11 @@ fn check_part(part: usize) -> Result<()> {
     if part < files::MAX_PARTS {
         Ok(())
     } else {
-        Err(NgError::invalid("part", part, format!("must be in 0..{}", files::MAX_PARTS)))
+        Err(NgError::invalid(
+            "part",
+            part,
+            format!("must be in 0..{}", files::MAX_PARTS),
+        ))
     }
 }
 
@@ -242,7 +280,10 @@ fn in_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         Ok(())
     } else {
-        Err(err(dir, "is not a directory (make it with dataset_tempdir)"))
+        Err(err(
+            dir,
+            "is not a directory (make it with dataset_tempdir)",
+        ))
     }
 }
 
@@ -252,7 +293,8 @@ pub fn write_tokens_part(dir: &Path, part: usize, p: &TokenPart<'_>) -> Result<P
     in_dir(dir)?;
     let (recs, defined, labels) = token_records(p)?;
     let name = files::part_name("tokens", part);
-    let b = columns::tokens_batch(&recs, &defined, &labels).map_err(|e| err(&dir.join(&name), e))?;
+    let b =
+        columns::tokens_batch(&recs, &defined, &labels).map_err(|e| err(&dir.join(&name), e))?;
     files::write_part(dir, &name, &b)
 }
 
@@ -280,7 +322,12 @@ pub fn write_vectors_part(
     if dim == 0 || vectors.len() != words.len() * dim || ids.len() != words.len() {
         return Err(NgError::invalid(
             "vectors",
-            format!("{} words, {} ids, {} values, dim {dim}", words.len(), ids.len(), vectors.len()),
+            format!(
+                "{} words, {} ids, {} values, dim {dim}",
+                words.len(),
+                ids.len(),
+                vectors.len()
+            ),
             "expected one id and dim values per word (dim >= 1)",
         ));
     }
@@ -288,7 +335,8 @@ pub fn write_vectors_part(
         return Err(NgError::invalid("vectors", vectors[i], "must be finite").at_row(i / dim));
     }
     let name = files::part_name("vectors", part);
-    let b = columns::vectors_batch(words, ids, vectors, dim).map_err(|e| err(&dir.join(&name), e))?;
+    let b =
+        columns::vectors_batch(words, ids, vectors, dim).map_err(|e| err(&dir.join(&name), e))?;
     files::write_part(dir, &name, &b)
 }
 
@@ -337,7 +385,11 @@ fn max_id(root: &Path, parts: &[PartInfo]) -> Result<u32> {
             let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad(e.to_string()))?;
             let mask = ProjectionMask::roots(b.parquet_schema(), [0]);
             let mut m = 0u32;
-            for batch in b.with_projection(mask).build().map_err(|e| bad(e.to_string()))? {
+            for batch in b
+                .with_projection(mask)
+                .build()
+                .map_err(|e| bad(e.to_string()))?
+            {
                 let batch = batch.map_err(|e| bad(e.to_string()))?;
                 let ids = batch
                     .column(0)
@@ -381,14 +433,21 @@ pub fn finish(tmp: &Path, dir: &Path, o: FinishOptions) -> Result<Summary> {
                 let path = tmp.join(name);
                 let rows = files::footer(&path, &schema)?;
                 let (bytes, crc32) = files::checksum(&path)?;
-                Ok(PartInfo { file: name.clone(), rows, bytes, crc32 })
+                Ok(PartInfo {
+                    file: name.clone(),
+                    rows,
+                    bytes,
+                    crc32,
+                })
             })
             .collect();
         parts[t] = infos.into_iter().collect::<Result<_>>()?;
     }
     let next_token = match o.next_token {
         Some(n) => n,
-        None => max_id(tmp, &parts[0])?.saturating_add(1).min(MAX_LOCAL_ID + 1),
+        None => max_id(tmp, &parts[0])?
+            .saturating_add(1)
+            .min(MAX_LOCAL_ID + 1),
     };
     let next_connection = match o.next_connection {
         Some(n) => n,
@@ -403,7 +462,8 @@ pub fn finish(tmp: &Path, dir: &Path, o: FinishOptions) -> Result<Summary> {
             for p in &parts[2] {
                 let path = tmp.join(&p.file);
                 let buf = std::fs::read(&path).map_err(|e| super::io(&path, e))?;
-                let batch = files::decode(bytes::Bytes::from(buf), &schema).map_err(|e| err(&path, e))?;
+                let batch =
+                    files::decode(bytes::Bytes::from(buf), &schema).map_err(|e| err(&path, e))?;
                 columns::vectors_from_batch(&batch, &mut words, &mut ids, &mut vecs)
                     .map_err(|e| err(&path, e))?;
             }
@@ -417,7 +477,13 @@ pub fn finish(tmp: &Path, dir: &Path, o: FinishOptions) -> Result<Summary> {
             })
         }
     };
-    let m = Meta { parts, next_token, next_connection, cdna, boot };
+    let m = Meta {
+        parts,
+        next_token,
+        next_connection,
+        cdna,
+        boot,
+    };
     super::write_meta(tmp, &m)?;
     files::install(tmp, dir, o.overwrite)?;
     Ok(super::summary(&m))

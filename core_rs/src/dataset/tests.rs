@@ -1,12 +1,18 @@
 use super::*;
-use crate::storage::tokens::{TokenBatch, TokenUpdate};
 use crate::storage::connections::ConnectionBatch;
+use crate::storage::tokens::{TokenBatch, TokenUpdate};
 use crate::storage::Policy;
 
 fn sample(n: usize) -> RuntimeStorage {
     let rt = RuntimeStorage::new();
     let coords: Vec<f32> = (0..n * 24)
-        .map(|i| if (3..6).contains(&(i % 24)) && (i / 24) % 2 == 0 { f32::NAN } else { ((i * 37) % 200) as f32 * 0.01 - 1.0 })
+        .map(|i| {
+            if (3..6).contains(&(i % 24)) && (i / 24) % 2 == 0 {
+                f32::NAN
+            } else {
+                ((i * 37) % 200) as f32 * 0.01 - 1.0
+            }
+        })
         .collect();
     let labels = (0..n)
         .map(|i| (i % 3 != 0).then(|| format!("w{i}é")))
@@ -34,7 +40,8 @@ fn sample(n: usize) -> RuntimeStorage {
     .unwrap();
     let a: Vec<u32> = ids[..n - 1].to_vec();
     let b: Vec<u32> = ids[1..].to_vec();
-    rt.create_connections(&ConnectionBatch::associated(&a, &b)).unwrap();
+    rt.create_connections(&ConnectionBatch::associated(&a, &b))
+        .unwrap();
     rt.delete_tokens(&[ids[n / 2]]).unwrap();
     rt.set_profile("explorer", Policy::Refuse).unwrap();
     rt
@@ -96,7 +103,11 @@ fn existing_datasets_and_other_directories_are_protected() {
     other.save_parquet(&dir, 3, true).unwrap();
     assert_eq!(load(&dir).unwrap().tokens.len(), 0);
     let leftovers: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
-    assert_eq!(leftovers.len(), 1, "the old dataset and the temporary are gone");
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "the old dataset and the temporary are gone"
+    );
     let plain = d.path().join("notes");
     std::fs::create_dir(&plain).unwrap();
     std::fs::write(plain.join("a.txt"), b"keep me").unwrap();
@@ -117,7 +128,10 @@ fn damaged_datasets_are_refused_naming_the_file() {
     let part = dir.join("connections/part-00001.parquet");
     let good = std::fs::read(&part).unwrap();
     let check = |why: &str, name: &str| {
-        let e = load(&dir).err().unwrap_or_else(|| panic!("{why}: accepted")).to_string();
+        let e = load(&dir)
+            .err()
+            .unwrap_or_else(|| panic!("{why}: accepted"))
+            .to_string();
         assert!(e.contains(name), "{why}: {e}");
     };
     std::fs::write(&part, &good[..good.len() / 2]).unwrap();
@@ -137,7 +151,11 @@ fn damaged_datasets_are_refused_naming_the_file() {
     let meta = std::fs::read_to_string(dir.join(META)).unwrap();
     std::fs::write(dir.join(META), "{not json").unwrap();
     check("bad json", "meta.json");
-    std::fs::write(dir.join(META), meta.replace("\"format_version\": 1", "\"format_version\": 9")).unwrap();
+    std::fs::write(
+        dir.join(META),
+        meta.replace("\"format_version\": 1", "\"format_version\": 9"),
+    )
+    .unwrap();
     check("version", "meta.json");
     std::fs::remove_file(dir.join(META)).unwrap();
     check("no meta", "meta.json");
@@ -177,7 +195,12 @@ fn parts_from_workers_make_a_dataset_that_loads() {
     parts::write_connections_part(
         &tmp,
         0,
-        &parts::ConnectionPart { id: &id, token_a: &a, token_b: &b, ..Default::default() },
+        &parts::ConnectionPart {
+            id: &id,
+            token_a: &a,
+            token_b: &b,
+            ..Default::default()
+        },
     )
     .unwrap();
     let s = parts::finish(&tmp, &dir, parts::FinishOptions::default()).unwrap();
@@ -188,13 +211,34 @@ fn parts_from_workers_make_a_dataset_that_loads() {
     assert_eq!(st.tokens.labels.len(), 4);
     // the quantised coordinates are what create_many stores
     let rt = RuntimeStorage::new();
-    rt.create_tokens(&TokenBatch { coords: &coords, default_weight: 1.0, ..Default::default() })
-        .unwrap();
-    assert_eq!(rt.read().tokens.records[2].coords, st.tokens.records[2].coords);
+    rt.create_tokens(&TokenBatch {
+        coords: &coords,
+        default_weight: 1.0,
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(
+        rt.read().tokens.records[2].coords,
+        st.tokens.records[2].coords
+    );
     // a gap in the numbering is refused
     let tmp = files::temp_dir(&dir).unwrap();
     let ids = [1u32];
-    parts::write_tokens_part(&tmp, 1, &parts::TokenPart { id: &ids, coords: &coords[..24], ..Default::default() }).unwrap();
-    let e = parts::finish(&tmp, &d.path().join("other"), parts::FinishOptions::default()).unwrap_err();
+    parts::write_tokens_part(
+        &tmp,
+        1,
+        &parts::TokenPart {
+            id: &ids,
+            coords: &coords[..24],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = parts::finish(
+        &tmp,
+        &d.path().join("other"),
+        parts::FinishOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("part-00000"), "{e}");
 }

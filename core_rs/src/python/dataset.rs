@@ -14,7 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use std::path::PathBuf;
 
-fn summary_dict<'py>(py: Python<'py>, s: &Summary, dir: &std::path::Path) -> PyResult<Bound<'py, PyDict>> {
+fn summary_dict<'py>(
+    py: Python<'py>,
+    s: &Summary,
+    dir: &std::path::Path,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("path", dir.display().to_string())?;
     d.set_item("tokens", s.tokens)?;
@@ -95,8 +99,16 @@ fn sl<'a, T: Element>(a: &'a Option<PyReadonlyArray1<'_, T>>) -> PyResult<Option
 }
 
 const TOKEN_COLUMNS: [&str; 10] = [
-    "id", "coords", "label", "entity", "domain", "weight", "field_radius", "field_strength",
-    "timestamp", "flags",
+    "id",
+    "coords",
+    "label",
+    "entity",
+    "domain",
+    "weight",
+    "field_radius",
+    "field_strength",
+    "timestamp",
+    "flags",
 ];
 
 /// Write one tokens part, `dir/tokens/part-<part>.parquet`, of a dataset being built in `dir`.
@@ -166,10 +178,25 @@ pub fn write_tokens_part<'py>(
 }
 
 const CONNECTION_COLUMNS: [&str; 19] = [
-    "id", "token_a", "token_b", "kind", "strength", "rigidity", "preferred_distance",
-    "confidence", "evidence_count", "mutability", "learning_rate", "decay_rate",
-    "active_levels", "flags", "activation_count", "created_at", "last_activation",
-    "last_update", "source_id",
+    "id",
+    "token_a",
+    "token_b",
+    "kind",
+    "strength",
+    "rigidity",
+    "preferred_distance",
+    "confidence",
+    "evidence_count",
+    "mutability",
+    "learning_rate",
+    "decay_rate",
+    "active_levels",
+    "flags",
+    "activation_count",
+    "created_at",
+    "last_activation",
+    "last_update",
+    "source_id",
 ];
 
 /// Write one connections part, `dir/connections/part-<part>.parquet`.
@@ -212,8 +239,12 @@ pub fn write_connections_part<'py>(
     let u8s = |n| opt::<u8, Ix1>(columns, n);
     let f32s = |n| opt::<f32, Ix1>(columns, n);
     let u32s = |n| opt::<u32, Ix1>(columns, n);
-    let (kind, mutability, levels, flags) =
-        (u8s("kind")?, u8s("mutability")?, u8s("active_levels")?, u8s("flags")?);
+    let (kind, mutability, levels, flags) = (
+        u8s("kind")?,
+        u8s("mutability")?,
+        u8s("active_levels")?,
+        u8s("flags")?,
+    );
     let (strength, rigidity, dist, conf) = (
         f32s("strength")?,
         f32s("rigidity")?,

@@ -7,10 +7,15 @@ use crate::storage::State;
 /// Tokens must have a known entity type and a finite weight (what the API refuses, a file
 /// must not smuggle in).
 pub(crate) fn tokens(state: &State) -> std::result::Result<(), String> {
+    token_records(&state.tokens.records)
+}
+
+/// [`tokens`] on the records alone.
+pub(crate) fn token_records(records: &[crate::Token]) -> std::result::Result<(), String> {
     use crate::token::{flags, ENTITY_TYPES};
     use rayon::prelude::*;
     let types = ENTITY_TYPES.len() as u16;
-    let bad = state.tokens.records.par_iter().find_first(|t| {
+    let bad = records.par_iter().find_first(|t| {
         t.entity() as u16 >= types
             || (t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT >= types
             || !t.weight.is_finite()
