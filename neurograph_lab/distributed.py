@@ -359,7 +359,9 @@ def components(
             raise ValidationError(f"src and dst must be 1-D of one length, got {src.shape} and {dst.shape}")
         order = None if ids is None else np.ascontiguousarray(ids, dtype=np.uint64)
     else:
-        raise ValidationError(f"components takes an ng.Runtime or (src, dst) edge arrays, got {type(source).__name__}")
+        raise ValidationError(
+            f"components takes an ng.Runtime, a dataset directory or (src, dst) edge arrays, got {type(source).__name__}"
+        )
     cuts = np.linspace(0, len(src), partitions + 1).astype(np.intp)
     parts = [(src[a:b], dst[a:b]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
     futures = [client.submit(_uf_task, p, pure=False) for p in client.scatter(parts)]

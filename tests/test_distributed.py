@@ -156,7 +156,9 @@ def test_components_equal_the_runtime(client: Client) -> None:
     got2 = D.components((cols["token_a"].to_numpy(), cols["token_b"].to_numpy()), client=client, ids=ids)
     np.testing.assert_array_equal(got2.to_numpy(), want.to_numpy())
     with pytest.raises(ng.ValidationError, match="components takes"):
-        D.components("nope", client=client)
+        D.components(42, client=client)
+    with pytest.raises(FileNotFoundError, match="not a dataset directory"):
+        D.components("no/such/dataset", client=client)
 
 
 def experiment(rt: ng.Runtime) -> dict[str, Any]:
