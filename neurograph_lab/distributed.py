@@ -360,7 +360,8 @@ def components(
         order = None if ids is None else np.ascontiguousarray(ids, dtype=np.uint64)
     else:
         raise ValidationError(
-            f"components takes an ng.Runtime, a dataset directory or (src, dst) edge arrays, got {type(source).__name__}"
+            f"components takes an ng.Runtime, a dataset directory or (src, dst) edge arrays, "
+            f"got {type(source).__name__}"
         )
     cuts = np.linspace(0, len(src), partitions + 1).astype(np.intp)
     parts = [(src[a:b], dst[a:b]) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
