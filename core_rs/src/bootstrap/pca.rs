@@ -634,6 +634,56 @@ mod tests {
     }
 
     #[test]
+    fn bootstrap_pca_from_summed_blocks_matches_the_whole() {
+        let (n, dim) = (3000, 7);
+        let mut state = 11u64;
+        let data: Vec<f32> = (0..n * dim)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (1.0 + (i % dim) as f32) + 3.0
+            })
+            .collect();
+        let whole = pca(&data, n, dim, 4).unwrap();
+        // blocks that do not align with COV_ROWS, one of a single row, one empty
+        let cuts = [0, 1000, 1001, 1001, 2999, 3000];
+        let sums: Vec<Moments> = cuts
+            .windows(2)
+            .map(|w| moments(&data[w[0] * dim..w[1] * dim], w[1] - w[0], dim, None).unwrap())
+            .collect();
+        let mut total = vec![0.0f64; dim];
+        sums.iter()
+            .for_each(|m| total.iter_mut().zip(&m.sum).for_each(|(t, s)| *t += s));
+        let shift: Vec<f32> = total.iter().map(|t| (t / n as f64) as f32).collect();
+        let parts: Vec<Moments> = cuts
+            .windows(2)
+            .map(|w| {
+                let rows = &data[w[0] * dim..w[1] * dim];
+                moments(rows, w[1] - w[0], dim, Some(&shift)).unwrap()
+            })
+            .collect();
+        let got = pca_from_moments(&parts, Some(&shift), 4).unwrap();
+        for (a, b) in got.explained_variance.iter().zip(&whole.explained_variance) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        for (a, b) in got.mean.iter().zip(&whole.mean) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        // same axes, same signs (the sign rule is the same function)
+        for (a, b) in got.components.iter().zip(&whole.components) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        assert!(pca_from_moments(&[], None, 2).is_err());
+        assert!(pca_from_moments(&parts, Some(&shift[1..]), 2).is_err());
+        assert!(
+            pca_from_moments(&parts[1..3], None, 2).is_err(),
+            "1 row is too few"
+        );
+        assert!(moments(&data[..dim], 1, dim, Some(&shift[1..])).is_err());
+    }
+
+    #[test]
     fn bootstrap_pca_errors() {
         let d = vec![1.0f32; 12];
         assert!(pca(&d, 1, 12, 1).is_err(), "n < 2");
