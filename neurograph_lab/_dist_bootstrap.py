@@ -303,6 +303,7 @@ def bootstrap(
     threads: int = 1,
     out: Any = None,
     overwrite: bool = False,
+    cdna: Optional[bytes] = None,
     progress: Optional[bool] = None,
 ) -> DistributedBootstrap:
     """``rt.bootstrap`` on a cluster: parse, PCA from summed block statistics, hashed ids,
@@ -339,6 +340,10 @@ def bootstrap(
         all, whatever fails.
     overwrite : bool
         Replace an existing dataset at ``out``.
+    cdna : bytes, optional
+        The CDNA whose degree limits and strength bounds the weave keeps (``rt.cdna.to_bytes()``
+        of the runtime you would bootstrap; the default CDNA when None), written into the
+        dataset.
     progress : bool, optional
         Bars over each stage's tasks (None: after a second).
 
@@ -464,11 +469,13 @@ def bootstrap(
         kk = min(k, n - 1)
         if kk > 0:
             rows, scores = weave(client, blocks, [int(f) for f in first], kk, threads=threads, progress=progress)
-            a, b, s, dropped = K.weave_edges(ids, rows, scores)
+            a, b, s, dropped = K.weave_edges(ids, rows, scores, cdna)
             edges = pd.DataFrame({"token_a": a, "token_b": b, "strength": s})
         coords = np.concatenate(wait_all(client, places, "placing", progress))
         if out is not None:
-            _write_dataset(client, out, overwrite, blocks, ids, sizes, places, edges, seed, dim, names, model, progress)
+            _write_dataset(
+                client, out, overwrite, blocks, ids, sizes, places, edges, seed, dim, names, model, cdna, progress
+            )
         all_words = [
             w for part in client.gather([client.submit(lambda b: b[0], b, pure=False) for b in blocks]) for w in part
         ]
@@ -506,6 +513,7 @@ def _write_dataset(
     dim: int,
     spaces: list[str],
     model: dict[str, Any],
+    cdna: Optional[bytes],
     progress: Optional[bool],
 ) -> None:
     """The bootstrap as a dataset at ``out``: token and vector parts written by the workers
@@ -540,7 +548,7 @@ def _write_dataset(
             "spaces": [(name, 3 * j) for j, name in enumerate(spaces)],
             "pca": model,
         }
-        K.finish_dataset(tmp, os.fspath(out), bootstrap=boot, overwrite=overwrite)
+        K.finish_dataset(tmp, os.fspath(out), cdna=cdna, bootstrap=boot, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -372,3 +372,17 @@ def test_check_names_workers_that_run_another_build(client: Client, monkeypatch:
         D.check(client)
     assert f"({real['version']}, core {real['core_sha256']})" in str(e.value)
     assert "install the same wheel on every worker" in str(e.value)
+
+
+def test_bootstrap_keeps_the_degree_limits_of_the_cdna_given(client: Client, tmp_path: Path) -> None:
+    words, x = vectors(1200, 10, seed=8)
+    rt = ng.Runtime()
+    rt.cdna.update(max_in_degree=3, max_total_degree=8)
+    report = rt.bootstrap(x, words, space="cognitive", k=6)
+    assert report.dropped_for_degree > 0
+    boot = D.bootstrap(
+        x, client, words, space="cognitive", k=6, block_rows=333, cdna=rt.cdna.to_bytes(), out=tmp_path / "lab"
+    )
+    assert boot.report.dropped_for_degree == report.dropped_for_degree
+    assert edge_set(boot.edges) == edge_set(rt.connections.to_pandas())
+    assert boot.open().cdna["max_in_degree"] == 3
