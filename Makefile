@@ -36,7 +36,7 @@ dev: $(BIN)/python
 	$(PIP) "$(MATURIN)" "$(ZIGLANG)"
 	@# an extension built before abi3 (_core.cpython-3XX-*.so) would shadow _core.abi3.so
 	rm -f neurograph_lab/_core.cpython-*.so
-	$(PEP517_ENV) $(PIP) --no-build-isolation -e ".[test,lab,dev,arrow,browser,docs,notebooks]"
+	$(PEP517_ENV) $(PIP) --no-build-isolation -e ".[test,lab,dev,arrow,dask,browser,docs,notebooks]"
 
 ## wheel: the release wheel (abi3: CPython 3.10+, manylinux_2_28 x86_64) and the sdist, into dist/
 wheel: dev

@@ -11,13 +11,14 @@ In IPython or Jupyter, ``%load_ext neurograph_lab`` binds a runtime as ``ng_rt``
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import _core
 from ._communities import Communities
 from ._semantic import BootstrapReport, load_embeddings
 from ._values import Connection, PathResult, QueryResult, Status, Token
-from .errors import NeuroGraphError, NotFoundError, SnapshotError, ValidationError
+from .errors import DatasetError, NeuroGraphError, NotFoundError, SnapshotError, ValidationError
 from .runtime import (
     CDNA_PROFILES,
     CONNECTION_GROUPS,
@@ -51,6 +52,7 @@ __all__ = [
     "ValidationError",
     "NotFoundError",
     "SnapshotError",
+    "DatasetError",
     "SPACES",
     "SPACE_SCALES",
     "ENTITY_TYPES",
@@ -83,6 +85,10 @@ def __getattr__(name: str) -> Any:
         from . import client  # lazy: httpx loads on first use
 
         return getattr(client, name)
+    if name in ("distributed", "kernels"):
+        # submodules reached as attributes (ng.distributed.sweep) without importing them with
+        # the package; importlib because `from . import x` would come back here
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'neurograph_lab' has no attribute {name!r}")
 
 

@@ -19,6 +19,7 @@ TOKEN_SIZE: int
 CONNECTION_SIZE: int
 CDNA_SIZE: int
 SNAPSHOT_FORMAT_VERSION: int
+DATASET_FORMAT_VERSION: int
 __version__: str
 
 _Space = Union[str, int]
@@ -29,6 +30,7 @@ class Runtime:
     # Array arguments (npt.ArrayLike) take any layout (C or Fortran order, strided), byte
     # order and read-only flag, and any dtype that converts without loss of meaning.
     def __init__(self) -> None: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...  # raises TypeError: a runtime is not sent
     # bulk tokens
     def create_tokens(
         self,
@@ -240,6 +242,9 @@ class Runtime:
     def status_dict(self) -> dict[str, Any]: ...
     def save(self, path: _Path) -> Any: ...
     def load_from(self, path: _Path) -> None: ...
+    # Parquet datasets
+    def to_parquet(self, dir: _Path, partitions: int = 16, overwrite: bool = False) -> dict[str, Any]: ...
+    def load_parquet(self, dir: _Path) -> None: ...
 
 @final
 class Server:
@@ -315,3 +320,75 @@ def load_embedding_text(
     skip_errors: bool = False,
     progress: Optional[Any] = None,
 ) -> tuple[list[str], npt.NDArray[np.float32], int]: ...
+
+# --- block kernels (neurograph_lab.kernels) ---
+_Hits = tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]
+
+def _kernel_pool_size(threads: Optional[int] = None) -> int: ...
+def normalize_rows(x: npt.ArrayLike, threads: Optional[int] = None) -> npt.NDArray[np.float32]: ...
+def topk_block(
+    q: npt.ArrayLike,
+    q_ids: npt.ArrayLike,
+    x: npt.ArrayLike,
+    x_ids: npt.ArrayLike,
+    k: int,
+    exclude_same_id: bool = True,
+    threads: Optional[int] = None,
+) -> _Hits: ...
+def topk_self(x: npt.ArrayLike, x_ids: npt.ArrayLike, k: int, threads: Optional[int] = None) -> _Hits: ...
+def topk_pair(
+    a: npt.ArrayLike,
+    a_ids: npt.ArrayLike,
+    b: npt.ArrayLike,
+    b_ids: npt.ArrayLike,
+    k: int,
+    a_floor: Optional[npt.ArrayLike] = None,
+    b_floor: Optional[npt.ArrayLike] = None,
+    threads: Optional[int] = None,
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32], npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
+def topk_merge(
+    parts: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]], k: int, threads: Optional[int] = None
+) -> _Hits: ...
+def gram_partial(
+    x: npt.ArrayLike, shift: Optional[npt.ArrayLike] = None, threads: Optional[int] = None
+) -> tuple[int, npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def pca_fit(
+    partials: Sequence[tuple[int, npt.ArrayLike, npt.ArrayLike]],
+    n_components: int,
+    shift: Optional[npt.ArrayLike] = None,
+) -> dict[str, Any]: ...
+def pca_project(
+    x: npt.ArrayLike,
+    model: dict[str, Any],
+    spaces: Optional[Sequence[Union[str, int]]] = None,
+    threads: Optional[int] = None,
+) -> npt.NDArray[np.float32]: ...
+def word_hash(words: Sequence[str], seed: int = 0) -> npt.NDArray[np.uint32]: ...
+def resolve_ids(wanted: npt.ArrayLike) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint64]]: ...
+def union_find_partial(
+    src: npt.ArrayLike, dst: npt.ArrayLike
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+def union_find_merge(
+    parts: Sequence[tuple[npt.ArrayLike, npt.ArrayLike]],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+def weave_edges(
+    ids: npt.ArrayLike, neighbours: npt.ArrayLike, scores: npt.ArrayLike, cdna: Optional[bytes] = None
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float32], int]: ...
+
+# Parquet dataset parts (neurograph_lab.kernels)
+def dataset_tempdir(dir: _Path) -> str: ...
+def write_tokens_part(dir: _Path, part: int, columns: Mapping[str, Any]) -> dict[str, Any]: ...
+def write_connections_part(dir: _Path, part: int, columns: Mapping[str, Any]) -> dict[str, Any]: ...
+def write_vectors_part(
+    dir: _Path, part: int, words: Sequence[str], token_ids: npt.ArrayLike, vectors: npt.ArrayLike
+) -> dict[str, Any]: ...
+def finish_dataset(
+    tmpdir: _Path,
+    dir: _Path,
+    *,
+    cdna: Optional[bytes] = None,
+    bootstrap: Optional[Mapping[str, Any]] = None,
+    next_token_id: Optional[int] = None,
+    next_connection_id: Optional[int] = None,
+    overwrite: bool = False,
+) -> dict[str, Any]: ...

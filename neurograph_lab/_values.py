@@ -250,7 +250,7 @@ class QueryResult:
     ``to_pandas()``; text and HTML reprs show the first rows and a "N more" line.
     """
 
-    __slots__ = ("ids", "distances", "space", "metric", "_query", "_rt", "_labels")
+    __slots__ = ("ids", "distances", "space", "metric", "_query", "_rt", "_labels", "_coords")
 
     def __init__(
         self, rt: _core.Runtime, ids: Any, distances: Any, space: str, query: str, metric: str = "distance"
@@ -260,8 +260,18 @@ class QueryResult:
         self.space = space
         self.metric = metric  # "distance" (smaller is nearer) or "score" (cosine, larger is nearer)
         self._query = query  # what was asked, e.g. "10 nearest to token 5"
-        self._rt = rt
+        self._rt: Optional[_core.Runtime] = rt
         self._labels: Optional[list[Optional[str]]] = None
+        self._coords: Optional[np.ndarray] = None
+
+    def __reduce__(self) -> Any:
+        """Pickled without the runtime (which stays in its process): labels and coordinates
+        are looked up now and travel with the ids, so the copy shows and exports the same."""
+        coords = self._coords
+        if coords is None and self._rt is not None and self.space in SPACES:
+            coords = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
+        state = (self.ids, self.distances, self.space, self.metric, self._query, self.labels, coords)
+        return (_detached_query_result, state)
 
     @property
     def query(self) -> str:
@@ -277,6 +287,7 @@ class QueryResult:
     def labels(self) -> list[Optional[str]]:
         """Label of each token (None where it has none)."""
         if self._labels is None:
+            assert self._rt is not None  # a detached result always has its labels
             self._labels = self._rt.labels_of(np.ascontiguousarray(self.ids, dtype=np.uint32))
         return self._labels
 
@@ -293,7 +304,10 @@ class QueryResult:
             index=pd.Index(self.ids, name="id"),
         )
         if self.space in SPACES:
-            xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
+            xyz = self._coords
+            if xyz is None:
+                assert self._rt is not None  # a detached result carries its coordinates
+                xyz = self._rt.coords_of(np.ascontiguousarray(self.ids, dtype=np.uint32), self.space)
             for a, axis in enumerate("xyz"):
                 df[f"{self.space}_{axis}"] = xyz[:, a]
         return df
@@ -319,6 +333,21 @@ class QueryResult:
         return _table_html(title, ["id", "label", self.metric], rows, len(self) - len(rows))
 
 
+def _detached_query_result(
+    ids: Any,
+    distances: Any,
+    space: str,
+    metric: str,
+    query: str,
+    labels: list[Optional[str]],
+    coords: Optional[np.ndarray],
+) -> QueryResult:
+    """A ``QueryResult`` rebuilt from its pickle: no runtime, labels and coordinates held."""
+    r = QueryResult(None, ids, distances, space, query, metric=metric)  # type: ignore[arg-type]
+    r._labels, r._coords = labels, coords
+    return r
+
+
 class PathResult:
     """A path between two tokens along connections: the token ids in order and its cost
     (``found`` is False when the target cannot be reached)."""
@@ -326,12 +355,16 @@ class PathResult:
     __slots__ = ("ids", "cost", "weight", "source", "target", "_rt", "_labels")
 
     def __init__(self, rt: _core.Runtime, source: int, target: int, ids: Any, cost: float, weight: str) -> None:
-        self._rt = rt
+        self._rt: Optional[_core.Runtime] = rt
         self.source, self.target = source, target
         self.ids = ids
         self.cost = cost
         self.weight = weight
         self._labels: Optional[list[Optional[str]]] = None
+
+    def __reduce__(self) -> Any:
+        """Pickled without the runtime: the labels travel with the ids."""
+        return (_detached_path, (self.source, self.target, self.ids, self.cost, self.weight, self.labels))
 
     @property
     def found(self) -> bool:
@@ -342,6 +375,7 @@ class PathResult:
     def labels(self) -> list[Optional[str]]:
         """Label of each token on the path (None where it has none)."""
         if self._labels is None:
+            assert self._rt is not None  # a detached result always has its labels
             self._labels = self._rt.labels_of(np.ascontiguousarray(self.ids, dtype=np.uint32))
         return self._labels
 
@@ -374,3 +408,12 @@ class PathResult:
             f"<div style='color:var(--jp-ui-font-color2,#888);font-size:11px'>{len(self)} steps, "
             f"{esc(self.weight)} cost {self.cost:.4g}</div></div>"
         )
+
+
+def _detached_path(
+    source: int, target: int, ids: Any, cost: float, weight: str, labels: list[Optional[str]]
+) -> PathResult:
+    """A ``PathResult`` rebuilt from its pickle: no runtime, labels held."""
+    r = PathResult(None, source, target, ids, cost, weight)  # type: ignore[arg-type]
+    r._labels = labels
+    return r

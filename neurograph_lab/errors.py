@@ -6,7 +6,7 @@ coordinate whether Python or Rust noticed it.
 
 from __future__ import annotations
 
-__all__ = ["NeuroGraphError", "ValidationError", "NotFoundError", "SnapshotError"]
+__all__ = ["NeuroGraphError", "ValidationError", "NotFoundError", "SnapshotError", "DatasetError"]
 
 
 class NeuroGraphError(Exception):
@@ -69,3 +69,10 @@ class NotFoundError(NeuroGraphError, KeyError):
 
 class SnapshotError(NeuroGraphError):
     """A snapshot file that is truncated, corrupted, foreign or of an unsupported version."""
+
+
+class DatasetError(NeuroGraphError):
+    """A Parquet dataset (``rt.to_parquet`` / ``Runtime.from_parquet``) that cannot be written
+    or read as one: a part file that is missing, truncated, corrupted or of the wrong schema, a
+    missing or bad ``meta.json``, or a target directory that must not be replaced. The message
+    names the file."""

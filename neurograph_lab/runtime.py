@@ -9,13 +9,14 @@ arguments, check shapes and dtypes, and turn columns into DataFrames.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core, _semantic
-from ._args import as_id_array
+from ._args import as_id_array, bool_arg, int_arg
 from ._cdna import CDNAView
 from ._connections import ConnectionView
 from ._frames import events_frame
@@ -29,6 +30,16 @@ from ._values import QueryResult, Status
 __all__ = ["Runtime", "SPACES", "ENTITY_TYPES", "CONNECTION_KINDS", "CONNECTION_GROUPS", "CDNA_PROFILES"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: why a runtime is not pickled (and what to do instead): a copy made behind the user's back
+#: would take changes made on a worker to nowhere
+NOT_PICKLABLE = (
+    "an ng.Runtime cannot be pickled or sent to another process (a Dask or Ray worker): it lives "
+    "in this process. Send rt.to_bytes() and rebuild with ng.Runtime.from_bytes(data) (an "
+    "independent copy), run CDNA variants with ng.distributed.sweep(fn, grid, runtime=rt, "
+    "client=client), or give distributed jobs numpy arrays (rt.bootstrap_vocabulary(), "
+    "rt.connections.to_pandas())"
+)
 
 
 class Runtime(LegacyMixin):
@@ -206,6 +217,108 @@ class Runtime(LegacyMixin):
         not a regular file (a directory, a FIFO) raises ``SnapshotError`` naming the problem."""
         rt = cls()
         rt._core.load_from(os.fspath(path))
+        return rt
+
+    def to_bytes(self) -> bytes:
+        """The runtime as snapshot bytes (what ``save`` writes): the way to send a whole
+        runtime to another process, e.g. a Dask worker (``ng.distributed.sweep`` does). The
+        copy is independent: changes made to it do not come back."""
+        with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:
+            path = os.path.join(d, "runtime.ngs")
+            self._core.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Runtime:
+        """A new runtime from ``to_bytes()`` output (``SnapshotError`` if they are not a
+        snapshot)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"from_bytes takes the bytes of rt.to_bytes(), got {type(data).__name__}")
+        with tempfile.TemporaryDirectory(prefix="ng-snapshot-") as d:
+            path = os.path.join(d, "runtime.ngs")
+            with open(path, "wb") as f:
+                f.write(data)
+            return cls.load(path)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(NOT_PICKLABLE)
+
+    def to_parquet(self, dir: PathLike, partitions: int = 16, overwrite: bool = False) -> dict[str, Any]:
+        """Write everything as a partitioned Parquet dataset (the format is in the docs,
+        "Parquet dataset format").
+
+        Tokens (every space, the defined mask, weight, entity, domain, flags, field, timestamp,
+        label, id), connections (every field of the record, learning state included), the CDNA
+        with its history, and the bootstrap vocabulary, vectors and PCA model. The files are
+        written in Rust on all cores with the GIL released, into a temporary directory next to
+        ``dir`` that is fsynced and renamed: the dataset is complete or absent.
+        ``Runtime.from_parquet(dir)`` gives back exactly this runtime; pandas, pyarrow,
+        DuckDB, Spark and Dask read the files as they are.
+
+        Parameters
+        ----------
+        dir : str or path
+            The dataset directory. It must not exist, be empty, or (with ``overwrite=True``)
+            hold a dataset; a directory holding anything else is never replaced.
+        partitions : int, default 16
+            Files per table (1 .. 100000): part ``k`` holds the ``k``-th contiguous run of
+            rows in store order.
+        overwrite : bool, default False
+            Replace an existing dataset (swapped in atomically, the old one then removed).
+
+        Returns
+        -------
+        dict
+            ``path``, ``tokens``, ``connections``, ``vectors`` (rows), ``files`` and ``bytes``.
+
+        Raises
+        ------
+        DatasetError
+            ``dir`` holds a dataset (without ``overwrite``), something else, or is a file.
+        ValidationError
+            ``partitions`` is out of range.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, neurograph_lab as ng
+        >>> rt = ng.Runtime()
+        >>> ids = rt.tokens.create_many(np.zeros((5, 8, 3)), labels=list("abcde"))
+        >>> d = os.path.join(tempfile.mkdtemp(), "lab")
+        >>> rt.to_parquet(d, partitions=2)["tokens"]
+        5
+        >>> ng.Runtime.from_parquet(d).tokens.ids().tolist() == ids.tolist()
+        True
+        """
+        return self._core.to_parquet(
+            os.fspath(dir), int_arg(partitions, "partitions", lo=1, hi=100_000), bool_arg(overwrite, "overwrite")
+        )
+
+    @classmethod
+    def from_parquet(cls, dir: PathLike) -> Runtime:
+        """A new runtime from a Parquet dataset written by ``to_parquet`` (or by the
+        distributed layer's part writers), read on all cores with the GIL released.
+
+        Every file is checked before anything is built: its size and CRC-32 against
+        ``meta.json``, its schema, its row count, then the contents as a snapshot load checks
+        them (ids, entity types, kinds, references between tables, vocabulary hash).
+
+        Parameters
+        ----------
+        dir : str or path
+            The dataset directory.
+
+        Raises
+        ------
+        DatasetError
+            The dataset is incomplete or damaged: a missing or extra part, a truncated or
+            corrupted file, a wrong schema, a missing or bad ``meta.json``; the message names
+            the file.
+        FileNotFoundError
+            ``dir`` does not exist.
+        """
+        rt = cls()
+        rt._core.load_parquet(os.fspath(dir))
         return rt
 
     def __repr__(self) -> str:

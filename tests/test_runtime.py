@@ -58,6 +58,11 @@ PUBLIC_API = {
     "metrics",
     "save",
     "load",
+    # a runtime as snapshot bytes (to another process) and as a Parquet dataset
+    "to_bytes",
+    "from_bytes",
+    "to_parquet",
+    "from_parquet",
     # used by the tutorials: labels of ids, and what the bootstrap placed
     "labels_of",
     "bootstrap_info",

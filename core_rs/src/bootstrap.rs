@@ -12,12 +12,12 @@ pub mod textfile;
 mod topk;
 
 pub use binary::parse_word2vec_binary;
-pub use ids::{murmur3_32, wanted_id, word_ids, Moved, MAX_ID};
+pub use ids::{murmur3_32, resolve_ids, wanted_id, wanted_ids, word_ids, Moved, MAX_ID};
 pub use parse::{parse_header, parse_text_block, ParseProblem, ParsedBlock};
-pub use pca::{pca, Pca};
+pub use pca::{moments, pca, pca_from_moments, Moments, Pca};
 pub use scan::{top_k_one, Q8};
 pub use textfile::{read_embedding_text, EmbeddingText, TextFileReader};
-pub use topk::{check_weave, topk_cosine, topk_cosine_progress};
+pub use topk::{check_weave, topk_cosine, topk_cosine_progress, topk_cross, TopK};
 
 use rayon::prelude::*;
 

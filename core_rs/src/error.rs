@@ -57,6 +57,9 @@ pub enum NgError {
     IdSpaceExhausted { live: usize, wanted: usize },
     #[error("snapshot {path}: {reason}")]
     Snapshot { path: String, reason: String },
+    /// A Parquet dataset (or one of its files) that cannot be written or read as one.
+    #[error("dataset {path}: {reason}")]
+    Dataset { path: String, reason: String },
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -486,30 +486,16 @@ impl Graph {
     /// first appearance in node order, and k.
     pub fn components(&self) -> (Vec<u32>, usize) {
         let n = self.node_count();
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        fn find(p: &mut [u32], mut x: u32) -> u32 {
-            while p[x as usize] != x {
-                let g = p[p[x as usize] as usize];
-                p[x as usize] = g; // path halving
-                x = g;
-            }
-            x
-        }
+        let mut sets = crate::unionfind::DisjointSet::new(n);
         for u in 0..n as u32 {
             for e in self.out.of(u) {
-                let (ru, rv) = (find(&mut parent, u), find(&mut parent, e.node));
-                if ru != rv {
-                    // Link the larger root under the smaller one (keeps trees shallow enough
-                    // with path halving, and is deterministic).
-                    let (lo, hi) = if ru < rv { (ru, rv) } else { (rv, ru) };
-                    parent[hi as usize] = lo;
-                }
+                sets.union(u, e.node);
             }
         }
         let mut label = vec![NONE; n];
         let mut k = 0u32;
         for v in 0..n as u32 {
-            let r = find(&mut parent, v) as usize;
+            let r = sets.find(v) as usize;
             if label[r] == NONE {
                 label[r] = k;
                 k += 1;

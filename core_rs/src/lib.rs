@@ -10,6 +10,8 @@ pub mod cdna;
 pub mod clock;
 pub mod community;
 pub mod connection;
+#[cfg(feature = "parquet")]
+pub mod dataset;
 pub mod edges;
 pub mod error;
 pub mod graph;
@@ -32,6 +34,7 @@ pub mod space;
 pub mod storage;
 pub mod table;
 pub mod token;
+pub mod unionfind;
 
 #[cfg(feature = "python")]
 mod python;

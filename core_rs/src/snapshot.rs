@@ -10,7 +10,7 @@ use crate::storage::State;
 use std::path::Path;
 
 mod atomic;
-mod check;
+pub(crate) mod check;
 mod read;
 mod write;
 

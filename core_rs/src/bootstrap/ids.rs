@@ -77,13 +77,48 @@ pub fn word_ids(
     if words.len() > (MAX_ID as usize).saturating_sub(live) {
         return Err(full);
     }
-    let wanted: Vec<u32> = words.par_iter().map(|w| wanted_id(w, seed)).collect();
+    let wanted = wanted_ids(words, seed);
+    let (ids, rows) = resolve_ids(&wanted, live, taken)?;
+    let moved = rows
+        .into_iter()
+        .map(|r| (words[r].clone(), wanted[r], ids[r]))
+        .collect();
+    Ok((ids, moved))
+}
+
+/// The id each word wants ([`wanted_id`]), in parallel: the per-block half of [`word_ids`].
+pub fn wanted_ids(words: &[String], seed: u32) -> Vec<u32> {
+    words.par_iter().map(|w| wanted_id(w, seed)).collect()
+}
+
+/// Resolve wanted ids (in word order) into distinct ids by linear probing: the global,
+/// sequential half of [`word_ids`]. Returns the ids and the rows that had to move. A wanted
+/// id outside 1..=MAX_ID is refused.
+pub fn resolve_ids(
+    wanted: &[u32],
+    live: usize,
+    taken: impl Fn(u32) -> bool,
+) -> Result<(Vec<u32>, Vec<usize>)> {
+    let full = NgError::IdSpaceExhausted {
+        live,
+        wanted: wanted.len(),
+    };
+    if wanted.len() > (MAX_ID as usize).saturating_sub(live) {
+        return Err(full);
+    }
+    if let Some(r) = wanted.iter().position(|&w| w == 0 || w > MAX_ID) {
+        return Err(NgError::invalid(
+            format!("wanted[{r}]"),
+            wanted[r],
+            format!("token ids are 1..={MAX_ID}"),
+        ));
+    }
     // one bit per id: 2 MiB, zero pages until touched
     let mut used = vec![0u64; (MAX_ID as usize + 1).div_ceil(64)];
     let is_used = |used: &[u64], id: u32| used[(id >> 6) as usize] & (1u64 << (id & 63)) != 0;
-    let mut ids = Vec::with_capacity(words.len());
+    let mut ids = Vec::with_capacity(wanted.len());
     let mut moved = Vec::new();
-    for (word, &want) in words.iter().zip(&wanted) {
+    for (row, &want) in wanted.iter().enumerate() {
         let mut id = want;
         let mut probes = 0u32;
         while is_used(&used, id) || taken(id) {
@@ -95,7 +130,7 @@ pub fn word_ids(
         }
         used[(id >> 6) as usize] |= 1u64 << (id & 63);
         if id != want {
-            moved.push((word.clone(), want, id));
+            moved.push(row);
         }
         ids.push(id);
     }

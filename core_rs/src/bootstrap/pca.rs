@@ -60,7 +60,102 @@ pub fn pca(data: &[f32], n: usize, dim: usize, m: usize) -> Result<Pca> {
     }
     let mean = column_mean(data, n, dim)?;
     let cov = covariance(data, n, dim, &mean);
-    let (vals, vecs) = symmetric_eigen(&cov, dim)?;
+    from_covariance(&cov, dim, m, &mean)
+}
+
+/// Sums over a block of rows for a PCA by summation (see [`pca_from_moments`]): the row
+/// count, the column sums and X^T X of the rows shifted by `shift` (f64, dim x dim). The same
+/// chunked f32 GEMM with f64 accumulation as the single-process covariance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Moments {
+    pub n: usize,
+    pub sum: Vec<f64>,
+    pub gram: Vec<f64>,
+}
+
+/// The [`Moments`] of `n` rows of `dim` values shifted by `shift` (zeros if None). A shift
+/// near the mean (from a first pass of column sums) keeps the f32 products accurate. Errors:
+/// dim 0, a length that is not n * dim, a shift of the wrong length, non-finite values (the
+/// error names the row).
+pub fn moments(data: &[f32], n: usize, dim: usize, shift: Option<&[f32]>) -> Result<Moments> {
+    check_shape(data, n, dim)?;
+    let zeros = vec![0.0f32; dim];
+    let shift = shift.unwrap_or(&zeros);
+    if shift.len() != dim {
+        return Err(NgError::invalid(
+            "shift",
+            format!("{} values", shift.len()),
+            format!("expected {dim}"),
+        ));
+    }
+    let mut sum = column_sum(data, dim)?;
+    sum.iter_mut()
+        .zip(shift)
+        .for_each(|(s, &c)| *s -= n as f64 * c as f64);
+    let gram = centred_gram(data, n, dim, shift);
+    Ok(Moments { n, sum, gram })
+}
+
+/// The PCA of every row summed into `parts` (each computed with the same `shift`): the mean
+/// and the sample covariance follow from the sums exactly as [`pca`] derives them (the shift
+/// plays the part of the f32-rounded mean), then the same eigendecomposition, order and
+/// signs. Equal to [`pca`] on the concatenated rows up to rounding.
+pub fn pca_from_moments(parts: &[Moments], shift: Option<&[f32]>, m: usize) -> Result<Pca> {
+    let Some(first) = parts.first() else {
+        return Err(NgError::invalid("partials", 0, "need at least one block"));
+    };
+    let dim = first.sum.len();
+    if dim == 0 {
+        return Err(NgError::invalid("dim", 0, "must be at least 1"));
+    }
+    let mut n = 0usize;
+    let mut sum = vec![0.0f64; dim];
+    let mut gram = vec![0.0f64; dim * dim];
+    for (i, p) in parts.iter().enumerate() {
+        if p.sum.len() != dim || p.gram.len() != dim * dim {
+            return Err(NgError::invalid(
+                format!("partials[{i}]"),
+                format!("{} sums, {} products", p.sum.len(), p.gram.len()),
+                format!("expected {dim} sums and {dim} x {dim} products like partials[0]"),
+            ));
+        }
+        n += p.n;
+        sum.iter_mut().zip(&p.sum).for_each(|(a, b)| *a += b);
+        gram.iter_mut().zip(&p.gram).for_each(|(a, b)| *a += b);
+    }
+    let zeros = vec![0.0f32; dim];
+    let shift = shift.unwrap_or(&zeros);
+    if shift.len() != dim {
+        return Err(NgError::invalid(
+            "shift",
+            format!("{} values", shift.len()),
+            format!("expected {dim}"),
+        ));
+    }
+    if n < 2 {
+        return Err(NgError::invalid("n", n, "PCA needs at least 2 rows"));
+    }
+    if m == 0 || m > dim || m > n {
+        return Err(NgError::invalid(
+            "m",
+            m,
+            format!("the number of axes must be in 1..={}", dim.min(n)),
+        ));
+    }
+    let delta: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
+    let mean: Vec<f64> = delta
+        .iter()
+        .zip(shift)
+        .map(|(d, &c)| c as f64 + d)
+        .collect();
+    let cov = finish_covariance(gram, n, dim, &delta);
+    from_covariance(&cov, dim, m, &mean)
+}
+
+/// Eigendecomposition of a covariance into a model: the top `m` axes by variance (ties by
+/// axis order), each signed so its largest-magnitude coordinate is positive.
+fn from_covariance(cov: &[f64], dim: usize, m: usize, mean: &[f64]) -> Result<Pca> {
+    let (vals, vecs) = symmetric_eigen(cov, dim)?;
     let total_variance: f64 = (0..dim).map(|i| cov[i * dim + i]).sum();
     let mut order: Vec<usize> = (0..dim).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]).then(a.cmp(&b)));
@@ -99,9 +194,16 @@ pub fn pca(data: &[f32], n: usize, dim: usize, m: usize) -> Result<Pca> {
     })
 }
 
-/// Column means in f64, summed per fixed chunk of rows and then in chunk order (so the result
-/// does not depend on the thread count); fails on the first non-finite value.
+/// Column means in f64 (see [`column_sum`]).
 fn column_mean(data: &[f32], n: usize, dim: usize) -> Result<Vec<f64>> {
+    let mut mean = column_sum(data, dim)?;
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    Ok(mean)
+}
+
+/// Column sums in f64, summed per fixed chunk of rows and then in chunk order (so the result
+/// does not depend on the thread count); fails on the first non-finite value.
+fn column_sum(data: &[f32], dim: usize) -> Result<Vec<f64>> {
     let chunk = COV_ROWS * dim;
     let parts: Vec<std::result::Result<Vec<f64>, (usize, usize, f32)>> = data
         .par_chunks(chunk)
@@ -133,7 +235,6 @@ fn column_mean(data: &[f32], n: usize, dim: usize) -> Result<Vec<f64>> {
             }
         }
     }
-    mean.iter_mut().for_each(|m| *m /= n as f64);
     Ok(mean)
 }
 
@@ -141,11 +242,29 @@ fn column_mean(data: &[f32], n: usize, dim: usize) -> Result<Vec<f64>> {
 /// an f32 GEMM (X^T X); each chunk's product is added into an f64 partial of its group, and
 /// the groups (a count fixed by the sizes, not the threads) are summed in order.
 fn covariance(data: &[f32], n: usize, dim: usize, mean: &[f64]) -> Vec<f64> {
+    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    let cov = centred_gram(data, n, dim, &mean32);
+    // The mean was rounded to f32 for centring: remove the leftover offset exactly
+    // (sum of (x - mu32) = n * (mean - mu32), a rank-one correction).
+    let delta: Vec<f64> = mean
+        .iter()
+        .zip(&mean32)
+        .map(|(&m, &m32)| m - m32 as f64)
+        .collect();
+    finish_covariance(cov, n, dim, &delta)
+}
+
+/// Sum of (x - shift)^T (x - shift) over the rows (dim x dim, f64): f32 GEMM per chunk of
+/// COV_ROWS rows, added into an f64 partial per group of chunks (a count fixed by the sizes,
+/// not the threads), groups summed in order.
+fn centred_gram(data: &[f32], n: usize, dim: usize, shift: &[f32]) -> Vec<f64> {
     let nchunks = n.div_ceil(COV_ROWS);
+    if nchunks == 0 {
+        return vec![0.0f64; dim * dim];
+    }
     let max_groups = (COV_PARTIALS_BYTES / (dim * dim * 8)).clamp(2, 16);
     let groups = nchunks.min(max_groups);
     let per_group = nchunks.div_ceil(groups);
-    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
     let partials: Vec<Vec<f64>> = (0..groups)
         .into_par_iter()
         .map(|g| {
@@ -158,7 +277,7 @@ fn covariance(data: &[f32], n: usize, dim: usize, mean: &[f64]) -> Vec<f64> {
                 let rows = COV_ROWS.min(n - r0);
                 let src = &data[r0 * dim..(r0 + rows) * dim];
                 for (dst, row) in xc.chunks_exact_mut(dim).zip(src.chunks_exact(dim)) {
-                    for ((d, &x), &mu) in dst.iter_mut().zip(row).zip(&mean32) {
+                    for ((d, &x), &mu) in dst.iter_mut().zip(row).zip(shift) {
                         *d = x - mu;
                     }
                 }
@@ -172,13 +291,12 @@ fn covariance(data: &[f32], n: usize, dim: usize, mean: &[f64]) -> Vec<f64> {
     for p in &partials {
         cov.iter_mut().zip(p).for_each(|(c, &x)| *c += x);
     }
-    // The mean was rounded to f32 for centring: remove the leftover offset exactly
-    // (sum of (x - mu32) = n * (mean - mu32), a rank-one correction).
-    let delta: Vec<f64> = mean
-        .iter()
-        .zip(&mean32)
-        .map(|(&m, &m32)| m - m32 as f64)
-        .collect();
+    cov
+}
+
+/// Sample covariance from the shifted products: subtract n delta delta^T (delta = mean -
+/// shift), divide by n - 1, make exactly symmetric.
+fn finish_covariance(mut cov: Vec<f64>, n: usize, dim: usize, delta: &[f64]) -> Vec<f64> {
     let scale = 1.0 / (n as f64 - 1.0);
     for i in 0..dim {
         for j in 0..dim {
@@ -513,6 +631,56 @@ mod tests {
                 .install(|| pca(&data, n, dim, 4).unwrap())
         };
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn bootstrap_pca_from_summed_blocks_matches_the_whole() {
+        let (n, dim) = (3000, 7);
+        let mut state = 11u64;
+        let data: Vec<f32> = (0..n * dim)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (1.0 + (i % dim) as f32) + 3.0
+            })
+            .collect();
+        let whole = pca(&data, n, dim, 4).unwrap();
+        // blocks that do not align with COV_ROWS, one of a single row, one empty
+        let cuts = [0, 1000, 1001, 1001, 2999, 3000];
+        let sums: Vec<Moments> = cuts
+            .windows(2)
+            .map(|w| moments(&data[w[0] * dim..w[1] * dim], w[1] - w[0], dim, None).unwrap())
+            .collect();
+        let mut total = vec![0.0f64; dim];
+        sums.iter()
+            .for_each(|m| total.iter_mut().zip(&m.sum).for_each(|(t, s)| *t += s));
+        let shift: Vec<f32> = total.iter().map(|t| (t / n as f64) as f32).collect();
+        let parts: Vec<Moments> = cuts
+            .windows(2)
+            .map(|w| {
+                let rows = &data[w[0] * dim..w[1] * dim];
+                moments(rows, w[1] - w[0], dim, Some(&shift)).unwrap()
+            })
+            .collect();
+        let got = pca_from_moments(&parts, Some(&shift), 4).unwrap();
+        for (a, b) in got.explained_variance.iter().zip(&whole.explained_variance) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        for (a, b) in got.mean.iter().zip(&whole.mean) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        // same axes, same signs (the sign rule is the same function)
+        for (a, b) in got.components.iter().zip(&whole.components) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        assert!(pca_from_moments(&[], None, 2).is_err());
+        assert!(pca_from_moments(&parts, Some(&shift[1..]), 2).is_err());
+        assert!(
+            pca_from_moments(&parts[1..3], None, 2).is_err(),
+            "1 row is too few"
+        );
+        assert!(moments(&data[..dim], 1, dim, Some(&shift[1..])).is_err());
     }
 
     #[test]

@@ -40,6 +40,8 @@ struct Heaps {
     s: Vec<f32>,
     id: Vec<u32>,
     len: Vec<usize>,
+    /// Per query, the score a candidate must reach to be offered (-inf: any).
+    floor: Vec<f32>,
 }
 
 impl Heaps {
@@ -49,14 +51,24 @@ impl Heaps {
             s: vec![f32::NEG_INFINITY; queries * k],
             id: vec![0; queries * k],
             len: vec![0; queries],
+            floor: vec![f32::NEG_INFINITY; queries],
         }
     }
 
-    /// Threshold for query `q`: a candidate below it cannot enter (-inf while not full).
+    /// Heaps whose queries only take candidates scoring at least `floor` (per query).
+    fn with_floor(queries: usize, k: usize, floor: Option<&[f32]>) -> Self {
+        let mut h = Heaps::new(queries, k);
+        if let Some(f) = floor {
+            h.floor.copy_from_slice(&f[..queries]);
+        }
+        h
+    }
+
+    /// Threshold for query `q`: a candidate below it cannot enter (the floor while not full).
     #[inline]
     fn threshold(&self, q: usize) -> f32 {
         if self.len[q] < self.k {
-            f32::NEG_INFINITY
+            self.floor[q]
         } else {
             self.s[q * self.k]
         }
@@ -139,6 +151,9 @@ impl Heaps {
             idx[t] = i;
             scores[t] = s;
         }
+        // a row with a floor may hold fewer than k hits
+        idx[n..k].fill(u32::MAX);
+        scores[n..k].fill(f32::NEG_INFINITY);
     }
 }
 
@@ -372,8 +387,17 @@ pub(crate) fn topk_with(
         )
     };
     progress::check(progress)?;
+    sorted_rows(&heaps, qblock, q, k_used)
+}
+
+/// The rows of per-block heaps (`qblock` rows each, the last one shorter), best first:
+/// (indices (q*k), scores (q*k), k).
+fn sorted_rows(heaps: &[Heaps], qblock: usize, q: usize, k_used: usize) -> Result<TopK> {
     let mut idx: Vec<u32> = crate::limits::zeroed(q * k_used, "the top-k ids")?;
     let mut scores: Vec<f32> = crate::limits::zeroed(q * k_used, "the top-k scores")?;
+    if k_used == 0 {
+        return Ok((idx, scores, k_used));
+    }
     idx.par_chunks_mut(qblock * k_used)
         .zip(scores.par_chunks_mut(qblock * k_used))
         .zip(heaps.par_iter())
@@ -389,6 +413,9 @@ pub(crate) fn topk_with(
     Ok((idx, scores, k_used))
 }
 
+/// A top-k result: row indices (rows x k, row-major), scores (rows x k), k.
+pub type TopK = (Vec<u32>, Vec<f32>, usize);
+
 /// Whether weaving (queries are the data, self excluded) takes the symmetric path.
 fn symmetric_path(exclude_self: bool, n: usize, q: usize, bl: Blocking) -> bool {
     exclude_self && q == n && n > bl.sb
@@ -403,6 +430,113 @@ fn segments(nqb: usize, ndb: usize) -> usize {
     } else {
         want.div_ceil(nqb.max(1)).min(ndb).max(1)
     }
+}
+
+/// Weave two disjoint row sets, each pair scored once: for every row of `a` its top k rows
+/// of `b`, and for every row of `b` its top k rows of `a` (both by (score descending, index
+/// ascending); indices are local to the other set). The tiles are those of the single-process
+/// weave (`sb` square), so every score is bitwise what [`topk_cosine`] computes for the pair.
+/// Returns (a's result, b's result); k is capped at the other set's size.
+///
+/// `floors` (one score per row of `a`, one per row of `b`) skip what cannot matter: a
+/// candidate scoring below its row's floor is not kept, so a row may get fewer than k hits
+/// (the rest of its result is padded with index u32::MAX and -inf). The k-th score of a row's
+/// own block is such a floor: k better candidates are already known. Ties at the floor are
+/// kept, so merging with the block's own top k stays exact.
+pub fn topk_cross(
+    a: &[f32],
+    na: usize,
+    b: &[f32],
+    nb: usize,
+    dim: usize,
+    k: usize,
+    floors: Option<(&[f32], &[f32])>,
+) -> Result<(TopK, TopK)> {
+    topk_cross_with(a, na, b, nb, dim, k, BLOCKING.sb, floors)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn topk_cross_with(
+    a: &[f32],
+    na: usize,
+    b: &[f32],
+    nb: usize,
+    dim: usize,
+    k: usize,
+    sb: usize,
+    floors: Option<(&[f32], &[f32])>,
+) -> Result<(TopK, TopK)> {
+    if let Some((fa, fb)) = floors {
+        if fa.len() != na || fb.len() != nb {
+            return Err(NgError::invalid(
+                "floors",
+                format!("{} and {} values", fa.len(), fb.len()),
+                format!("expected one per row: {na} and {nb}"),
+            ));
+        }
+    }
+    let (fa, fb) = (floors.map(|f| f.0), floors.map(|f| f.1));
+    if dim == 0 {
+        return Err(NgError::invalid("dim", dim, "must be at least 1"));
+    }
+    if k == 0 {
+        return Err(NgError::invalid("k", k, "must be at least 1"));
+    }
+    for (name, data, n) in [("a", a, na), ("b", b, nb)] {
+        if n.checked_mul(dim) != Some(data.len()) {
+            return Err(NgError::invalid(
+                name,
+                format!("{} values", data.len()),
+                format!("expected {n} x {dim} values"),
+            ));
+        }
+        if n > u32::MAX as usize {
+            return Err(NgError::invalid(name, n, "at most 2^32 - 1 rows"));
+        }
+    }
+    let (ka, kb) = (k.min(nb), k.min(na));
+    let blocks = |n: usize| n.div_ceil(sb);
+    let len = |n: usize, blk: usize| sb.min(n - blk * sb);
+    let shared: Vec<Mutex<Heaps>> = (0..blocks(nb))
+        .map(|bj| {
+            let (j0, jl) = (bj * sb, len(nb, bj));
+            Mutex::new(Heaps::with_floor(jl, kb, fb.map(|f| &f[j0..j0 + jl])))
+        })
+        .collect();
+    let own: Vec<Heaps> = (0..blocks(na))
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|bi| {
+            let (i0, il) = (bi * sb, len(na, bi));
+            let mut h = Heaps::with_floor(il, ka, fa.map(|f| &f[i0..i0 + il]));
+            let mut tile = vec![0f32; il * sb.min(nb)];
+            if ka == 0 || kb == 0 {
+                return h;
+            }
+            for (bj, slot) in shared.iter().enumerate() {
+                let (j0, jl) = (bj * sb, len(nb, bj));
+                let pair = TilePair {
+                    a: &a[i0 * dim..(i0 + il) * dim],
+                    al: il,
+                    a0: i0,
+                    b: &b[j0 * dim..(j0 + jl) * dim],
+                    bl: jl,
+                    b0: j0,
+                    dim,
+                };
+                pair.score(&mut tile, &mut h, Some(slot));
+            }
+            h
+        })
+        .collect();
+    let shared: Vec<Heaps> = shared
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .collect();
+    Ok((
+        sorted_rows(&own, sb, na, ka)?,
+        sorted_rows(&shared, sb, nb, kb)?,
+    ))
 }
 
 /// Refuse a bootstrap whose weaving of `k` neighbours for each of `n` words would not fit in
@@ -495,6 +629,43 @@ fn general_heaps(
     out
 }
 
+/// One tile of a weave: rows `a` (al rows, numbered from a0) against rows `b` (bl rows,
+/// numbered from b0). Every score is computed once and offered to the row's heap in `h` (the
+/// rows of `a`) and, with `cols`, to the column's heap (the rows of `b`; the score of (j, i)
+/// is bitwise that of (i, j)). Without `cols`, `a` and `b` are the same rows (a diagonal
+/// tile) and a row never meets itself.
+struct TilePair<'a> {
+    a: &'a [f32],
+    al: usize,
+    a0: usize,
+    b: &'a [f32],
+    bl: usize,
+    b0: usize,
+    dim: usize,
+}
+
+impl TilePair<'_> {
+    fn score(&self, scratch: &mut [f32], h: &mut Heaps, cols: Option<&Mutex<Heaps>>) {
+        let (il, jl, j0) = (self.al, self.bl, self.b0);
+        let tile = &mut scratch[..il * jl];
+        dot_tile(self.a, il, self.b, jl, self.dim, tile);
+        sanitize(tile);
+        let diagonal = cols.is_none();
+        for (r, row) in tile.chunks_exact(jl).enumerate() {
+            if diagonal {
+                scan_row(h, r, &row[..r], j0);
+                scan_row(h, r, &row[r + 1..], j0 + r + 1);
+            } else {
+                scan_row(h, r, row, j0);
+            }
+        }
+        if let Some(c) = cols {
+            let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+            scan_cols(&mut c, tile, il, jl, self.a0);
+        }
+    }
+}
+
 /// Weaving (queries are the data, self excluded): only tiles (I, J) with I <= J are computed.
 /// Rows of a tile feed block I's own heaps; its columns feed block J's shared heaps (the
 /// score of (j, i) is bitwise that of (i, j)). Each data pair is seen exactly once.
@@ -529,21 +700,17 @@ fn symmetric_heaps(
                 }
                 let j0 = bj * sb;
                 let jl = block_len(bj);
-                let tile = &mut tile[..il * jl];
-                dot_tile(rows_i, il, &data[j0 * dim..(j0 + jl) * dim], jl, dim, tile);
-                sanitize(tile);
-                for (r, row) in tile.chunks_exact(jl).enumerate() {
-                    if bi == bj {
-                        scan_row(&mut h, r, &row[..r], j0);
-                        scan_row(&mut h, r, &row[r + 1..], j0 + r + 1);
-                    } else {
-                        scan_row(&mut h, r, row, j0);
-                    }
-                }
-                if bj > bi {
-                    let mut cols = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                    scan_cols(&mut cols, tile, il, jl, i0);
-                }
+                let rows_j = &data[j0 * dim..(j0 + jl) * dim];
+                let pair = TilePair {
+                    a: rows_i,
+                    al: il,
+                    a0: i0,
+                    b: rows_j,
+                    bl: jl,
+                    b0: j0,
+                    dim,
+                };
+                pair.score(&mut tile, &mut h, (bi != bj).then_some(slot));
                 if let Some(p) = progress {
                     p.add(1);
                 }
@@ -721,6 +888,80 @@ mod tests {
         };
         assert_eq!(run(1, false), run(3, false));
         assert_eq!(run(1, true), run(4, true));
+    }
+
+    #[test]
+    fn cross_weave_of_blocks_merges_to_the_whole_weave() {
+        // rows 0..n split at `cut`: each row's top k = its block's own weave merged with the
+        // cross weave, ties by global row
+        let (n, dim, k, cut) = (61, 3, 5, 23);
+        let data = ints(n * dim, 9);
+        let want = brute(&data, n, dim, &data, n, k, true);
+        let (a, b) = data.split_at(cut * dim);
+        let (ta, tb) = topk_cross_with(a, cut, b, n - cut, dim, k, 7, None).unwrap();
+        let own_a = topk_with(a, cut, dim, a, cut, k, true, TINY, None).unwrap();
+        let own_b = topk_with(b, n - cut, dim, b, n - cut, k, true, TINY, None).unwrap();
+        for row in 0..n {
+            let mut hits: Vec<(f32, u32)> = Vec::new();
+            let (own, cross, base_own, base_cross, r) = if row < cut {
+                (&own_a, &ta, 0, cut as u32, row)
+            } else {
+                (&own_b, &tb, cut as u32, 0, row - cut)
+            };
+            for t in 0..own.2 {
+                hits.push((own.1[r * own.2 + t], own.0[r * own.2 + t] + base_own));
+            }
+            for t in 0..cross.2 {
+                hits.push((
+                    cross.1[r * cross.2 + t],
+                    cross.0[r * cross.2 + t] + base_cross,
+                ));
+            }
+            hits.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap().then(x.1.cmp(&y.1)));
+            let got: Vec<u32> = hits.iter().take(k).map(|h| h.1).collect();
+            assert_eq!(got, want.0[row * k..(row + 1) * k].to_vec(), "row {row}");
+        }
+        // floors from each block's own k-th score skip candidates and change nothing
+        let floor = |own: &TopK, rows: usize| -> Vec<f32> {
+            (0..rows)
+                .map(|r| {
+                    if own.2 == k {
+                        own.1[r * k + k - 1]
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+                .collect()
+        };
+        let (fa, fb) = (floor(&own_a, cut), floor(&own_b, n - cut));
+        let (ga, gb) = topk_cross_with(a, cut, b, n - cut, dim, k, 7, Some((&fa, &fb))).unwrap();
+        for (got, full, own, base_own, base_cross, rows) in [
+            (&ga, &ta, &own_a, 0u32, cut as u32, cut),
+            (&gb, &tb, &own_b, cut as u32, 0u32, n - cut),
+        ] {
+            for r in 0..rows {
+                let merged = |c: &TopK| {
+                    let mut hits: Vec<(f32, u32)> = (0..own.2)
+                        .map(|t| (own.1[r * own.2 + t], own.0[r * own.2 + t] + base_own))
+                        .chain(
+                            (0..c.2)
+                                .filter(|t| c.0[r * c.2 + t] != u32::MAX)
+                                .map(|t| (c.1[r * c.2 + t], c.0[r * c.2 + t] + base_cross)),
+                        )
+                        .collect();
+                    hits.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap().then(x.1.cmp(&y.1)));
+                    hits.truncate(k);
+                    hits
+                };
+                assert_eq!(merged(got), merged(full), "row {r}");
+            }
+        }
+        assert!(topk_cross(a, cut, b, n - cut, dim, k, Some((&fa[1..], &fb))).is_err());
+        assert!(topk_cross(a, cut, b, n - cut, 0, k, None).is_err());
+        assert!(topk_cross(a, cut, b, n - cut, dim, 0, None).is_err());
+        assert!(topk_cross(a, cut + 1, b, n - cut, dim, k, None).is_err());
+        let (e, f) = topk_cross(&[], 0, b, n - cut, dim, k, None).unwrap();
+        assert_eq!((e.2, f.2, f.0.len()), (k, 0, 0));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pyo3::import_exception!(neurograph_lab.errors, NeuroGraphError);
 pyo3::import_exception!(neurograph_lab.errors, ValidationError);
 pyo3::import_exception!(neurograph_lab.errors, NotFoundError);
 pyo3::import_exception!(neurograph_lab.errors, SnapshotError);
+pyo3::import_exception!(neurograph_lab.errors, DatasetError);
 
 /// Map a core error to the matching `neurograph_lab.errors` exception.
 pub fn to_py(e: NgError) -> PyErr {
@@ -41,6 +42,7 @@ pub fn to_py(e: NgError) -> PyErr {
     match e.root() {
         NgError::TokenNotFound(_) | NgError::ConnectionNotFound(_) => NotFoundError::new_err(msg),
         NgError::Snapshot { .. } => SnapshotError::new_err(msg),
+        NgError::Dataset { .. } => DatasetError::new_err(msg),
         NgError::FileNotFound(_) => PyFileNotFoundError::new_err(msg),
         NgError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             PyFileNotFoundError::new_err(msg)

@@ -5,10 +5,12 @@
 mod args;
 mod cdna;
 mod connections;
+mod dataset;
 mod embeddings;
 mod errors;
 mod graph;
 mod grid;
+mod kernels;
 mod runtime;
 mod semantic;
 #[cfg(feature = "server")]
@@ -41,12 +43,18 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_function(wrap_pyfunction!(server::openapi_json, m)?)?;
     }
     m.add_function(wrap_pyfunction!(util::pause_next_long_call, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::write_tokens_part, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::write_connections_part, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::write_vectors_part, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::dataset_tempdir, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::finish_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(grid::quantize_u8, m)?)?;
     m.add_function(wrap_pyfunction!(parse_space, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::parse_embedding_text, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::parse_embedding_header, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::parse_word2vec_bin, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::load_embedding_text, m)?)?;
+    kernels::register(m)?;
     m.add("SPACES", crate::space::SPACE_NAMES.to_vec())?;
     m.add("SPACE_SCALES", crate::space::SPACE_SCALES.to_vec())?;
     m.add("ENTITY_TYPES", crate::token::ENTITY_TYPES.to_vec())?;
@@ -72,6 +80,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CONNECTION_SIZE", std::mem::size_of::<crate::Connection>())?;
     m.add("CDNA_SIZE", crate::cdna::CDNA_SIZE)?;
     m.add("SNAPSHOT_FORMAT_VERSION", crate::snapshot::FORMAT_VERSION)?;
+    m.add("DATASET_FORMAT_VERSION", crate::dataset::FORMAT_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

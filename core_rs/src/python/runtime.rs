@@ -34,4 +34,14 @@ impl PyRuntime {
             inner: Arc::new(RuntimeStorage::new()),
         }
     }
+
+    /// A runtime lives in its process: pickling it (to send it to a Dask or Ray worker) is a
+    /// `TypeError` that says what to send instead.
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "a neurograph_lab runtime cannot be pickled or sent to another process (a Dask or \
+             Ray worker): send rt.to_bytes() and rebuild with ng.Runtime.from_bytes(data), or \
+             use ng.distributed (sweep, query_many, components, bootstrap)",
+        ))
+    }
 }

@@ -130,11 +130,13 @@ impl From<NgError> for Problem {
             E::Interrupted => Problem::busy(1),
             E::Internal(_) | E::Io { .. } => Problem::internal(),
             // These name files on the server: say what failed, not where.
-            E::Snapshot { .. } | E::FileNotFound(_) | E::InvalidFile { .. } => Problem::new(
-                StatusCode::CONFLICT,
-                "snapshot",
-                "the snapshot could not be read or written",
-            ),
+            E::Snapshot { .. } | E::Dataset { .. } | E::FileNotFound(_) | E::InvalidFile { .. } => {
+                Problem::new(
+                    StatusCode::CONFLICT,
+                    "snapshot",
+                    "the snapshot could not be read or written",
+                )
+            }
             _ => Problem::unprocessable(detail),
         }
     }

@@ -6,11 +6,16 @@ use crate::storage::State;
 
 /// Tokens must have a known entity type and a finite weight (what the API refuses, a file
 /// must not smuggle in).
-pub(super) fn tokens(state: &State) -> std::result::Result<(), String> {
+pub(crate) fn tokens(state: &State) -> std::result::Result<(), String> {
+    token_records(&state.tokens.records)
+}
+
+/// [`tokens`] on the records alone.
+pub(crate) fn token_records(records: &[crate::Token]) -> std::result::Result<(), String> {
     use crate::token::{flags, ENTITY_TYPES};
     use rayon::prelude::*;
     let types = ENTITY_TYPES.len() as u16;
-    let bad = state.tokens.records.par_iter().find_first(|t| {
+    let bad = records.par_iter().find_first(|t| {
         t.entity() as u16 >= types
             || (t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT >= types
             || !t.weight.is_finite()
@@ -35,7 +40,7 @@ pub(super) fn tokens(state: &State) -> std::result::Result<(), String> {
 /// Connections must have unique ids in 1..=`MAX_CONNECTION_ID`, known kinds, finite strengths
 /// and distances, and both tokens in the file. (Ids may lie above the file's next id: the
 /// allocation cursor wraps around to reuse freed ids.)
-pub(super) fn connections(state: &State) -> std::result::Result<(), String> {
+pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
     use rayon::prelude::*;
     let recs = &state.connections.records;
     let bad = recs.par_iter().find_first(|c| {

@@ -5,7 +5,7 @@ use super::connections::{Column, ConnectionBatch};
 use super::tokens::TokenBatch;
 use super::vocabulary::BootState;
 use super::{RuntimeStorage, State};
-use crate::bootstrap::{normalize_rows, pca, topk_cosine_progress, word_ids};
+use crate::bootstrap::{normalize_rows, pca, topk_cosine_progress, word_ids, Pca};
 use crate::error::{NgError, Result};
 use crate::progress::Progress;
 use crate::space::{space_max, NUM_AXES, NUM_SPACES, SPACE_NAMES};
@@ -118,29 +118,7 @@ impl RuntimeStorage {
         drop(seen);
         normalize_rows(&mut data, dim);
         let model = pca(&data, n, dim, opt.spaces.len() * 3)?;
-        let mut coords = vec![f32::NAN; n * NUM_SPACES * NUM_AXES];
-        // every space's axes in one pass over the data (space j: axes 3j..3j+3)
-        let m = model.n_axes();
-        let all = model.project_all(&data, n)?;
-        for (j, space) in opt.spaces.iter().enumerate() {
-            let pts = all
-                .chunks_exact(m)
-                .map(|r| [r[3 * j], r[3 * j + 1], r[3 * j + 2]]);
-            let lim = space_max(*space) * 0.999;
-            let spread: Vec<f32> = (0..3)
-                .map(|a| 3.0 * (model.explained_variance[3 * j + a].sqrt() as f32))
-                .collect();
-            for (i, p) in pts.enumerate() {
-                for a in 0..3 {
-                    let v = if spread[a] > 0.0 {
-                        p[a] / spread[a] * 0.9 * lim
-                    } else {
-                        0.0
-                    };
-                    coords[(i * NUM_SPACES + space) * NUM_AXES + a] = v.clamp(-lim, lim);
-                }
-            }
-        }
+        let coords = place(&model, &data, n, &opt.spaces)?;
         let weave = if opt.k > 0 {
             Some(topk_cosine_progress(
                 &data,
@@ -237,6 +215,52 @@ impl RuntimeStorage {
     }
 }
 
+/// Token coordinates (n x 8 x 3, NaN in the spaces not placed) of `n` normalised rows: space
+/// `spaces[j]` gets principal axes 3j..3j+3, scaled so 3 standard deviations fill 90% of the
+/// space, clamped inside it. The bootstrap and the distributed kernels both place with this.
+pub fn place(model: &Pca, data: &[f32], n: usize, spaces: &[usize]) -> Result<Vec<f32>> {
+    let m = model.n_axes();
+    if let Some(&s) = spaces.iter().find(|&&s| s >= NUM_SPACES) {
+        return Err(NgError::invalid("spaces", s, "spaces are 0..=7"));
+    }
+    if spaces.len() * 3 > m {
+        return Err(NgError::invalid(
+            "spaces",
+            spaces.len(),
+            format!(
+                "a model of {m} axes places words in at most {} spaces",
+                m / 3
+            ),
+        ));
+    }
+    let mut coords = vec![f32::NAN; n * NUM_SPACES * NUM_AXES];
+    // every space's axes in one pass over the data (space j: axes 3j..3j+3)
+    let all = model.project_all(data, n)?;
+    if m == 0 {
+        return Ok(coords);
+    }
+    for (j, space) in spaces.iter().enumerate() {
+        let pts = all
+            .chunks_exact(m)
+            .map(|r| [r[3 * j], r[3 * j + 1], r[3 * j + 2]]);
+        let lim = space_max(*space) * 0.999;
+        let spread: Vec<f32> = (0..3)
+            .map(|a| 3.0 * (model.explained_variance[3 * j + a].sqrt() as f32))
+            .collect();
+        for (i, p) in pts.enumerate() {
+            for a in 0..3 {
+                let v = if spread[a] > 0.0 {
+                    p[a] / spread[a] * 0.9 * lim
+                } else {
+                    0.0
+                };
+                coords[(i * NUM_SPACES + space) * NUM_AXES + a] = v.clamp(-lim, lim);
+            }
+        }
+    }
+    Ok(coords)
+}
+
 /// What a bootstrap writes: tokens for the words (ids hashed from the words), and the woven
 /// connections, replacing an earlier bootstrap's tokens.
 struct Plan<'a> {
@@ -331,7 +355,7 @@ impl Undo {
 
 /// Weave edges i -> neighbour, strongest first, keeping every token within the CDNA degree
 /// limits (new tokens start at degree 0). Returns (a, b, strengths, dropped).
-fn degree_limited_edges(
+pub fn degree_limited_edges(
     ids: &[u32],
     idx: &[u32],
     sims: &[f32],

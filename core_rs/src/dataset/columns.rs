@@ -1,0 +1,656 @@
+//! Records <-> Arrow record batches: the dataset's column schemas (docs/dataset-format.md) and
+//! the exact conversions both ways. Every value read back is checked to be one a record can
+//! hold, so a written batch converts back to the same bytes and a foreign one is refused.
+
+use crate::connection::{Connection, KINDS};
+use crate::space::{
+    decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES,
+};
+use crate::token::{Token, ENTITY_TYPES, MAX_LOCAL_ID};
+use arrow_array::types::{Int8Type, UInt8Type};
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, FixedSizeListArray, Float32Array, Int8Array, RecordBatch,
+    StringArray, TimestampMillisecondArray, UInt16Array, UInt32Array, UInt8Array,
+};
+use arrow_buffer::{NullBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// The mutability names, by code.
+pub const MUTABILITY: [&str; 3] = ["immutable", "learnable", "hypothesis"];
+
+fn dict(key: DataType) -> DataType {
+    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
+}
+
+fn millis() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, None)
+}
+
+/// `tokens/` columns, in file order.
+pub fn token_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut f = vec![
+            Field::new("id", DataType::UInt32, false),
+            Field::new("label", DataType::Utf8, true),
+            Field::new("entity", dict(DataType::Int8), false),
+            Field::new("domain", DataType::UInt8, false),
+            Field::new("weight", DataType::Float32, false),
+            Field::new("field_radius", DataType::Float32, false),
+            Field::new("field_strength", DataType::Float32, false),
+            Field::new("timestamp", millis(), false),
+            Field::new("flags", DataType::UInt16, false),
+            Field::new("defined", DataType::UInt8, false),
+        ];
+        for s in SPACE_NAMES {
+            for a in AXIS_NAMES {
+                f.push(Field::new(format!("{s}_{a}"), DataType::Float32, true));
+            }
+        }
+        Arc::new(Schema::new(f))
+    })
+    .clone()
+}
+
+/// `connections/` columns, in file order.
+pub fn connection_schema() -> SchemaRef {
+    static S: OnceLock<SchemaRef> = OnceLock::new();
+    S.get_or_init(|| {
+        let u32f = |n: &str| Field::new(n, DataType::UInt32, false);
+        let f32f = |n: &str| Field::new(n, DataType::Float32, false);
+        Arc::new(Schema::new(vec![
+            u32f("id"),
+            u32f("token_a"),
+            u32f("token_b"),
+            Field::new("kind", dict(DataType::UInt8), false),
+            f32f("strength"),
+            f32f("rigidity"),
+            f32f("preferred_distance"),
+            f32f("confidence"),
+            Field::new("evidence_count", DataType::UInt16, false),
+            Field::new("mutability", dict(DataType::Int8), false),
+            f32f("learning_rate"),
+            f32f("decay_rate"),
+            Field::new("active_levels", DataType::UInt8, false),
+            Field::new("flags", DataType::UInt8, false),
+            u32f("activation_count"),
+            Field::new("created_at", millis(), false),
+            Field::new("last_activation", millis(), false),
+            Field::new("last_update", millis(), false),
+            u32f("source_id"),
+        ]))
+    })
+    .clone()
+}
+
+/// `vectors/` columns for embeddings of `dim` values.
+pub fn vector_schema(dim: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("word", DataType::Utf8, false),
+        Field::new("token_id", DataType::UInt32, false),
+        Field::new("vector", vector_type(dim), false),
+    ]))
+}
+
+fn vector_item() -> Arc<Field> {
+    Arc::new(Field::new("item", DataType::Float32, true))
+}
+
+fn vector_type(dim: usize) -> DataType {
+    DataType::FixedSizeList(vector_item(), dim as i32)
+}
+
+// ---- writing ----
+
+fn col<T: Array + 'static>(a: T) -> ArrayRef {
+    Arc::new(a)
+}
+
+fn f32s(v: Vec<f32>) -> ArrayRef {
+    Arc::new(Float32Array::from(v))
+}
+
+fn names(list: &[&str]) -> ArrayRef {
+    Arc::new(StringArray::from(list.to_vec()))
+}
+
+fn batch(schema: SchemaRef, cols: Vec<ArrayRef>) -> std::result::Result<RecordBatch, String> {
+    RecordBatch::try_new(schema, cols).map_err(|e| format!("building a record batch: {e}"))
+}
+
+/// Token rows as a record batch (`labels` by local id).
+pub fn tokens_batch(
+    recs: &[Token],
+    defined: &[u8],
+    labels: &HashMap<u32, String>,
+) -> std::result::Result<RecordBatch, String> {
+    let label: StringArray = if labels.is_empty() {
+        StringArray::new_null(recs.len())
+    } else {
+        recs.iter()
+            .map(|t| labels.get(&t.local_id()).map(String::as_str))
+            .collect()
+    };
+    let n = recs.len();
+    let (mut id, mut entity, mut domain) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut weight, mut radius, mut strength) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut stamp, mut flags) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut coords: Vec<Vec<f32>> = (0..NUM_SPACES * NUM_AXES)
+        .map(|_| Vec::with_capacity(n))
+        .collect();
+    // valid[s][row]: false where the token is not placed in space s and holds its zeros
+    let mut valid: Vec<Vec<bool>> = (0..NUM_SPACES).map(|_| Vec::with_capacity(n)).collect();
+    for (t, m) in recs.iter().zip(defined) {
+        id.push(t.local_id());
+        entity.push(t.entity() as i8);
+        domain.push(t.domain());
+        weight.push(t.weight);
+        radius.push(t.field_radius_f());
+        strength.push(t.field_strength_f());
+        stamp.push(t.timestamp as i64 * 1000);
+        flags.push(t.flags);
+        for s in 0..NUM_SPACES {
+            valid[s].push(m & (1 << s) != 0 || t.coords[s] != [0; 3]);
+            for a in 0..NUM_AXES {
+                coords[s * NUM_AXES + a].push(decode(s, t.coords[s][a]));
+            }
+        }
+    }
+    let entity =
+        DictionaryArray::<Int8Type>::try_new(Int8Array::from(entity), names(&ENTITY_TYPES))
+            .map_err(|e| e.to_string())?;
+    let mut cols: Vec<ArrayRef> = vec![
+        col(UInt32Array::from(id)),
+        Arc::new(label),
+        Arc::new(entity),
+        col(UInt8Array::from(domain)),
+        f32s(weight),
+        f32s(radius),
+        f32s(strength),
+        Arc::new(TimestampMillisecondArray::from(stamp)),
+        col(UInt16Array::from(flags)),
+        col(UInt8Array::from(defined.to_vec())),
+    ];
+    for (s, v) in valid.into_iter().enumerate() {
+        let nulls = v.iter().any(|x| !x).then(|| NullBuffer::from(v));
+        for a in 0..NUM_AXES {
+            let c = std::mem::take(&mut coords[s * NUM_AXES + a]);
+            cols.push(Arc::new(Float32Array::new(
+                ScalarBuffer::from(c),
+                nulls.clone(),
+            )));
+        }
+    }
+    batch(token_schema(), cols)
+}
+
+/// Connection rows as a record batch.
+pub fn connections_batch(recs: &[Connection]) -> std::result::Result<RecordBatch, String> {
+    if let Some(c) = recs
+        .iter()
+        .find(|c| c.mutability as usize >= MUTABILITY.len())
+    {
+        return Err(format!(
+            "connection {} has mutability code {}",
+            c.id, c.mutability
+        ));
+    }
+    // One pass over the records (they are 64 bytes apart: a pass per column would read the
+    // whole part once per column).
+    let n = recs.len();
+    let (mut id, mut ta, mut tb) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut kind, mut mutab, mut levels, mut flags) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut strength, mut rigidity, mut dist, mut conf, mut lr, mut dr) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut evidence, mut count, mut source) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut created, mut last_act, mut last_upd) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for c in recs {
+        id.push(c.id);
+        ta.push(c.token_a);
+        tb.push(c.token_b);
+        kind.push(c.kind);
+        mutab.push(c.mutability as i8);
+        levels.push(c.active_levels);
+        flags.push(c.flags);
+        strength.push(c.pull_strength);
+        rigidity.push(c.rigidity as f32 / 255.0);
+        dist.push(c.preferred_distance);
+        conf.push(c.confidence as f32 / 255.0);
+        lr.push(c.learning_rate as f32 / 255.0);
+        dr.push(c.decay_rate as f32 / 255.0);
+        evidence.push(c.evidence_count);
+        count.push(c.activation_count);
+        source.push(c.source_id);
+        created.push(c.created_at as i64 * 1000);
+        last_act.push(c.last_activation as i64 * 1000);
+        last_upd.push(c.last_update as i64 * 1000);
+    }
+    let kind = DictionaryArray::<UInt8Type>::try_new(UInt8Array::from(kind), names(&KINDS))
+        .map_err(|e| e.to_string())?;
+    let mutability =
+        DictionaryArray::<Int8Type>::try_new(Int8Array::from(mutab), names(&MUTABILITY))
+            .map_err(|e| e.to_string())?;
+    let ms = |v: Vec<i64>| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(v)) };
+    let cols: Vec<ArrayRef> = vec![
+        col(UInt32Array::from(id)),
+        col(UInt32Array::from(ta)),
+        col(UInt32Array::from(tb)),
+        Arc::new(kind),
+        f32s(strength),
+        f32s(rigidity),
+        f32s(dist),
+        f32s(conf),
+        col(UInt16Array::from(evidence)),
+        Arc::new(mutability),
+        f32s(lr),
+        f32s(dr),
+        col(UInt8Array::from(levels)),
+        col(UInt8Array::from(flags)),
+        col(UInt32Array::from(count)),
+        ms(created),
+        ms(last_act),
+        ms(last_upd),
+        col(UInt32Array::from(source)),
+    ];
+    batch(connection_schema(), cols)
+}
+
+/// Vocabulary rows (`vectors` is `words.len() x dim`) as a record batch.
+pub fn vectors_batch(
+    words: &[String],
+    ids: &[u32],
+    vectors: &[f32],
+    dim: usize,
+) -> std::result::Result<RecordBatch, String> {
+    let list = FixedSizeListArray::try_new(
+        vector_item(),
+        dim as i32,
+        Arc::new(Float32Array::from(vectors.to_vec())),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    batch(
+        vector_schema(dim),
+        vec![
+            Arc::new(StringArray::from_iter_values(words.iter())),
+            col(UInt32Array::from(ids.to_vec())),
+            Arc::new(list),
+        ],
+    )
+}
+
+// ---- reading ----
+
+/// A column of a batch whose schema was checked, as its concrete type.
+fn get<T: 'static>(b: &RecordBatch, i: usize) -> std::result::Result<&T, String> {
+    let c = b.column(i);
+    let name = b.schema().field(i).name().clone();
+    if c.null_count() > 0 && !b.schema().field(i).is_nullable() {
+        return Err(format!("column {name} holds nulls"));
+    }
+    c.as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("column {name} has type {}", c.data_type()))
+}
+
+fn values<'a, T: 'static, A: 'static>(
+    b: &'a RecordBatch,
+    i: usize,
+    f: impl Fn(&'a A) -> &'a [T],
+) -> std::result::Result<&'a [T], String> {
+    get::<A>(b, i).map(f)
+}
+
+fn u32c(b: &RecordBatch, i: usize) -> std::result::Result<&[u32], String> {
+    values(b, i, |a: &UInt32Array| a.values().as_ref())
+}
+fn u16c(b: &RecordBatch, i: usize) -> std::result::Result<&[u16], String> {
+    values(b, i, |a: &UInt16Array| a.values().as_ref())
+}
+fn u8c(b: &RecordBatch, i: usize) -> std::result::Result<&[u8], String> {
+    values(b, i, |a: &UInt8Array| a.values().as_ref())
+}
+fn f32c(b: &RecordBatch, i: usize) -> std::result::Result<&[f32], String> {
+    values(b, i, |a: &Float32Array| a.values().as_ref())
+}
+
+/// Whole seconds from a timestamp[ms] column.
+fn seconds(b: &RecordBatch, i: usize) -> std::result::Result<Vec<u32>, String> {
+    let v = values(b, i, |a: &TimestampMillisecondArray| a.values().as_ref())?;
+    v.iter()
+        .enumerate()
+        .map(|(row, ms)| {
+            if ms % 1000 == 0 && (0..=u32::MAX as i64).contains(&(ms / 1000)) {
+                Ok((ms / 1000) as u32)
+            } else {
+                Err(format!(
+                    "row {row}: {} = {ms} ms is not a whole second in 0 .. 2^32-1 s",
+                    b.schema().field(i).name()
+                ))
+            }
+        })
+        .collect()
+}
+
+/// Codes from a dictionary column whose values are names in `list`.
+fn codes<K: arrow_array::types::ArrowDictionaryKeyType>(
+    b: &RecordBatch,
+    i: usize,
+    list: &[&str],
+) -> std::result::Result<Vec<u8>, String>
+where
+    K::Native: TryInto<usize>,
+{
+    let name = b.schema().field(i).name().clone();
+    let d = get::<DictionaryArray<K>>(b, i)?;
+    let vals = d
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| format!("column {name}: dictionary values are not strings"))?;
+    let lookup: HashMap<&str, usize> = list.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let map: Vec<Option<u8>> = (0..vals.len())
+        .map(|j| {
+            (!vals.is_null(j))
+                .then(|| lookup.get(vals.value(j)).map(|c| *c as u8))
+                .flatten()
+        })
+        .collect();
+    d.keys()
+        .values()
+        .iter()
+        .enumerate()
+        .map(|(row, k)| {
+            let k: usize = (*k).try_into().unwrap_or(usize::MAX);
+            map.get(k).copied().flatten().ok_or_else(|| {
+                let v = if k < vals.len() { vals.value(k) } else { "?" };
+                format!("row {row}: {name} {v:?} is not one of the known names")
+            })
+        })
+        .collect()
+}
+
+/// The byte whose value `code / scale` is `v`, exactly.
+fn code_of(v: f32, scale: f32, row: usize, name: &str) -> std::result::Result<u8, String> {
+    let c = (v * scale).round();
+    if (0.0..=255.0).contains(&c) && c as u8 as f32 / scale == v {
+        Ok(c as u8)
+    } else {
+        Err(format!(
+            "row {row}: {name} = {v} is not a value the record can hold (a multiple of 1/{scale} in [0, {}])",
+            255.0 / scale
+        ))
+    }
+}
+
+fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, String> {
+    v.iter()
+        .enumerate()
+        .map(|(r, x)| code_of(*x, scale, r, name))
+        .collect()
+}
+
+/// The fixed-point value of one coordinate, exactly (`decode(raw) == v`).
+pub fn coord_raw(space: usize, v: f32) -> Option<i16> {
+    let r = v * SPACE_SCALES[space];
+    if r.is_nan() || r.abs() > 32768.0 {
+        return None;
+    }
+    let raw = round_even(r);
+    if !(-32768.0..=32767.0).contains(&raw) {
+        return None;
+    }
+    let raw = raw as i16;
+    (decode(space, raw) == v).then_some(raw)
+}
+
+/// The names of the columns of `schema` that differ from `want` (names, types, nullability).
+pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
+    if got.fields().len() != want.fields().len() {
+        let names: Vec<&str> = got.fields().iter().map(|f| f.name().as_str()).collect();
+        return Some(format!(
+            "{} columns ({}), expected {}",
+            names.len(),
+            names.join(", "),
+            want.fields().len()
+        ));
+    }
+    for (g, w) in got.fields().iter().zip(want.fields()) {
+        if g.name() != w.name()
+            || g.data_type() != w.data_type()
+            || g.is_nullable() != w.is_nullable()
+        {
+            return Some(format!(
+                "column {:?} is {}{}, expected {:?} {}{}",
+                g.name(),
+                g.data_type(),
+                if g.is_nullable() { " (nullable)" } else { "" },
+                w.name(),
+                w.data_type(),
+                if w.is_nullable() { " (nullable)" } else { "" },
+            ));
+        }
+    }
+    None
+}
+
+/// Token rows from a batch, into `recs` and `defined` (both the batch's length); labels are
+/// appended to `labels` as (local id, label).
+pub fn tokens_from_batch(
+    b: &RecordBatch,
+    recs: &mut [Token],
+    defined: &mut [u8],
+    labels: &mut Vec<(u32, String)>,
+) -> std::result::Result<(), String> {
+    let ids = u32c(b, 0)?;
+    let label = get::<StringArray>(b, 1)?;
+    let entity = codes::<Int8Type>(b, 2, &ENTITY_TYPES)?;
+    let domain = u8c(b, 3)?;
+    let weight = f32c(b, 4)?;
+    let radius = codes_of(f32c(b, 5)?, 100.0, "field_radius")?;
+    let strength = codes_of(f32c(b, 6)?, 255.0, "field_strength")?;
+    let stamp = seconds(b, 7)?;
+    let flags = u16c(b, 8)?;
+    let defs = u8c(b, 9)?;
+    for (row, t) in recs.iter_mut().enumerate() {
+        let id = ids[row];
+        if id == 0 || id > MAX_LOCAL_ID {
+            return Err(format!(
+                "row {row}: token id {id} is outside 1..={MAX_LOCAL_ID}"
+            ));
+        }
+        if domain[row] > 15 {
+            return Err(format!(
+                "row {row}: domain {} is outside 0..=15",
+                domain[row]
+            ));
+        }
+        t.id = id | (entity[row] as u32) << 24 | (domain[row] as u32) << 28;
+        t.weight = weight[row];
+        t.field_radius = radius[row];
+        t.field_strength = strength[row];
+        t.timestamp = stamp[row];
+        t.flags = flags[row];
+    }
+    defined.copy_from_slice(defs);
+    for s in 0..NUM_SPACES {
+        for (a, axis) in AXIS_NAMES.iter().enumerate() {
+            let i = 10 + s * NUM_AXES + a;
+            let c = get::<Float32Array>(b, i)?;
+            let vals = c.values();
+            for (row, t) in recs.iter_mut().enumerate() {
+                if c.is_null(row) {
+                    if defs[row] & (1 << s) != 0 {
+                        return Err(format!(
+                            "row {row}: {}_{axis} is null but the token is placed in {} (defined)",
+                            SPACE_NAMES[s], SPACE_NAMES[s]
+                        ));
+                    }
+                    t.coords[s][a] = 0;
+                } else {
+                    t.coords[s][a] = coord_raw(s, vals[row]).ok_or_else(|| {
+                        format!(
+                            "row {row}: {}_{} = {} is not a fixed-point value of the space (i16 / {})",
+                            SPACE_NAMES[s], AXIS_NAMES[a], vals[row], SPACE_SCALES[s]
+                        )
+                    })?;
+                }
+            }
+        }
+    }
+    if label.null_count() < label.len() {
+        for (row, t) in recs.iter().enumerate() {
+            if label.is_valid(row) {
+                labels.push((t.local_id(), label.value(row).to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Connection rows from a batch, into `recs` (the batch's length).
+pub fn connections_from_batch(
+    b: &RecordBatch,
+    recs: &mut [Connection],
+) -> std::result::Result<(), String> {
+    let id = u32c(b, 0)?;
+    let ta = u32c(b, 1)?;
+    let tb = u32c(b, 2)?;
+    let kind = codes::<UInt8Type>(b, 3, &KINDS)?;
+    let strength = f32c(b, 4)?;
+    let rigidity = codes_of(f32c(b, 5)?, 255.0, "rigidity")?;
+    let dist = f32c(b, 6)?;
+    let conf = codes_of(f32c(b, 7)?, 255.0, "confidence")?;
+    let evidence = u16c(b, 8)?;
+    let mutability = codes::<Int8Type>(b, 9, &MUTABILITY)?;
+    let lr = codes_of(f32c(b, 10)?, 255.0, "learning_rate")?;
+    let dr = codes_of(f32c(b, 11)?, 255.0, "decay_rate")?;
+    let levels = u8c(b, 12)?;
+    let flags = u8c(b, 13)?;
+    let count = u32c(b, 14)?;
+    let created = seconds(b, 15)?;
+    let last_act = seconds(b, 16)?;
+    let last_upd = seconds(b, 17)?;
+    let source = u32c(b, 18)?;
+    for (i, c) in recs.iter_mut().enumerate() {
+        *c = Connection {
+            token_a: ta[i],
+            token_b: tb[i],
+            kind: kind[i],
+            rigidity: rigidity[i],
+            active_levels: levels[i],
+            flags: flags[i],
+            activation_count: count[i],
+            pull_strength: strength[i],
+            preferred_distance: dist[i],
+            created_at: created[i],
+            last_activation: last_act[i],
+            mutability: mutability[i],
+            confidence: conf[i],
+            evidence_count: evidence[i],
+            last_update: last_upd[i],
+            learning_rate: lr[i],
+            decay_rate: dr[i],
+            _reserved0: 0,
+            source_id: source[i],
+            id: id[i],
+            _reserved1: [0; 12],
+        };
+    }
+    Ok(())
+}
+
+/// Vocabulary rows from a batch: appended to `words`, `ids` and `vectors`.
+pub fn vectors_from_batch(
+    b: &RecordBatch,
+    words: &mut Vec<String>,
+    ids: &mut Vec<u32>,
+    vectors: &mut Vec<f32>,
+) -> std::result::Result<(), String> {
+    let w = get::<StringArray>(b, 0)?;
+    let t = u32c(b, 1)?;
+    let l = get::<FixedSizeListArray>(b, 2)?;
+    let v = l
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or("column vector does not hold float32 values")?;
+    if v.null_count() > 0 {
+        return Err("column vector holds null values".into());
+    }
+    let dim = l.value_length() as usize;
+    let start = l.offset() * dim;
+    words.extend(w.iter().map(|s| s.unwrap_or_default().to_string()));
+    ids.extend_from_slice(t);
+    vectors.extend_from_slice(&v.values()[start..start + l.len() * dim]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fixed_point_value_comes_back_from_its_float() {
+        for s in 0..NUM_SPACES {
+            for raw in i16::MIN..=i16::MAX {
+                assert_eq!(
+                    coord_raw(s, decode(s, raw)),
+                    Some(raw),
+                    "space {s} raw {raw}"
+                );
+            }
+        }
+        assert_eq!(coord_raw(4, 0.00005), None);
+        assert_eq!(coord_raw(4, f32::NAN), None);
+        assert_eq!(coord_raw(0, 400.0), None);
+    }
+
+    #[test]
+    fn every_byte_comes_back_from_its_fraction() {
+        for c in 0..=255u8 {
+            assert_eq!(code_of(c as f32 / 255.0, 255.0, 0, "x"), Ok(c));
+            assert_eq!(code_of(c as f32 / 100.0, 100.0, 0, "x"), Ok(c));
+            assert_eq!(
+                crate::connection::u8_to_unit(c),
+                c as f32 / 255.0,
+                "the unit columns are what the API shows"
+            );
+        }
+        assert!(code_of(0.3333, 255.0, 0, "x").is_err());
+        assert!(code_of(2.56, 100.0, 0, "x").is_err());
+    }
+}

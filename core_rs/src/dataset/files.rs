@@ -1,0 +1,432 @@
+//! Files of a dataset: part names, writing one Parquet part (temporary name, fsync, rename),
+//! reading one back with its size and CRC-32 checked, and installing a finished temporary
+//! directory at the dataset's path atomically.
+
+use super::{err, io};
+use crate::error::{NgError, Result};
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The tables of a dataset, in `meta.json` order.
+pub const TABLES: [&str; 3] = ["tokens", "connections", "vectors"];
+/// Part numbers have five digits.
+pub const MAX_PARTS: usize = 100_000;
+
+/// Where one part lives, relative to the dataset directory.
+pub fn part_name(table: &str, part: usize) -> String {
+    format!("{table}/part-{part:05}.parquet")
+}
+
+/// The part number of a file name `part-NNNNN.parquet`.
+pub fn part_number(file: &str) -> Option<usize> {
+    let n = file.strip_prefix("part-")?.strip_suffix(".parquet")?;
+    (n.len() == 5 && n.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// What was written for one part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartInfo {
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub crc32: u32,
+}
+
+/// Columns written without dictionary encoding: ids and continuous values, nearly all
+/// distinct, where a dictionary costs time and space (the others repeat and get one).
+pub fn plain_columns() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "id",
+        "token_a",
+        "token_b",
+        "weight",
+        "strength",
+        "preferred_distance",
+        "token_id",
+        "vector.list.item",
+        "vector.item",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for s in crate::space::SPACE_NAMES {
+        for a in crate::space::AXIS_NAMES {
+            v.push(format!("{s}_{a}"));
+        }
+    }
+    v
+}
+
+fn props() -> WriterProperties {
+    static P: std::sync::OnceLock<WriterProperties> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let mut b = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")));
+        for c in plain_columns() {
+            b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(c), false);
+        }
+        b.build()
+    })
+    .clone()
+}
+
+/// The Parquet bytes of one batch.
+pub fn encode(batch: &RecordBatch) -> std::result::Result<Vec<u8>, String> {
+    let mut buf = Vec::with_capacity(batch.get_array_memory_size() / 2 + 4096);
+    let mut w =
+        ArrowWriter::try_new(&mut buf, batch.schema(), Some(props())).map_err(|e| e.to_string())?;
+    w.write(batch).map_err(|e| e.to_string())?;
+    w.close().map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{}-{}-{nanos:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Write `batch` as `dir/<name>` (a part name): a temporary name in the same folder, fsync,
+/// rename, so the part name never holds a partial file.
+pub fn write_part(dir: &Path, name: &str, batch: &RecordBatch) -> Result<PartInfo> {
+    let path = dir.join(name);
+    let bytes = encode(batch).map_err(|e| err(&path, format!("could not encode: {e}")))?;
+    let folder = path.parent().unwrap_or(dir);
+    fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
+    let file_name = path
+        .file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    let tmp = folder.join(format!(".{file_name}.tmp-{}", unique()));
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, &path)
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&tmp);
+        return Err(io(&path, e));
+    }
+    Ok(PartInfo {
+        file: name.to_string(),
+        rows: batch.num_rows() as u64,
+        bytes: bytes.len() as u64,
+        crc32: crc32fast::hash(&bytes),
+    })
+}
+
+/// Rows per record batch when reading: small enough that the decoded columns are reused
+/// memory (no fresh zeroed pages per part), large enough to amortise the per-batch work.
+pub const READ_BATCH: usize = 65_536;
+
+/// Read one part whose size and CRC-32 `meta.json` gives: check them (streaming over the
+/// file), its schema and row count, then hand its rows to `each(batch, first_row)` in batches
+/// of [`READ_BATCH`] rows. Errors from `each` are given the file's name.
+pub fn read_part(
+    root: &Path,
+    info: &PartInfo,
+    schema: &arrow_schema::Schema,
+    mut each: impl FnMut(&RecordBatch, usize) -> std::result::Result<(), String>,
+) -> Result<()> {
+    use std::io::Read;
+    let path = root.join(&info.file);
+    let mut f = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(err(&path, "part file is missing (incomplete dataset)"))
+        }
+        Err(e) => return Err(io(&path, e)),
+    };
+    let size = f.metadata().map_err(|e| io(&path, e))?.len();
+    if size != info.bytes {
+        return Err(err(
+            &path,
+            format!(
+                "file is {size} bytes, meta.json says {} (truncated or replaced)",
+                info.bytes
+            ),
+        ));
+    }
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    drop(buf);
+    if h.finalize() != info.crc32 {
+        return Err(err(
+            &path,
+            "CRC-32 differs from meta.json: the file is corrupted",
+        ));
+    }
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| err(&path, format!("not a readable Parquet file: {e}")))?;
+    if let Some(d) = super::columns::schema_difference(b.schema(), schema) {
+        return Err(err(&path, format!("wrong schema: {d}")));
+    }
+    let rows = b.metadata().file_metadata().num_rows().max(0) as u64;
+    if rows != info.rows {
+        return Err(err(
+            &path,
+            format!("holds {rows} rows, meta.json says {}", info.rows),
+        ));
+    }
+    let reader = b
+        .with_batch_size(READ_BATCH)
+        .build()
+        .map_err(|e| err(&path, e.to_string()))?;
+    let mut at = 0usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| err(&path, format!("could not decode: {e}")))?;
+        if at + batch.num_rows() > rows as usize {
+            return Err(err(&path, "holds more rows than its footer says"));
+        }
+        each(&batch, at).map_err(|e| err(&path, e))?;
+        at += batch.num_rows();
+    }
+    if at as u64 != rows {
+        return Err(err(
+            &path,
+            format!("decoded {at} rows, its footer says {rows}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parse Parquet bytes into one batch with exactly `schema`.
+pub fn decode(
+    buf: bytes::Bytes,
+    schema: &arrow_schema::Schema,
+) -> std::result::Result<RecordBatch, String> {
+    let b = ParquetRecordBatchReaderBuilder::try_new(buf)
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    if let Some(d) = super::columns::schema_difference(b.schema(), schema) {
+        return Err(format!("wrong schema: {d}"));
+    }
+    let rows = b.metadata().file_metadata().num_rows().max(0) as usize;
+    let reader = b
+        .with_batch_size(rows.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let batches: Vec<RecordBatch> = reader
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("could not decode: {e}"))?;
+    match batches.len() {
+        0 => Ok(RecordBatch::new_empty(std::sync::Arc::new(schema.clone()))),
+        1 => batches.into_iter().next().ok_or_else(String::new),
+        _ => arrow_select::concat::concat_batches(&batches[0].schema(), &batches)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The footer of a part file: its schema difference (if any) and row count, without reading
+/// the data.
+pub fn footer(path: &Path, schema: &arrow_schema::Schema) -> Result<u64> {
+    let f = File::open(path).map_err(|e| io(path, e))?;
+    let b = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| err(path, format!("not a readable Parquet file: {e}")))?;
+    if let Some(d) = super::columns::schema_difference(b.schema(), schema) {
+        return Err(err(path, format!("wrong schema: {d}")));
+    }
+    Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
+}
+
+/// The sibling temporary directory for a dataset at `dir` (`.<name>.tmp-<pid>-<n>`), created.
+pub fn temp_dir(dir: &Path) -> Result<PathBuf> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| err(dir, "the path names no directory"))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = parent_of(dir);
+    if !parent.is_dir() {
+        return Err(err(
+            dir,
+            format!("its parent {} is not a directory", parent.display()),
+        ));
+    }
+    let tmp = parent.join(format!(".{name}.tmp-{}", unique()));
+    fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
+    Ok(tmp)
+}
+
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sync_dir(d: &Path) {
+    if let Ok(f) = File::open(d) {
+        let _ = f.sync_all();
+    }
+}
+
+/// What is at the dataset path now.
+pub enum Target {
+    Absent,
+    EmptyDir,
+    Dataset,
+}
+
+/// Refuse a target that must not be replaced: a file, a directory that is not a dataset, or
+/// (without `overwrite`) a dataset.
+pub fn check_target(dir: &Path, overwrite: bool) -> Result<Target> {
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Target::Absent),
+        Err(e) => Err(io(dir, e)),
+        Ok(m) if !m.is_dir() => Err(err(
+            dir,
+            "exists and is not a directory: a dataset is a directory",
+        )),
+        Ok(_) => {
+            let mut entries = fs::read_dir(dir).map_err(|e| io(dir, e))?;
+            if entries.next().is_none() {
+                Ok(Target::EmptyDir)
+            } else if !dir.join(super::META).is_file() {
+                Err(err(
+                    dir,
+                    "exists, is not empty and holds no meta.json: not a dataset, so it is not replaced",
+                ))
+            } else if overwrite {
+                Ok(Target::Dataset)
+            } else {
+                Err(err(
+                    dir,
+                    "already holds a dataset: pass overwrite=True to replace it",
+                ))
+            }
+        }
+    }
+}
+
+/// Fsync every file and folder under `tmp`, then put `tmp` at `dir`: a rename, or with a
+/// dataset there (and `overwrite`), an atomic exchange followed by removing the old one.
+pub fn install(tmp: &Path, dir: &Path, overwrite: bool) -> Result<()> {
+    for t in TABLES {
+        let d = tmp.join(t);
+        if d.is_dir() {
+            sync_dir(&d);
+        }
+    }
+    sync_dir(tmp);
+    match check_target(dir, overwrite)? {
+        Target::Absent => fs::rename(tmp, dir).map_err(|e| io(dir, e))?,
+        Target::EmptyDir => {
+            fs::remove_dir(dir).map_err(|e| io(dir, e))?;
+            fs::rename(tmp, dir).map_err(|e| io(dir, e))?;
+        }
+        Target::Dataset => {
+            exchange(tmp, dir).map_err(|e| io(dir, e))?;
+            // `tmp` now holds the old dataset
+            fs::remove_dir_all(tmp).map_err(|e| io(tmp, e))?;
+        }
+    }
+    sync_dir(&parent_of(dir));
+    Ok(())
+}
+
+/// Swap two directories in one step (Linux `renameat2(RENAME_EXCHANGE)`); elsewhere, or on a
+/// file system without it, the old one is moved aside first.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let ca = CString::new(a.as_os_str().as_bytes())?;
+        let cb = CString::new(b.as_os_str().as_bytes())?;
+        // SAFETY: both are valid NUL-terminated paths that live across the call.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    let aside = parent_of(b).join(format!(".old-{}", unique()));
+    fs::rename(b, &aside)?;
+    if let Err(e) = fs::rename(a, b) {
+        let _ = fs::rename(&aside, b);
+        return Err(e);
+    }
+    fs::rename(&aside, a)
+}
+
+/// Remove a temporary directory after a failed write (best effort).
+pub fn discard(tmp: &Path) {
+    let _ = fs::remove_dir_all(tmp);
+}
+
+/// The part files of `table` under `root`, by number (None for a table with no folder);
+/// temporary files left by killed writers are removed, other files refused.
+pub fn list_parts(root: &Path, table: &str) -> Result<Option<Vec<String>>> {
+    let d = root.join(table);
+    if !d.is_dir() {
+        return Ok(None);
+    }
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for e in fs::read_dir(&d).map_err(|e| io(&d, e))? {
+        let e = e.map_err(|e| io(&d, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(n) = part_number(&name) {
+            found.push((n, part_name(table, n)));
+        } else if name.starts_with(".part-") && name.contains(".tmp-") {
+            let _ = fs::remove_file(e.path());
+        } else {
+            return Err(err(&e.path(), "is not a part file (part-NNNNN.parquet)"));
+        }
+    }
+    found.sort();
+    for (i, (n, _)) in found.iter().enumerate() {
+        if *n != i {
+            return Err(err(
+                &d.join(format!("part-{i:05}.parquet")),
+                "part file is missing: parts are numbered from 0 without gaps",
+            ));
+        }
+    }
+    Ok(Some(found.into_iter().map(|(_, f)| f).collect()))
+}
+
+/// Size and CRC-32 of a whole file.
+pub fn checksum(path: &Path) -> Result<(u64, u32)> {
+    let buf = fs::read(path).map_err(|e| io(path, e))?;
+    Ok((buf.len() as u64, crc32fast::hash(&buf)))
+}
+
+/// An error for a path that is not there.
+pub fn not_found(path: &Path) -> NgError {
+    NgError::FileNotFound(path.display().to_string())
+}
