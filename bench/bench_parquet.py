@@ -16,7 +16,9 @@ read (target <= 1.2x)
 
 pyarrow gets the columns ready-made (the gather from the store is not in its time) and writes
 no ``meta.json`` and no checksums; the write is also timed with an ``os.fsync`` of each file
-(ours fsyncs every file: the dataset must survive a crash). It reads without building anything. Its files
+(ours fsyncs every file: the dataset must survive a crash). It reads without building anything;
+for context the read is also compared (no target) with ``ng.Runtime.load`` of a snapshot of the
+same runtime, which builds the same runtime from one file. Its files
 are written with ``pq.write_table`` per slice on a thread pool of ``os.cpu_count()`` threads
 (pyarrow releases the GIL while encoding), the same partitioning as ours.
 
@@ -125,6 +127,15 @@ def bench(n: int, m: int, repeat: int) -> list[Result]:
         assert all(np.array_equal(a[k], b[k]) for k in a), "round trip changed a connection"
         del back
         read_ref_t = timings(read_ref, repeat, holder.clear, 1)
+        # context, not a target: the same runtime through the snapshot format
+        snap = os.path.join(tmp, "rt.ngs")
+        rt.save(snap)
+
+        def load_snapshot() -> None:
+            holder["rt"] = ng.Runtime.load(snap)
+
+        read_snap_t = timings(load_snapshot, repeat, holder.clear, 1)
+        holder.clear()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     extra = {"n": n, "connections": m, "partitions": PARTS, "bytes": sizes}
@@ -160,6 +171,17 @@ def bench(n: int, m: int, repeat: int) -> list[Result]:
             reference_name="pyarrow.dataset(...).to_table() x2",
             ours_runs=read_ours_t,
             reference_runs=read_ref_t,
+            extra=extra,
+        ),
+        Result(
+            name=f"from_parquet {label}",
+            ours=min(read_ours_t),
+            reference=min(read_snap_t),
+            unit="s",
+            target=None,
+            reference_name="ng.Runtime.load(snapshot) of the same runtime",
+            ours_runs=read_ours_t,
+            reference_runs=read_snap_t,
             extra=extra,
         ),
     ]

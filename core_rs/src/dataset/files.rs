@@ -71,6 +71,8 @@ fn props() -> WriterProperties {
     P.get_or_init(|| {
         let mut b = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
+            // min/max per column chunk, as pyarrow writes them (no page index)
+            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
             .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")));
         for c in plain_columns() {
             b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(c), false);
