@@ -9,16 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
+from dask.distributed import Client, LocalCluster
 
 import neurograph_lab as ng
-
-distributed = pytest.importorskip("distributed")
-from dask.distributed import Client, LocalCluster  # noqa: E402
-
-from neurograph_lab import distributed as D  # noqa: E402
+from neurograph_lab import distributed as D
 
 pytestmark = pytest.mark.filterwarnings(
     # distributed's own resource warnings when a cluster shuts down with tasks in flight

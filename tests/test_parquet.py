@@ -194,7 +194,8 @@ def test_pyarrow_reads_the_columns_the_runtime_holds(tmp_path: Path) -> None:
 
 
 def test_duckdb_reads_the_dataset(tmp_path: Path) -> None:
-    duckdb = pytest.importorskip("duckdb")
+    import duckdb
+
     rt = learned_runtime()
     rt.to_parquet(tmp_path / "lab", partitions=4)
     tok, con = columns(rt)

@@ -43,8 +43,6 @@ PYRUNTIME_OPERATIONS = [
 #: what ``dir(ng.Runtime())`` shows besides the earlier names (M2: the facade holds the
 #: compiled runtime instead of inheriting its ~50 binding methods)
 PUBLIC_API = {
-    "to_parquet",
-    "from_parquet",
     "tokens",
     "connections",
     "cdna",
