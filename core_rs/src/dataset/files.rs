@@ -41,8 +41,8 @@ pub struct PartInfo {
     pub crc32: u32,
 }
 
-/// Columns written without dictionary encoding: ids and continuous values, nearly all
-/// distinct, where a dictionary costs time and space (the others repeat and get one).
+/// Columns written without dictionary encoding: ids, labels, words and continuous values,
+/// nearly all distinct, where a dictionary costs time and space (the others repeat and get one).
 pub fn plain_columns() -> Vec<String> {
     let mut v: Vec<String> = [
         "id",
@@ -52,6 +52,8 @@ pub fn plain_columns() -> Vec<String> {
         "strength",
         "preferred_distance",
         "token_id",
+        "label",
+        "word",
         "vector.list.item",
         "vector.item",
     ]
