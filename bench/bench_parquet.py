@@ -47,7 +47,7 @@ import neurograph_lab as ng
 SEED = 20261202
 PARTS = 16
 # Written without dictionary encoding, by us and by pyarrow here (the same options both sides).
-PLAIN = {"id", "token_a", "token_b", "weight", "strength", "preferred_distance"} | {
+PLAIN = {"id", "label", "token_a", "token_b", "weight", "strength", "preferred_distance"} | {
     f"{s}_{a}" for s in ng.SPACES for a in "xyz"
 }
 

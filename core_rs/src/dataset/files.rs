@@ -41,8 +41,8 @@ pub struct PartInfo {
     pub crc32: u32,
 }
 
-/// Columns written without dictionary encoding: ids and continuous values, nearly all
-/// distinct, where a dictionary costs time and space (the others repeat and get one).
+/// Columns written without dictionary encoding: ids, labels, words and continuous values,
+/// nearly all distinct, where a dictionary costs time and space (the others repeat and get one).
 pub fn plain_columns() -> Vec<String> {
     let mut v: Vec<String> = [
         "id",
@@ -52,6 +52,8 @@ pub fn plain_columns() -> Vec<String> {
         "strength",
         "preferred_distance",
         "token_id",
+        "label",
+        "word",
         "vector.list.item",
         "vector.item",
     ]
@@ -138,8 +140,7 @@ pub fn write_part(dir: &Path, name: &str, batch: &RecordBatch) -> Result<PartInf
 /// memory (no fresh zeroed pages per part), large enough to amortise the per-batch work.
 pub const READ_BATCH: usize = 65_536;
 
-/// Read one part whose size and CRC-32 `meta.json` gives: check them (streaming over the
-/// file), its schema and row count, then hand its rows to `each(batch, first_row)` in batches
+/// Read one part whose size and CRC-32 `meta.json` gives: check them, its schema and row count, then hand its rows to `each(batch, first_row)` in batches
 /// of [`READ_BATCH`] rows. Errors from `each` are given the file's name.
 pub fn read_part(
     root: &Path,
@@ -166,23 +167,16 @@ pub fn read_part(
             ),
         ));
     }
-    let mut h = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| io(&path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    drop(buf);
-    if h.finalize() != info.crc32 {
+    // one read into memory (a part is a few MB), checksummed there, then decoded from it
+    let mut buf = Vec::with_capacity(size as usize);
+    f.read_to_end(&mut buf).map_err(|e| io(&path, e))?;
+    if crc32fast::hash(&buf) != info.crc32 {
         return Err(err(
             &path,
             "CRC-32 differs from meta.json: the file is corrupted",
         ));
     }
-    let b = ParquetRecordBatchReaderBuilder::try_new(f)
+    let b = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(buf))
         .map_err(|e| err(&path, format!("not a readable Parquet file: {e}")))?;
     if let Some(d) = super::columns::schema_difference(b.schema(), schema) {
         return Err(err(&path, format!("wrong schema: {d}")));
