@@ -81,6 +81,7 @@ pub fn zeroed<T: bytemuck::Pod>(n: usize, what: &str) -> Result<Vec<T>> {
 
 /// Bytes this process can still allocate (see the module doc); `u64::MAX` when unknown.
 pub fn available() -> u64 {
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut avail = system_available();
     #[cfg(target_os = "linux")]
     {
