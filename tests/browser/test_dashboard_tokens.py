@@ -146,6 +146,41 @@ def test_a_writer_creates_edits_and_deletes_a_token(dash_page, dash_server):
     assert len(rt.tokens.find("made-in-browser")) == 0
 
 
+def test_a_live_refresh_during_a_delete_does_not_fetch_the_deleted_token(dash_page, dash_server):
+    # The server has deleted the token and its answer to the DELETE is still on the way: the
+    # delete's own live event refreshes the table meanwhile. The card must not fetch the token
+    # then (a 404 that Chromium logs as a console error, and a "no longer exists" flash).
+    rt = dash_server.rt
+    tid = rt.tokens.create(label="deleted-while-live", cognitive=(0.3, 0.3, 0.3))
+    page = dash_page()
+    open_tokens(page)
+    apply_filter(page, "label == 'deleted-while-live'")
+    wait_count(page, 1)
+    page.click(f"{ROWS}[data-id='{tid}']")
+    page.wait_for_selector(".token-card [data-space]", timeout=TIMEOUT_MS)
+    held: list[tuple[Any, Any]] = []
+
+    def hold_delete(route: Any) -> None:
+        if route.request.method != "DELETE":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # the server deletes; the page waits for the answer
+
+    page.route(f"**/tokens/{tid}", hold_delete)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if r.method == "GET" and f"/tokens/{tid}" in r.url else None)
+    page.on("dialog", lambda d: d.accept())
+    page.click(".token-card button[data-write]:has-text('Delete')")
+    wait_count(page, 0)  # the live refresh after the server's delete has landed
+    assert len(held) == 1 and len(rt.tokens.find("deleted-while-live")) == 0
+    # let the page run the effects of that refresh (preact runs them on the next frame)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
+    route, response = held[0]
+    route.fulfill(response=response)
+    page.wait_for_selector(".token-card", state="detached", timeout=TIMEOUT_MS)
+    assert fetched == []
+
+
 def test_a_token_created_in_the_notebook_shows_without_reload(dash_page, dash_server):
     rt = dash_server.rt
     page = dash_page()

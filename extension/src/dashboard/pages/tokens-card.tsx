@@ -123,9 +123,12 @@ export function TokenCard(props: { ctx: PageCtx; id: number | "new"; version: nu
   const [draft, setDraft] = useState<Draft>(draftOf(null));
   const [busy, setBusy] = useState(false);
   const ref = useRef<HTMLElement>(null);
+  // Set while this card deletes its token: a live refresh that lands meanwhile (an earlier
+  // edit's event) must not fetch the token being deleted (the server would answer 404).
+  const deleting = useRef(false);
 
   useEffect(() => {
-    if (id === "new") return;
+    if (id === "new" || deleting.current) return;
     const ac = new AbortController();
     (async () => {
       try {
@@ -193,11 +196,13 @@ export function TokenCard(props: { ctx: PageCtx; id: number | "new"; version: nu
   const remove = async () => {
     if (id === "new" || !confirm(`Delete token ${id} and its connections?`)) return;
     setBusy(true);
+    deleting.current = true;
     try {
       await ctx.api("DELETE", `/tokens/${id}`);
       ctx.toast(`Token ${id} deleted`);
       props.onClose();
     } catch (e) {
+      deleting.current = false;
       setError(e);
       setBusy(false);
     }
