@@ -54,7 +54,7 @@ test: dev lint stubtest test-rust test-python test-doc test-js test-notebooks te
 
 ## test-rust: the core's unit and property tests (no Python needed)
 test-rust:
-	cargo test --manifest-path core_rs/Cargo.toml --features server --quiet
+	cargo test --manifest-path core_rs/Cargo.toml --features server,parquet --quiet
 
 ## test-python: the package's tests (a real IPython shell, kernels and servers on 127.0.0.1), with
 ## line coverage of neurograph_lab (subprocesses included); fails under 85%

@@ -120,71 +120,84 @@ fn batch(schema: SchemaRef, cols: Vec<ArrayRef>) -> std::result::Result<RecordBa
     RecordBatch::try_new(schema, cols).map_err(|e| format!("building a record batch: {e}"))
 }
 
-/// Token rows as a record batch (`labels` by local id).
+/// One column of `recs`, gathered field by field (callers pass a chunk of [`WRITE_CHUNK`]
+/// rows, which stays in cache across its columns).
+///
+/// [`WRITE_CHUNK`]: super::files::WRITE_CHUNK
+fn gather<R, T>(recs: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
+    recs.iter().map(f).collect()
+}
+
+/// The labels of `recs` as `(row, label)` sorted by row, from a table by local id (one pass
+/// over the labels, then a sort, instead of a lookup per token), with `slot` giving a
+/// label's row.
+pub fn labels_by_row(
+    labels: &rustc_hash::FxHashMap<u32, String>,
+    slot: impl Fn(u32) -> Option<usize> + Sync,
+) -> Vec<(u32, &str)> {
+    use rayon::prelude::*;
+    let mut v: Vec<(u32, &str)> = labels
+        .iter()
+        .filter_map(|(id, l)| slot(*id).map(|s| (s as u32, l.as_str())))
+        .collect();
+    v.par_sort_unstable_by_key(|x| x.0);
+    v
+}
+
+/// Token rows as a record batch. `labels` are `(row, label)` for rows of `recs`, counted from
+/// `first` (the rows before `recs`), sorted by row.
 pub fn tokens_batch(
     recs: &[Token],
     defined: &[u8],
-    labels: &HashMap<u32, String>,
+    first: usize,
+    labels: &[(u32, &str)],
 ) -> std::result::Result<RecordBatch, String> {
-    let label: StringArray = if labels.is_empty() {
+    let lo = labels.partition_point(|x| (x.0 as usize) < first);
+    let hi = labels.partition_point(|x| (x.0 as usize) < first + recs.len());
+    let label: StringArray = if lo == hi {
         StringArray::new_null(recs.len())
     } else {
-        recs.iter()
-            .map(|t| labels.get(&t.local_id()).map(String::as_str))
-            .collect()
-    };
-    let n = recs.len();
-    let (mut id, mut entity, mut domain) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut weight, mut radius, mut strength) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut stamp, mut flags) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut coords: Vec<Vec<f32>> = (0..NUM_SPACES * NUM_AXES)
-        .map(|_| Vec::with_capacity(n))
-        .collect();
-    // valid[s][row]: false where the token is not placed in space s and holds its zeros
-    let mut valid: Vec<Vec<bool>> = (0..NUM_SPACES).map(|_| Vec::with_capacity(n)).collect();
-    for (t, m) in recs.iter().zip(defined) {
-        id.push(t.local_id());
-        entity.push(t.entity() as i8);
-        domain.push(t.domain());
-        weight.push(t.weight);
-        radius.push(t.field_radius_f());
-        strength.push(t.field_strength_f());
-        stamp.push(t.timestamp as i64 * 1000);
-        flags.push(t.flags);
-        for s in 0..NUM_SPACES {
-            valid[s].push(m & (1 << s) != 0 || t.coords[s] != [0; 3]);
-            for a in 0..NUM_AXES {
-                coords[s * NUM_AXES + a].push(decode(s, t.coords[s][a]));
+        let mine = &labels[lo..hi];
+        let bytes = mine.iter().map(|x| x.1.len()).sum();
+        let mut b = arrow_array::builder::StringBuilder::with_capacity(recs.len(), bytes);
+        let mut next = mine.iter().peekable();
+        for row in first..first + recs.len() {
+            match next.next_if(|x| x.0 as usize == row) {
+                Some((_, l)) => b.append_value(l),
+                None => b.append_null(),
             }
         }
-    }
-    let entity =
-        DictionaryArray::<Int8Type>::try_new(Int8Array::from(entity), names(&ENTITY_TYPES))
-            .map_err(|e| e.to_string())?;
+        b.finish()
+    };
+    let entity = DictionaryArray::<Int8Type>::try_new(
+        Int8Array::from(gather(recs, |t| t.entity() as i8)),
+        names(&ENTITY_TYPES),
+    )
+    .map_err(|e| e.to_string())?;
     let mut cols: Vec<ArrayRef> = vec![
-        col(UInt32Array::from(id)),
+        col(UInt32Array::from(gather(recs, |t| t.local_id()))),
         Arc::new(label),
         Arc::new(entity),
-        col(UInt8Array::from(domain)),
-        f32s(weight),
-        f32s(radius),
-        f32s(strength),
-        Arc::new(TimestampMillisecondArray::from(stamp)),
-        col(UInt16Array::from(flags)),
+        col(UInt8Array::from(gather(recs, |t| t.domain()))),
+        f32s(gather(recs, |t| t.weight)),
+        f32s(gather(recs, |t| t.field_radius_f())),
+        f32s(gather(recs, |t| t.field_strength_f())),
+        Arc::new(TimestampMillisecondArray::from(gather(recs, |t| {
+            t.timestamp as i64 * 1000
+        }))),
+        col(UInt16Array::from(gather(recs, |t| t.flags))),
         col(UInt8Array::from(defined.to_vec())),
     ];
-    for (s, v) in valid.into_iter().enumerate() {
-        let nulls = v.iter().any(|x| !x).then(|| NullBuffer::from(v));
+    for s in 0..NUM_SPACES {
+        // null where the token is not placed in space s and holds its zeros
+        let valid: Vec<bool> = recs
+            .iter()
+            .zip(defined)
+            .map(|(t, m)| m & (1 << s) != 0 || t.coords[s] != [0; 3])
+            .collect();
+        let nulls = valid.iter().any(|x| !x).then(|| NullBuffer::from(valid));
         for a in 0..NUM_AXES {
-            let c = std::mem::take(&mut coords[s * NUM_AXES + a]);
+            let c = gather(recs, |t| decode(s, t.coords[s][a]));
             cols.push(Arc::new(Float32Array::new(
                 ScalarBuffer::from(c),
                 nulls.clone(),
@@ -205,85 +218,43 @@ pub fn connections_batch(recs: &[Connection]) -> std::result::Result<RecordBatch
             c.id, c.mutability
         ));
     }
-    // One pass over the records (they are 64 bytes apart: a pass per column would read the
-    // whole part once per column).
-    let n = recs.len();
-    let (mut id, mut ta, mut tb) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut kind, mut mutab, mut levels, mut flags) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut strength, mut rigidity, mut dist, mut conf, mut lr, mut dr) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut evidence, mut count, mut source) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut created, mut last_act, mut last_upd) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for c in recs {
-        id.push(c.id);
-        ta.push(c.token_a);
-        tb.push(c.token_b);
-        kind.push(c.kind);
-        mutab.push(c.mutability as i8);
-        levels.push(c.active_levels);
-        flags.push(c.flags);
-        strength.push(c.pull_strength);
-        rigidity.push(c.rigidity as f32 / 255.0);
-        dist.push(c.preferred_distance);
-        conf.push(c.confidence as f32 / 255.0);
-        lr.push(c.learning_rate as f32 / 255.0);
-        dr.push(c.decay_rate as f32 / 255.0);
-        evidence.push(c.evidence_count);
-        count.push(c.activation_count);
-        source.push(c.source_id);
-        created.push(c.created_at as i64 * 1000);
-        last_act.push(c.last_activation as i64 * 1000);
-        last_upd.push(c.last_update as i64 * 1000);
-    }
-    let kind = DictionaryArray::<UInt8Type>::try_new(UInt8Array::from(kind), names(&KINDS))
-        .map_err(|e| e.to_string())?;
-    let mutability =
-        DictionaryArray::<Int8Type>::try_new(Int8Array::from(mutab), names(&MUTABILITY))
-            .map_err(|e| e.to_string())?;
-    let ms = |v: Vec<i64>| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(v)) };
+    let kind = DictionaryArray::<UInt8Type>::try_new(
+        UInt8Array::from(gather(recs, |c| c.kind)),
+        names(&KINDS),
+    )
+    .map_err(|e| e.to_string())?;
+    let mutability = DictionaryArray::<Int8Type>::try_new(
+        Int8Array::from(gather(recs, |c| c.mutability as i8)),
+        names(&MUTABILITY),
+    )
+    .map_err(|e| e.to_string())?;
+    let u32s = |f: fn(&Connection) -> u32| col(UInt32Array::from(gather(recs, f)));
+    let unit = |f: fn(&Connection) -> u8| f32s(gather(recs, |c| f(c) as f32 / 255.0));
+    let ms = |f: fn(&Connection) -> u32| -> ArrayRef {
+        Arc::new(TimestampMillisecondArray::from(gather(recs, |c| {
+            f(c) as i64 * 1000
+        })))
+    };
     let cols: Vec<ArrayRef> = vec![
-        col(UInt32Array::from(id)),
-        col(UInt32Array::from(ta)),
-        col(UInt32Array::from(tb)),
+        u32s(|c| c.id),
+        u32s(|c| c.token_a),
+        u32s(|c| c.token_b),
         Arc::new(kind),
-        f32s(strength),
-        f32s(rigidity),
-        f32s(dist),
-        f32s(conf),
-        col(UInt16Array::from(evidence)),
+        f32s(gather(recs, |c| c.pull_strength)),
+        unit(|c| c.rigidity),
+        f32s(gather(recs, |c| c.preferred_distance)),
+        unit(|c| c.confidence),
+        col(UInt16Array::from(gather(recs, |c| c.evidence_count))),
         Arc::new(mutability),
-        f32s(lr),
-        f32s(dr),
-        col(UInt8Array::from(levels)),
-        col(UInt8Array::from(flags)),
-        col(UInt32Array::from(count)),
-        ms(created),
-        ms(last_act),
-        ms(last_upd),
-        col(UInt32Array::from(source)),
+        unit(|c| c.learning_rate),
+        unit(|c| c.decay_rate),
+        col(UInt8Array::from(gather(recs, |c| c.active_levels))),
+        col(UInt8Array::from(gather(recs, |c| c.flags))),
+        u32s(|c| c.activation_count),
+        ms(|c| c.created_at),
+        ms(|c| c.last_activation),
+        ms(|c| c.last_update),
+        u32s(|c| c.source_id),
     ];
     batch(connection_schema(), cols)
 }
@@ -350,19 +321,28 @@ fn f32c(b: &RecordBatch, i: usize) -> std::result::Result<&[f32], String> {
 /// Whole seconds from a timestamp[ms] column.
 fn seconds(b: &RecordBatch, i: usize) -> std::result::Result<Vec<u32>, String> {
     let v = values(b, i, |a: &TimestampMillisecondArray| a.values().as_ref())?;
-    v.iter()
-        .enumerate()
-        .map(|(row, ms)| {
-            if ms % 1000 == 0 && (0..=u32::MAX as i64).contains(&(ms / 1000)) {
-                Ok((ms / 1000) as u32)
-            } else {
-                Err(format!(
-                    "row {row}: {} = {ms} ms is not a whole second in 0 .. 2^32-1 s",
-                    b.schema().field(i).name()
-                ))
-            }
+    let good = |ms: i64| ms % 1000 == 0 && (0..=u32::MAX as i64).contains(&(ms / 1000));
+    // one branch-free pass; the first bad row is looked for only when there is one
+    let mut ok = true;
+    let out = v
+        .iter()
+        .map(|ms| {
+            ok &= good(*ms);
+            (ms / 1000) as u32
         })
-        .collect()
+        .collect();
+    if ok {
+        return Ok(out);
+    }
+    let (row, ms) = v
+        .iter()
+        .enumerate()
+        .find(|(_, ms)| !good(**ms))
+        .unwrap_or((0, &0));
+    Err(format!(
+        "row {row}: {} = {ms} ms is not a whole second in 0 .. 2^32-1 s",
+        b.schema().field(i).name()
+    ))
 }
 
 /// Codes from a dictionary column whose values are names in `list`.
@@ -389,38 +369,80 @@ where
                 .flatten()
         })
         .collect();
-    d.keys()
-        .values()
+    let index = |k: &K::Native| -> usize { (*k).try_into().unwrap_or(usize::MAX) };
+    let keys = d.keys().values();
+    // codes by key, u8::MAX for a key that names no known name (codes are < 255)
+    let table: Vec<u8> = map.iter().map(|c| c.unwrap_or(u8::MAX)).collect();
+    let out: Vec<u8> = keys
         .iter()
-        .enumerate()
-        .map(|(row, k)| {
-            let k: usize = (*k).try_into().unwrap_or(usize::MAX);
-            map.get(k).copied().flatten().ok_or_else(|| {
-                let v = if k < vals.len() { vals.value(k) } else { "?" };
-                format!("row {row}: {name} {v:?} is not one of the known names")
-            })
-        })
-        .collect()
+        .map(|k| table.get(index(k)).copied().unwrap_or(u8::MAX))
+        .collect();
+    match out.iter().position(|c| *c == u8::MAX) {
+        None => Ok(out),
+        Some(row) => {
+            let k = index(&keys[row]);
+            let v = if k < vals.len() { vals.value(k) } else { "?" };
+            Err(format!(
+                "row {row}: {name} {v:?} is not one of the known names"
+            ))
+        }
+    }
+}
+
+/// The byte whose value `code / scale` is `v`, exactly, and whether there is one.
+#[inline(always)]
+fn code_and_check(v: f32, scale: f32) -> (u8, bool) {
+    // nearest code (ties to even: a value that is a code lies far from any tie)
+    let c = round_even(v * scale);
+    let ok = (0.0..=255.0).contains(&c) && c as u8 as f32 / scale == v;
+    (c as u8, ok)
+}
+
+fn bad_code(v: f32, scale: f32, row: usize, name: &str) -> String {
+    format!(
+        "row {row}: {name} = {v} is not a value the record can hold (a multiple of 1/{scale} in [0, {}])",
+        255.0 / scale
+    )
 }
 
 /// The byte whose value `code / scale` is `v`, exactly.
+#[cfg(test)]
 fn code_of(v: f32, scale: f32, row: usize, name: &str) -> std::result::Result<u8, String> {
-    let c = (v * scale).round();
-    if (0.0..=255.0).contains(&c) && c as u8 as f32 / scale == v {
-        Ok(c as u8)
-    } else {
-        Err(format!(
-            "row {row}: {name} = {v} is not a value the record can hold (a multiple of 1/{scale} in [0, {}])",
-            255.0 / scale
-        ))
+    match code_and_check(v, scale) {
+        (c, true) => Ok(c),
+        _ => Err(bad_code(v, scale, row, name)),
     }
 }
 
 fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, String> {
-    v.iter()
-        .enumerate()
-        .map(|(r, x)| code_of(*x, scale, r, name))
-        .collect()
+    let mut ok = true;
+    let out = v
+        .iter()
+        .map(|x| {
+            let (c, good) = code_and_check(*x, scale);
+            ok &= good;
+            c
+        })
+        .collect();
+    if ok {
+        return Ok(out);
+    }
+    let row = v
+        .iter()
+        .position(|x| !code_and_check(*x, scale).1)
+        .unwrap_or(0);
+    Err(bad_code(v[row], scale, row, name))
+}
+
+/// The raw value for `v` in `space` and whether it is exact, without branches (the checks
+/// of [`coord_raw`]).
+#[inline(always)]
+fn coord_and_check(space: usize, v: f32) -> (i16, bool) {
+    let r = v * SPACE_SCALES[space];
+    let raw = round_even(r);
+    let ok =
+        r.abs() <= 32768.0 && (-32768.0..=32767.0).contains(&raw) && decode(space, raw as i16) == v;
+    (raw as i16, ok)
 }
 
 /// The fixed-point value of one coordinate, exactly (`decode(raw) == v`).
@@ -511,7 +533,34 @@ pub fn tokens_from_batch(
             let i = 10 + s * NUM_AXES + a;
             let c = get::<Float32Array>(b, i)?;
             let vals = c.values();
-            for (row, t) in recs.iter_mut().enumerate() {
+            // one branch-free pass per column; the first bad row is looked for only when
+            // there is one (a null reads as 0 and must be a space the token is not in)
+            let mut ok = true;
+            match c.nulls() {
+                None => {
+                    for (t, v) in recs.iter_mut().zip(vals) {
+                        let (raw, good) = coord_and_check(s, *v);
+                        t.coords[s][a] = raw;
+                        ok &= good;
+                    }
+                }
+                Some(n) => {
+                    for (row, (t, v)) in recs.iter_mut().zip(vals).enumerate() {
+                        let valid = n.is_valid(row);
+                        let (raw, good) = coord_and_check(s, *v);
+                        t.coords[s][a] = if valid { raw } else { 0 };
+                        ok &= if valid {
+                            good
+                        } else {
+                            defs[row] & (1 << s) == 0
+                        };
+                    }
+                }
+            }
+            if ok {
+                continue;
+            }
+            for (row, v) in vals.iter().enumerate() {
                 if c.is_null(row) {
                     if defs[row] & (1 << s) != 0 {
                         return Err(format!(
@@ -519,14 +568,11 @@ pub fn tokens_from_batch(
                             SPACE_NAMES[s], SPACE_NAMES[s]
                         ));
                     }
-                    t.coords[s][a] = 0;
-                } else {
-                    t.coords[s][a] = coord_raw(s, vals[row]).ok_or_else(|| {
-                        format!(
-                            "row {row}: {}_{} = {} is not a fixed-point value of the space (i16 / {})",
-                            SPACE_NAMES[s], AXIS_NAMES[a], vals[row], SPACE_SCALES[s]
-                        )
-                    })?;
+                } else if coord_raw(s, *v).is_none() {
+                    return Err(format!(
+                        "row {row}: {}_{axis} = {v} is not a fixed-point value of the space (i16 / {})",
+                        SPACE_NAMES[s], SPACE_SCALES[s]
+                    ));
                 }
             }
         }

@@ -41,32 +41,16 @@ pub struct PartInfo {
     pub crc32: u32,
 }
 
-/// Columns written without dictionary encoding: ids, labels, words and continuous values,
-/// nearly all distinct, where a dictionary costs time and space (the others repeat and get one).
-pub fn plain_columns() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "id",
-        "token_a",
-        "token_b",
-        "weight",
-        "strength",
-        "preferred_distance",
-        "token_id",
-        "label",
-        "word",
-        "vector.list.item",
-        "vector.item",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for s in crate::space::SPACE_NAMES {
-        for a in crate::space::AXIS_NAMES {
-            v.push(format!("{s}_{a}"));
-        }
-    }
-    v
-}
+/// Columns written with dictionary encoding: the name columns (a handful of distinct names
+/// each). Every other column is written PLAIN: ids, labels, words and coordinates are nearly
+/// all distinct, and the small integer and timestamp columns, often one value per part, cost
+/// more to dictionary-encode than snappy spends on their runs.
+pub const DICTIONARY_COLUMNS: [&str; 3] = ["entity", "kind", "mutability"];
+
+/// Columns written without min/max statistics: the text columns, whose minimum and maximum
+/// strings prune nothing (labels and words are not sorted; a name column's range is the
+/// name list) and cost a string comparison per row.
+pub const UNSTATED_COLUMNS: [&str; 5] = ["label", "word", "entity", "kind", "mutability"];
 
 fn props() -> WriterProperties {
     static P: std::sync::OnceLock<WriterProperties> = std::sync::OnceLock::new();
@@ -75,9 +59,16 @@ fn props() -> WriterProperties {
             .set_compression(Compression::SNAPPY)
             // min/max per column chunk, as pyarrow writes them (no page index)
             .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
-            .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")));
-        for c in plain_columns() {
-            b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(c), false);
+            .set_created_by(format!("neurograph_lab {}", env!("CARGO_PKG_VERSION")))
+            .set_dictionary_enabled(false);
+        for c in DICTIONARY_COLUMNS {
+            b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(c), true);
+        }
+        for c in UNSTATED_COLUMNS {
+            b = b.set_column_statistics_enabled(
+                parquet::schema::types::ColumnPath::from(c),
+                parquet::file::properties::EnabledStatistics::None,
+            );
         }
         b.build()
     })
@@ -107,33 +98,142 @@ fn unique() -> String {
     )
 }
 
-/// Write `batch` as `dir/<name>` (a part name): a temporary name in the same folder, fsync,
-/// rename, so the part name never holds a partial file.
+/// Rows gathered and encoded at a time when writing: the chunk's columns stay in cache and
+/// their buffers are reused memory (no fresh zeroed pages), as in [`READ_BATCH`].
+pub const WRITE_CHUNK: usize = 16_384;
+
+/// A `Write` that counts and checksums what passes through it to the file.
+struct Sink {
+    file: std::io::BufWriter<File>,
+    crc: crc32fast::Hasher,
+    bytes: u64,
+}
+
+impl Write for Sink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(b)?;
+        self.crc.update(&b[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Write `batch` as `dir/<name>` (a part name); see [`write_part_chunks`].
 pub fn write_part(dir: &Path, name: &str, batch: &RecordBatch) -> Result<PartInfo> {
+    let (schema, rows) = (batch.schema(), batch.num_rows());
+    write_part_chunks(dir, name, &schema, rows, Durability::Sync, |r| {
+        Ok(batch.slice(r.start, r.len()))
+    })
+}
+
+/// When a written part reaches the disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync before the part gets its name.
+    Sync,
+    /// Start writing it back and return; the caller fsyncs it later with [`sync_files`]
+    /// (before the folder it is in gets its name), so the disk works while the next parts
+    /// are encoded.
+    Later,
+}
+
+/// Ask the kernel to start writing `f`'s dirty pages back now, without waiting (Linux
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`; elsewhere nothing: the later fsync does it all).
+fn start_writeback(f: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: a valid open descriptor; the call only schedules I/O on it.
+        unsafe {
+            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = f;
+}
+
+/// fsync the files at `paths` (on all cores), returning the first error.
+pub fn sync_files(paths: &[PathBuf]) -> Result<()> {
+    use rayon::prelude::*;
+    paths.par_iter().try_for_each(|p| {
+        // opened for writing: Windows flushes only a handle with write access
+        fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(p, e))
+    })
+}
+
+/// Write a part of `rows` rows as `dir/<name>` (a part name), encoding the batches `chunk`
+/// makes for consecutive row ranges of at most [`WRITE_CHUNK`] rows straight into the file,
+/// checksummed on the way: a temporary name in the same folder, fsync (or with
+/// [`Durability::Later`], writeback started), rename, so the part name never holds a partial
+/// file.
+pub fn write_part_chunks(
+    dir: &Path,
+    name: &str,
+    schema: &arrow_schema::SchemaRef,
+    rows: usize,
+    durability: Durability,
+    mut chunk: impl FnMut(std::ops::Range<usize>) -> std::result::Result<RecordBatch, String>,
+) -> Result<PartInfo> {
     let path = dir.join(name);
-    let bytes = encode(batch).map_err(|e| err(&path, format!("could not encode: {e}")))?;
     let folder = path.parent().unwrap_or(dir);
     fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
     let file_name = path
         .file_name()
         .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
     let tmp = folder.join(format!(".{file_name}.tmp-{}", unique()));
-    let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &path)
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(&path, e));
+    enum Fail {
+        Io(std::io::Error),
+        Encode(String),
     }
-    Ok(PartInfo {
-        file: name.to_string(),
-        rows: batch.num_rows() as u64,
-        bytes: bytes.len() as u64,
-        crc32: crc32fast::hash(&bytes),
-    })
+    let mut write = || -> std::result::Result<(u64, u32), Fail> {
+        let file = File::create(&tmp).map_err(Fail::Io)?;
+        let mut sink = Sink {
+            file: std::io::BufWriter::with_capacity(1 << 16, file),
+            crc: crc32fast::Hasher::new(),
+            bytes: 0,
+        };
+        let enc = |e: parquet::errors::ParquetError| Fail::Encode(e.to_string());
+        let mut w = ArrowWriter::try_new(&mut sink, schema.clone(), Some(props())).map_err(enc)?;
+        let mut at = 0;
+        while at < rows {
+            let end = (at + WRITE_CHUNK).min(rows);
+            let b = chunk(at..end).map_err(Fail::Encode)?;
+            w.write(&b).map_err(enc)?;
+            at = end;
+        }
+        w.close().map_err(enc)?;
+        let Sink { file, crc, bytes } = sink;
+        let file = file.into_inner().map_err(|e| Fail::Io(e.into_error()))?;
+        match durability {
+            Durability::Sync => file.sync_all().map_err(Fail::Io)?,
+            Durability::Later => start_writeback(&file),
+        }
+        drop(file);
+        fs::rename(&tmp, &path).map_err(Fail::Io)?;
+        Ok((bytes, crc.finalize()))
+    };
+    match write() {
+        Ok((bytes, crc32)) => Ok(PartInfo {
+            file: name.to_string(),
+            rows: rows as u64,
+            bytes,
+            crc32,
+        }),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(match e {
+                Fail::Io(e) => io(&path, e),
+                Fail::Encode(e) => err(&path, format!("could not encode: {e}")),
+            })
+        }
+    }
 }
 
 /// Rows per record batch when reading: small enough that the decoded columns are reused
@@ -248,7 +348,9 @@ pub fn footer(path: &Path, schema: &arrow_schema::Schema) -> Result<u64> {
     Ok(b.metadata().file_metadata().num_rows().max(0) as u64)
 }
 
-/// The sibling temporary directory for a dataset at `dir` (`.<name>.tmp-<pid>-<n>`), created.
+/// The sibling temporary directory for a dataset at `dir`
+/// (`.<name>.tmp-<host>-<pid>-<n>-<t>`), created; temporary directories of earlier writes
+/// of the same dataset by processes of this machine that have since died are removed first.
 pub fn temp_dir(dir: &Path) -> Result<PathBuf> {
     let name = dir
         .file_name()
@@ -262,9 +364,72 @@ pub fn temp_dir(dir: &Path) -> Result<PathBuf> {
             format!("its parent {} is not a directory", parent.display()),
         ));
     }
-    let tmp = parent.join(format!(".{name}.tmp-{}", unique()));
+    remove_dead_temps(&parent, &name);
+    let tmp = parent.join(format!(".{name}.tmp-{}-{}", host_tag(), unique()));
     fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
     Ok(tmp)
+}
+
+/// This machine's tag in temporary names: the CRC-32 of its host name, in hex. A dataset
+/// folder may be shared by several machines (Dask workers on a network file system); a
+/// process id only means something on the machine that gave it.
+pub fn host_tag() -> String {
+    format!("{:08x}", crc32fast::hash(host_name().as_bytes()))
+}
+
+fn host_name() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer outlives the call, which writes at most its length.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+            return String::from_utf8_lossy(&buf[..end]).into_owned();
+        }
+    }
+    std::env::var("COMPUTERNAME").unwrap_or_default()
+}
+
+/// Whether a process with this id runs on this machine (elsewhere than Unix: assumed so).
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            return true;
+        }
+        std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Remove `.<name>.tmp-<host>-<pid>-...` folders under `parent` that a process of this
+/// machine, no longer running, left (a writer killed before it installed its dataset).
+/// Best effort: anything else, or any error, is left alone.
+fn remove_dead_temps(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp-{}-", host_tag());
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !alive(pid) && e.path().is_dir() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
 }
 
 fn parent_of(dir: &Path) -> PathBuf {

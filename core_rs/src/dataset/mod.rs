@@ -105,6 +105,10 @@ pub fn save(state: &State, dir: &Path, partitions: usize, overwrite: bool) -> Re
     r
 }
 
+/// Parts of a whole dataset are fsynced together at the end (`save_into`), before the
+/// dataset's folder gets its name.
+const LATER: files::Durability = files::Durability::Later;
+
 fn save_into(state: &State, tmp: &Path, p: usize) -> Result<meta::Meta> {
     let boot: Option<Cow<'_, BootState>> = state.boot.as_deref().map(|b| {
         if b.dead > 0 {
@@ -114,6 +118,7 @@ fn save_into(state: &State, tmp: &Path, p: usize) -> Result<meta::Meta> {
         }
     });
     let tokens = &state.tokens;
+    let labels = columns::labels_by_row(&tokens.labels, |id| tokens.slot(id));
     let conns = &state.connections.records;
     let tables = if boot.is_some() { 3 } else { 2 };
     let jobs: Vec<(usize, usize)> = (0..tables)
@@ -123,35 +128,58 @@ fn save_into(state: &State, tmp: &Path, p: usize) -> Result<meta::Meta> {
         .par_iter()
         .map(|&(t, k)| {
             let name = files::part_name(files::TABLES[t], k);
-            let batch = match (t, &boot) {
+            // rows of the part, and the batch of rows `c` within it
+            match (t, &boot) {
                 (0, _) => {
                     let r = range(tokens.len(), p, k);
-                    columns::tokens_batch(
-                        &tokens.records[r.clone()],
-                        &tokens.defined[r],
-                        &tokens.labels,
+                    files::write_part_chunks(
+                        tmp,
+                        &name,
+                        &columns::token_schema(),
+                        r.len(),
+                        LATER,
+                        |c| {
+                            let c = r.start + c.start..r.start + c.end;
+                            columns::tokens_batch(
+                                &tokens.records[c.clone()],
+                                &tokens.defined[c.clone()],
+                                c.start,
+                                &labels,
+                            )
+                        },
                     )
                 }
-                (1, _) => columns::connections_batch(&conns[range(conns.len(), p, k)]),
+                (1, _) => {
+                    let r = range(conns.len(), p, k);
+                    let schema = columns::connection_schema();
+                    files::write_part_chunks(tmp, &name, &schema, r.len(), LATER, |c| {
+                        columns::connections_batch(&conns[r.start + c.start..r.start + c.end])
+                    })
+                }
                 (_, Some(b)) => {
                     let r = range(b.words.len(), p, k);
-                    columns::vectors_batch(
-                        &b.words[r.clone()],
-                        &b.ids[r.clone()],
-                        &b.vectors[r.start * b.dim..r.end * b.dim],
-                        b.dim,
-                    )
+                    let schema = columns::vector_schema(b.dim);
+                    files::write_part_chunks(tmp, &name, &schema, r.len(), LATER, |c| {
+                        let c = r.start + c.start..r.start + c.end;
+                        columns::vectors_batch(
+                            &b.words[c.clone()],
+                            &b.ids[c.clone()],
+                            &b.vectors[c.start * b.dim..c.end * b.dim],
+                            b.dim,
+                        )
+                    })
                 }
-                (_, None) => Err("no bootstrap".to_string()),
+                (_, None) => Err(err(&tmp.join(&name), "no bootstrap")),
             }
-            .map_err(|e| err(&tmp.join(&name), e))?;
-            files::write_part(tmp, &name, &batch)
         })
         .collect();
     let mut parts: [Vec<PartInfo>; 3] = Default::default();
     for ((t, _), info) in jobs.iter().zip(infos) {
         parts[*t].push(info?);
     }
+    // their writeback started as each was written; wait for all of it before meta.json
+    let files: Vec<_> = parts.iter().flatten().map(|p| tmp.join(&p.file)).collect();
+    files::sync_files(&files)?;
     Ok(meta::Meta {
         parts,
         next_token: tokens.next_id,
@@ -303,7 +331,14 @@ pub fn load(dir: &Path) -> Result<State> {
         t
     };
     checked.map_err(|e| bad("tokens", e))?;
-    crate::snapshot::check::connections(&state).map_err(|e| bad("connections", e))?;
+    crate::snapshot::check::connection_fields(&state).map_err(|e| bad("connections", e))?;
+    if state.connections.id_to_slot.len() != state.connections.records.len() {
+        let id = crate::snapshot::check::repeated_connection_id(&state.connections.records);
+        return Err(bad(
+            "connections",
+            format!("connection id {} is repeated", id.unwrap_or(0)),
+        ));
+    }
     let (cdna, history) =
         crate::snapshot::parse_cdna(&m.cdna).map_err(|e| bad(META, format!("cdna: {e}")))?;
     state.cdna = cdna;

@@ -15,7 +15,6 @@ use crate::token::{
     encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
 };
 use rayon::prelude::*;
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Token columns for one part; `None` takes `create_many`'s default.
@@ -85,8 +84,8 @@ fn now() -> u32 {
     crate::clock::now_secs() as u32
 }
 
-/// Records, defined masks and labels (by local id) of a token part.
-pub type TokenRecords = (Vec<Token>, Vec<u8>, HashMap<u32, String>);
+/// Records, defined masks and labels (as `(row, label)`, by row) of a token part.
+pub type TokenRecords = (Vec<Token>, Vec<u8>, Vec<(u32, String)>);
 
 /// The records of a token part.
 pub fn token_records(p: &TokenPart<'_>) -> Result<TokenRecords> {
@@ -157,14 +156,14 @@ pub fn token_records(p: &TokenPart<'_>) -> Result<TokenRecords> {
             };
             Ok(())
         })?;
-    let mut labels = HashMap::new();
-    if let Some(l) = &p.label {
-        for (t, l) in recs.iter().zip(l) {
-            if let Some(l) = l {
-                labels.insert(t.local_id(), l.clone());
-            }
-        }
-    }
+    let labels = match &p.label {
+        Some(l) => l
+            .iter()
+            .enumerate()
+            .filter_map(|(row, l)| Some((row as u32, l.clone()?)))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok((recs, defined, labels))
 }
 
@@ -287,15 +286,33 @@ fn in_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Write part `part` of `table` from a worker: fsynced before it gets its name.
+fn worker_part(
+    dir: &Path,
+    table: &str,
+    part: usize,
+    schema: arrow_schema::SchemaRef,
+    rows: usize,
+    chunk: impl FnMut(std::ops::Range<usize>) -> std::result::Result<arrow_array::RecordBatch, String>,
+) -> Result<PartInfo> {
+    let name = files::part_name(table, part);
+    files::write_part_chunks(dir, &name, &schema, rows, files::Durability::Sync, chunk)
+}
+
 /// Write `dir/tokens/part-<part>.parquet`.
 pub fn write_tokens_part(dir: &Path, part: usize, p: &TokenPart<'_>) -> Result<PartInfo> {
     check_part(part)?;
     in_dir(dir)?;
     let (recs, defined, labels) = token_records(p)?;
-    let name = files::part_name("tokens", part);
-    let b =
-        columns::tokens_batch(&recs, &defined, &labels).map_err(|e| err(&dir.join(&name), e))?;
-    files::write_part(dir, &name, &b)
+    let labels: Vec<(u32, &str)> = labels.iter().map(|(r, l)| (*r, l.as_str())).collect();
+    worker_part(
+        dir,
+        "tokens",
+        part,
+        columns::token_schema(),
+        recs.len(),
+        |c| columns::tokens_batch(&recs[c.clone()], &defined[c.clone()], c.start, &labels),
+    )
 }
 
 /// Write `dir/connections/part-<part>.parquet`.
@@ -303,9 +320,10 @@ pub fn write_connections_part(dir: &Path, part: usize, p: &ConnectionPart<'_>) -
     check_part(part)?;
     in_dir(dir)?;
     let recs = connection_records(p)?;
-    let name = files::part_name("connections", part);
-    let b = columns::connections_batch(&recs).map_err(|e| err(&dir.join(&name), e))?;
-    files::write_part(dir, &name, &b)
+    let schema = columns::connection_schema();
+    worker_part(dir, "connections", part, schema, recs.len(), |c| {
+        columns::connections_batch(&recs[c])
+    })
 }
 
 /// Write `dir/vectors/part-<part>.parquet` (`vectors` is `words.len() x dim`, finite).

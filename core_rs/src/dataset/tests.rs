@@ -66,6 +66,29 @@ fn same(a: &RuntimeStorage, b: &RuntimeStorage) {
 }
 
 #[test]
+fn parts_of_several_write_chunks_roundtrip_exactly() {
+    // parts of 1.5-2.5 chunks: labels, null coordinates and records across chunk edges
+    let n = files::WRITE_CHUNK * 5 + 123;
+    let rt = sample(n);
+    for p in [2, 3] {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("ds");
+        rt.save_parquet(&dir, p, false).unwrap();
+        let back = RuntimeStorage::new();
+        back.load_parquet(&dir).unwrap();
+        same(&rt, &back);
+        let st = back.read();
+        assert_eq!(st.tokens.labels.len(), rt.read().tokens.labels.len());
+        assert_eq!(
+            st.connections.out_degree(st.tokens.records[7].local_id()),
+            rt.read()
+                .connections
+                .out_degree(st.tokens.records[7].local_id())
+        );
+    }
+}
+
+#[test]
 fn roundtrip_is_exact_for_any_partition_count() {
     let rt = sample(57);
     for p in [1, 4, 16, 100] {
@@ -241,4 +264,37 @@ fn parts_from_workers_make_a_dataset_that_loads() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("part-00000"), "{e}");
+}
+
+#[test]
+fn a_write_removes_the_temporary_folders_of_dead_writers_of_this_machine_only() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("ds");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let dead = child.id();
+    let host = files::host_tag();
+    let me = std::process::id();
+    let folder = |n: String| {
+        let p = d.path().join(n);
+        std::fs::create_dir_all(p.join("tokens")).unwrap();
+        std::fs::write(p.join("tokens").join("part-00000.parquet"), b"partial").unwrap();
+        p
+    };
+    let gone = folder(format!(".ds.tmp-{host}-{dead}-0-1a"));
+    let live = folder(format!(".ds.tmp-{host}-{me}-7-2b"));
+    let elsewhere = folder(format!(".ds.tmp-0badc0de-{dead}-0-3c"));
+    let other_dataset = folder(format!(".other.tmp-{host}-{dead}-0-4d"));
+    let rt = sample(20);
+    rt.save_parquet(&dir, 2, false).unwrap();
+    assert!(!gone.exists(), "a dead writer's folder stays");
+    assert!(live.exists(), "a running writer's folder was removed");
+    assert!(elsewhere.exists(), "another machine's folder was removed");
+    assert!(
+        other_dataset.exists(),
+        "another dataset's folder was removed"
+    );
+    let back = RuntimeStorage::new();
+    back.load_parquet(&dir).unwrap();
+    same(&rt, &back);
 }

@@ -41,6 +41,24 @@ pub(crate) fn token_records(records: &[crate::Token]) -> std::result::Result<(),
 /// and distances, and both tokens in the file. (Ids may lie above the file's next id: the
 /// allocation cursor wraps around to reuse freed ids.)
 pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
+    connection_fields(state)?;
+    match repeated_connection_id(&state.connections.records) {
+        Some(id) => Err(format!("connection id {id} is repeated")),
+        None => Ok(()),
+    }
+}
+
+/// An id that two of `recs` share, if any.
+pub(crate) fn repeated_connection_id(recs: &[crate::Connection]) -> Option<u32> {
+    use rayon::prelude::*;
+    let mut ids: Vec<u32> = recs.par_iter().map(|c| c.id).collect();
+    ids.par_sort_unstable();
+    ids.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
+/// The checks of [`connections`] but the one for repeated ids (which a rebuilt id table
+/// answers: it has fewer entries than there are records).
+pub(crate) fn connection_fields(state: &State) -> std::result::Result<(), String> {
     use rayon::prelude::*;
     let recs = &state.connections.records;
     let bad = recs.par_iter().find_first(|c| {
@@ -78,11 +96,6 @@ pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
                 c.id, c.token_a, c.token_b
             )
         });
-    }
-    let mut ids: Vec<u32> = recs.par_iter().map(|c| c.id).collect();
-    ids.par_sort_unstable();
-    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        return Err(format!("connection id {} is repeated", w[0]));
     }
     Ok(())
 }

@@ -9,7 +9,6 @@ use crate::token::{
     encode_field_radius, encode_field_strength, flags, Token, ENTITY_TYPES, MAX_LOCAL_ID,
 };
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// Every space defined.
 pub const ALL_SPACES: u8 = 0xFF;
@@ -24,7 +23,7 @@ pub struct TokenStore {
     /// Local id -> slot in `records`, sized by the live tokens (not by the largest id).
     pub(crate) id_to_slot: Slots,
     /// Labels by local id.
-    pub(crate) labels: HashMap<u32, String>,
+    pub(crate) labels: rustc_hash::FxHashMap<u32, String>,
     /// Where the next allocation starts looking for a free id. It moves up as ids are
     /// handed out and wraps around to 1 past the 24-bit limit, so freed ids are reused
     /// without a recently deleted id coming back at once. Explicit ids do not move it.
@@ -39,7 +38,7 @@ impl Default for TokenStore {
             records: Vec::new(),
             defined: Vec::new(),
             id_to_slot: Slots::default(),
-            labels: HashMap::new(),
+            labels: rustc_hash::FxHashMap::default(),
             next_id: 1,
             version: super::next_version(),
         }
