@@ -147,19 +147,27 @@ def run_steps(steps: list[tuple[str, Callable[[], Any]]], info: dict[str, Any]) 
 
 
 def timings(
-    fn: Callable[[], Any], repeat: int, setup: Optional[Callable[[], Any]] = None, warmup: int = 0
+    fn: Callable[[], Any],
+    repeat: int,
+    setup: Optional[Callable[[], Any]] = None,
+    warmup: int = 0,
+    cpu: Optional[list[float]] = None,
 ) -> list[float]:
     """Wall times of ``repeat`` runs of ``fn()`` after ``warmup`` untimed runs; ``setup()`` runs
-    untimed before each run."""
+    untimed before each run. With ``cpu``, the CPU seconds of this process (all its threads) in
+    each timed run are appended to it."""
     times = []
     for i in range(warmup + repeat):
         if setup is not None:
             setup()
         gc.collect()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         if i >= warmup:
             times.append(time.perf_counter() - t0)
+            if cpu is not None:
+                cpu.append(time.process_time() - c0)
     return times
 
 

@@ -46,10 +46,11 @@ import neurograph_lab as ng
 
 SEED = 20261202
 PARTS = 16
-# Written without dictionary encoding, by us and by pyarrow here (the same options both sides).
-PLAIN = {"id", "label", "token_a", "token_b", "weight", "strength", "preferred_distance"} | {
-    f"{s}_{a}" for s in ng.SPACES for a in "xyz"
-}
+# Written with dictionary encoding, by us and by pyarrow here (the same options both sides):
+# the name columns; every other column is PLAIN.
+DICTIONARY = ["entity", "kind", "mutability"]
+# Written without min/max statistics, by us and by pyarrow here: the text columns.
+UNSTATED = {"label", "entity", "kind", "mutability"}
 
 
 def build(n: int, m: int) -> ng.Runtime:
@@ -82,7 +83,13 @@ def pyarrow_write(tables: dict[str, pa.Table], d: str, fsync: bool = False) -> N
 
     def write(job: tuple[pa.Table, str]) -> None:
         t, path = job
-        pq.write_table(t, path, compression="snappy", use_dictionary=[c for c in t.column_names if c not in PLAIN])
+        pq.write_table(
+            t,
+            path,
+            compression="snappy",
+            use_dictionary=[c for c in t.column_names if c in DICTIONARY],
+            write_statistics=[c for c in t.column_names if c not in UNSTATED],
+        )
         if fsync:
             fd = os.open(path, os.O_RDONLY)
             try:
@@ -104,10 +111,15 @@ def bench(n: int, m: int, repeat: int) -> list[Result]:
         def clean(p: str) -> Callable[[], None]:
             return lambda: shutil.rmtree(p, ignore_errors=True)
 
-        write_ours = timings(lambda: rt.to_parquet(ours_dir, partitions=PARTS), repeat, clean(ours_dir), 1)
+        cpu: dict[str, list[float]] = {k: [] for k in ("write", "write_ref", "write_ref_sync", "read", "read_ref")}
+        write_ours = timings(
+            lambda: rt.to_parquet(ours_dir, partitions=PARTS), repeat, clean(ours_dir), 1, cpu["write"]
+        )
         tables = reference_tables(ours_dir)
-        write_ref = timings(lambda: pyarrow_write(tables, ref_dir), repeat, clean(ref_dir), 1)
-        write_ref_sync = timings(lambda: pyarrow_write(tables, ref_dir, fsync=True), repeat, clean(ref_dir), 1)
+        write_ref = timings(lambda: pyarrow_write(tables, ref_dir), repeat, clean(ref_dir), 1, cpu["write_ref"])
+        write_ref_sync = timings(
+            lambda: pyarrow_write(tables, ref_dir, fsync=True), repeat, clean(ref_dir), 1, cpu["write_ref_sync"]
+        )
         sizes = {
             who: sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(p) for f in fs)
             for who, p in (("ours", ours_dir), ("pyarrow", ref_dir))
@@ -120,13 +132,13 @@ def bench(n: int, m: int, repeat: int) -> list[Result]:
         def read_ref() -> None:
             holder["t"] = reference_tables(ours_dir)
 
-        read_ours_t = timings(read_ours, repeat, holder.clear, 1)
+        read_ours_t = timings(read_ours, repeat, holder.clear, 1, cpu["read"])
         back = holder.pop("rt")
         assert (len(back.tokens), len(back.connections)) == (n, m)
         a, b = rt._core.connection_columns(None), back._core.connection_columns(None)
         assert all(np.array_equal(a[k], b[k]) for k in a), "round trip changed a connection"
         del back
-        read_ref_t = timings(read_ref, repeat, holder.clear, 1)
+        read_ref_t = timings(read_ref, repeat, holder.clear, 1, cpu["read_ref"])
         # context, not a target: the same runtime through the snapshot format
         snap = os.path.join(tmp, "rt.ngs")
         rt.save(snap)
@@ -138,7 +150,8 @@ def bench(n: int, m: int, repeat: int) -> list[Result]:
         holder.clear()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    extra = {"n": n, "connections": m, "partitions": PARTS, "bytes": sizes}
+    # CPU seconds (all threads), the least of the runs: steadier than wall on a shared machine
+    extra = {"n": n, "connections": m, "partitions": PARTS, "bytes": sizes, "cpu": {k: min(v) for k, v in cpu.items()}}
     return [
         Result(
             name=f"to_parquet {label}",
@@ -215,6 +228,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             + " ".join(f"{t:.3f}" for t in r.reference_runs)
             + " s"
         )
+    c = results[0].extra["cpu"]
+    print(
+        f"  CPU s (least of the runs): write {c['write']:.3f} vs pyarrow {c['write_ref']:.3f} "
+        f"({c['write'] / c['write_ref']:.2f}x), + fsync {c['write_ref_sync']:.3f} "
+        f"({c['write'] / c['write_ref_sync']:.2f}x); read {c['read']:.3f} vs pyarrow {c['read_ref']:.3f} "
+        f"({c['read'] / c['read_ref']:.2f}x)"
+    )
     sizes = results[0].extra["bytes"]
     print(f"  dataset bytes: ours {sizes['ours']:,}, pyarrow {sizes['pyarrow']:,}")
     if args.json:
