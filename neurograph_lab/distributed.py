@@ -77,7 +77,12 @@ def dask_config() -> dict[str, Any]:
     variables and drop that one, so glibc's adaptive thresholds (those of a single process)
     apply. They also turn off the workers' statistical profiler, which samples the task thread
     every 10 ms (about 1.5% of a core per worker, idle or busy) and sees a kernel as one opaque
-    frame anyway.
+    frame anyway, and slow down the three polls that keep Dask's processes busy between tasks:
+    the event-loop tick (20 ms to 1 s: a blocked loop is still reported after 3 s), the
+    workers' memory monitor (100 ms to 1 s: pausing, spilling and restarting a worker at its
+    memory thresholds react within a second) and the system monitor behind the dashboard's
+    CPU and memory plots (500 ms to 2 s). Measured on a LocalCluster of 2 workers, the CPU all
+    its processes burn doing nothing goes from 0.14 to 0.02 CPU-seconds per second.
 
     Returns
     -------
@@ -88,7 +93,13 @@ def dask_config() -> dict[str, Any]:
 
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     env.pop("MALLOC_TRIM_THRESHOLD_", None)
-    return {"distributed.nanny.pre-spawn-environ": env, "distributed.worker.profile.enabled": False}
+    return {
+        "distributed.nanny.pre-spawn-environ": env,
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "1s",
+        "distributed.worker.memory.monitor-interval": "1s",
+        "distributed.admin.system-monitor.interval": "2s",
+    }
 
 
 def check(client: Client) -> pd.DataFrame:
