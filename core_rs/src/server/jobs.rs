@@ -227,7 +227,10 @@ impl Job {
 
     /// The job as the API shows it.
     pub fn out(&self) -> JobOut {
-        let s = self.status.lock();
+        self.out_of(&self.status.lock())
+    }
+
+    fn out_of(&self, s: &Status) -> JobOut {
         let (done, total) = match s.state {
             JobState::Uploading => (
                 self.received.load(Ordering::Relaxed),
@@ -267,8 +270,14 @@ impl Job {
         true
     }
 
-    /// End the job with its report or its problem; the file is removed.
-    pub fn finish(&self, result: Result<JobReport, (JobState, Problem)>) {
+    /// End the job with its report or its problem; the file is removed. `announce` gets the
+    /// finished job while its state is still held, so that whoever reads the finished state
+    /// (`GET /bootstrap/{job}`) finds its event already published.
+    pub fn finish(
+        &self,
+        result: Result<JobReport, (JobState, Problem)>,
+        announce: impl FnOnce(JobOut),
+    ) {
         let mut s = self.status.lock();
         if s.state.finished() {
             return;
@@ -285,6 +294,7 @@ impl Job {
         }
         s.finished = Some(crate::clock::now_f64());
         s.file = None;
+        announce(self.out_of(&s));
         drop(s);
         self.progress.finish();
     }
@@ -345,7 +355,7 @@ impl Jobs {
                 ));
             }
             active.cancel.store(true, Ordering::SeqCst);
-            active.finish(Err((JobState::Cancelled, cancelled_problem())));
+            active.finish(Err((JobState::Cancelled, cancelled_problem())), |_| {});
         }
         let id = format!(
             "{:016x}",

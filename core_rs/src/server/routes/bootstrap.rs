@@ -53,7 +53,11 @@ fn state_name(s: JobState) -> String {
 
 /// Publish the job's state as a `bootstrap.state` event.
 fn announce(app: &AppState, job: &Job, origin: &str) {
-    if let Ok(v) = serde_json::to_value(job.out()) {
+    publish(app, job.out(), origin);
+}
+
+fn publish(app: &AppState, out: JobOut, origin: &str) {
+    if let Ok(v) = serde_json::to_value(out) {
         app.bus.publish("events", "bootstrap.state", origin, v);
     }
 }
@@ -196,8 +200,10 @@ pub async fn cancel(
             job.cancel.store(true, Ordering::SeqCst);
             job.wake.notify_waiters();
             if !job.uploading.load(Ordering::SeqCst) {
-                job.finish(Err((JobState::Cancelled, cancelled_problem())));
-                announce(&app, &job, &who.origin());
+                let origin = who.origin();
+                job.finish(Err((JobState::Cancelled, cancelled_problem())), |o| {
+                    publish(&app, o, &origin)
+                });
             }
         }
     }
@@ -206,8 +212,7 @@ pub async fn cancel(
 
 /// End the job with `p` (state `s`), announce it, and answer `p`.
 fn fail(app: &AppState, job: &Job, origin: &str, s: JobState, p: Problem) -> Problem {
-    job.finish(Err((s, p.clone())));
-    announce(app, job, origin);
+    job.finish(Err((s, p.clone())), |o| publish(app, o, origin));
     p
 }
 
@@ -377,8 +382,7 @@ fn start(app: AppState, job: Arc<Job>, path: std::path::PathBuf, origin: String)
             run::run(&j, &a.store, &path, &o, &moved)
         }))
         .unwrap_or_else(|_| Err((JobState::Failed, Problem::internal())));
-        j.finish(r);
-        announce(&a, &j, &o);
+        j.finish(r, |out| publish(&a, out, &o));
     });
     tokio::spawn(async move {
         let mut last = (JobState::Uploading, u64::MAX, u64::MAX);
