@@ -548,18 +548,22 @@ mod tests {
         (data, mean, u1, u2)
     }
 
+    /// A deterministic generator of values in [0, 1) (a 64-bit LCG's top 24 bits).
+    fn uniform(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
     #[test]
     fn project_all_matches_project3_bit_for_bit() {
         let (n, dim) = (500, 20);
-        let mut state = 7u64;
-        let data: Vec<f32> = (0..n * dim)
-            .map(|_| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect();
+        let mut next = uniform(7);
+        let data: Vec<f32> = (0..n * dim).map(|_| next() * 2.0 - 1.0).collect();
         let model = pca(&data, n, dim, 18).unwrap();
         let all = model.project_all(&data, n).unwrap();
         assert_eq!(all.len(), n * 18);
@@ -636,14 +640,9 @@ mod tests {
     #[test]
     fn bootstrap_pca_from_summed_blocks_matches_the_whole() {
         let (n, dim) = (3000, 7);
-        let mut state = 11u64;
+        let mut next = uniform(11);
         let data: Vec<f32> = (0..n * dim)
-            .map(|i| {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (1.0 + (i % dim) as f32) + 3.0
-            })
+            .map(|i| (next() - 0.5) * (1.0 + (i % dim) as f32) + 3.0)
             .collect();
         let whole = pca(&data, n, dim, 4).unwrap();
         // blocks that do not align with COV_ROWS, one of a single row, one empty
