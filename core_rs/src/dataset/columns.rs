@@ -489,6 +489,10 @@ pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
     None
 }
 
+/// Rows of a token batch whose coordinates are converted together (their records, 64 KiB,
+/// stay in the first cache levels while the 24 coordinate columns are read).
+const COORD_CHUNK: usize = 1024;
+
 /// Token rows from a batch, into `recs` and `defined` (both the batch's length); labels are
 /// appended to `labels` as (local id, label).
 pub fn tokens_from_batch(
@@ -528,28 +532,35 @@ pub fn tokens_from_batch(
         t.flags = flags[row];
     }
     defined.copy_from_slice(defs);
-    for s in 0..NUM_SPACES {
-        for (a, axis) in AXIS_NAMES.iter().enumerate() {
-            let i = 10 + s * NUM_AXES + a;
-            let c = get::<Float32Array>(b, i)?;
-            let vals = c.values();
-            // one branch-free pass per column; the first bad row is looked for only when
-            // there is one (a null reads as 0 and must be a space the token is not in)
-            let mut ok = true;
+    let cols = (0..NUM_SPACES * NUM_AXES)
+        .map(|k| get::<Float32Array>(b, 10 + k))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    // the 24 coordinate columns, a few thousand rows at a time so that the records they go
+    // into stay in cache; one branch-free pass per column and chunk, the first bad row is
+    // looked for only when there is one (a null reads as 0 and must be a space the token
+    // is not in)
+    let mut ok = [true; NUM_SPACES * NUM_AXES];
+    for first in (0..recs.len()).step_by(COORD_CHUNK) {
+        let rows = first..(first + COORD_CHUNK).min(recs.len());
+        let chunk = &mut recs[rows.clone()];
+        for (k, c) in cols.iter().enumerate() {
+            let (s, a) = (k / NUM_AXES, k % NUM_AXES);
+            let vals = &c.values()[rows.clone()];
+            let mut fine = true;
             match c.nulls() {
                 None => {
-                    for (t, v) in recs.iter_mut().zip(vals) {
+                    for (t, v) in chunk.iter_mut().zip(vals) {
                         let (raw, good) = coord_and_check(s, *v);
                         t.coords[s][a] = raw;
-                        ok &= good;
+                        fine &= good;
                     }
                 }
                 Some(n) => {
-                    for (row, (t, v)) in recs.iter_mut().zip(vals).enumerate() {
+                    for (row, (t, v)) in (first..).zip(chunk.iter_mut().zip(vals)) {
                         let valid = n.is_valid(row);
                         let (raw, good) = coord_and_check(s, *v);
                         t.coords[s][a] = if valid { raw } else { 0 };
-                        ok &= if valid {
+                        fine &= if valid {
                             good
                         } else {
                             defs[row] & (1 << s) == 0
@@ -557,10 +568,13 @@ pub fn tokens_from_batch(
                     }
                 }
             }
-            if ok {
-                continue;
-            }
-            for (row, v) in vals.iter().enumerate() {
+            ok[k] &= fine;
+        }
+    }
+    for (k, c) in cols.iter().enumerate() {
+        if !ok[k] {
+            let (s, axis) = (k / NUM_AXES, AXIS_NAMES[k % NUM_AXES]);
+            for (row, v) in c.values().iter().enumerate() {
                 if c.is_null(row) {
                     if defs[row] & (1 << s) != 0 {
                         return Err(format!(
@@ -591,6 +605,8 @@ pub fn tokens_from_batch(
 pub fn connections_from_batch(
     b: &RecordBatch,
     recs: &mut [Connection],
+    ids: &mut [u32],
+    ends: &mut [[u32; 2]],
 ) -> std::result::Result<(), String> {
     let id = u32c(b, 0)?;
     let ta = u32c(b, 1)?;
@@ -611,6 +627,11 @@ pub fn connections_from_batch(
     let last_act = seconds(b, 16)?;
     let last_upd = seconds(b, 17)?;
     let source = u32c(b, 18)?;
+    ids.copy_from_slice(id);
+    for ((e, a), b) in ends.iter_mut().zip(ta).zip(tb) {
+        *e = [*a, *b];
+    }
+    let mut ok = true;
     for (i, c) in recs.iter_mut().enumerate() {
         *c = Connection {
             token_a: ta[i],
@@ -635,6 +656,14 @@ pub fn connections_from_batch(
             id: id[i],
             _reserved1: [0; 12],
         };
+        ok &= crate::snapshot::check::record_is_valid(c);
+    }
+    // the checks of a snapshot load on the fields of each record, while it is in cache (its
+    // tokens are looked up once every part is read)
+    if !ok {
+        if let Some(p) = recs.iter().find_map(crate::snapshot::check::record_problem) {
+            return Err(p);
+        }
     }
     Ok(())
 }

@@ -259,6 +259,12 @@ pub fn load(dir: &Path) -> Result<State> {
     let mut records: Vec<Token> = crate::limits::zeroed(nt, "the tokens")?;
     let mut defined: Vec<u8> = crate::limits::zeroed(nt, "the tokens")?;
     let mut conns: Vec<Connection> = crate::limits::zeroed(nc, "the connections")?;
+    // each connection's id and tokens beside the records: the id table, the degrees and the
+    // token check read these instead of the 64-byte records
+    let mut conn_ids: Vec<u32> = crate::limits::zeroed(nc, "the connections")?;
+    let mut conn_ends: Vec<[u32; 2]> = crate::limits::zeroed(nc, "the connections")?;
+    crate::mem::advise_huge_pages(&conn_ids);
+    crate::mem::advise_huge_pages(&conn_ends);
     crate::mem::advise_huge_pages(&records);
     crate::mem::advise_huge_pages(&conns);
     let tlens: Vec<u64> = m.parts[0].iter().map(|p| p.rows).collect();
@@ -266,8 +272,8 @@ pub fn load(dir: &Path) -> Result<State> {
     let tok_schema = columns::token_schema();
     let con_schema = columns::connection_schema();
     let (labels, conn_result) = rayon::join(
-        || -> Result<Vec<(u32, String)>> {
-            let per: Vec<Result<Vec<(u32, String)>>> = m.parts[0]
+        || -> Result<Vec<Vec<(u32, String)>>> {
+            m.parts[0]
                 .par_iter()
                 .zip(pieces(&mut records, &tlens))
                 .zip(pieces(&mut defined, &tlens))
@@ -285,21 +291,24 @@ pub fn load(dir: &Path) -> Result<State> {
                     })?;
                     Ok(labels)
                 })
-                .collect();
-            let mut all = Vec::new();
-            for l in per {
-                all.extend(l?);
-            }
-            Ok(all)
+                .collect()
         },
         || -> Result<()> {
             m.parts[1]
                 .par_iter()
                 .zip(pieces(&mut conns, &clens))
-                .try_for_each(|(info, recs)| {
+                .zip(pieces(&mut conn_ids, &clens))
+                .zip(pieces(&mut conn_ends, &clens))
+                .try_for_each(|(((info, recs), ids), ends)| {
                     files::read_part(dir, info, &con_schema, |b, at| {
-                        columns::connections_from_batch(b, &mut recs[at..at + b.num_rows()])
-                            .map_err(|e| format!("rows from {at}: {e}"))
+                        let r = at..at + b.num_rows();
+                        columns::connections_from_batch(
+                            b,
+                            &mut recs[r.clone()],
+                            &mut ids[r.clone()],
+                            &mut ends[r],
+                        )
+                        .map_err(|e| format!("rows from {at}: {e}"))
                     })
                 })
         },
@@ -312,26 +321,43 @@ pub fn load(dir: &Path) -> Result<State> {
     state.tokens.next_id = m.next_token.max(1);
     state.connections.records = conns;
     state.connections.next_id = m.next_connection.max(1);
-    // the token checks and index, and the connection index, side by side; then the
-    // connections are checked against the tokens
+    // the token checks and index, the labels' table and the connection index side by side;
+    // then the connections' tokens are looked up
     let checked = {
-        let (state_ref, connections) = (&mut state.tokens, &mut state.connections);
-        let (t, ()) = rayon::join(
+        let (tokens, connections) = (&mut state.tokens, &mut state.connections);
+        let (t, labels) = rayon::join(
             || -> std::result::Result<(), String> {
-                crate::snapshot::check::token_records(&state_ref.records)?;
-                state_ref
+                crate::snapshot::check::token_records(&tokens.records)?;
+                tokens
                     .rebuild_index()
-                    .map_err(|e| format!("token table is inconsistent: {e}"))?;
-                state_ref.labels.reserve(labels.len());
-                state_ref.labels.extend(labels);
-                Ok(())
+                    .map_err(|e| format!("token table is inconsistent: {e}"))
             },
-            || connections.rebuild_index(),
+            || {
+                rayon::join(
+                    || {
+                        let mut map = rustc_hash::FxHashMap::default();
+                        map.reserve(labels.iter().map(Vec::len).sum());
+                        map.extend(labels.into_iter().flatten());
+                        map
+                    },
+                    || connections.rebuild_index_from(&conn_ids, &conn_ends),
+                )
+                .0
+            },
         );
+        tokens.labels = labels;
         t
     };
     checked.map_err(|e| bad("tokens", e))?;
-    crate::snapshot::check::connection_fields(&state).map_err(|e| bad("connections", e))?;
+    let tokens = &state.tokens;
+    if let Some(i) = conn_ends
+        .par_iter()
+        .position_first(|[a, b]| !(tokens.contains(*a) && tokens.contains(*b)))
+    {
+        let [a, b] = conn_ends[i];
+        let e = crate::snapshot::check::dangling(conn_ids[i], a, b);
+        return Err(bad("connections", e));
+    }
     if state.connections.id_to_slot.len() != state.connections.records.len() {
         let id = crate::snapshot::check::repeated_connection_id(&state.connections.records);
         return Err(bad(

@@ -298,3 +298,72 @@ fn a_write_removes_the_temporary_folders_of_dead_writers_of_this_machine_only() 
     back.load_parquet(&dir).unwrap();
     same(&rt, &back);
 }
+
+/// A dataset of 8 tokens (ids 1..=8) whose connection part holds `recs` as they are (no
+/// part writer's checks), finished as workers finish one.
+fn dataset_with_connections(root: &Path, recs: &[Connection]) -> std::path::PathBuf {
+    let dir = root.join(format!("ds{}", recs.len()));
+    let tmp = files::temp_dir(&dir).unwrap();
+    let ids: Vec<u32> = (1..=8).collect();
+    let coords = vec![0.25f32; 8 * 24];
+    parts::write_tokens_part(
+        &tmp,
+        0,
+        &parts::TokenPart {
+            id: &ids,
+            coords: &coords,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    std::fs::create_dir_all(tmp.join("connections")).unwrap();
+    let b = columns::connections_batch(recs).unwrap();
+    files::write_part(&tmp, &files::part_name("connections", 0), &b).unwrap();
+    parts::finish(&tmp, &dir, parts::FinishOptions::default()).unwrap();
+    dir
+}
+
+#[test]
+fn a_load_refuses_connections_a_snapshot_load_refuses_naming_them() {
+    let d = tempfile::tempdir().unwrap();
+    let conn = |id: u32, a: u32, b: u32| {
+        let mut c = <Connection as bytemuck::Zeroable>::zeroed();
+        (c.id, c.token_a, c.token_b, c.pull_strength) = (id, a, b, 0.5);
+        c
+    };
+    // many rows, so that the bad one sits past the first read batch
+    let good: Vec<Connection> = (0..70_000u32)
+        .map(|i| conn(i + 1, 1 + i % 8, 1 + (i + 3) % 8))
+        .collect();
+    let st = load(&dataset_with_connections(d.path(), &good)).unwrap();
+    assert_eq!(st.connections.len(), 70_000);
+    assert_eq!(st.connections.out_degree(1), 8750);
+    assert_eq!(st.connections.slot(69_999), Some(69_998));
+    type Spoil = dyn Fn(&mut Connection);
+    let cases: [(&Spoil, &str); 5] = [
+        (
+            &|c| c.token_b = 9,
+            "connection 66000 links tokens 8 -> 9 that are not in the file",
+        ),
+        (&|c| c.id = 12, "connection id 12 is repeated"),
+        (&|c| c.id = 0, "a connection has id 0"),
+        (
+            &|c| c.pull_strength = f32::INFINITY,
+            "has strength inf: strengths must be finite",
+        ),
+        (
+            &|c| c.preferred_distance = -1.0,
+            "preferred distance -1: it must be",
+        ),
+    ];
+    for (i, (spoil, want)) in cases.iter().enumerate() {
+        let mut recs = good.clone();
+        recs.truncate(69_999 - i); // a folder of its own per case
+        spoil(&mut recs[65_999]);
+        let e = load(&dataset_with_connections(d.path(), &recs))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{e}");
+        assert!(e.contains("connections"), "{e}");
+    }
+}

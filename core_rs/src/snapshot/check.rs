@@ -62,40 +62,55 @@ pub(crate) fn connection_fields(state: &State) -> std::result::Result<(), String
     use rayon::prelude::*;
     let recs = &state.connections.records;
     let bad = recs.par_iter().find_first(|c| {
-        c.id == 0
-            || c.id > MAX_CONNECTION_ID
-            || c.kind as usize >= crate::connection::KINDS.len()
-            || !c.pull_strength.is_finite()
-            || !(c.preferred_distance.is_finite() && c.preferred_distance >= 0.0)
+        !record_is_valid(c)
             || !state.tokens.contains(c.token_a)
             || !state.tokens.contains(c.token_b)
     });
-    if let Some(c) = bad {
-        return Err(if c.id == 0 {
-            "a connection has id 0".to_string()
-        } else if c.id > MAX_CONNECTION_ID {
-            format!(
-                "connection id {} is past the last connection id {MAX_CONNECTION_ID}",
-                c.id
-            )
-        } else if c.kind as usize >= crate::connection::KINDS.len() {
-            format!("connection {} has unknown kind {}", c.id, c.kind)
-        } else if !c.pull_strength.is_finite() {
-            format!(
-                "connection {} has strength {}: strengths must be finite",
-                c.id, c.pull_strength
-            )
-        } else if !(c.preferred_distance.is_finite() && c.preferred_distance >= 0.0) {
-            format!(
-                "connection {} has preferred distance {}: it must be a finite number >= 0",
-                c.id, c.preferred_distance
-            )
-        } else {
-            format!(
-                "connection {} links tokens {} -> {} that are not in the file",
-                c.id, c.token_a, c.token_b
-            )
-        });
+    match bad {
+        Some(c) => Err(record_problem(c).unwrap_or_else(|| dangling(c.id, c.token_a, c.token_b))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether a connection's own fields are valid (id in range, known kind, finite strength,
+/// finite distance >= 0); whether its tokens exist is checked against a token table.
+#[inline(always)]
+pub(crate) fn record_is_valid(c: &crate::Connection) -> bool {
+    c.id != 0
+        && c.id <= MAX_CONNECTION_ID
+        && (c.kind as usize) < crate::connection::KINDS.len()
+        && c.pull_strength.is_finite()
+        && c.preferred_distance.is_finite()
+        && c.preferred_distance >= 0.0
+}
+
+/// What is wrong with a connection's own fields, if anything (see [`record_is_valid`]).
+pub(crate) fn record_problem(c: &crate::Connection) -> Option<String> {
+    Some(if c.id == 0 {
+        "a connection has id 0".to_string()
+    } else if c.id > MAX_CONNECTION_ID {
+        format!(
+            "connection id {} is past the last connection id {MAX_CONNECTION_ID}",
+            c.id
+        )
+    } else if c.kind as usize >= crate::connection::KINDS.len() {
+        format!("connection {} has unknown kind {}", c.id, c.kind)
+    } else if !c.pull_strength.is_finite() {
+        format!(
+            "connection {} has strength {}: strengths must be finite",
+            c.id, c.pull_strength
+        )
+    } else if !(c.preferred_distance.is_finite() && c.preferred_distance >= 0.0) {
+        format!(
+            "connection {} has preferred distance {}: it must be a finite number >= 0",
+            c.id, c.preferred_distance
+        )
+    } else {
+        return None;
+    })
+}
+
+/// The problem of connection `id` whose tokens `a -> b` are not both in the token table.
+pub(crate) fn dangling(id: u32, a: u32, b: u32) -> String {
+    format!("connection {id} links tokens {a} -> {b} that are not in the file")
 }

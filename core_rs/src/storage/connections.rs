@@ -139,16 +139,20 @@ fn bump(deg: &mut Degrees, t: u32, which: usize, by: i32) {
 
 /// Degrees of every token in `records`.
 pub fn count_degrees(records: &[Connection]) -> Degrees {
-    let max = records
-        .iter()
-        .fold(0u32, |m, c| m.max(c.token_a).max(c.token_b)) as usize;
-    if max <= 4 * records.len() + 1024 {
+    count_degrees_of(records.iter().map(|c| [c.token_a, c.token_b]))
+}
+
+/// Degrees of every token from the `[token_a, token_b]` pairs of the connections.
+pub fn count_degrees_of(ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone) -> Degrees {
+    let n = ends.len();
+    let max = ends.clone().fold(0u32, |m, [a, b]| m.max(a).max(b)) as usize;
+    if max <= 4 * n + 1024 {
         // token ids in a range the records' own size bounds: count in a plain array, then
         // build the table once (sized for its entries) instead of growing it per record
         let mut dense = vec![[0u32; 2]; max + 1];
-        for c in records {
-            dense[c.token_a as usize][0] += 1;
-            dense[c.token_b as usize][1] += 1;
+        for [a, b] in ends {
+            dense[a as usize][0] += 1;
+            dense[b as usize][1] += 1;
         }
         return IdMap::from_pairs(
             [0, 0],
@@ -160,11 +164,26 @@ pub fn count_degrees(records: &[Connection]) -> Degrees {
         );
     }
     let mut deg = IdMap::new([0, 0]);
-    for c in records {
-        bump(&mut deg, c.token_a, 0, 1);
-        bump(&mut deg, c.token_b, 1, 1);
+    for [a, b] in ends {
+        bump(&mut deg, a, 0, 1);
+        bump(&mut deg, b, 1, 1);
     }
     deg
+}
+
+/// The id table and the degrees of connections with `ids` and `ends`, in slot order. A
+/// repeated id keeps its last slot (a load refuses repeated ids: the table is shorter than
+/// the records then).
+fn index(
+    ids: impl ExactSizeIterator<Item = u32> + Clone,
+    ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone,
+) -> (Slots, Degrees) {
+    let slots = Slots::of(ids.clone()).unwrap_or_else(|| {
+        let mut slots = Slots::default();
+        slots.append(0, ids);
+        slots
+    });
+    (slots, count_degrees_of(ends))
 }
 
 impl ConnectionStore {
@@ -439,13 +458,26 @@ impl ConnectionStore {
 
     /// Rebuild the id table and the degrees from the records (after a load or a bulk removal).
     pub fn rebuild_index(&mut self) {
-        // A repeated id keeps its last slot (a load refuses repeated ids before this).
-        self.id_to_slot = Slots::of(self.records.iter().map(|c| c.id)).unwrap_or_else(|| {
-            let mut slots = Slots::default();
-            slots.append(0, self.records.iter().map(|c| c.id));
-            slots
-        });
-        self.degrees = count_degrees(&self.records);
+        let recs = &self.records;
+        let (slots, degrees) = index(
+            recs.iter().map(|c| c.id),
+            recs.iter().map(|c| [c.token_a, c.token_b]),
+        );
+        self.set_index(slots, degrees);
+    }
+
+    /// [`rebuild_index`](Self::rebuild_index) from the records' ids and `[token_a, token_b]`
+    /// pairs kept beside them (a load that decodes columns has them at hand: reading them
+    /// costs a sixteenth of reading the records again).
+    pub fn rebuild_index_from(&mut self, ids: &[u32], ends: &[[u32; 2]]) {
+        assert!(ids.len() == self.records.len() && ends.len() == self.records.len());
+        let (slots, degrees) = index(ids.iter().copied(), ends.iter().copied());
+        self.set_index(slots, degrees);
+    }
+
+    fn set_index(&mut self, slots: Slots, degrees: Degrees) {
+        self.id_to_slot = slots;
+        self.degrees = degrees;
         if self.next_id == 0 || self.next_id > MAX_CONNECTION_ID {
             self.next_id = 1;
         }
