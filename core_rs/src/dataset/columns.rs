@@ -405,15 +405,6 @@ fn bad_code(v: f32, scale: f32, row: usize, name: &str) -> String {
     )
 }
 
-/// The byte whose value `code / scale` is `v`, exactly.
-#[cfg(test)]
-fn code_of(v: f32, scale: f32, row: usize, name: &str) -> std::result::Result<u8, String> {
-    match code_and_check(v, scale) {
-        (c, true) => Ok(c),
-        _ => Err(bad_code(v, scale, row, name)),
-    }
-}
-
 fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, String> {
     let mut ok = true;
     let out = v
@@ -717,15 +708,15 @@ mod tests {
     #[test]
     fn every_byte_comes_back_from_its_fraction() {
         for c in 0..=255u8 {
-            assert_eq!(code_of(c as f32 / 255.0, 255.0, 0, "x"), Ok(c));
-            assert_eq!(code_of(c as f32 / 100.0, 100.0, 0, "x"), Ok(c));
+            assert_eq!(codes_of(&[c as f32 / 255.0], 255.0, "x"), Ok(vec![c]));
+            assert_eq!(codes_of(&[c as f32 / 100.0], 100.0, "x"), Ok(vec![c]));
             assert_eq!(
                 crate::connection::u8_to_unit(c),
                 c as f32 / 255.0,
                 "the unit columns are what the API shows"
             );
         }
-        assert!(code_of(0.3333, 255.0, 0, "x").is_err());
-        assert!(code_of(2.56, 100.0, 0, "x").is_err());
+        assert!(codes_of(&[0.3333], 255.0, "x").is_err());
+        assert!(codes_of(&[2.56], 100.0, "x").is_err());
     }
 }
