@@ -60,6 +60,30 @@ impl<V: Copy + PartialEq> IdMap<V> {
         map
     }
 
+    /// Build from a table of values by id (`empty` where absent), keeping it as the dense
+    /// part when it is not too sparse for that.
+    pub fn from_dense(empty: V, dense: Vec<V>) -> Self {
+        let len = dense.iter().filter(|v| **v != empty).count();
+        if dense.len() > Self::dense_cap(len) {
+            return Self::from_pairs(
+                empty,
+                dense
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != empty)
+                    .map(|(id, v)| (id as u32, *v)),
+            );
+        }
+        let max_id = dense.iter().rposition(|v| *v != empty).unwrap_or(0) as u32;
+        IdMap {
+            dense,
+            sparse: FxHashMap::default(),
+            empty,
+            len,
+            max_id,
+        }
+    }
+
     /// The most entries the dense part may hold for `live` live ids.
     #[inline]
     fn dense_cap(live: usize) -> usize {
@@ -254,6 +278,32 @@ mod tests {
         }
         assert!(m.is_empty());
         assert!(m.memory_bytes() < 256 * 1024, "{}", m.memory_bytes());
+    }
+
+    #[test]
+    fn a_dense_table_is_kept_unless_too_sparse() {
+        let mut t = vec![0u32; 10_000];
+        for id in (1..10_000).step_by(2) {
+            t[id] = id as u32;
+        }
+        let m = IdMap::from_dense(0, t);
+        assert_eq!((m.len(), m.max_id()), (5000, 9999));
+        assert_eq!(
+            (m.get(9999), m.get(9998), m.get(0)),
+            (Some(9999), None, None)
+        );
+        assert!(m.sparse.is_empty() && m.dense.len() == 10_000);
+        // two entries in a table of a million: a table sized for two (and a hash entry)
+        let mut t = vec![0u32; 1_000_000];
+        (t[5], t[999_999]) = (1, 2);
+        let m = IdMap::from_dense(0, t);
+        assert_eq!(
+            (m.len(), m.max_id(), m.get(5), m.get(999_999)),
+            (2, 999_999, Some(1), Some(2))
+        );
+        assert!(m.memory_bytes() < 64 * 1024, "{}", m.memory_bytes());
+        let m = IdMap::from_dense(0u32, vec![0; 3]);
+        assert!(m.is_empty() && m.get(1).is_none());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::connection::{Connection, KINDS};
 use crate::space::{
-    decode, round_even, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES,
+    decode, round_even, small_int, AXIS_NAMES, NUM_AXES, NUM_SPACES, SPACE_NAMES, SPACE_SCALES,
 };
 use crate::token::{Token, ENTITY_TYPES, MAX_LOCAL_ID};
 use arrow_array::types::{Int8Type, UInt8Type};
@@ -132,7 +132,7 @@ fn gather<R, T>(recs: &[R], f: impl Fn(&R) -> T) -> Vec<T> {
 /// over the labels, then a sort, instead of a lookup per token), with `slot` giving a
 /// label's row.
 pub fn labels_by_row(
-    labels: &rustc_hash::FxHashMap<u32, String>,
+    labels: &rustc_hash::FxHashMap<u32, crate::storage::tokens::Label>,
     slot: impl Fn(u32) -> Option<usize> + Sync,
 ) -> Vec<(u32, &str)> {
     use rayon::prelude::*;
@@ -318,19 +318,30 @@ fn f32c(b: &RecordBatch, i: usize) -> std::result::Result<&[f32], String> {
     values(b, i, |a: &Float32Array| a.values().as_ref())
 }
 
+/// The inverse of 125 modulo 2^64.
+const INV_125: u64 = 0x1cac_0831_26e9_78d5;
+
+/// Whole seconds from milliseconds, and whether every value is a whole second in
+/// 0 ..= u32::MAX s. Exact division by 1000 = 8 * 125 without dividing: a multiple of 8,
+/// shifted, times the inverse of 125 is its quotient when 125 divides it and more than any
+/// u32 otherwise; branch-free, so that the loop compiles to vector instructions.
+fn seconds_of(ms: &[i64]) -> (Vec<u32>, bool) {
+    let mut out = vec![0u32; ms.len()];
+    let mut ok = true;
+    for (o, m) in out.iter_mut().zip(ms) {
+        let q = ((*m as u64) >> 3).wrapping_mul(INV_125);
+        ok &= (*m & 7 == 0) & (*m >= 0) & (q <= u32::MAX as u64);
+        *o = q as u32;
+    }
+    (out, ok)
+}
+
 /// Whole seconds from a timestamp[ms] column.
 fn seconds(b: &RecordBatch, i: usize) -> std::result::Result<Vec<u32>, String> {
     let v = values(b, i, |a: &TimestampMillisecondArray| a.values().as_ref())?;
     let good = |ms: i64| ms % 1000 == 0 && (0..=u32::MAX as i64).contains(&(ms / 1000));
-    // one branch-free pass; the first bad row is looked for only when there is one
-    let mut ok = true;
-    let out = v
-        .iter()
-        .map(|ms| {
-            ok &= good(*ms);
-            (ms / 1000) as u32
-        })
-        .collect();
+    // one pass; the first bad row is looked for only when there is one
+    let (out, ok) = seconds_of(v);
     if ok {
         return Ok(out);
     }
@@ -389,13 +400,16 @@ where
     }
 }
 
-/// The byte whose value `code / scale` is `v`, exactly, and whether there is one.
+/// The byte whose value `code / scale` is `v`, exactly, and whether there is one. Free of
+/// branches, so that a loop over a column compiles to vector instructions.
 #[inline(always)]
 fn code_and_check(v: f32, scale: f32) -> (u8, bool) {
     // nearest code (ties to even: a value that is a code lies far from any tie)
     let c = round_even(v * scale);
-    let ok = (0.0..=255.0).contains(&c) && c as u8 as f32 / scale == v;
-    (c as u8, ok)
+    // in 0..=255 (a NaN code is no number, and then differs from `c`)
+    let code = small_int(c.clamp(0.0, 255.0));
+    let ok = (code as f32 == c) & (code as f32 / scale == v);
+    (code as u8, ok)
 }
 
 fn bad_code(v: f32, scale: f32, row: usize, name: &str) -> String {
@@ -406,15 +420,13 @@ fn bad_code(v: f32, scale: f32, row: usize, name: &str) -> String {
 }
 
 fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, String> {
+    let mut out = vec![0u8; v.len()];
     let mut ok = true;
-    let out = v
-        .iter()
-        .map(|x| {
-            let (c, good) = code_and_check(*x, scale);
-            ok &= good;
-            c
-        })
-        .collect();
+    for (o, x) in out.iter_mut().zip(v) {
+        let (c, good) = code_and_check(*x, scale);
+        *o = c;
+        ok &= good;
+    }
     if ok {
         return Ok(out);
     }
@@ -425,15 +437,28 @@ fn codes_of(v: &[f32], scale: f32, name: &str) -> std::result::Result<Vec<u8>, S
     Err(bad_code(v[row], scale, row, name))
 }
 
-/// The raw value for `v` in `space` and whether it is exact, without branches (the checks
-/// of [`coord_raw`]).
+/// The raw value for `v` in `space` and whether it is exact (the checks of [`coord_raw`]),
+/// free of branches, so that a loop over a column compiles to vector instructions.
 #[inline(always)]
 fn coord_and_check(space: usize, v: f32) -> (i16, bool) {
-    let r = v * SPACE_SCALES[space];
+    let scale = SPACE_SCALES[space];
+    let r = v * scale;
     let raw = round_even(r);
-    let ok =
-        r.abs() <= 32768.0 && (-32768.0..=32767.0).contains(&raw) && decode(space, raw as i16) == v;
-    (raw as i16, ok)
+    // in i16's range (a NaN raw value is no number, and then differs from `raw`)
+    let q = small_int(raw.clamp(-32768.0, 32767.0));
+    let ok = (r.abs() <= 32768.0) & (q as f32 == raw) & (q as f32 / scale == v);
+    (q as i16, ok)
+}
+
+/// [`coord_and_check`] over a column of values of `space`, into `out`; whether all are exact.
+fn coords_of(space: usize, vals: &[f32], out: &mut [i16]) -> bool {
+    let mut ok = true;
+    for (o, v) in out.iter_mut().zip(vals) {
+        let (raw, good) = coord_and_check(space, *v);
+        *o = raw;
+        ok &= good;
+    }
+    ok
 }
 
 /// The fixed-point value of one coordinate, exactly (`decode(raw) == v`).
@@ -484,13 +509,15 @@ pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
 /// stay in the first cache levels while the 24 coordinate columns are read).
 const COORD_CHUNK: usize = 1024;
 
-/// Token rows from a batch, into `recs` and `defined` (both the batch's length); labels are
-/// appended to `labels` as (local id, label).
+/// Token rows from a batch, into `recs`, `defined` and `local_ids` (each the batch's length),
+/// with the checks of a snapshot load on each record; labels are appended to `labels` as
+/// (local id, label).
 pub fn tokens_from_batch(
     b: &RecordBatch,
     recs: &mut [Token],
     defined: &mut [u8],
-    labels: &mut Vec<(u32, String)>,
+    local_ids: &mut [u32],
+    labels: &mut Vec<(u32, crate::storage::tokens::Label)>,
 ) -> std::result::Result<(), String> {
     let ids = u32c(b, 0)?;
     let label = get::<StringArray>(b, 1)?;
@@ -502,6 +529,7 @@ pub fn tokens_from_batch(
     let stamp = seconds(b, 7)?;
     let flags = u16c(b, 8)?;
     let defs = u8c(b, 9)?;
+    let mut valid = true;
     for (row, t) in recs.iter_mut().enumerate() {
         let id = ids[row];
         if id == 0 || id > MAX_LOCAL_ID {
@@ -521,45 +549,55 @@ pub fn tokens_from_batch(
         t.field_strength = strength[row];
         t.timestamp = stamp[row];
         t.flags = flags[row];
+        valid &= crate::snapshot::check::token_is_valid(t);
+    }
+    // entity types and weights as a snapshot load checks them, while the records are in cache
+    if !valid {
+        if let Some(p) = recs.iter().find_map(crate::snapshot::check::token_problem) {
+            return Err(p);
+        }
     }
     defined.copy_from_slice(defs);
+    local_ids.copy_from_slice(ids);
     let cols = (0..NUM_SPACES * NUM_AXES)
         .map(|k| get::<Float32Array>(b, 10 + k))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    // the 24 coordinate columns, a few thousand rows at a time so that the records they go
-    // into stay in cache; one branch-free pass per column and chunk, the first bad row is
-    // looked for only when there is one (a null reads as 0 and must be a space the token
-    // is not in)
+    // the 24 coordinate columns, a thousand rows at a time: each column converted and checked
+    // into a small buffer in one branch-free (vectorised) pass, then the buffers' rows written
+    // into the records; the first bad row is looked for only when there is one (a null reads
+    // as 0 and must be a space the token is not in)
     let mut ok = [true; NUM_SPACES * NUM_AXES];
+    let mut buf = [[0i16; COORD_CHUNK]; NUM_SPACES * NUM_AXES];
     for first in (0..recs.len()).step_by(COORD_CHUNK) {
         let rows = first..(first + COORD_CHUNK).min(recs.len());
-        let chunk = &mut recs[rows.clone()];
+        let n = rows.len();
         for (k, c) in cols.iter().enumerate() {
-            let (s, a) = (k / NUM_AXES, k % NUM_AXES);
+            let s = k / NUM_AXES;
             let vals = &c.values()[rows.clone()];
-            let mut fine = true;
-            match c.nulls() {
-                None => {
-                    for (t, v) in chunk.iter_mut().zip(vals) {
+            let out = &mut buf[k][..n];
+            ok[k] &= match c.nulls() {
+                None => coords_of(s, vals, out),
+                Some(nulls) => {
+                    let mut fine = true;
+                    for (row, (o, v)) in (first..).zip(out.iter_mut().zip(vals)) {
+                        let valid = nulls.is_valid(row);
                         let (raw, good) = coord_and_check(s, *v);
-                        t.coords[s][a] = raw;
-                        fine &= good;
-                    }
-                }
-                Some(n) => {
-                    for (row, (t, v)) in (first..).zip(chunk.iter_mut().zip(vals)) {
-                        let valid = n.is_valid(row);
-                        let (raw, good) = coord_and_check(s, *v);
-                        t.coords[s][a] = if valid { raw } else { 0 };
+                        *o = if valid { raw } else { 0 };
                         fine &= if valid {
                             good
                         } else {
                             defs[row] & (1 << s) == 0
                         };
                     }
+                    fine
                 }
+            };
+        }
+        for (i, t) in recs[rows].iter_mut().enumerate() {
+            for (s, xyz) in t.coords.iter_mut().enumerate() {
+                let b = &buf[NUM_AXES * s..];
+                *xyz = [b[0][i], b[1][i], b[2][i]];
             }
-            ok[k] &= fine;
         }
     }
     for (k, c) in cols.iter().enumerate() {
@@ -585,7 +623,7 @@ pub fn tokens_from_batch(
     if label.null_count() < label.len() {
         for (row, t) in recs.iter().enumerate() {
             if label.is_valid(row) {
-                labels.push((t.local_id(), label.value(row).to_string()));
+                labels.push((t.local_id(), label.value(row).into()));
             }
         }
     }
@@ -718,5 +756,63 @@ mod tests {
         }
         assert!(codes_of(&[0.3333], 255.0, "x").is_err());
         assert!(codes_of(&[2.56], 100.0, "x").is_err());
+        assert_eq!(codes_of(&[-0.0], 255.0, "x"), Ok(vec![0]));
+        for bad in [
+            f32::NAN,
+            f32::INFINITY,
+            -1.0 / 255.0,
+            256.0 / 255.0,
+            1e30,
+            -1e30,
+        ] {
+            assert!(codes_of(&[0.0, bad], 255.0, "x")
+                .unwrap_err()
+                .starts_with("row 1:"));
+        }
+    }
+
+    #[test]
+    fn the_column_conversion_of_coordinates_accepts_exactly_what_coord_raw_does() {
+        for s in 0..NUM_SPACES {
+            let mut vals: Vec<f32> = (i16::MIN..=i16::MAX).map(|raw| decode(s, raw)).collect();
+            let max = decode(s, i16::MAX);
+            vals.extend([f32::NAN, f32::INFINITY, -f32::INFINITY, 1e30, -1e30, -0.0]);
+            vals.extend([max * 1.0001, -max * 1.0001, decode(s, 1) * 0.5, 0.123_456_7]);
+            vals.extend([
+                f32::from_bits(max.to_bits() + 1),
+                decode(s, 7) + decode(s, 1) * 0.25,
+            ]);
+            for v in vals {
+                let mut out = [0i16];
+                let ok = coords_of(s, &[v], &mut out);
+                assert_eq!(ok.then_some(out[0]), coord_raw(s, v), "space {s} value {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn whole_seconds_are_exact_and_anything_else_is_refused() {
+        let top = u32::MAX as i64 * 1000;
+        let cases: [(i64, Option<u32>); 12] = [
+            (0, Some(0)),
+            (1000, Some(1)),
+            (1_764_000_000_000, Some(1_764_000_000)),
+            (top, Some(u32::MAX)),
+            (top + 1000, None),
+            (1, None),
+            (999, None),
+            (1008, None),
+            (8000 * 125 + 8, None),
+            (-1000, None),
+            (i64::MIN, None),
+            (i64::MAX - 807, None),
+        ];
+        for (ms, want) in cases {
+            let (out, ok) = seconds_of(&[ms]);
+            assert_eq!(ok.then_some(out[0]), want, "{ms} ms");
+        }
+        let all: Vec<i64> = (0..200_000i64).map(|s| s * 1000).collect();
+        let (out, ok) = seconds_of(&all);
+        assert!(ok && out.iter().enumerate().all(|(i, s)| *s as usize == i));
     }
 }

@@ -258,9 +258,10 @@ pub fn load(dir: &Path) -> Result<State> {
     let (nt, nc) = (m.rows(0) as usize, m.rows(1) as usize);
     let mut records: Vec<Token> = crate::limits::zeroed(nt, "the tokens")?;
     let mut defined: Vec<u8> = crate::limits::zeroed(nt, "the tokens")?;
+    let mut tok_ids: Vec<u32> = crate::limits::zeroed(nt, "the tokens")?;
     let mut conns: Vec<Connection> = crate::limits::zeroed(nc, "the connections")?;
-    // each connection's id and tokens beside the records: the id table, the degrees and the
-    // token check read these instead of the 64-byte records
+    // each token's and connection's id and each connection's tokens beside the records: the
+    // id tables, the degrees and the token check read these instead of the 64-byte records
     let mut conn_ids: Vec<u32> = crate::limits::zeroed(nc, "the connections")?;
     let mut conn_ends: Vec<[u32; 2]> = crate::limits::zeroed(nc, "the connections")?;
     crate::mem::advise_huge_pages(&conn_ids);
@@ -272,19 +273,21 @@ pub fn load(dir: &Path) -> Result<State> {
     let tok_schema = columns::token_schema();
     let con_schema = columns::connection_schema();
     let (labels, conn_result) = rayon::join(
-        || -> Result<Vec<Vec<(u32, String)>>> {
+        || -> Result<Vec<Vec<(u32, crate::storage::tokens::Label)>>> {
             m.parts[0]
                 .par_iter()
                 .zip(pieces(&mut records, &tlens))
                 .zip(pieces(&mut defined, &tlens))
-                .map(|((info, recs), defs)| {
+                .zip(pieces(&mut tok_ids, &tlens))
+                .map(|(((info, recs), defs), ids)| {
                     let mut labels = Vec::new();
                     files::read_part(dir, info, &tok_schema, |b, at| {
                         let r = at..at + b.num_rows();
                         columns::tokens_from_batch(
                             b,
                             &mut recs[r.clone()],
-                            &mut defs[r],
+                            &mut defs[r.clone()],
+                            &mut ids[r],
                             &mut labels,
                         )
                         .map_err(|e| format!("rows from {at}: {e}"))
@@ -321,15 +324,14 @@ pub fn load(dir: &Path) -> Result<State> {
     state.tokens.next_id = m.next_token.max(1);
     state.connections.records = conns;
     state.connections.next_id = m.next_connection.max(1);
-    // the token checks and index, the labels' table and the connection index side by side;
-    // then the connections' tokens are looked up
+    // (each record was checked as it was decoded) the token index, the labels' table and the
+    // connection index side by side; then the connections' tokens are looked up
     let checked = {
         let (tokens, connections) = (&mut state.tokens, &mut state.connections);
         let (t, labels) = rayon::join(
             || -> std::result::Result<(), String> {
-                crate::snapshot::check::token_records(&tokens.records)?;
                 tokens
-                    .rebuild_index()
+                    .rebuild_index_from(&tok_ids)
                     .map_err(|e| format!("token table is inconsistent: {e}"))
             },
             || {
@@ -349,13 +351,25 @@ pub fn load(dir: &Path) -> Result<State> {
         t
     };
     checked.map_err(|e| bad("tokens", e))?;
+    // every token a connection names has a degree, so looking up the tokens with a degree
+    // (in id order) checks all the connections' ends; the first connection at fault is
+    // looked for only when one is missing
     let tokens = &state.tokens;
-    if let Some(i) = conn_ends
-        .par_iter()
-        .position_first(|[a, b]| !(tokens.contains(*a) && tokens.contains(*b)))
+    if let Some((t, _)) = state
+        .connections
+        .degrees
+        .iter()
+        .find(|(t, _)| !tokens.contains(*t))
     {
-        let [a, b] = conn_ends[i];
-        let e = crate::snapshot::check::dangling(conn_ids[i], a, b);
+        let first = conn_ends
+            .par_iter()
+            .position_first(|[a, b]| !(tokens.contains(*a) && tokens.contains(*b)));
+        let e = match first {
+            Some(i) => {
+                crate::snapshot::check::dangling(conn_ids[i], conn_ends[i][0], conn_ends[i][1])
+            }
+            None => format!("token {t} has connections but is not in the file"),
+        };
         return Err(bad("connections", e));
     }
     if state.connections.id_to_slot.len() != state.connections.records.len() {

@@ -15,7 +15,12 @@ fn sample(n: usize) -> RuntimeStorage {
         })
         .collect();
     let labels = (0..n)
-        .map(|i| (i % 3 != 0).then(|| format!("w{i}é")))
+        // short labels are held in place, long ones on the heap
+        .map(|i| match i % 3 {
+            0 => None,
+            1 => Some(format!("w{i}é")),
+            _ => Some(format!("{}-{i}", "ä".repeat(i % 20))),
+        })
         .collect();
     let ids = rt
         .create_tokens(&TokenBatch {
@@ -365,5 +370,52 @@ fn a_load_refuses_connections_a_snapshot_load_refuses_naming_them() {
             .to_string();
         assert!(e.contains(want), "{e}");
         assert!(e.contains("connections"), "{e}");
+    }
+}
+
+#[test]
+fn a_load_refuses_tokens_a_snapshot_load_refuses_naming_them() {
+    let d = tempfile::tempdir().unwrap();
+    let good: Vec<Token> = (0..70_000u32)
+        .map(|i| {
+            let mut t = <Token as bytemuck::Zeroable>::zeroed();
+            (t.id, t.weight) = (i + 1, 0.5);
+            t
+        })
+        .collect();
+    let dataset = |recs: &[Token]| {
+        let dir = d.path().join(format!("tokens{}", recs.len()));
+        let tmp = files::temp_dir(&dir).unwrap();
+        std::fs::create_dir_all(tmp.join("tokens")).unwrap();
+        let b = columns::tokens_batch(recs, &vec![0; recs.len()], 0, &[]).unwrap();
+        files::write_part(&tmp, &files::part_name("tokens", 0), &b).unwrap();
+        parts::finish(&tmp, &dir, parts::FinishOptions::default()).unwrap();
+        dir
+    };
+    let st = load(&dataset(&good)).unwrap();
+    assert_eq!(st.tokens.len(), 70_000);
+    assert_eq!(st.tokens.slot(69_999), Some(69_998));
+    type Spoil = dyn Fn(&mut Token);
+    let cases: [(&Spoil, &str); 3] = [
+        (
+            &|t| t.weight = f32::INFINITY,
+            "token 66000 has weight inf: weights must be finite",
+        ),
+        (
+            &|t| t.weight = f32::NAN,
+            "token 66000 has weight NaN: weights must be finite",
+        ),
+        (
+            &|t| t.flags = 14 << crate::token::flags::ENTITY_SHIFT | 0x0100,
+            "token 66000 has entity type 15: entity types are 0..=14",
+        ),
+    ];
+    for (i, (spoil, want)) in cases.iter().enumerate() {
+        let mut recs = good.clone();
+        recs.truncate(69_999 - i); // a folder of its own per case
+        spoil(&mut recs[65_999]);
+        let e = load(&dataset(&recs)).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+        assert!(e.contains("tokens") && e.contains("rows from 65536"), "{e}");
     }
 }

@@ -12,28 +12,44 @@ pub(crate) fn tokens(state: &State) -> std::result::Result<(), String> {
 
 /// [`tokens`] on the records alone.
 pub(crate) fn token_records(records: &[crate::Token]) -> std::result::Result<(), String> {
-    use crate::token::{flags, ENTITY_TYPES};
     use rayon::prelude::*;
-    let types = ENTITY_TYPES.len() as u16;
-    let bad = records.par_iter().find_first(|t| {
-        t.entity() as u16 >= types
-            || (t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT >= types
-            || !t.weight.is_finite()
-    });
-    match bad {
+    match records.par_iter().find_first(|t| !token_is_valid(t)) {
         None => Ok(()),
-        Some(t) if !t.weight.is_finite() => Err(format!(
+        Some(t) => Err(token_problem(t).unwrap_or_default()),
+    }
+}
+
+/// Whether a token record passes [`token_records`]: a known entity type (in its id and in its
+/// flags) and a finite weight.
+#[inline(always)]
+pub(crate) fn token_is_valid(t: &crate::Token) -> bool {
+    use crate::token::{flags, ENTITY_TYPES};
+    let types = ENTITY_TYPES.len() as u16;
+    (t.entity() as u16) < types
+        && (t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT < types
+        && t.weight.is_finite()
+}
+
+/// What is wrong with a token record that [`token_is_valid`] refuses.
+pub(crate) fn token_problem(t: &crate::Token) -> Option<String> {
+    use crate::token::{flags, ENTITY_TYPES};
+    let types = ENTITY_TYPES.len() as u16;
+    if token_is_valid(t) {
+        None
+    } else if !t.weight.is_finite() {
+        Some(format!(
             "token {} has weight {}: weights must be finite",
             t.local_id(),
             t.weight
-        )),
-        Some(t) => Err(format!(
+        ))
+    } else {
+        Some(format!(
             "token {} has entity type {}: entity types are 0..={}",
             t.local_id(),
             t.entity()
                 .max(((t.flags & flags::ENTITY_MASK) >> flags::ENTITY_SHIFT) as u8),
             types - 1
-        )),
+        ))
     }
 }
 

@@ -288,7 +288,7 @@ impl<'p> SnapshotFile<'p> {
                     "label {label:?} belongs to token {id}, which is not in the file"
                 )));
             }
-            if state.tokens.labels.insert(id, label).is_some() {
+            if state.tokens.labels.insert(id, label.into()).is_some() {
                 return Err(self.bad(format!("token {id} has two labels")));
             }
         }

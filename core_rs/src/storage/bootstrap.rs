@@ -458,7 +458,7 @@ mod tests {
 
     fn pairs(rt: &RuntimeStorage) -> Vec<(String, String)> {
         let st = rt.read();
-        let label = |t: u32| st.tokens.labels[&t].clone();
+        let label = |t: u32| st.tokens.labels[&t].to_string();
         let mut v: Vec<_> = st
             .connections
             .records

@@ -155,7 +155,11 @@ impl RuntimeStorage {
                 TokenView {
                     token,
                     defined: st.tokens.defined[i],
-                    label: st.tokens.labels.get(&token.local_id()).cloned(),
+                    label: st
+                        .tokens
+                        .labels
+                        .get(&token.local_id())
+                        .map(|l| l.to_string()),
                 }
             })
             .collect()
@@ -179,7 +183,7 @@ impl RuntimeStorage {
     pub fn labels_of(&self, ids: &[u32]) -> Vec<Option<String>> {
         let st = self.read();
         ids.iter()
-            .map(|i| st.tokens.labels.get(i).cloned())
+            .map(|i| st.tokens.labels.get(i).map(|l| l.to_string()))
             .collect()
     }
 

@@ -147,21 +147,14 @@ pub fn count_degrees_of(ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone) -
     let n = ends.len();
     let max = ends.clone().fold(0u32, |m, [a, b]| m.max(a).max(b)) as usize;
     if max <= 4 * n + 1024 {
-        // token ids in a range the records' own size bounds: count in a plain array, then
-        // build the table once (sized for its entries) instead of growing it per record
+        // token ids in a range the records' own size bounds: count in a plain array, which
+        // becomes the table (or builds one sized for its entries) instead of growing it per record
         let mut dense = vec![[0u32; 2]; max + 1];
         for [a, b] in ends {
             dense[a as usize][0] += 1;
             dense[b as usize][1] += 1;
         }
-        return IdMap::from_pairs(
-            [0, 0],
-            dense
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| **d != [0, 0])
-                .map(|(t, d)| (t as u32, *d)),
-        );
+        return IdMap::from_dense([0, 0], dense);
     }
     let mut deg = IdMap::new([0, 0]);
     for [a, b] in ends {
@@ -175,15 +168,19 @@ pub fn count_degrees_of(ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone) -
 /// repeated id keeps its last slot (a load refuses repeated ids: the table is shorter than
 /// the records then).
 fn index(
-    ids: impl ExactSizeIterator<Item = u32> + Clone,
-    ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone,
+    ids: impl ExactSizeIterator<Item = u32> + Clone + Send,
+    ends: impl ExactSizeIterator<Item = [u32; 2]> + Clone + Send,
 ) -> (Slots, Degrees) {
-    let slots = Slots::of(ids.clone()).unwrap_or_else(|| {
-        let mut slots = Slots::default();
-        slots.append(0, ids);
-        slots
-    });
-    (slots, count_degrees_of(ends))
+    rayon::join(
+        || {
+            Slots::of(ids.clone()).unwrap_or_else(|| {
+                let mut slots = Slots::default();
+                slots.append(0, ids);
+                slots
+            })
+        },
+        || count_degrees_of(ends),
+    )
 }
 
 impl ConnectionStore {

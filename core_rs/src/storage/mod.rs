@@ -274,7 +274,7 @@ impl RuntimeStorage {
             Ok(TokenView {
                 token: st.tokens.records[slot],
                 defined: st.tokens.defined[slot],
-                label: st.tokens.labels.get(&id).cloned(),
+                label: st.tokens.labels.get(&id).map(|l| l.to_string()),
             })
         })
     }

@@ -63,7 +63,7 @@ impl RuntimeStorage {
             .map(|(id, s)| TokenView {
                 token: t.records[s],
                 defined: t.defined[s],
-                label: t.labels.get(&id).cloned(),
+                label: t.labels.get(&id).map(|l| l.to_string()),
             })
             .collect();
         (rows, more)

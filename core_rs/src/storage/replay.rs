@@ -133,7 +133,7 @@ impl State {
                     self.tokens.defined[slot] = r.defined;
                     self.tokens.touch();
                     match r.label {
-                        Some(l) => self.tokens.labels.insert(id, l),
+                        Some(l) => self.tokens.labels.insert(id, l.into()),
                         None => self.tokens.labels.remove(&id),
                     };
                 }
@@ -205,7 +205,7 @@ mod tests {
         TokenRecord {
             token: st.tokens.records[slot],
             defined: st.tokens.defined[slot],
-            label: st.tokens.labels.get(&id).cloned(),
+            label: st.tokens.labels.get(&id).map(|l| l.to_string()),
         }
     }
 

@@ -13,6 +13,9 @@ use rayon::prelude::*;
 /// Every space defined.
 pub const ALL_SPACES: u8 = 0xFF;
 
+/// A token's label: inline when short, on the heap otherwise.
+pub type Label = compact_str::CompactString;
+
 /// Tokens as struct-of-records with side tables.
 #[derive(Clone, Debug)]
 pub struct TokenStore {
@@ -22,8 +25,9 @@ pub struct TokenStore {
     pub(crate) defined: Vec<u8>,
     /// Local id -> slot in `records`, sized by the live tokens (not by the largest id).
     pub(crate) id_to_slot: Slots,
-    /// Labels by local id.
-    pub(crate) labels: rustc_hash::FxHashMap<u32, String>,
+    /// Labels by local id. A label of up to 24 bytes (nearly every word) is stored in place,
+    /// so a million labels load without a million allocations.
+    pub(crate) labels: rustc_hash::FxHashMap<u32, Label>,
     /// Where the next allocation starts looking for a free id. It moves up as ids are
     /// handed out and wraps around to 1 past the 24-bit limit, so freed ids are reused
     /// without a recently deleted id coming back at once. Explicit ids do not move it.
@@ -150,7 +154,15 @@ impl TokenStore {
 
     /// Bytes held (records, masks, id table, labels), for metrics.
     pub fn memory_bytes(&self) -> u64 {
-        let labels: usize = self.labels.values().map(|l| l.capacity() + 32).sum();
+        // a table entry is 32 bytes; a label longer than the entry's 24 bytes adds its heap copy
+        let heap = |l: &Label| {
+            if l.is_heap_allocated() {
+                l.capacity()
+            } else {
+                0
+            }
+        };
+        let labels: usize = self.labels.values().map(|l| heap(l) + 32).sum();
         (self.records.capacity() * 64
             + self.defined.capacity()
             + self.id_to_slot.memory_bytes()
@@ -311,7 +323,7 @@ impl TokenStore {
         }
         for (id, label) in ids.iter().zip(labels) {
             if let Some(l) = label {
-                self.labels.insert(*id, l);
+                self.labels.insert(*id, l.into());
             }
         }
         self.next_id = next_id;
@@ -396,7 +408,7 @@ impl TokenStore {
         }
         match label {
             Some(Some(l)) => {
-                self.labels.insert(id, l);
+                self.labels.insert(id, l.into());
             }
             Some(None) => {
                 self.labels.remove(&id);
@@ -433,14 +445,22 @@ impl TokenStore {
 
     /// Rebuild the id table from the records (after a load).
     pub fn rebuild_index(&mut self) -> Result<()> {
-        for t in &self.records {
-            check_id(t.local_id() as u64)?;
+        let ids: Vec<u32> = self.records.iter().map(|t| t.local_id()).collect();
+        self.rebuild_index_from(&ids)
+    }
+
+    /// [`rebuild_index`](Self::rebuild_index) from the records' local ids, in slot order
+    /// (a column kept beside the records, read instead of the 64-byte records).
+    pub fn rebuild_index_from(&mut self, local_ids: &[u32]) -> Result<()> {
+        assert!(local_ids.len() == self.records.len());
+        for id in local_ids {
+            check_id(*id as u64)?;
         }
-        let slots = Slots::of(self.records.iter().map(|t| t.local_id()));
+        let slots = Slots::of(local_ids.iter().copied());
         if let Some(slots) = slots {
             self.id_to_slot = slots;
         } else {
-            let mut ids: Vec<u32> = self.records.iter().map(|t| t.local_id()).collect();
+            let mut ids = local_ids.to_vec();
             ids.sort_unstable();
             let dup = ids.windows(2).find(|w| w[0] == w[1]).map_or(0, |w| w[0]);
             return Err(NgError::DuplicateId(dup));

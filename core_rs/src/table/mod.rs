@@ -320,7 +320,7 @@ fn row<'a>(t: &'a TokenStore, slot: usize, with_label: bool) -> Row<'a> {
         t: tok,
         defined: t.defined[slot],
         label: if with_label {
-            t.labels.get(&tok.local_id()).map(String::as_str)
+            t.labels.get(&tok.local_id()).map(|l| l.as_str())
         } else {
             None
         },
@@ -375,7 +375,7 @@ fn view(t: &TokenStore, id: u32) -> Option<TokenView> {
     Some(TokenView {
         token: t.records[s],
         defined: t.defined[s],
-        label: t.labels.get(&id).cloned(),
+        label: t.labels.get(&id).map(|l| l.to_string()),
     })
 }
 
@@ -407,7 +407,7 @@ fn page_of(t: &TokenStore, q: &TableQuery, sorted: &Sorted) -> Result<TablePage,
         Sorted::Text(v) => {
             let start = match &cursor {
                 Some(CursorKey::Text(l, tt)) => v.partition_point(|id| {
-                    let here = (t.labels.get(id).map(String::as_str), tie(*id, q.desc));
+                    let here = (t.labels.get(id).map(|l| l.as_str()), tie(*id, q.desc));
                     text_cmp(here, (l.as_deref(), *tt), q.desc) != Ordering::Greater
                 }),
                 Some(_) => {
