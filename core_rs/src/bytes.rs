@@ -114,10 +114,13 @@ impl<'a> Reader<'a> {
     }
     /// A string written by [`Writer::str`].
     pub fn string(&mut self) -> Read<String> {
+        self.str().map(str::to_owned)
+    }
+    /// A string written by [`Writer::str`], borrowed from the buffer.
+    pub fn str(&mut self) -> Read<&'a str> {
         let n = self.u32()? as usize;
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec())
-            .map_err(|_| format!("{} holds text that is not UTF-8", self.what))
+        std::str::from_utf8(b).map_err(|_| format!("{} holds text that is not UTF-8", self.what))
     }
     /// Everything was read.
     pub fn done(&self) -> Read<()> {

@@ -505,8 +505,8 @@ pub fn schema_difference(got: &Schema, want: &Schema) -> Option<String> {
     None
 }
 
-/// Rows of a token batch whose coordinates are converted together (their records, 64 KiB,
-/// stay in the first cache levels while the 24 coordinate columns are read).
+/// Rows of a token batch whose coordinates are converted together (the 24 converted columns,
+/// 48 KiB, and the records they go into, 64 KiB, stay in the first cache levels).
 const COORD_CHUNK: usize = 1024;
 
 /// Token rows from a batch, into `recs`, `defined` and `local_ids` (each the batch's length),

@@ -282,7 +282,7 @@ impl<'p> SnapshotFile<'p> {
         let n = r.u32().map_err(|e| self.bad(e))?;
         for _ in 0..n {
             let id = r.u32().map_err(|e| self.bad(e))?;
-            let label = r.string().map_err(|e| self.bad(e))?;
+            let label = r.str().map_err(|e| self.bad(e))?;
             if !state.tokens.contains(id) {
                 return Err(self.bad(format!(
                     "label {label:?} belongs to token {id}, which is not in the file"
