@@ -343,7 +343,7 @@ def _put(fmt: str, offset: int, value: object) -> Callable[[bytearray], None]:
 
 
 TOKEN_ID, TOKEN_WEIGHT = 48, 52  # offsets in the 64-byte token record
-CONN_STRENGTH, CONN_DISTANCE, CONN_ID = 16, 20, 48  # offsets in the 64-byte connection record
+CONN_TOKEN_B, CONN_STRENGTH, CONN_DISTANCE, CONN_ID = 4, 16, 20, 48  # offsets in the 64-byte connection record
 META_TOKEN_NEXT = 16
 
 
@@ -384,6 +384,15 @@ def test_crafted_connection_id_0_is_refused(saved, tmp_path):
     rt, path = saved
     bad = craft(path, b"CONN", _put("<I", CONN_ID, 0), tmp_path / "zero.ngs")
     _expect_refusal(bad, rt, "a connection has id 0")
+
+
+def test_crafted_connection_to_a_token_not_in_the_file_is_refused(saved, tmp_path):
+    # the second connection's target becomes a token id the file does not hold
+    rt, path = saved
+    conns = rt.connections.to_pandas()
+    cid, a = int(conns.index[1]), int(conns["token_a"].iloc[1])
+    bad = craft(path, b"CONN", _put("<I", 64 + CONN_TOKEN_B, 9_999_999), tmp_path / "dangling.ngs")
+    _expect_refusal(bad, rt, f"connection {cid} links tokens {a} -> 9999999 that are not in the file")
 
 
 def test_crafted_repeated_connection_id_is_refused(saved, tmp_path):

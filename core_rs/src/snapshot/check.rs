@@ -55,13 +55,15 @@ pub(crate) fn token_problem(t: &crate::Token) -> Option<String> {
 
 /// Connections must have unique ids in 1..=`MAX_CONNECTION_ID`, known kinds, finite strengths
 /// and distances, and both tokens in the file. (Ids may lie above the file's next id: the
-/// allocation cursor wraps around to reuse freed ids.)
+/// allocation cursor wraps around to reuse freed ids.) The connection index must have been
+/// rebuilt from the records: its id table and degrees answer the repeat and token checks.
 pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
     connection_fields(state)?;
-    match repeated_connection_id(&state.connections.records) {
-        Some(id) => Err(format!("connection id {id} is repeated")),
-        None => Ok(()),
+    if state.connections.id_to_slot.len() == state.connections.records.len() {
+        return Ok(());
     }
+    let id = repeated_connection_id(&state.connections.records).unwrap_or(0);
+    Err(format!("connection id {id} is repeated"))
 }
 
 /// An id that two of `recs` share, if any.
@@ -74,13 +76,19 @@ pub(crate) fn repeated_connection_id(recs: &[crate::Connection]) -> Option<u32> 
 
 /// The checks of [`connections`] but the one for repeated ids (which a rebuilt id table
 /// answers: it has fewer entries than there are records).
-pub(crate) fn connection_fields(state: &State) -> std::result::Result<(), String> {
+fn connection_fields(state: &State) -> std::result::Result<(), String> {
     use rayon::prelude::*;
-    let recs = &state.connections.records;
+    let (recs, tokens) = (&state.connections.records, &state.tokens);
+    // every token a connection names has a degree: when each token with a degree is in the
+    // file (one lookup per token), no connection needs its two looked up
+    let missing = state
+        .connections
+        .degrees
+        .iter()
+        .any(|(t, _)| !tokens.contains(t));
     let bad = recs.par_iter().find_first(|c| {
         !record_is_valid(c)
-            || !state.tokens.contains(c.token_a)
-            || !state.tokens.contains(c.token_b)
+            || (missing && !(tokens.contains(c.token_a) && tokens.contains(c.token_b)))
     });
     match bad {
         Some(c) => Err(record_problem(c).unwrap_or_else(|| dangling(c.id, c.token_a, c.token_b))),

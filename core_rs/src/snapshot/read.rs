@@ -298,10 +298,9 @@ impl<'p> SnapshotFile<'p> {
     /// CONN: the connection records (their tokens must be in the file).
     pub(super) fn read_connections(&mut self, meta: &Meta, state: &mut State) -> Result<()> {
         state.connections.records = self.read_records(CONN, meta.connections, "connections")?;
-        check::connections(state).map_err(|r| self.bad(r))?;
         state.connections.next_id = meta.connection_next.max(1);
         state.connections.rebuild_index();
-        Ok(())
+        check::connections(state).map_err(|r| self.bad(r))
     }
 
     /// CDNA: the current record and the history.
