@@ -351,16 +351,9 @@ pub fn load(dir: &Path) -> Result<State> {
         t
     };
     checked.map_err(|e| bad("tokens", e))?;
-    // every token a connection names has a degree, so looking up the tokens with a degree
-    // (in id order) checks all the connections' ends; the first connection at fault is
-    // looked for only when one is missing
-    let tokens = &state.tokens;
-    if let Some((t, _)) = state
-        .connections
-        .degrees
-        .iter()
-        .find(|(t, _)| !tokens.contains(*t))
-    {
+    // the first connection at fault is looked for only when there is one
+    if crate::snapshot::check::names_a_missing_token(&state) {
+        let tokens = &state.tokens;
         let first = conn_ends
             .par_iter()
             .position_first(|[a, b]| !(tokens.contains(*a) && tokens.contains(*b)));
@@ -368,7 +361,7 @@ pub fn load(dir: &Path) -> Result<State> {
             Some(i) => {
                 crate::snapshot::check::dangling(conn_ids[i], conn_ends[i][0], conn_ends[i][1])
             }
-            None => format!("token {t} has connections but is not in the file"),
+            None => "a connection links a token that is not in the file".to_string(),
         };
         return Err(bad("connections", e));
     }

@@ -79,13 +79,7 @@ pub(crate) fn repeated_connection_id(recs: &[crate::Connection]) -> Option<u32> 
 fn connection_fields(state: &State) -> std::result::Result<(), String> {
     use rayon::prelude::*;
     let (recs, tokens) = (&state.connections.records, &state.tokens);
-    // every token a connection names has a degree: when each token with a degree is in the
-    // file (one lookup per token), no connection needs its two looked up
-    let missing = state
-        .connections
-        .degrees
-        .iter()
-        .any(|(t, _)| !tokens.contains(t));
+    let missing = names_a_missing_token(state);
     let bad = recs.par_iter().find_first(|c| {
         !record_is_valid(c)
             || (missing && !(tokens.contains(c.token_a) && tokens.contains(c.token_b)))
@@ -94,6 +88,19 @@ fn connection_fields(state: &State) -> std::result::Result<(), String> {
         Some(c) => Err(record_problem(c).unwrap_or_else(|| dangling(c.id, c.token_a, c.token_b))),
         None => Ok(()),
     }
+}
+
+/// Whether some connection names a token the token table lacks. Every token a connection
+/// names has a degree, so one lookup per token with a degree answers for all the connections
+/// (whose index must be current); which connection it is, is looked
+/// for only when there is one.
+pub(crate) fn names_a_missing_token(state: &State) -> bool {
+    let tokens = &state.tokens;
+    state
+        .connections
+        .degrees
+        .iter()
+        .any(|(t, _)| !tokens.contains(t))
 }
 
 /// Whether a connection's own fields are valid (id in range, known kind, finite strength,
