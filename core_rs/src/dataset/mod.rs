@@ -365,13 +365,7 @@ pub fn load(dir: &Path) -> Result<State> {
         };
         return Err(bad("connections", e));
     }
-    if state.connections.id_to_slot.len() != state.connections.records.len() {
-        let id = crate::snapshot::check::repeated_connection_id(&state.connections.records);
-        return Err(bad(
-            "connections",
-            format!("connection id {} is repeated", id.unwrap_or(0)),
-        ));
-    }
+    crate::snapshot::check::unique_connection_ids(&state).map_err(|e| bad("connections", e))?;
     let (cdna, history) =
         crate::snapshot::parse_cdna(&m.cdna).map_err(|e| bad(META, format!("cdna: {e}")))?;
     state.cdna = cdna;

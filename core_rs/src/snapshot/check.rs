@@ -59,6 +59,12 @@ pub(crate) fn token_problem(t: &crate::Token) -> Option<String> {
 /// rebuilt from the records: its id table and degrees answer the repeat and token checks.
 pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
     connection_fields(state)?;
+    unique_connection_ids(state)
+}
+
+/// Connection ids are unique: the rebuilt id table has an entry per record (the ids are
+/// sorted to name a repeated one only when it has fewer).
+pub(crate) fn unique_connection_ids(state: &State) -> std::result::Result<(), String> {
     if state.connections.id_to_slot.len() == state.connections.records.len() {
         return Ok(());
     }
@@ -67,7 +73,7 @@ pub(crate) fn connections(state: &State) -> std::result::Result<(), String> {
 }
 
 /// An id that two of `recs` share, if any.
-pub(crate) fn repeated_connection_id(recs: &[crate::Connection]) -> Option<u32> {
+fn repeated_connection_id(recs: &[crate::Connection]) -> Option<u32> {
     use rayon::prelude::*;
     let mut ids: Vec<u32> = recs.par_iter().map(|c| c.id).collect();
     ids.par_sort_unstable();
